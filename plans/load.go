@@ -1,0 +1,131 @@
+package plans
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FormatVersion is the `version:` every kshift file carries. A file with
+// another version is refused rather than half-understood.
+const FormatVersion = 1
+
+// ErrBadInput marks errors caused by the files a person handed to kshift
+// (missing, malformed, invalid), as opposed to failures talking to a cluster.
+var ErrBadInput = errors.New("bad input")
+
+// InputError is a problem with one input file. It unwraps to ErrBadInput and
+// to the underlying problems.
+type InputError struct {
+	File string
+	Err  error
+}
+
+func (e *InputError) Error() string { return e.File + ": " + e.Err.Error() }
+
+// Unwrap returns both ErrBadInput and the cause.
+func (e *InputError) Unwrap() []error { return []error{ErrBadInput, e.Err} }
+
+// validator is implemented by every file format.
+type validator interface {
+	Validate() error
+}
+
+// versioned is implemented by every file format.
+type versioned interface {
+	formatVersion() int
+}
+
+// Decode strictly decodes one YAML document of a kshift file into v, checks
+// its version and validates it. name is used in error messages only.
+func Decode[T any, P interface {
+	*T
+	validator
+	versioned
+}](data []byte, name string) (*T, error) {
+	v := P(new(T))
+	if err := decodeStrict(data, v); err != nil {
+		return nil, &InputError{File: name, Err: err}
+	}
+	if got := v.formatVersion(); got != FormatVersion {
+		return nil, &InputError{File: name, Err: fmt.Errorf("version %d is not supported: this kshift reads version %d (missing `version: %d`?)", got, FormatVersion, FormatVersion)}
+	}
+	if err := v.Validate(); err != nil {
+		return nil, &InputError{File: name, Err: err}
+	}
+	return (*T)(v), nil
+}
+
+// decodeStrict decodes YAML, refusing unknown fields, trailing documents and
+// empty input.
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("file is empty")
+		}
+		return fmt.Errorf("malformed YAML: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("more than one YAML document: a kshift file holds exactly one")
+	}
+	return nil
+}
+
+// LoadFile reads and decodes a kshift file, returning it with the SHA-256 of
+// its bytes (plans record the hashes of the files they were made from).
+func LoadFile[T any, P interface {
+	*T
+	validator
+	versioned
+}](path string) (*T, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", &InputError{File: path, Err: fmt.Errorf("cannot read: %w", errors.Unwrap(err))}
+	}
+	v, err := Decode[T, P](data, path)
+	if err != nil {
+		return nil, "", err
+	}
+	return v, SHA256Hex(data), nil
+}
+
+// SHA256Hex returns the hex SHA-256 of data.
+func SHA256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// Marshal writes v as YAML with two-space indentation. Output is stable: the
+// same value always gives the same bytes.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// flowNode encodes v as a single-line YAML flow mapping, used for list items
+// that a reviewer reads one per line (partitions, moves).
+func flowNode(v any) (*yaml.Node, error) {
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return nil, err
+	}
+	n.Style = yaml.FlowStyle
+	return &n, nil
+}

@@ -1,0 +1,207 @@
+package plans
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Plan is an ordered list of steps that moves a cluster from its source
+// brokers to its target brokers (KindMigration), or undoes such a plan step by
+// step (KindRollback). It is a pure function of a snapshot and a mapping.
+type Plan struct {
+	Version int      `yaml:"version"`
+	Kind    PlanKind `yaml:"kind"`
+	// ClusterID is the cluster this plan was made for; it applies nowhere else.
+	ClusterID string `yaml:"cluster_id"`
+	// SnapshotSHA256 and MappingSHA256 identify the files the plan came from.
+	SnapshotSHA256 string   `yaml:"snapshot_sha256"`
+	MappingSHA256  string   `yaml:"mapping_sha256"`
+	KshiftVersion  string   `yaml:"kshift_version"`
+	Strategy       Strategy `yaml:"strategy"`
+	// Throttle is the default replication rate per broker, bytes/s.
+	Throttle      Rate    `yaml:"throttle"`
+	SourceBrokers []int32 `yaml:"source_brokers,flow"`
+	TargetBrokers []int32 `yaml:"target_brokers,flow"`
+	Totals        Totals  `yaml:"totals"`
+	Steps         []Step  `yaml:"steps"`
+}
+
+func (p *Plan) formatVersion() int { return p.Version }
+
+// Totals summarise a plan for the header and the pull request summary.
+type Totals struct {
+	Steps       int      `yaml:"steps"`
+	Partitions  int      `yaml:"partitions"`
+	BytesToCopy ByteSize `yaml:"bytes_to_copy"`
+	// Duration is the sum of the steps' estimated durations.
+	Duration Duration `yaml:"duration"`
+}
+
+// Step is one reviewable, bounded unit of a plan, applied by
+// `kshift apply PLAN --step N`.
+type Step struct {
+	Number int   `yaml:"number"`
+	Phase  Phase `yaml:"phase"`
+	// Undoes is, in a rollback plan, the number of the forward step this step undoes.
+	Undoes int `yaml:"undoes,omitempty"`
+	// Throttle is this step's replication rate per broker, bytes/s.
+	Throttle Rate     `yaml:"throttle,omitempty"`
+	Estimate Estimate `yaml:"estimate"`
+	// Partitions are the replica-list changes of a reassignment step.
+	Partitions []Move `yaml:"partitions,omitempty"`
+	// ZooKeeper is the ensemble change of a zk-* step.
+	ZooKeeper *ZooKeeperChange `yaml:"zookeeper,omitempty"`
+}
+
+// Estimate is what a step is expected to cost.
+type Estimate struct {
+	BytesToCopy ByteSize `yaml:"bytes_to_copy"`
+	// BusiestBroker receives or sends the most bytes in the step; the step
+	// lasts as long as it takes.
+	BusiestBroker      int32    `yaml:"busiest_broker,omitempty"`
+	BusiestBrokerBytes ByteSize `yaml:"busiest_broker_bytes,omitempty"`
+	// Duration is the busiest broker's bytes at the rate a throttle actually
+	// reaches (ThrottleEfficiency of the configured rate).
+	Duration Duration `yaml:"duration"`
+}
+
+// ThrottleEfficiency is the share of a configured throttle rate a throttled
+// copy actually reaches (KAFKA-BEHAVIOUR.md item 16 observed about 0.9).
+const ThrottleEfficiency = 0.9
+
+// Move is one partition's change in a step: From is the exact replica list the
+// step expects to find, To the list it sets. Both are in Kafka's order.
+type Move struct {
+	Topic     string  `yaml:"topic"`
+	Partition int32   `yaml:"partition"`
+	From      []int32 `yaml:"from"`
+	To        []int32 `yaml:"to"`
+	// Size is the partition's log size in bytes, what each added replica copies.
+	Size ByteSize `yaml:"size,omitempty"`
+}
+
+// MarshalYAML writes a move on one line, so a plan diff shows one line per
+// changed partition.
+func (m Move) MarshalYAML() (any, error) {
+	type plain Move
+	return flowNode(plain(m))
+}
+
+// Name is the partition's usual "topic-N" name.
+func (m *Move) Name() string { return fmt.Sprintf("%s-%d", m.Topic, m.Partition) }
+
+// Adding returns the replicas in To that are not in From: they copy data.
+func (m *Move) Adding() []int32 { return missingFrom(m.To, m.From) }
+
+// Removing returns the replicas in From that are not in To.
+func (m *Move) Removing() []int32 { return missingFrom(m.From, m.To) }
+
+// IsReorder reports whether the move keeps the replica set and changes only the order.
+func (m *Move) IsReorder() bool {
+	return len(m.Adding()) == 0 && len(m.Removing()) == 0 && !slices.Equal(m.From, m.To)
+}
+
+func missingFrom(list, other []int32) []int32 {
+	var out []int32
+	for _, id := range list {
+		if !containsID(other, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Step returns the step with the given number, or nil.
+func (p *Plan) Step(number int) *Step {
+	if number < 1 || number > len(p.Steps) || p.Steps[number-1].Number != number {
+		return nil
+	}
+	return &p.Steps[number-1]
+}
+
+// Validate reports every structural problem of the plan with its location.
+// The semantic invariants (steps chain, phases do what they say, limits,
+// balance) are checked by CheckInvariants.
+func (p *Plan) Validate() error {
+	var pr problems
+	if !oneOf(p.Kind, AllPlanKinds) {
+		pr.add("kind", "%q is not one of %v", p.Kind, AllPlanKinds)
+	}
+	if p.ClusterID == "" {
+		pr.add("cluster_id", "is empty")
+	}
+	if !oneOf(p.Strategy, AllStrategies) {
+		pr.add("strategy", "%q is not one of %v", p.Strategy, AllStrategies)
+	}
+	if p.Throttle < 0 {
+		pr.add("throttle", "is negative")
+	}
+	for i := range p.Steps {
+		p.Steps[i].validate(&pr, i)
+	}
+	return pr.err()
+}
+
+func (s *Step) validate(pr *problems, index int) {
+	loc := fmt.Sprintf("step %d", s.Number)
+	if s.Number != index+1 {
+		pr.add(fmt.Sprintf("steps[%d]", index), "is numbered %d: steps are numbered 1, 2, 3, ... in order", s.Number)
+	}
+	if !oneOf(s.Phase, AllPhases) {
+		pr.add(loc, "phase %q is not one of %v", s.Phase, AllPhases)
+		return
+	}
+	if s.Throttle < 0 {
+		pr.add(loc, "throttle is negative")
+	}
+	if s.Phase.IsReassignment() {
+		if len(s.Partitions) == 0 {
+			pr.add(loc, "a %s step lists no partitions", s.Phase)
+		}
+		if s.ZooKeeper != nil {
+			pr.add(loc, "a %s step has a zookeeper section", s.Phase)
+		}
+	}
+	if s.Phase.IsZooKeeper() {
+		if s.ZooKeeper == nil {
+			pr.add(loc, "a %s step has no zookeeper section", s.Phase)
+		}
+		if len(s.Partitions) > 0 {
+			pr.add(loc, "a %s step lists partitions", s.Phase)
+		}
+	}
+	seen := make(map[string]bool, len(s.Partitions))
+	for _, m := range s.Partitions {
+		mloc := fmt.Sprintf("%s, partition %s", loc, m.Name())
+		if m.Topic == "" {
+			pr.add(mloc, "topic is empty")
+		}
+		if seen[m.Name()] {
+			pr.add(mloc, "partition is listed twice in the step")
+		}
+		seen[m.Name()] = true
+		for _, side := range []struct {
+			name string
+			ids  []int32
+		}{{"from", m.From}, {"to", m.To}} {
+			if len(side.ids) == 0 {
+				pr.add(mloc, "%s is empty", side.name)
+			}
+			if d := duplicateIDs(side.ids); len(d) > 0 {
+				pr.add(mloc, "%s %v lists broker %v twice", side.name, side.ids, d)
+			}
+			for _, id := range side.ids {
+				if id < 0 {
+					pr.add(mloc, "%s %v has a negative broker id", side.name, side.ids)
+					break
+				}
+			}
+		}
+		if m.Size < 0 {
+			pr.add(mloc, "size is negative")
+		}
+	}
+	if s.ZooKeeper != nil {
+		s.ZooKeeper.validate(pr, loc)
+	}
+}

@@ -1,0 +1,53 @@
+package plans
+
+import (
+	"errors"
+	"fmt"
+)
+
+// problems collects every validation failure of a file with its location, so a
+// person fixes them all in one round instead of one per run.
+type problems struct {
+	errs []error
+}
+
+// add records a problem at loc ("step 4, partition orders-3"); loc may be empty.
+func (p *problems) add(loc, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if loc != "" {
+		msg = loc + ": " + msg
+	}
+	p.errs = append(p.errs, errors.New(msg))
+}
+
+// err joins the problems, or returns nil when there are none.
+func (p *problems) err() error { return errors.Join(p.errs...) }
+
+// Problems splits an error returned by a Validate or Load function into its
+// individual problems, for printing one per line.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, Problems(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func duplicateIDs(ids []int32) []int32 {
+	seen := make(map[int32]bool, len(ids))
+	var dups []int32
+	for _, id := range ids {
+		if seen[id] {
+			dups = append(dups, id)
+		}
+		seen[id] = true
+	}
+	return dups
+}
