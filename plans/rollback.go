@@ -1,0 +1,166 @@
+package plans
+
+import (
+	"slices"
+)
+
+// Rollback derives the plan that undoes p one step at a time: the steps in
+// reverse order, each partition's from and to swapped, each step pointing at
+// the forward step it undoes (Undoes). Undoing a move-leader step restores the
+// previous replica order (the executor then runs the preferred-leader election
+// again); undoing a lower-rf step re-adds the source replicas and so copies
+// their data back; undoing a raise-rf step drops the added replicas and copies
+// nothing. Each undo step carries its own estimate at the forward step's
+// throttle.
+//
+// ZooKeeper steps are undone by the inverse change: a zk-join undo retires the
+// joined servers, a zk-handover undo swaps the promoted and retired ids.
+// zk-fork and zk-prune cannot be undone (DESIGN.md) and have no undo step.
+//
+// Deriving the rollback of a rollback plan gives a migration plan with the
+// original moves again (Undoes is then left empty).
+func Rollback(p *Plan) *Plan {
+	kind := KindRollback
+	if p.Kind == KindRollback {
+		kind = KindMigration
+	}
+	r := &Plan{
+		Version:        p.Version,
+		Kind:           kind,
+		ClusterID:      p.ClusterID,
+		SnapshotSHA256: p.SnapshotSHA256,
+		MappingSHA256:  p.MappingSHA256,
+		KshiftVersion:  p.KshiftVersion,
+		Strategy:       p.Strategy,
+		Throttle:       p.Throttle,
+		SourceBrokers:  slices.Clone(p.SourceBrokers),
+		TargetBrokers:  slices.Clone(p.TargetBrokers),
+		Steps:          []Step{},
+	}
+	for i := len(p.Steps) - 1; i >= 0; i-- {
+		fwd := &p.Steps[i]
+		undo, ok := undoStep(fwd, p.Throttle)
+		if !ok {
+			continue
+		}
+		undo.Number = len(r.Steps) + 1
+		if kind == KindRollback {
+			undo.Undoes = fwd.Number
+		}
+		r.Steps = append(r.Steps, undo)
+	}
+	r.Totals = ComputeTotals(r.Steps)
+	return r
+}
+
+// undoStep returns the step that undoes s, or false when s cannot be undone.
+func undoStep(s *Step, planThrottle Rate) (Step, bool) {
+	u := Step{Phase: s.Phase, Throttle: s.Throttle}
+	if s.Phase.IsReassignment() {
+		u.Partitions = make([]Move, len(s.Partitions))
+		for i, m := range s.Partitions {
+			u.Partitions[i] = Move{
+				Topic:     m.Topic,
+				Partition: m.Partition,
+				From:      slices.Clone(m.To),
+				To:        slices.Clone(m.From),
+				Size:      m.Size,
+			}
+		}
+		throttle := s.Throttle
+		if throttle == 0 {
+			throttle = planThrottle
+		}
+		u.Estimate = EstimateMoves(u.Partitions, throttle)
+		return u, true
+	}
+	if s.ZooKeeper == nil {
+		return Step{}, false
+	}
+	z := s.ZooKeeper
+	switch s.Phase {
+	case PhaseZKJoin:
+		ch := &ZooKeeperChange{Connect: z.Connect}
+		for _, srv := range z.Join {
+			ch.Retire = append(ch.Retire, srv.ID)
+		}
+		u.ZooKeeper = ch
+	case PhaseZKHandover:
+		u.ZooKeeper = &ZooKeeperChange{Connect: z.Connect, Promote: slices.Clone(z.Retire), Retire: slices.Clone(z.Promote)}
+	default:
+		return Step{}, false
+	}
+	return u, true
+}
+
+// EstimateMoves estimates one reassignment step: every replica a move adds
+// copies the partition's size from the current leader (the first replica of
+// from). A broker's load is the larger of what it receives and what it sends;
+// the busiest broker sets the step's duration at the rate a throttle actually
+// reaches (ThrottleEfficiency of throttle). A throttle of 0 gives no duration.
+func EstimateMoves(moves []Move, throttle Rate) Estimate {
+	in := map[int32]ByteSize{}
+	out := map[int32]ByteSize{}
+	var total ByteSize
+	for i := range moves {
+		m := &moves[i]
+		added := m.Adding()
+		if len(added) == 0 || m.Size <= 0 {
+			continue
+		}
+		for _, b := range added {
+			in[b] += m.Size
+			total += m.Size
+		}
+		if len(m.From) > 0 {
+			out[m.From[0]] += m.Size * ByteSize(len(added))
+		}
+	}
+	est := Estimate{BytesToCopy: total}
+	if total == 0 {
+		return est
+	}
+	var busiest int32 = -1
+	var busiestBytes ByteSize
+	consider := func(b int32) {
+		load := max(in[b], out[b])
+		if load > busiestBytes || (load == busiestBytes && b < busiest) {
+			busiest, busiestBytes = b, load
+		}
+	}
+	for b := range in {
+		consider(b)
+	}
+	for b := range out {
+		consider(b)
+	}
+	est.BusiestBroker = busiest
+	est.BusiestBrokerBytes = busiestBytes
+	est.Duration = Duration(Rate(float64(throttle) * ThrottleEfficiency).TimeFor(busiestBytes))
+	return est
+}
+
+// ComputeTotals sums steps into a plan header: the number of steps, the
+// number of distinct partitions touched, the bytes copied and the estimated
+// duration.
+func ComputeTotals(steps []Step) Totals {
+	t := Totals{Steps: len(steps)}
+	seen := map[string]map[int32]bool{}
+	for i := range steps {
+		s := &steps[i]
+		t.BytesToCopy += s.Estimate.BytesToCopy
+		t.Duration += s.Estimate.Duration
+		for _, m := range s.Partitions {
+			ps := seen[m.Topic]
+			if ps == nil {
+				ps = map[int32]bool{}
+				seen[m.Topic] = ps
+			}
+			if !ps[m.Partition] {
+				ps[m.Partition] = true
+				t.Partitions++
+			}
+		}
+	}
+	return t
+}

@@ -1,0 +1,188 @@
+package plans
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// forwardPlan moves two partitions from brokers 1,2 onto 3,4 in three phases,
+// with a zk-join first; sizes 1000 and 3000 bytes at a 1000 B/s throttle.
+func forwardPlan() *Plan {
+	steps := []Step{
+		{Number: 1, Phase: PhaseZKJoin, ZooKeeper: &ZooKeeperChange{Connect: "zk:2181", Join: []ZKServer{{ID: 4, Host: "zk-4"}, {ID: 5, Host: "zk-5"}}}},
+		{Number: 2, Phase: PhaseRaiseRF, Partitions: []Move{
+			{Topic: "orders", Partition: 0, From: []int32{1, 2}, To: []int32{1, 2, 3, 4}, Size: 1000},
+			{Topic: "orders", Partition: 1, From: []int32{2, 1}, To: []int32{2, 1, 4, 3}, Size: 3000},
+		}},
+		{Number: 3, Phase: PhaseMoveLeader, Partitions: []Move{
+			{Topic: "orders", Partition: 0, From: []int32{1, 2, 3, 4}, To: []int32{3, 4, 1, 2}, Size: 1000},
+			{Topic: "orders", Partition: 1, From: []int32{2, 1, 4, 3}, To: []int32{4, 3, 2, 1}, Size: 3000},
+		}},
+		{Number: 4, Phase: PhaseLowerRF, Throttle: 2000, Partitions: []Move{
+			{Topic: "orders", Partition: 0, From: []int32{3, 4, 1, 2}, To: []int32{3, 4}, Size: 1000},
+			{Topic: "orders", Partition: 1, From: []int32{4, 3, 2, 1}, To: []int32{4, 3}, Size: 3000},
+		}},
+		{Number: 5, Phase: PhaseZKHandover, ZooKeeper: &ZooKeeperChange{Connect: "zk:2181", Promote: []int{4, 5}, Retire: []int{1, 2}}},
+		{Number: 6, Phase: PhaseZKPrune, ZooKeeper: &ZooKeeperChange{Connect: "zk-4:2181", Prune: []string{"/other"}}},
+	}
+	for i := range steps {
+		steps[i].Estimate = EstimateMoves(steps[i].Partitions, 1000)
+	}
+	return &Plan{
+		Version: 1, Kind: KindMigration, ClusterID: "c1", Strategy: StrategyPhased, Throttle: 1000,
+		SourceBrokers: []int32{1, 2}, TargetBrokers: []int32{3, 4},
+		Steps: steps, Totals: ComputeTotals(steps),
+	}
+}
+
+func TestRollback(t *testing.T) {
+	fwd := forwardPlan()
+	r := Rollback(fwd)
+	if r.Kind != KindRollback || r.ClusterID != "c1" {
+		t.Fatalf("header: kind %s cluster %s", r.Kind, r.ClusterID)
+	}
+	// zk-prune has no undo: 5 undo steps for 6 forward steps.
+	type want struct {
+		phase  Phase
+		undoes int
+		from   [][]int32
+		to     [][]int32
+		bytes  ByteSize
+	}
+	wants := []want{
+		{PhaseZKHandover, 5, nil, nil, 0},
+		{PhaseLowerRF, 4, [][]int32{{3, 4}, {4, 3}}, [][]int32{{3, 4, 1, 2}, {4, 3, 2, 1}}, 2 * 1000 + 2 * 3000},
+		{PhaseMoveLeader, 3, [][]int32{{3, 4, 1, 2}, {4, 3, 2, 1}}, [][]int32{{1, 2, 3, 4}, {2, 1, 4, 3}}, 0},
+		{PhaseRaiseRF, 2, [][]int32{{1, 2, 3, 4}, {2, 1, 4, 3}}, [][]int32{{1, 2}, {2, 1}}, 0},
+		{PhaseZKJoin, 1, nil, nil, 0},
+	}
+	if len(r.Steps) != len(wants) {
+		t.Fatalf("rollback has %d steps, want %d", len(r.Steps), len(wants))
+	}
+	for i, w := range wants {
+		s := r.Steps[i]
+		if s.Number != i+1 || s.Phase != w.phase || s.Undoes != w.undoes {
+			t.Errorf("step %d: number %d phase %s undoes %d, want %s undoing %d", i+1, s.Number, s.Phase, s.Undoes, w.phase, w.undoes)
+		}
+		for j := range w.from {
+			if !slices.Equal(s.Partitions[j].From, w.from[j]) || !slices.Equal(s.Partitions[j].To, w.to[j]) {
+				t.Errorf("step %d move %d: %v -> %v, want %v -> %v", i+1, j, s.Partitions[j].From, s.Partitions[j].To, w.from[j], w.to[j])
+			}
+		}
+		if s.Estimate.BytesToCopy != w.bytes {
+			t.Errorf("step %d: estimate %d bytes, want %d", i+1, s.Estimate.BytesToCopy, w.bytes)
+		}
+	}
+	// Undoing lower-rf copies back onto sources 1 and 2: broker 2 leads
+	// nothing new but receives 1000+3000; broker 4 (leader of orders-1)
+	// sends 3000*2. At the step's own 2000 B/s throttle, 0.9 efficiency.
+	est := r.Steps[1].Estimate
+	if est.BusiestBroker != 4 || est.BusiestBrokerBytes != 6000 {
+		t.Errorf("undo lower-rf busiest broker %d with %d bytes, want 4 with 6000", est.BusiestBroker, est.BusiestBrokerBytes)
+	}
+	if got, want := time.Duration(est.Duration), 6000 * time.Second / 1800; got != want {
+		t.Errorf("undo lower-rf duration %v, want %v", got, want)
+	}
+	if r.Steps[1].Throttle != 2000 {
+		t.Errorf("undo keeps the forward step's throttle: got %d", r.Steps[1].Throttle)
+	}
+	zkJoinUndo := r.Steps[4].ZooKeeper
+	if !slices.Equal(zkJoinUndo.Retire, []int{4, 5}) || len(zkJoinUndo.Join) != 0 {
+		t.Errorf("zk-join undo = %+v, want retire [4 5]", zkJoinUndo)
+	}
+	handoverUndo := r.Steps[0].ZooKeeper
+	if !slices.Equal(handoverUndo.Promote, []int{1, 2}) || !slices.Equal(handoverUndo.Retire, []int{4, 5}) {
+		t.Errorf("zk-handover undo = %+v, want promote [1 2] retire [4 5]", handoverUndo)
+	}
+	if r.Totals.Steps != 5 || r.Totals.Partitions != 2 || r.Totals.BytesToCopy != 8000 {
+		t.Errorf("totals = %+v", r.Totals)
+	}
+	if err := r.Validate(); err != nil {
+		t.Errorf("rollback plan does not validate: %v", err)
+	}
+}
+
+// TestRollbackChains: applying the rollback's steps in order from the end of
+// the forward plan returns every partition to where the forward plan began.
+func TestRollbackChains(t *testing.T) {
+	fwd := forwardPlan()
+	state := map[string][]int32{}
+	start := map[string][]int32{}
+	for _, s := range fwd.Steps {
+		for _, m := range s.Partitions {
+			if _, ok := start[m.Name()]; !ok {
+				start[m.Name()] = m.From
+			}
+			state[m.Name()] = m.To
+		}
+	}
+	for _, s := range Rollback(fwd).Steps {
+		for _, m := range s.Partitions {
+			if !slices.Equal(state[m.Name()], m.From) {
+				t.Fatalf("step %d, %s: from %v but the partition is at %v", s.Number, m.Name(), m.From, state[m.Name()])
+			}
+			state[m.Name()] = m.To
+		}
+	}
+	for name, want := range start {
+		if !slices.Equal(state[name], want) {
+			t.Errorf("%s ends at %v, want %v", name, state[name], want)
+		}
+	}
+}
+
+func TestRollbackOfRollback(t *testing.T) {
+	fwd := forwardPlan()
+	again := Rollback(Rollback(fwd))
+	if again.Kind != KindMigration {
+		t.Fatalf("kind %s", again.Kind)
+	}
+	// The zk-prune step is lost (it has no undo); the reassignment steps come back.
+	var got, want []Move
+	for _, s := range again.Steps {
+		got = append(got, s.Partitions...)
+		if s.Undoes != 0 {
+			t.Errorf("step %d of a migration has undoes %d", s.Number, s.Undoes)
+		}
+	}
+	for _, s := range fwd.Steps {
+		want = append(want, s.Partitions...)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d moves, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !slices.Equal(got[i].From, want[i].From) || !slices.Equal(got[i].To, want[i].To) {
+			t.Errorf("move %d: %v -> %v, want %v -> %v", i, got[i].From, got[i].To, want[i].From, want[i].To)
+		}
+	}
+}
+
+func TestEstimateMoves(t *testing.T) {
+	cases := []struct {
+		name     string
+		moves    []Move
+		throttle Rate
+		want     Estimate
+	}{
+		{"nothing added", []Move{{Topic: "t", From: []int32{1, 2}, To: []int32{2, 1}, Size: 500}}, 100, Estimate{}},
+		{"one replica added", []Move{{Topic: "t", From: []int32{1}, To: []int32{1, 2}, Size: 900}}, 100,
+			Estimate{BytesToCopy: 900, BusiestBroker: 1, BusiestBrokerBytes: 900, Duration: Duration(10 * time.Second)}},
+		{"leader sends to two", []Move{{Topic: "t", From: []int32{5}, To: []int32{5, 2, 3}, Size: 90}}, 100,
+			Estimate{BytesToCopy: 180, BusiestBroker: 5, BusiestBrokerBytes: 180, Duration: Duration(2 * time.Second)}},
+		{"receiver busiest", []Move{
+			{Topic: "t", Partition: 0, From: []int32{1}, To: []int32{1, 9}, Size: 90},
+			{Topic: "t", Partition: 1, From: []int32{2}, To: []int32{2, 9}, Size: 90},
+		}, 100, Estimate{BytesToCopy: 180, BusiestBroker: 9, BusiestBrokerBytes: 180, Duration: Duration(2 * time.Second)}},
+		{"unthrottled", []Move{{Topic: "t", From: []int32{1}, To: []int32{1, 2}, Size: 900}}, 0,
+			Estimate{BytesToCopy: 900, BusiestBroker: 1, BusiestBrokerBytes: 900}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := EstimateMoves(tc.moves, tc.throttle); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
