@@ -52,7 +52,7 @@ func TestRollback(t *testing.T) {
 	}
 	wants := []want{
 		{PhaseZKHandover, 5, nil, nil, 0},
-		{PhaseLowerRF, 4, [][]int32{{3, 4}, {4, 3}}, [][]int32{{3, 4, 1, 2}, {4, 3, 2, 1}}, 2 * 1000 + 2 * 3000},
+		{PhaseLowerRF, 4, [][]int32{{3, 4}, {4, 3}}, [][]int32{{3, 4, 1, 2}, {4, 3, 2, 1}}, 2*1000 + 2*3000},
 		{PhaseMoveLeader, 3, [][]int32{{3, 4, 1, 2}, {4, 3, 2, 1}}, [][]int32{{1, 2, 3, 4}, {2, 1, 4, 3}}, 0},
 		{PhaseRaiseRF, 2, [][]int32{{1, 2, 3, 4}, {2, 1, 4, 3}}, [][]int32{{1, 2}, {2, 1}}, 0},
 		{PhaseZKJoin, 1, nil, nil, 0},
@@ -81,7 +81,7 @@ func TestRollback(t *testing.T) {
 	if est.BusiestBroker != 4 || est.BusiestBrokerBytes != 6000 {
 		t.Errorf("undo lower-rf busiest broker %d with %d bytes, want 4 with 6000", est.BusiestBroker, est.BusiestBrokerBytes)
 	}
-	if got, want := time.Duration(est.Duration), 6000 * time.Second / 1800; got != want {
+	if got, want := time.Duration(est.Duration), 6000*time.Second/1800; got != want {
 		t.Errorf("undo lower-rf duration %v, want %v", got, want)
 	}
 	if r.Steps[1].Throttle != 2000 {
