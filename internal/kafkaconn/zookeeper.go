@@ -1,0 +1,78 @@
+package kafkaconn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// ZooKeeper is a session with the cluster's ensemble. Paths given to callers'
+// code are relative to Chroot; Path joins them.
+type ZooKeeper struct {
+	Conn *zk.Conn
+	// Chroot is the cluster's chroot, "/" when none.
+	Chroot string
+}
+
+// Path returns p (e.g. "/brokers/ids") under the chroot.
+func (z *ZooKeeper) Path(p string) string {
+	if z.Chroot == "/" {
+		return p
+	}
+	if p == "/" {
+		return z.Chroot
+	}
+	return z.Chroot + p
+}
+
+// Close ends the session.
+func (z *ZooKeeper) Close() { z.Conn.Close() }
+
+// ConnectZooKeeper opens a session with the ensemble named by o.Connect and
+// adds digest auth when o.Digest is set. It waits for the session at most
+// timeout (and ctx), failing with a message naming the servers instead of
+// letting the client retry forever.
+func ConnectZooKeeper(ctx context.Context, o ZooKeeperOptions, timeout time.Duration) (*ZooKeeper, error) {
+	o = Options{ZooKeeper: o}.WithDefaults().ZooKeeper
+	servers := o.Servers()
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("zookeeper connect string %q names no servers", o.Connect)
+	}
+	// go-zookeeper logs every reconnect attempt to the standard logger;
+	// kshift reports failures itself.
+	conn, _, err := zk.Connect(servers, o.SessionTimeout, zk.WithLogger(log.New(io.Discard, "", 0)))
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to zookeeper %s: %w", o.Connect, err)
+	}
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// The event channel drops events when full, so poll the state instead.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for conn.State() != zk.StateHasSession {
+		select {
+		case <-tick.C:
+			if conn.State() == zk.StateAuthFailed {
+				conn.Close()
+				return nil, fmt.Errorf("zookeeper %s refused authentication", o.Connect)
+			}
+		case <-wait.Done():
+			conn.Close()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("cannot connect to zookeeper %v: no session within %s: check --zookeeper and that the ensemble is up", servers, timeout)
+		}
+	}
+	if o.Digest != "" {
+		if err := conn.AddAuth("digest", []byte(o.Digest)); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("zookeeper %s: digest authentication (from %s) failed: %w", o.Connect, o.DigestEnv, err)
+		}
+	}
+	return &ZooKeeper{Conn: conn, Chroot: o.Chroot()}, nil
+}
