@@ -1,0 +1,512 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// part is one partition as the planner works on it.
+type part struct {
+	topic   string
+	id      int32
+	size    plans.ByteSize
+	current []int32
+	leader  int32 // the snapshot's leader: the sender of the first copy
+	rf      int   // target RF
+	final   []int32
+	class   int // ordering class: canaries, internal first, others, internal last
+	canary  int // position in the mapping's canary list
+}
+
+// Ordering classes of the steps (see orderParts).
+const (
+	classCanary = iota
+	classInternalFirst
+	classOther
+	classInternalLast
+)
+
+func (p *part) name() string { return fmt.Sprintf("%s-%d", p.topic, p.id) }
+
+// placer holds the normalized inputs and the running load of every target broker.
+type placer struct {
+	snap *plans.Snapshot
+	m    *plans.Mapping
+
+	rackOf   map[int32]string
+	isSource map[int32]bool
+	// Target brokers by index (sorted by id) and their loads.
+	targets   []int32
+	tIndex    map[int32]int
+	tRack     []int // rack index of each target
+	racks     []string
+	allowed   []int // targets that may receive replicas
+	rackPool  [][]int
+	replicas  []int
+	bytes     []plans.ByteSize
+	leaders   []int
+	leadBytes []plans.ByteSize
+	largest   plans.ByteSize
+
+	parts    []*part // partitions to move
+	warnings []Warning
+}
+
+func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
+	pl := &placer{snap: snap, m: m, rackOf: map[int32]string{}, isSource: map[int32]bool{}, tIndex: map[int32]int{}}
+	var r refusals
+	for _, b := range snap.Brokers {
+		pl.rackOf[b.ID] = b.Rack
+	}
+	for _, id := range m.SourceBrokers {
+		pl.isSource[id] = true
+		if _, ok := pl.rackOf[id]; !ok {
+			r.add("mapping", "source_brokers", "broker %d is not in the snapshot: check the id, or take a fresh snapshot", id)
+		}
+	}
+	rackIndex := map[string]int{}
+	for _, id := range m.TargetBrokers {
+		rack, ok := pl.rackOf[id]
+		if !ok {
+			r.add("mapping", "target_brokers", "broker %d is not in the snapshot: start it so it registers, then take a fresh snapshot", id)
+			continue
+		}
+		if _, ok := rackIndex[rack]; !ok {
+			rackIndex[rack] = len(pl.racks)
+			pl.racks = append(pl.racks, rack)
+		}
+		pl.tIndex[id] = len(pl.targets)
+		pl.targets = append(pl.targets, id)
+		pl.tRack = append(pl.tRack, rackIndex[rack])
+	}
+	pl.rackPool = make([][]int, len(pl.racks))
+	for i := range pl.targets {
+		pl.rackPool[pl.tRack[i]] = append(pl.rackPool[pl.tRack[i]], i)
+	}
+	n := len(pl.targets)
+	pl.replicas, pl.bytes = make([]int, n), make([]plans.ByteSize, n)
+	pl.leaders, pl.leadBytes = make([]int, n), make([]plans.ByteSize, n)
+
+	pl.checkRackMap(&r, rackIndex)
+	pl.collect(&r)
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// checkRackMap refuses a rack_map that cannot place every source rack and
+// decides which targets may receive replicas.
+func (pl *placer) checkRackMap(r *refusals, rackIndex map[string]int) {
+	if len(pl.m.RackMap) == 0 {
+		pl.allowed = make([]int, len(pl.targets))
+		for i := range pl.allowed {
+			pl.allowed[i] = i
+		}
+		return
+	}
+	sourceRacks := map[string][]int32{}
+	for _, id := range pl.m.SourceBrokers {
+		if rack, ok := pl.rackOf[id]; ok {
+			sourceRacks[rack] = append(sourceRacks[rack], id)
+		}
+	}
+	image := map[int]bool{}
+	for _, src := range sortedStrings(setOfKeys(pl.m.RackMap)) {
+		dst := pl.m.RackMap[src]
+		loc := fmt.Sprintf("rack_map[%s]", src)
+		if _, ok := sourceRacks[src]; !ok {
+			r.add("mapping", loc, "no source broker is in rack %q (source racks: %v)", src, sortedStrings(setOfKeys(sourceRacks)))
+		}
+		if i, ok := rackIndex[dst]; ok {
+			image[i] = true
+		} else {
+			r.add("mapping", loc, "no target broker is in rack %q (target racks: %v)", dst, pl.racks)
+		}
+	}
+	for _, src := range sortedStrings(setOfKeys(sourceRacks)) {
+		if _, ok := pl.m.RackMap[src]; !ok {
+			r.add("mapping", "rack_map", "source rack %q (brokers %v) has no entry: say which target rack its replicas go to", src, sourceRacks[src])
+		}
+	}
+	for i := range pl.targets {
+		if image[pl.tRack[i]] {
+			pl.allowed = append(pl.allowed, i)
+		} else {
+			pl.warn(WarnUnusedTarget, fmt.Sprintf("broker %d", pl.targets[i]), "its rack %q is not a rack_map target, so it receives no replicas", pl.racks[pl.tRack[i]])
+		}
+	}
+}
+
+func setOfKeys[V any](m map[string]V) map[string]bool {
+	s := make(map[string]bool, len(m))
+	for k := range m {
+		s[k] = true
+	}
+	return s
+}
+
+func (pl *placer) warn(kind WarningKind, subject, format string, args ...any) {
+	pl.warnings = append(pl.warnings, Warning{Kind: kind, Subject: subject, Message: fmt.Sprintf(format, args...)})
+}
+
+// collect finds the partitions to move, refuses what cannot be planned, and
+// counts what already sits on the targets.
+func (pl *placer) collect(r *refusals) {
+	m := pl.m
+	topics := make(map[string]bool, len(pl.snap.Topics))
+	for i := range pl.snap.Topics {
+		topics[pl.snap.Topics[i].Name] = true
+	}
+	excluded := map[string]bool{}
+	for _, t := range m.Exclude {
+		excluded[t] = true
+		if !topics[t] {
+			pl.warn(WarnUnknownTopic, t, "excluded topic is not in the snapshot; ignored")
+		}
+	}
+	canary := map[string]int{}
+	for i, t := range m.Canaries {
+		if _, dup := canary[t]; !dup {
+			canary[t] = i
+		}
+		if !topics[t] {
+			pl.warn(WarnUnknownTopic, t, "canary topic is not in the snapshot; ignored")
+		}
+	}
+	stray := map[int32][]string{}
+	var underReplicated, notPreferred []string
+	for ti := range pl.snap.Topics {
+		t := &pl.snap.Topics[ti]
+		onTargets := t.Partitions[:0:0]
+		maxRF, minRF := 0, 0
+		for pi := range t.Partitions {
+			sp := &t.Partitions[pi]
+			if excluded[t.Name] {
+				pl.count(sp.Replicas, sp.Size)
+				continue
+			}
+			sources, foreign := 0, false
+			for _, id := range sp.Replicas {
+				switch {
+				case pl.isSource[id]:
+					sources++
+				case !pl.isTarget(id):
+					stray[id] = append(stray[id], fmt.Sprintf("%s-%d", t.Name, sp.ID))
+					foreign = true
+				}
+			}
+			if foreign {
+				continue
+			}
+			if sources == 0 {
+				onTargets = append(onTargets, *sp)
+				pl.count(sp.Replicas, sp.Size)
+				continue
+			}
+			rf := m.ReplicationFactor.For(t.Name, len(sp.Replicas))
+			maxRF, minRF = max(maxRF, rf), minNonZero(minRF, rf)
+			if len(sp.ISR) < len(sp.Replicas) || sp.Leader == -1 {
+				underReplicated = append(underReplicated, fmt.Sprintf("%s-%d", t.Name, sp.ID))
+			} else if sp.Leader != sp.Replicas[0] {
+				notPreferred = append(notPreferred, fmt.Sprintf("%s-%d", t.Name, sp.ID))
+			}
+			p := &part{topic: t.Name, id: sp.ID, size: sp.Size, current: sp.Replicas, leader: sp.Leader, rf: rf, class: classOther}
+			if i, ok := canary[t.Name]; ok {
+				p.class, p.canary = classCanary, i
+			} else if plans.IsInternalTopic(t.Name) {
+				switch m.InternalTopics {
+				case plans.InternalTopicsFirst:
+					p.class = classInternalFirst
+				case plans.InternalTopicsLast:
+					p.class = classInternalLast
+				}
+			}
+			pl.parts = append(pl.parts, p)
+		}
+		if len(onTargets) > 0 {
+			pl.warn(WarnAlreadyOnTargets, t.Name, "%d partitions are already on target brokers only and are left as they are", len(onTargets))
+		}
+		if maxRF > 0 {
+			pl.checkRF(r, t, minRF, maxRF)
+		}
+	}
+	if len(underReplicated) > 0 {
+		pl.warn(WarnUnderReplicated, fmt.Sprintf("%d partitions", len(underReplicated)), "%s are under-replicated or offline in the snapshot: apply refuses their steps until they are in sync", examples(underReplicated, 10))
+	}
+	if len(notPreferred) > 0 {
+		pl.warn(WarnLeaderNotPreferred, fmt.Sprintf("%d partitions", len(notPreferred)), "%s are not led by their preferred replica; estimates count the actual leader as the sender of their copies", examples(notPreferred, 10))
+	}
+	for _, id := range sortedIDs(stray) {
+		r.add("snapshot", fmt.Sprintf("broker %d", id), "holds replicas of %s but is neither a source nor a target in the mapping: add it to source_brokers, or exclude those topics", examples(stray[id], 10))
+	}
+}
+
+func minNonZero(a, b int) int {
+	if a == 0 {
+		return b
+	}
+	return min(a, b)
+}
+
+func (pl *placer) isTarget(id int32) bool {
+	_, ok := pl.tIndex[id]
+	return ok
+}
+
+// checkRF refuses target RFs that cannot be placed or that break
+// min.insync.replicas, and warns where they leave no margin.
+func (pl *placer) checkRF(r *refusals, t *plans.Topic, minRF, maxRF int) {
+	loc := "topic " + t.Name
+	minISR := t.MinInsyncReplicas()
+	if minRF < minISR {
+		r.add("mapping", loc, "target replication factor %d is below min.insync.replicas %d: producers with acks=all would fail; raise the RF or lower min.insync.replicas first", minRF, minISR)
+	} else if minRF == minISR {
+		pl.warn(WarnRFAtMinISR, t.Name, "target replication factor %d equals min.insync.replicas: one replica down stops producers with acks=all", minRF)
+	}
+	if maxRF > len(pl.allowed) {
+		where := "target brokers"
+		if len(pl.m.RackMap) > 0 {
+			where = "target brokers in the racks rack_map maps onto"
+		}
+		r.add("mapping", loc, "target replication factor %d is more than the %d %s", maxRF, len(pl.allowed), where)
+		return
+	}
+	if racks := pl.allowedRacks(); racks < maxRF {
+		pl.warn(WarnFewerRacksThanRF, t.Name, "replication factor %d on %d target racks: some replicas share a rack", maxRF, racks)
+	}
+}
+
+func (pl *placer) allowedRacks() int {
+	seen := map[int]bool{}
+	for _, i := range pl.allowed {
+		seen[pl.tRack[i]] = true
+	}
+	return len(seen)
+}
+
+func sortedIDs[V any](m map[int32]V) []int32 {
+	ids := make([]int32, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// count adds replicas that stay where they are to the target loads.
+func (pl *placer) count(replicas []int32, size plans.ByteSize) {
+	for j, id := range replicas {
+		if i, ok := pl.tIndex[id]; ok {
+			pl.replicas[i]++
+			pl.bytes[i] += size
+			if j == 0 {
+				pl.leaders[i]++
+				pl.leadBytes[i] += size
+			}
+		}
+	}
+}
+
+// place chooses every moved partition's final replica list. Partitions go
+// largest first; each replica goes to the least loaded eligible target by
+// (replicas, bytes, id), which keeps replica counts within one of each other
+// while the large partitions, placed first, are spread by bytes.
+func (pl *placer) place() {
+	order := slices.Clone(pl.parts)
+	sort.Slice(order, func(a, b int) bool {
+		x, y := order[a], order[b]
+		if x.size != y.size {
+			return x.size > y.size
+		}
+		if x.topic != y.topic {
+			return x.topic < y.topic
+		}
+		return x.id < y.id
+	})
+	chosen := make([]int, 0, 8)
+	usedRack := make([]bool, len(pl.racks))
+	taken := make([]bool, len(pl.targets))
+	for _, p := range order {
+		chosen = pl.choose(p, chosen[:0], usedRack, taken)
+		final := make([]int32, len(chosen))
+		lead := 0
+		if len(pl.m.BrokerMap) == 0 {
+			// Lead with the member that leads the fewest partitions so far.
+			for k, i := range chosen {
+				if l := chosen[lead]; pl.leaders[i] < pl.leaders[l] || (pl.leaders[i] == pl.leaders[l] && pl.leadBytes[i] < pl.leadBytes[l]) {
+					lead = k
+				}
+			}
+		}
+		final[0] = pl.targets[chosen[lead]]
+		k := 1
+		for j, i := range chosen {
+			if j != lead {
+				final[k] = pl.targets[i]
+				k++
+			}
+		}
+		p.final = final
+		pl.count(final, p.size)
+		pl.largest = max(pl.largest, p.size)
+		for _, i := range chosen {
+			usedRack[pl.tRack[i]] = false
+			taken[i] = false
+		}
+	}
+}
+
+// spreadLeaders evens out leadership after placement: while a partition is
+// led by a broker that leads at least two more partitions than another of its
+// replicas, that replica leads instead. Each change lowers the sum of squared
+// leader counts, so this ends; it only reorders final lists (bytes and
+// replica counts stay). A broker_map keeps its 1:1 leaders.
+func (pl *placer) spreadLeaders() {
+	if len(pl.m.BrokerMap) > 0 {
+		return
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, p := range pl.parts {
+			a := pl.tIndex[p.final[0]]
+			best, bi := 0, a
+			for k := 1; k < len(p.final); k++ {
+				if b := pl.tIndex[p.final[k]]; pl.leaders[b] < pl.leaders[bi] {
+					best, bi = k, b
+				}
+			}
+			if pl.leaders[a]-pl.leaders[bi] < 2 {
+				continue
+			}
+			p.final[0], p.final[best] = p.final[best], p.final[0]
+			pl.leaders[a]--
+			pl.leadBytes[a] -= p.size
+			pl.leaders[bi]++
+			pl.leadBytes[bi] += p.size
+			changed = true
+		}
+	}
+}
+
+// choose picks the target indices of p's replicas, in order of preference.
+func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
+	add := func(i int) {
+		chosen = append(chosen, i)
+		usedRack[pl.tRack[i]] = true
+		taken[i] = true
+	}
+	// Replicas already on an eligible target keep their data.
+	for _, id := range p.current {
+		if i, ok := pl.tIndex[id]; ok && len(chosen) < p.rf && !usedRack[pl.tRack[i]] && pl.eligible(i) {
+			add(i)
+		}
+	}
+	switch {
+	case len(pl.m.BrokerMap) > 0:
+		for _, id := range p.current {
+			dst, ok := pl.m.BrokerMap[id]
+			if !ok || len(chosen) >= p.rf {
+				continue
+			}
+			if i := pl.tIndex[dst]; !taken[i] {
+				add(i)
+			} else {
+				pl.warn(WarnBrokerMapCollision, p.name(), "broker_map sends two replicas to broker %d; one goes to the least loaded other target", dst)
+			}
+		}
+	case len(pl.m.RackMap) > 0:
+		for _, id := range p.current {
+			if len(chosen) >= p.rf {
+				break
+			}
+			if !pl.isSource[id] {
+				continue
+			}
+			rack := pl.rackIndexOf(pl.m.RackMap[pl.rackOf[id]])
+			if rack < 0 || usedRack[rack] {
+				continue
+			}
+			if i := pl.leastLoaded(pl.rackPool[rack], taken, usedRack, false); i >= 0 {
+				add(i)
+			}
+		}
+	}
+	// Fill up: a rack not yet used if there is one, else any free target.
+	for len(chosen) < p.rf {
+		i := pl.leastLoaded(pl.allowed, taken, usedRack, true)
+		if i < 0 {
+			i = pl.leastLoaded(pl.allowed, taken, usedRack, false)
+		}
+		if i < 0 {
+			break // refused earlier: RF above the eligible targets
+		}
+		add(i)
+	}
+	return chosen
+}
+
+func (pl *placer) eligible(i int) bool {
+	_, ok := slices.BinarySearch(pl.allowed, i)
+	return ok
+}
+
+func (pl *placer) rackIndexOf(rack string) int {
+	return slices.Index(pl.racks, rack)
+}
+
+// leastLoaded returns the candidate with the fewest replicas, then fewest
+// bytes, then lowest id (candidates are in id order), skipping taken
+// brokers and, with newRack, brokers in racks already used; -1 if none.
+func (pl *placer) leastLoaded(candidates []int, taken, usedRack []bool, newRack bool) int {
+	best := -1
+	for _, i := range candidates {
+		if taken[i] || (newRack && usedRack[pl.tRack[i]]) {
+			continue
+		}
+		if best < 0 || pl.replicas[i] < pl.replicas[best] || (pl.replicas[i] == pl.replicas[best] && pl.bytes[i] < pl.bytes[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// balance reports the final load of every target broker.
+func (pl *placer) balance() Balance {
+	loads := make([]plans.BrokerLoad, len(pl.targets))
+	for i, id := range pl.targets {
+		capacity := pl.m.TargetCapacity
+		if b := pl.snap.Broker(id); b != nil && b.DiskCapacity > 0 {
+			capacity = b.DiskCapacity
+		}
+		loads[i] = plans.BrokerLoad{Broker: id, Rack: pl.racks[pl.tRack[i]], Replicas: pl.replicas[i], Leaders: pl.leaders[i], Bytes: pl.bytes[i], Capacity: capacity}
+	}
+	return plans.MeasureBalance(pl.balanceScope(), loads, pl.largest)
+}
+
+func (pl *placer) balanceScope() plans.BalanceScope {
+	return plans.CheckOptionsFor(pl.m).Balance
+}
+
+// finalWarnings adds the warnings that need the final placement.
+func (pl *placer) finalWarnings(b Balance) {
+	for _, l := range b.Brokers {
+		if l.Capacity > 0 && l.Bytes > l.Capacity {
+			pl.warn(WarnOverCapacity, fmt.Sprintf("broker %d", l.Broker), "ends with %s on %s of disk", l.Bytes, l.Capacity)
+		}
+		if l.Replicas == 0 && pl.eligible(pl.tIndex[l.Broker]) {
+			pl.warn(WarnUnusedTarget, fmt.Sprintf("broker %d", l.Broker), "receives no replicas")
+		}
+	}
+	problems := b.Problems()
+	for i, msg := range problems {
+		if i == 10 {
+			pl.warn(WarnBalance, "target brokers", "and %d more brokers outside the balance bounds", len(problems)-10)
+			break
+		}
+		pl.warn(WarnBalance, "target brokers", "%s", msg)
+	}
+}

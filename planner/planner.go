@@ -1,0 +1,169 @@
+// Package planner turns a cluster snapshot and a mapping into a migration
+// plan: where every partition ends (placement), and the ordered, bounded
+// steps that take it there (raise-rf, move-leader, lower-rf).
+//
+// It is pure and deterministic: data in, plan out. The same inputs, in any
+// order the cluster listed its brokers, topics and partitions, give a
+// byte-identical plan. It must not read files, talk to the network, print,
+// or mutate its input.
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/kshift/kshift/internal/version"
+	"github.com/kshift/kshift/plans"
+)
+
+// Input is what a plan is made from. The hashes identify the files the
+// snapshot and mapping were read from and are recorded in the plan header.
+type Input struct {
+	Snapshot                      *plans.Snapshot
+	Mapping                       *plans.Mapping
+	SnapshotSHA256, MappingSHA256 string
+}
+
+// Result is a plan with what the pull request summary needs besides it.
+type Result struct {
+	Plan *plans.Plan
+	// Warnings are things an operator must know; they do not stop the plan.
+	Warnings []Warning
+	// Balance is the load of every target broker after the migration and the
+	// spread it reaches against the bounds the planner promises.
+	Balance Balance
+}
+
+// Balance is the final load of the target brokers (see plans.Balance).
+type Balance = plans.Balance
+
+// Build makes the plan for in. On bad input it returns every problem at once
+// (errors.Join), each satisfying errors.Is(err, plans.ErrBadInput) and naming
+// the file and the place in it.
+func Build(in Input) (*Result, error) {
+	if in.Snapshot == nil || in.Mapping == nil {
+		return nil, &plans.InputError{File: "planner input", Err: errors.New("a snapshot and a mapping are both required")}
+	}
+	snap := copySnapshot(in.Snapshot)
+	snap.Normalize()
+	m := copyMapping(in.Mapping)
+
+	var errs []error
+	if err := snap.Validate(); err != nil {
+		errs = append(errs, &plans.InputError{File: "snapshot", Err: err})
+	}
+	if err := m.Validate(); err != nil {
+		errs = append(errs, &plans.InputError{File: "mapping", Err: err})
+	}
+	if len(errs) > 0 {
+		// Structural problems make every further check unreliable.
+		return nil, errors.Join(errs...)
+	}
+
+	pl, err := newPlacer(snap, m)
+	if err != nil {
+		return nil, err
+	}
+	pl.place()
+	pl.spreadLeaders()
+	steps := pl.steps()
+	// ZooKeeper steps (zk-join before, zk-handover/fork/prune after the
+	// reassignment steps) are added here, before numbering.
+	numberSteps(steps)
+
+	plan := &plans.Plan{
+		Version:        plans.FormatVersion,
+		Kind:           plans.KindMigration,
+		ClusterID:      snap.ClusterID,
+		SnapshotSHA256: in.SnapshotSHA256,
+		MappingSHA256:  in.MappingSHA256,
+		KshiftVersion:  version.Version,
+		Strategy:       m.Strategy,
+		Throttle:       m.Throttle,
+		SourceBrokers:  m.SourceBrokers,
+		TargetBrokers:  m.TargetBrokers,
+		Totals:         totals(steps),
+		Steps:          steps,
+	}
+	res := &Result{Plan: plan, Balance: pl.balance()}
+	pl.finalWarnings(res.Balance)
+	res.Warnings = pl.warnings
+	return res, nil
+}
+
+// numberSteps numbers the steps 1, 2, 3, ... in order: the one place step
+// numbers are assigned.
+func numberSteps(steps []plans.Step) {
+	for i := range steps {
+		steps[i].Number = i + 1
+	}
+}
+
+func totals(steps []plans.Step) plans.Totals {
+	t := plans.Totals{Steps: len(steps)}
+	seen := map[string]map[int32]bool{}
+	for i := range steps {
+		s := &steps[i]
+		t.BytesToCopy += s.Estimate.BytesToCopy
+		t.Duration += s.Estimate.Duration
+		for _, mv := range s.Partitions {
+			ps := seen[mv.Topic]
+			if ps == nil {
+				ps = map[int32]bool{}
+				seen[mv.Topic] = ps
+			}
+			if !ps[mv.Partition] {
+				ps[mv.Partition] = true
+				t.Partitions++
+			}
+		}
+	}
+	return t
+}
+
+// copySnapshot copies the slices Normalize sorts, so the caller's snapshot
+// is never reordered. Replica lists are shared: nothing here writes them.
+func copySnapshot(s *plans.Snapshot) *plans.Snapshot {
+	c := *s
+	c.Brokers = slices.Clone(s.Brokers)
+	c.Topics = slices.Clone(s.Topics)
+	for i := range c.Topics {
+		c.Topics[i].Partitions = slices.Clone(c.Topics[i].Partitions)
+	}
+	return &c
+}
+
+// copyMapping copies the broker lists and sorts them: their order in the
+// file carries no meaning.
+func copyMapping(m *plans.Mapping) *plans.Mapping {
+	c := *m
+	c.SourceBrokers = slices.Clone(m.SourceBrokers)
+	c.TargetBrokers = slices.Clone(m.TargetBrokers)
+	slices.Sort(c.SourceBrokers)
+	slices.Sort(c.TargetBrokers)
+	return &c
+}
+
+// refusals collects input problems with their file and location.
+type refusals struct{ errs []error }
+
+func (r *refusals) add(file, loc, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if loc != "" {
+		msg = loc + ": " + msg
+	}
+	r.errs = append(r.errs, &plans.InputError{File: file, Err: errors.New(msg)})
+}
+
+func (r *refusals) err() error { return errors.Join(r.errs...) }
+
+func sortedStrings(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
