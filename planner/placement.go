@@ -51,8 +51,9 @@ type placer struct {
 	leadBytes []plans.ByteSize
 	largest   plans.ByteSize
 
-	parts    []*part // partitions to move
-	warnings []Warning
+	parts      []*part // partitions to move
+	warnings   []Warning
+	collisions []string // partitions broker_map sends twice to one target
 }
 
 func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
@@ -358,6 +359,9 @@ func (pl *placer) place() {
 			taken[i] = false
 		}
 	}
+	if len(pl.collisions) > 0 {
+		pl.warn(WarnBrokerMapCollision, fmt.Sprintf("%d partitions", len(pl.collisions)), "broker_map sends two replicas of %s to one target; the second goes to the least loaded other target", examples(pl.collisions, 10))
+	}
 }
 
 // spreadLeaders evens out leadership after placement: while a partition is
@@ -415,7 +419,7 @@ func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
 			if i := pl.tIndex[dst]; !taken[i] {
 				add(i)
 			} else {
-				pl.warn(WarnBrokerMapCollision, p.name(), "broker_map sends two replicas to broker %d; one goes to the least loaded other target", dst)
+				pl.collisions = append(pl.collisions, p.name())
 			}
 		}
 	case len(pl.m.RackMap) > 0:
@@ -493,6 +497,20 @@ func (pl *placer) balanceScope() plans.BalanceScope {
 
 // finalWarnings adds the warnings that need the final placement.
 func (pl *placer) finalWarnings(b Balance) {
+	racks := pl.allowedRacks()
+	var shared []string
+	for _, p := range pl.parts {
+		seen := map[int]bool{}
+		for _, id := range p.final {
+			seen[pl.tRack[pl.tIndex[id]]] = true
+		}
+		if len(seen) < min(len(p.final), racks) {
+			shared = append(shared, p.name())
+		}
+	}
+	if len(shared) > 0 {
+		pl.warn(WarnRackSpread, fmt.Sprintf("%d partitions", len(shared)), "%s end with replicas sharing a rack although the target racks allow a spread", examples(shared, 10))
+	}
 	for _, l := range b.Brokers {
 		if l.Capacity > 0 && l.Bytes > l.Capacity {
 			pl.warn(WarnOverCapacity, fmt.Sprintf("broker %d", l.Broker), "ends with %s on %s of disk", l.Bytes, l.Capacity)

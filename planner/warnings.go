@@ -37,6 +37,9 @@ const (
 	// WarnBrokerMapCollision: broker_map sends two replicas of a partition to
 	// the same target; the second goes to the least loaded other target.
 	WarnBrokerMapCollision WarningKind = "broker-map-collision"
+	// WarnRackSpread: partitions whose final replicas share a rack although
+	// the target racks would allow a spread (a broker_map that says so).
+	WarnRackSpread WarningKind = "rack-spread"
 	// WarnBalance: the final balance misses the promised bounds (sizes or
 	// racks do not allow better); the summary shows the spread reached.
 	WarnBalance WarningKind = "balance"
@@ -46,7 +49,7 @@ const (
 var AllWarningKinds = []WarningKind{
 	WarnRFAtMinISR, WarnFewerRacksThanRF, WarnOverCapacity, WarnPartitionOverStepLimit,
 	WarnUnknownTopic, WarnUnusedTarget, WarnAlreadyOnTargets, WarnUnderReplicated,
-	WarnLeaderNotPreferred, WarnBrokerMapCollision, WarnBalance,
+	WarnLeaderNotPreferred, WarnBrokerMapCollision, WarnRackSpread, WarnBalance,
 }
 
 // Warning is something an operator must know about a plan that does not stop

@@ -157,6 +157,10 @@ type CheckOptions struct {
 	// Exclude topics, to end on target brokers only.
 	Complete bool
 	Exclude  []string
+	// RackSpread requires (with the snapshot) each moved partition's final
+	// replicas to span as many racks as its RF and the targets' racks allow.
+	// A broker_map plan keeps the racks its map gives, so it is not checked.
+	RackSpread bool
 	// Balance is the scope of the final balance check; BalanceUnchecked skips it.
 	Balance BalanceScope
 }
@@ -165,10 +169,10 @@ type CheckOptions struct {
 // its mapping promised.
 func CheckOptionsFor(m *Mapping) CheckOptions {
 	rf := m.ReplicationFactor
-	o := CheckOptions{Limits: m.Limits, ReplicationFactor: &rf, Complete: true, Exclude: m.Exclude}
+	o := CheckOptions{Limits: m.Limits, ReplicationFactor: &rf, Complete: true, Exclude: m.Exclude, RackSpread: true}
 	switch {
 	case len(m.BrokerMap) > 0:
-		o.Balance = BalanceUnchecked
+		o.Balance, o.RackSpread = BalanceUnchecked, false
 	case len(m.RackMap) > 0:
 		o.Balance = BalanceByRack
 	default:
@@ -280,7 +284,7 @@ func (c *checker) step(s *Step) {
 			c.pr.add(mloc, "from %v is not %v, where the previous step leaves it", m.From, prev)
 		case !seen && c.snap != nil && !inSnap:
 			c.pr.add(mloc, "the partition is not in the snapshot")
-		case !seen && c.snap != nil && !equalIDs(sp.replicas, m.From):
+		case !seen && c.snap != nil && c.plan.Kind != KindRollback && !equalIDs(sp.replicas, m.From):
 			c.pr.add(mloc, "from %v is not %v, the snapshot's replicas", m.From, sp.replicas)
 		}
 		if !seen {
@@ -422,7 +426,7 @@ func (c *checker) final() {
 				c.pr.add(loc, "ends with %d replicas %v, the target replication factor is %d", len(final), final, want)
 			}
 		}
-		if c.racks != nil {
+		if c.racks != nil && c.opts.RackSpread {
 			racks := map[string]bool{}
 			for _, id := range final {
 				racks[c.racks[id]] = true

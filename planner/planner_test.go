@@ -1,0 +1,417 @@
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// cluster builds a snapshot from "id:rack" brokers and topics given as
+// partition replica lists (partition i is lists[i]); every partition is
+// 1 GiB unless sizes says otherwise.
+func cluster(brokers string, topics map[string][][]int32) *plans.Snapshot {
+	s := &plans.Snapshot{Version: 1, ClusterID: "test-cluster", Controller: 1}
+	for _, b := range strings.Fields(brokers) {
+		var id int32
+		var rack string
+		if _, err := fmt.Sscanf(strings.Replace(b, ":", " ", 1), "%d %s", &id, &rack); err != nil {
+			panic(err)
+		}
+		s.Brokers = append(s.Brokers, plans.Broker{ID: id, Rack: rack})
+	}
+	for _, name := range sortedStrings(setOfKeys(topics)) {
+		t := plans.Topic{Name: name}
+		for i, r := range topics[name] {
+			t.Partitions = append(t.Partitions, plans.Partition{ID: int32(i), Replicas: r, Leader: r[0], ISR: r, Size: 1 << 30})
+		}
+		s.Topics = append(s.Topics, t)
+	}
+	return s
+}
+
+func mapping(sources, targets []int32, edit func(m *plans.Mapping)) *plans.Mapping {
+	m := &plans.Mapping{
+		Version: 1, SourceBrokers: sources, TargetBrokers: targets,
+		Limits: plans.DefaultLimits, Throttle: plans.DefaultThrottle,
+		InternalTopics: plans.InternalTopicsFirst, Strategy: plans.StrategyPhased,
+	}
+	if edit != nil {
+		edit(m)
+	}
+	return m
+}
+
+// stepLines renders a plan's moves one per line: "phase topic-p from -> to".
+func stepLines(p *plans.Plan) []string {
+	var out []string
+	for _, s := range p.Steps {
+		for _, m := range s.Partitions {
+			out = append(out, fmt.Sprintf("%d %s %s %v -> %v", s.Number, s.Phase, m.Name(), m.From, m.To))
+		}
+	}
+	return out
+}
+
+func mustBuild(t *testing.T, snap *plans.Snapshot, m *plans.Mapping) *Result {
+	t.Helper()
+	res, err := Build(Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if err := plans.CheckInvariants(res.Plan, snap, plans.CheckOptionsFor(m)); err != nil {
+		t.Fatalf("invariants: %v", err)
+	}
+	return res
+}
+
+const sixBrokers = "1:r1 2:r2 3:r3 11:z1 12:z2 13:z3"
+
+func TestPlacementAndSteps(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		brokers string
+		topics  map[string][][]int32
+		mapping *plans.Mapping
+		want    []string
+	}{{
+		name:    "rack map, RF 3 kept",
+		brokers: sixBrokers,
+		topics:  map[string][][]int32{"orders": {{1, 2, 3}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.RackMap = map[string]string{"r1": "z1", "r2": "z2", "r3": "z3"}
+		}),
+		want: []string{
+			"1 raise-rf orders-0 [1 2 3] -> [1 2 3 11 12 13]",
+			"2 move-leader orders-0 [1 2 3 11 12 13] -> [11 12 13 1 2 3]",
+			"3 lower-rf orders-0 [11 12 13 1 2 3] -> [11 12 13]",
+		},
+	}, {
+		name:    "broker map keeps the order 1:1",
+		brokers: sixBrokers,
+		topics:  map[string][][]int32{"orders": {{2, 3, 1}, {3, 1, 2}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		}),
+		want: []string{
+			"1 raise-rf orders-0 [2 3 1] -> [2 3 1 12 13 11]",
+			"1 raise-rf orders-1 [3 1 2] -> [3 1 2 13 11 12]",
+			"2 move-leader orders-0 [2 3 1 12 13 11] -> [12 13 11 2 3 1]",
+			"2 move-leader orders-1 [3 1 2 13 11 12] -> [13 11 12 3 1 2]",
+			"3 lower-rf orders-0 [12 13 11 2 3 1] -> [12 13 11]",
+			"3 lower-rf orders-1 [13 11 12 3 1 2] -> [13 11 12]",
+		},
+	}, {
+		name:    "RF 3 on three racks to RF 2 on two zones",
+		brokers: "1:r1 2:r2 3:r3 11:z1 12:z2 13:z1 14:z2",
+		topics:  map[string][][]int32{"orders": {{1, 2, 3}, {2, 3, 1}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13, 14}, func(m *plans.Mapping) {
+			m.RackMap = map[string]string{"r1": "z1", "r2": "z2", "r3": "z1"}
+			m.ReplicationFactor.Default = 2
+		}),
+		want: []string{
+			"1 raise-rf orders-0 [1 2 3] -> [1 2 3 11 12]",
+			"1 raise-rf orders-1 [2 3 1] -> [2 3 1 14 13]",
+			"2 move-leader orders-0 [1 2 3 11 12] -> [11 12 1 2 3]",
+			"2 move-leader orders-1 [2 3 1 14 13] -> [14 13 2 3 1]",
+			"3 lower-rf orders-0 [11 12 1 2 3] -> [11 12]",
+			"3 lower-rf orders-1 [14 13 2 3 1] -> [14 13]",
+		},
+	}, {
+		name:    "partially moved partition keeps its target replica and lead",
+		brokers: sixBrokers,
+		topics:  map[string][][]int32{"orders": {{12, 1, 3}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		}),
+		want: []string{
+			"1 raise-rf orders-0 [12 1 3] -> [12 1 3 11 13]",
+			"2 lower-rf orders-0 [12 1 3 11 13] -> [12 11 13]",
+		},
+	}, {
+		name:    "partitions already on targets get no moves",
+		brokers: sixBrokers,
+		topics:  map[string][][]int32{"done": {{11, 12, 13}}, "orders": {{1, 2, 3}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, nil),
+		want: []string{
+			// 11 already leads "done", so 12 leads.
+			"1 raise-rf orders-0 [1 2 3] -> [1 2 3 12 11 13]",
+			"2 move-leader orders-0 [1 2 3 12 11 13] -> [12 11 13 1 2 3]",
+			"3 lower-rf orders-0 [12 11 13 1 2 3] -> [12 11 13]",
+		},
+	}, {
+		name:    "raising RF adds a replica in a new rack",
+		brokers: "1:r1 2:r2 11:z1 12:z2 13:z3",
+		topics:  map[string][][]int32{"orders": {{1, 2}}},
+		mapping: mapping([]int32{1, 2}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.ReplicationFactor.Default = 3
+		}),
+		want: []string{
+			"1 raise-rf orders-0 [1 2] -> [1 2 11 12 13]",
+			"2 move-leader orders-0 [1 2 11 12 13] -> [11 12 13 1 2]",
+			"3 lower-rf orders-0 [11 12 13 1 2] -> [11 12 13]",
+		},
+	}, {
+		name:    "rolling: each batch runs all its phases",
+		brokers: sixBrokers,
+		topics:  map[string][][]int32{"a": {{1, 2, 3}, {2, 3, 1}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+			m.Strategy = plans.StrategyRolling
+			m.Limits.PartitionsPerStep = 1
+		}),
+		want: []string{
+			"1 raise-rf a-0 [1 2 3] -> [1 2 3 11 12 13]",
+			"2 move-leader a-0 [1 2 3 11 12 13] -> [11 12 13 1 2 3]",
+			"3 lower-rf a-0 [11 12 13 1 2 3] -> [11 12 13]",
+			"4 raise-rf a-1 [2 3 1] -> [2 3 1 12 13 11]",
+			"5 move-leader a-1 [2 3 1 12 13 11] -> [12 13 11 2 3 1]",
+			"6 lower-rf a-1 [12 13 11 2 3 1] -> [12 13 11]",
+		},
+	}, {
+		name:    "drain: one source broker at a time",
+		brokers: "1:r1 2:r1 3:r1 11:z1 12:z1 13:z1",
+		topics:  map[string][][]int32{"a": {{2}, {3}, {1}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+			m.Strategy = plans.StrategyDrain
+		}),
+		want: []string{
+			"1 raise-rf a-2 [1] -> [1 11]",
+			"2 move-leader a-2 [1 11] -> [11 1]",
+			"3 lower-rf a-2 [11 1] -> [11]",
+			"4 raise-rf a-0 [2] -> [2 12]",
+			"5 move-leader a-0 [2 12] -> [12 2]",
+			"6 lower-rf a-0 [12 2] -> [12]",
+			"7 raise-rf a-1 [3] -> [3 13]",
+			"8 move-leader a-1 [3 13] -> [13 3]",
+			"9 lower-rf a-1 [13 3] -> [13]",
+		},
+	}, {
+		name:    "excluded topics stay where they are",
+		brokers: sixBrokers,
+		topics:  map[string][][]int32{"keep": {{1, 2, 3}}, "orders": {{1, 2, 3}}},
+		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+			m.Exclude = []string{"keep"}
+		}),
+		want: []string{
+			"1 raise-rf orders-0 [1 2 3] -> [1 2 3 11 12 13]",
+			"2 move-leader orders-0 [1 2 3 11 12 13] -> [11 12 13 1 2 3]",
+			"3 lower-rf orders-0 [11 12 13 1 2 3] -> [11 12 13]",
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := cluster(tc.brokers, tc.topics)
+			res := mustBuild(t, snap, tc.mapping)
+			if got := stepLines(res.Plan); !slices.Equal(got, tc.want) {
+				t.Errorf("moves:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestStepSizing(t *testing.T) {
+	lists := make([][]int32, 7)
+	for i := range lists {
+		lists[i] = []int32{1, 2, 3}
+	}
+	snap := cluster(sixBrokers, map[string][][]int32{"t": lists})
+	snap.Topics[0].Partitions[6].Size = 10 << 30 // larger than bytes_per_step
+	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		m.Limits = plans.Limits{PartitionsPerStep: 5, BytesPerStep: 7 << 30, MovesIntoBroker: 2}
+	})
+	res := mustBuild(t, snap, m)
+	var raise []int
+	for _, s := range res.Plan.Steps {
+		if s.Phase == plans.PhaseRaiseRF {
+			raise = append(raise, len(s.Partitions))
+		}
+	}
+	// Two partitions per step (moves_into_broker 2), each copying 3 GiB;
+	// the 30 GiB partition alone last (smaller first).
+	if want := []int{2, 2, 2, 1}; !slices.Equal(raise, want) {
+		t.Errorf("raise-rf steps hold %v partitions, want %v", raise, want)
+	}
+	last := res.Plan.Steps[3]
+	if last.Partitions[0].Partition != 6 || last.Estimate.BytesToCopy != 30<<30 {
+		t.Errorf("last raise-rf step: %+v", last)
+	}
+	if !hasWarning(res, WarnPartitionOverStepLimit, "t-6") {
+		t.Errorf("no over-limit warning for t-6: %v", res.Warnings)
+	}
+	var leader []int
+	for _, s := range res.Plan.Steps {
+		if s.Phase == plans.PhaseMoveLeader {
+			leader = append(leader, len(s.Partitions))
+		}
+	}
+	if want := []int{5, 2}; !slices.Equal(leader, want) {
+		t.Errorf("move-leader steps hold %v partitions, want %v", leader, want)
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	snap := cluster(sixBrokers, map[string][][]int32{"t": {{1, 2, 3}, {2, 3, 1}}})
+	snap.Topics[0].Partitions[1].Leader = 3 // not the preferred replica
+	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		m.Throttle = 100 << 20
+	})
+	res := mustBuild(t, snap, m)
+	e := res.Plan.Steps[0].Estimate
+	// Each partition copies 1 GiB into three targets; leaders 1 and 3 send 3 GiB each.
+	if e.BytesToCopy != 6<<30 || e.BusiestBroker != 1 || e.BusiestBrokerBytes != 3<<30 {
+		t.Errorf("estimate %+v", e)
+	}
+	wantSeconds := float64(3<<30) / (100 << 20 * plans.ThrottleEfficiency)
+	if got := e.Duration; got.String() != plans.Duration(wantSeconds*1e9).String() {
+		t.Errorf("duration %s, want %.0fs", got, wantSeconds)
+	}
+	if res.Plan.Totals.BytesToCopy != 6<<30 || res.Plan.Totals.Partitions != 2 || res.Plan.Totals.Steps != 3 {
+		t.Errorf("totals %+v", res.Plan.Totals)
+	}
+	if !hasWarning(res, WarnLeaderNotPreferred, "t-1") {
+		t.Errorf("no leader-not-preferred warning: %v", res.Warnings)
+	}
+}
+
+func TestOrdering(t *testing.T) {
+	snap := cluster(sixBrokers, map[string][][]int32{
+		"__consumer_offsets": {{1, 2, 3}}, "big": {{1, 2, 3}}, "small": {{1, 2, 3}}, "canary": {{1, 2, 3}},
+	})
+	for i := range snap.Topics {
+		snap.Topics[i].Partitions[0].Size = plans.ByteSize(map[string]int{"__consumer_offsets": 50, "big": 1000, "small": 10, "canary": 5000}[snap.Topics[i].Name])
+	}
+	for _, tc := range []struct {
+		internal plans.InternalTopicsOrder
+		want     []string
+	}{
+		{plans.InternalTopicsFirst, []string{"canary", "__consumer_offsets", "small", "big"}},
+		{plans.InternalTopicsLast, []string{"canary", "small", "big", "__consumer_offsets"}},
+		{plans.InternalTopicsWithOthers, []string{"canary", "small", "__consumer_offsets", "big"}},
+	} {
+		m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+			m.Canaries = []string{"canary"}
+			m.InternalTopics = tc.internal
+			m.Limits.PartitionsPerStep = 1
+		})
+		res := mustBuild(t, snap, m)
+		var got []string
+		for _, s := range res.Plan.Steps {
+			if s.Phase == plans.PhaseRaiseRF {
+				got = append(got, s.Partitions[0].Topic)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("internal_topics %s: raise-rf order %v, want %v", tc.internal, got, tc.want)
+		}
+	}
+}
+
+func hasWarning(res *Result, kind WarningKind, text string) bool {
+	for _, w := range res.Warnings {
+		if w.Kind == kind && strings.Contains(w.Subject+" "+w.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestWarnings(t *testing.T) {
+	snap := cluster("1:r1 2:r2 11:z1 12:z1", map[string][][]int32{"t": {{1, 2}}})
+	snap.Topics[0].Configs = map[string]string{plans.MinInsyncReplicasKey: "2"}
+	snap.Broker(11).DiskCapacity = 1 << 20
+	m := mapping([]int32{1, 2}, []int32{11, 12}, func(m *plans.Mapping) {
+		m.Canaries = []string{"gone"}
+		m.Exclude = []string{"also-gone"}
+	})
+	res, err := Build(Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		kind WarningKind
+		text string
+	}{
+		{WarnRFAtMinISR, "t"},
+		{WarnFewerRacksThanRF, "2 on 1 target racks"},
+		{WarnOverCapacity, "broker 11"},
+		{WarnUnknownTopic, "gone"},
+		{WarnUnknownTopic, "also-gone"},
+	} {
+		if !hasWarning(res, want.kind, want.text) {
+			t.Errorf("no %s warning about %q in %v", want.kind, want.text, res.Warnings)
+		}
+	}
+	for _, w := range res.Warnings {
+		if !slices.Contains(AllWarningKinds, w.Kind) {
+			t.Errorf("warning kind %q is not in AllWarningKinds", w.Kind)
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	base := func() (*plans.Snapshot, *plans.Mapping) {
+		return cluster(sixBrokers+" 7:r1", map[string][][]int32{"t": {{1, 2, 3}}}),
+			mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, nil)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(s *plans.Snapshot, m *plans.Mapping)
+		want []string
+	}{
+		{"unknown source broker", func(s *plans.Snapshot, m *plans.Mapping) { m.SourceBrokers = []int32{1, 2, 3, 99} },
+			[]string{"mapping: source_brokers: broker 99 is not in the snapshot"}},
+		{"unknown target broker", func(s *plans.Snapshot, m *plans.Mapping) { m.TargetBrokers = []int32{11, 12, 13, 98} },
+			[]string{"mapping: target_brokers: broker 98 is not in the snapshot"}},
+		{"broker both source and target", func(s *plans.Snapshot, m *plans.Mapping) { m.TargetBrokers = []int32{11, 12, 13, 3} },
+			[]string{"broker 3 is both a source and a target"}},
+		{"replica on a broker that is neither", func(s *plans.Snapshot, m *plans.Mapping) {
+			s.Topics[0].Partitions = append(s.Topics[0].Partitions, plans.Partition{ID: 1, Replicas: []int32{7, 1, 2}, Leader: 7, ISR: []int32{7, 1, 2}})
+		}, []string{"snapshot: broker 7: holds replicas of [t-1] but is neither a source nor a target"}},
+		{"RF below min.insync.replicas", func(s *plans.Snapshot, m *plans.Mapping) {
+			s.Topics[0].Configs = map[string]string{plans.MinInsyncReplicasKey: "2"}
+			m.ReplicationFactor.Topics = map[string]int{"t": 1}
+		}, []string{"mapping: topic t: target replication factor 1 is below min.insync.replicas 2"}},
+		{"RF above target brokers", func(s *plans.Snapshot, m *plans.Mapping) { m.TargetBrokers = []int32{11, 12} },
+			[]string{"mapping: topic t: target replication factor 3 is more than the 2 target brokers"}},
+		{"RF above target brokers in mapped racks", func(s *plans.Snapshot, m *plans.Mapping) {
+			m.RackMap = map[string]string{"r1": "z1", "r2": "z2", "r3": "z1"}
+		}, []string{"mapping: topic t: target replication factor 3 is more than the 2 target brokers in the racks rack_map maps onto"}},
+		{"rack map misses a source rack", func(s *plans.Snapshot, m *plans.Mapping) {
+			m.RackMap = map[string]string{"r1": "z1", "r2": "z2"}
+		}, []string{`mapping: rack_map: source rack "r3" (brokers [3]) has no entry`}},
+		{"rack map names unknown racks", func(s *plans.Snapshot, m *plans.Mapping) {
+			m.RackMap = map[string]string{"r1": "z1", "r2": "z2", "r3": "z3", "r9": "z9"}
+		}, []string{`rack_map[r9]: no source broker is in rack "r9"`, `rack_map[r9]: no target broker is in rack "z9"`}},
+		{"invalid snapshot and mapping together", func(s *plans.Snapshot, m *plans.Mapping) {
+			s.ClusterID = ""
+			m.Limits.PartitionsPerStep = 0
+		}, []string{"snapshot: cluster_id is empty", "mapping: limits.partitions_per_step: must be at least 1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap, m := base()
+			tc.edit(snap, m)
+			res, err := Build(Input{Snapshot: snap, Mapping: m})
+			if err == nil {
+				t.Fatalf("no error; plan has %d steps", len(res.Plan.Steps))
+			}
+			if !errors.Is(err, plans.ErrBadInput) {
+				t.Errorf("error does not wrap ErrBadInput: %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	if _, err := Build(Input{}); !errors.Is(err, plans.ErrBadInput) {
+		t.Errorf("empty input: %v", err)
+	}
+}
