@@ -33,6 +33,9 @@ type Mapping struct {
 	// TargetCapacity is the usable disk per target broker in bytes, when the
 	// snapshot cannot tell (brokers before Kafka 3.3); 0 means unknown.
 	TargetCapacity ByteSize `yaml:"target_capacity,omitempty"`
+	// ZooKeeper, when set, adds the zk-join step first and the zk-handover or
+	// zk-fork and zk-prune steps last.
+	ZooKeeper *ZooKeeperMapping `yaml:"zookeeper,omitempty"`
 }
 
 func (m *Mapping) formatVersion() int { return m.Version }
@@ -190,6 +193,9 @@ func (m *Mapping) Validate() error {
 	}
 	if m.TargetCapacity < 0 {
 		p.add("target_capacity", "is negative")
+	}
+	if m.ZooKeeper != nil {
+		m.ZooKeeper.validate(&p)
 	}
 	return p.err()
 }

@@ -37,6 +37,118 @@ type ZooKeeperChange struct {
 	Retire []int `yaml:"retire,omitempty,flow"`
 	// Prune are chroots deleted from a forked ensemble (zk-prune).
 	Prune []string `yaml:"prune,omitempty"`
+	// Chroot is the migrating cluster's chroot: what a forked ensemble must
+	// serve and a prune must never delete (zk-fork, zk-prune).
+	Chroot string `yaml:"chroot,omitempty"`
+	// Sources are the source server ids a forked ensemble must no longer
+	// contain (zk-fork, zk-prune).
+	Sources []int `yaml:"sources,omitempty,flow"`
+	// Before is the membership the step expects to find: its undo restores
+	// it and its status compares the live ensemble with it (zk-join, zk-handover).
+	Before []ZKServer `yaml:"before,omitempty"`
+}
+
+// ZooKeeperMode says how the ensemble is handed to the target nodes.
+type ZooKeeperMode string
+
+const (
+	// ZKModeHandover promotes the target nodes and retires the source voters:
+	// for an ensemble only the migrating cluster uses.
+	ZKModeHandover ZooKeeperMode = "handover"
+	// ZKModeFork restarts the target nodes as an ensemble of their own and
+	// prunes the other clusters' chroots from it: for a shared ensemble.
+	ZKModeFork ZooKeeperMode = "fork"
+)
+
+// AllZooKeeperModes lists every zookeeper.mode of a mapping.
+var AllZooKeeperModes = []ZooKeeperMode{ZKModeHandover, ZKModeFork}
+
+// ZooKeeperMapping is the mapping's `zookeeper:` section: the target nodes
+// that join the source ensemble as observers and take it over at the end.
+type ZooKeeperMapping struct {
+	// Mode is handover or fork; left out, the planner picks fork when the
+	// snapshot shows other Kafka chroots on the ensemble, handover otherwise.
+	Mode    ZooKeeperMode  `yaml:"mode,omitempty"`
+	Targets []ZKTargetNode `yaml:"targets"`
+	// TickTime, InitLimit and SyncLimit go into the target nodes' zoo.cfg
+	// (ZooKeeper's defaults 2000 ms, 10, 5 when left out).
+	TickTime  int `yaml:"tick_time,omitempty"`
+	InitLimit int `yaml:"init_limit,omitempty"`
+	SyncLimit int `yaml:"sync_limit,omitempty"`
+}
+
+// ZKTargetNode is one new ZooKeeper server.
+type ZKTargetNode struct {
+	ID           int    `yaml:"id"`
+	Host         string `yaml:"host"`
+	ClientPort   int    `yaml:"client_port,omitempty"`
+	QuorumPort   int    `yaml:"quorum_port,omitempty"`
+	ElectionPort int    `yaml:"election_port,omitempty"`
+	// DataDir is the node's dataDir; ConfDir where its zoo.cfg and dynamic
+	// config go (defaults /var/lib/zookeeper and /etc/zookeeper/conf).
+	DataDir string `yaml:"data_dir,omitempty"`
+	ConfDir string `yaml:"conf_dir,omitempty"`
+}
+
+// Server returns the node as a dynamic-config member with the given role,
+// ZooKeeper's default ports filled in.
+func (n ZKTargetNode) Server(role string) ZKServer {
+	s := ZKServer{ID: n.ID, Host: n.Host, ClientPort: n.ClientPort, QuorumPort: n.QuorumPort, ElectionPort: n.ElectionPort, Role: role}
+	if s.ClientPort == 0 {
+		s.ClientPort = 2181
+	}
+	if s.QuorumPort == 0 {
+		s.QuorumPort = 2888
+	}
+	if s.ElectionPort == 0 {
+		s.ElectionPort = 3888
+	}
+	return s
+}
+
+// ZooKeeper server roles as `/zookeeper/config` writes them.
+const (
+	RoleParticipant = "participant"
+	RoleObserver    = "observer"
+)
+
+func (z *ZooKeeperMapping) validate(p *problems) {
+	if z.Mode != "" && !oneOf(z.Mode, AllZooKeeperModes) {
+		p.add("zookeeper.mode", "%q is not one of %v", z.Mode, AllZooKeeperModes)
+	}
+	if len(z.Targets) == 0 {
+		p.add("zookeeper.targets", "empty: list the new ZooKeeper nodes")
+	}
+	if len(z.Targets)%2 == 0 && len(z.Targets) > 0 {
+		p.add("zookeeper.targets", "%d nodes: an even number of voters tolerates no more failures than one fewer; use an odd number", len(z.Targets))
+	}
+	seen := map[int]bool{}
+	for i, n := range z.Targets {
+		loc := fmt.Sprintf("zookeeper.targets[%d]", i)
+		if n.ID < 1 || n.ID > 255 {
+			p.add(loc, "id %d is not in 1..255", n.ID)
+		}
+		if seen[n.ID] {
+			p.add(loc, "id %d is listed twice", n.ID)
+		}
+		seen[n.ID] = true
+		if n.Host == "" {
+			p.add(loc, "host is empty")
+		}
+		for _, port := range []int{n.ClientPort, n.QuorumPort, n.ElectionPort} {
+			if port < 0 || port > 65535 {
+				p.add(loc, "port %d is not in 1..65535", port)
+			}
+		}
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"tick_time", z.TickTime}, {"init_limit", z.InitLimit}, {"sync_limit", z.SyncLimit}} {
+		if v.n < 0 {
+			p.add("zookeeper."+v.name, "is negative")
+		}
+	}
 }
 
 func (e *Ensemble) validate(p *problems) {
