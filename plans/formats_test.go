@@ -106,8 +106,15 @@ func TestFixtures(t *testing.T) {
 				t.Errorf("error %v does not unwrap to ErrBadInput", err)
 			}
 			msg := err.Error()
-			if !strings.HasPrefix(msg, path+": ") {
-				t.Errorf("error does not start with the file name %q: %s", path, msg)
+			for _, line := range strings.Split(msg, "\n") {
+				if !strings.HasPrefix(line, path+": ") {
+					t.Errorf("error line does not start with the file name %q: %s", path, line)
+				}
+			}
+			for _, p := range Problems(err) {
+				if !errors.Is(p, ErrBadInput) || strings.Contains(p.Error(), "\n") {
+					t.Errorf("problem %q is not one bad-input line", p)
+				}
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(msg, w) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -27,7 +28,19 @@ type InputError struct {
 	Err  error
 }
 
-func (e *InputError) Error() string { return e.File + ": " + e.Err.Error() }
+// Error names the file on every line, one line per problem, so that each
+// line of a long report still says which file it is about.
+func (e *InputError) Error() string {
+	ps := Problems(e.Err)
+	if len(ps) <= 1 {
+		return e.File + ": " + e.Err.Error()
+	}
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = e.File + ": " + p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
 
 // Unwrap returns both ErrBadInput and the cause.
 func (e *InputError) Unwrap() []error { return []error{ErrBadInput, e.Err} }

@@ -29,6 +29,14 @@ func Problems(err error) []error {
 	if err == nil {
 		return nil
 	}
+	// One problem per line of a file stays an InputError naming the file.
+	if ie, ok := err.(*InputError); ok {
+		var out []error
+		for _, e := range Problems(ie.Err) {
+			out = append(out, &InputError{File: ie.File, Err: e})
+		}
+		return out
+	}
 	var joined interface{ Unwrap() []error }
 	if errors.As(err, &joined) {
 		var out []error
