@@ -84,6 +84,16 @@ func decodeStrict(data []byte, v any) error {
 		if errors.Is(err, io.EOF) {
 			return errors.New("file is empty")
 		}
+		// Unknown fields and wrong types come as one error holding a line
+		// each; split them so every problem is reported on its own line.
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			errs := make([]error, len(te.Errors))
+			for i, e := range te.Errors {
+				errs[i] = errors.New(strings.TrimSpace(e))
+			}
+			return errors.Join(errs...)
+		}
 		return fmt.Errorf("malformed YAML: %w", err)
 	}
 	var extra yaml.Node
