@@ -1,0 +1,612 @@
+package kafkadouble
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand"
+	"net"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// Version selects which Kafka release the double emulates.
+type Version int
+
+const (
+	// V2_4 is Apache Kafka 2.4 in ZooKeeper mode, as KAFKA-BEHAVIOUR.md
+	// recorded it: no DescribeCluster, DescribeLogDirs v1 without disk totals,
+	// throttle rates hidden from DescribeConfigs, the cluster-default rate not
+	// enforced, APPEND onto "" producing an unparsable list.
+	V2_4 Version = iota
+	// V3_x is a ZooKeeper-mode 3.x broker (3.3 to 3.9): DescribeCluster,
+	// DescribeLogDirs v4 with total and usable bytes, readable throttle rates,
+	// the default rate enforced, APPEND fixed.
+	V3_x
+)
+
+var allVersions = []Version{V2_4, V3_x}
+
+func (v Version) String() string {
+	switch v {
+	case V2_4:
+		return "2.4"
+	case V3_x:
+		return "3.x"
+	}
+	return "unknown(" + strconv.Itoa(int(v)) + ")"
+}
+
+func (v Version) valid() bool {
+	for _, a := range allVersions {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}
+
+// BrokerConfig describes one broker of the double.
+type BrokerConfig struct {
+	ID   int32
+	Rack string
+	// DiskCapacity is the size of the broker's log dir in bytes, reported by
+	// DescribeLogDirs v4 on V3_x (0: reported as unknown, -1).
+	DiskCapacity int64
+	// Port to listen on, 0 for a free one. A restarted broker keeps its port.
+	Port int
+	// Configs are static broker configs (server.properties) overriding the
+	// double's defaults, e.g. {"auto.leader.rebalance.enable": "false"} or a
+	// different "inter.broker.protocol.version" to make a config mismatch.
+	Configs map[string]string
+}
+
+// SASLUser is one user the double accepts with SASL.
+type SASLUser struct {
+	User, Password string
+}
+
+// Config describes a cluster to start.
+type Config struct {
+	// ClusterID is reported in Metadata (and DescribeCluster on V3_x);
+	// "kafkadouble" when empty.
+	ClusterID string
+	Brokers   []BrokerConfig
+	// Controller is the id of the controller broker; the lowest broker id when
+	// zero and no broker has id 0.
+	Controller int32
+	Version    Version
+	// Clock runs every timed behaviour; a scaled clock at 1x (real time) when nil.
+	Clock *Clock
+	// NetworkRate is each broker's replication bandwidth in bytes/s, shared by
+	// the copies into it and the copies out of it; 100 MiB/s when zero.
+	NetworkRate int64
+	// ISRLag makes Metadata show ISR changes late, as item 21 observed
+	// (0.5-7.5 s for changes by leaders, 1 s for changes by the controller).
+	// Off by default so tests see changes at once.
+	ISRLag bool
+	// Seed seeds the ISR lag delays, so runs are repeatable.
+	Seed int64
+	// RebalanceInterval is leader.imbalance.check.interval.seconds; 300 s when
+	// zero. The check itself is switched by each broker's
+	// auto.leader.rebalance.enable (true unless Configs say otherwise).
+	RebalanceInterval time.Duration
+	// TLS, when set, makes every listener TLS with this server config.
+	TLS *tls.Config
+	// SASLMechanism, when set ("PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512"),
+	// requires every connection to authenticate as one of SASLUsers.
+	SASLMechanism string
+	SASLUsers     []SASLUser
+}
+
+// Cluster is a running double. All methods are safe for concurrent use.
+type Cluster struct {
+	cfg   Config
+	clock *Clock
+	sasl  *saslServer
+
+	mu            sync.Mutex
+	now           time.Time
+	rng           *rand.Rand
+	brokers       map[int32]*broker
+	controller    int32
+	topics        map[string]*topic
+	defaults      map[string]string // dynamic cluster-default broker configs (resource "")
+	nextRebalance time.Time
+	producerID    int64
+	closed        bool
+	wg            sync.WaitGroup
+}
+
+type broker struct {
+	cfg     BrokerConfig
+	static  map[string]string
+	dynamic map[string]string
+	alive   bool
+	port    int
+	ln      net.Listener
+	conns   map[net.Conn]struct{}
+	// stray are logs left on disk by a replica removed while the broker was
+	// down (item 11): listed with size 0 and offsetLag -1.
+	stray map[string]map[int32]bool
+}
+
+const (
+	defaultClusterID   = "kafkadouble"
+	defaultNetworkRate = 100 << 20
+	defaultRebalance   = 300 * time.Second
+)
+
+// Start starts a cluster with one listener per broker on 127.0.0.1. ctx
+// bounds only the start; Close stops the cluster.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start kafka double: %w", err)
+	}
+	if !cfg.Version.valid() {
+		return nil, fmt.Errorf("start kafka double: unknown version %v: use V2_4 or V3_x", cfg.Version)
+	}
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("start kafka double: no brokers configured: list at least one in Config.Brokers")
+	}
+	if cfg.ClusterID == "" {
+		cfg.ClusterID = defaultClusterID
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewScaledClock(time.Now(), 1)
+	}
+	if cfg.NetworkRate <= 0 {
+		cfg.NetworkRate = defaultNetworkRate
+	}
+	if cfg.RebalanceInterval <= 0 {
+		cfg.RebalanceInterval = defaultRebalance
+	}
+	sasl, err := newSASLServer(cfg.SASLMechanism, cfg.SASLUsers)
+	if err != nil {
+		return nil, fmt.Errorf("start kafka double: %w", err)
+	}
+	c := &Cluster{
+		cfg:      cfg,
+		clock:    cfg.Clock,
+		sasl:     sasl,
+		rng:      rand.New(rand.NewSource(cfg.Seed)),
+		brokers:  make(map[int32]*broker),
+		topics:   make(map[string]*topic),
+		defaults: make(map[string]string),
+	}
+	c.now = c.clock.Now()
+	c.nextRebalance = c.now.Add(cfg.RebalanceInterval)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, bc := range cfg.Brokers {
+		if err := c.addBrokerLocked(bc); err != nil {
+			c.closeLocked()
+			return nil, fmt.Errorf("start kafka double: %w", err)
+		}
+	}
+	c.controller = c.lowestAliveLocked()
+	if _, ok := c.brokers[cfg.Controller]; ok {
+		c.controller = cfg.Controller
+	}
+	return c, nil
+}
+
+func (c *Cluster) addBrokerLocked(bc BrokerConfig) error {
+	if bc.ID < 0 {
+		return fmt.Errorf("broker id %d is negative", bc.ID)
+	}
+	if _, ok := c.brokers[bc.ID]; ok {
+		return fmt.Errorf("broker %d is configured twice", bc.ID)
+	}
+	b := &broker{
+		cfg:     bc,
+		static:  defaultBrokerConfigs(bc, c.cfg.Version),
+		dynamic: make(map[string]string),
+		port:    bc.Port,
+		conns:   make(map[net.Conn]struct{}),
+		stray:   make(map[string]map[int32]bool),
+	}
+	for k, v := range bc.Configs {
+		b.static[k] = v
+	}
+	if err := c.openLocked(b); err != nil {
+		return err
+	}
+	c.brokers[bc.ID] = b
+	return nil
+}
+
+func (c *Cluster) lowestAliveLocked() int32 {
+	best := int32(-1)
+	for id, b := range c.brokers {
+		if b.alive && (best == -1 || id < best) {
+			best = id
+		}
+	}
+	return best
+}
+
+// Close stops every listener and connection and waits for them to end.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	c.closeLocked()
+	c.mu.Unlock()
+	c.wg.Wait()
+	return nil
+}
+
+func (c *Cluster) closeLocked() {
+	c.closed = true
+	for _, b := range c.brokers {
+		c.shutLocked(b)
+	}
+}
+
+// Clock returns the cluster's clock.
+func (c *Cluster) Clock() *Clock { return c.clock }
+
+// ClusterID returns the cluster id.
+func (c *Cluster) ClusterID() string { return c.cfg.ClusterID }
+
+// Bootstrap returns "127.0.0.1:port" of every live broker, by broker id.
+func (c *Cluster) Bootstrap() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, id := range c.brokerIDsLocked() {
+		if b := c.brokers[id]; b.alive {
+			out = append(out, b.addr())
+		}
+	}
+	return out
+}
+
+// Addr returns broker id's "127.0.0.1:port", alive or not.
+func (c *Cluster) Addr(id int32) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.brokers[id]
+	if !ok {
+		return "", false
+	}
+	return b.addr(), true
+}
+
+func (b *broker) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }
+
+func (c *Cluster) brokerIDsLocked() []int32 {
+	ids := make([]int32, 0, len(c.brokers))
+	for id := range c.brokers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// Controller returns the current controller id, -1 when every broker is down.
+func (c *Cluster) Controller() int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.controller
+}
+
+// AddBroker starts a new broker (a target broker joining the cluster).
+func (c *Cluster) AddBroker(bc BrokerConfig) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("add broker: the cluster is closed")
+	}
+	c.advanceLocked()
+	if err := c.addBrokerLocked(bc); err != nil {
+		return fmt.Errorf("add broker %d: %w", bc.ID, err)
+	}
+	if c.controller == -1 {
+		c.controller = bc.ID
+	}
+	return nil
+}
+
+// StopBroker stops a broker cleanly: its listener and connections close, it
+// leaves every ISR (the last member of an ISR stays, as in ZooKeeper mode),
+// partitions it led fail over to the first live ISR member or go offline
+// (leader -1), and a new controller is chosen if it was the controller.
+func (c *Cluster) StopBroker(id int32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.brokers[id]
+	if !ok {
+		return fmt.Errorf("stop broker %d: no such broker", id)
+	}
+	if !b.alive {
+		return fmt.Errorf("stop broker %d: already stopped", id)
+	}
+	c.advanceLocked()
+	c.shutLocked(b)
+	c.brokerDownLocked(id)
+	if c.controller == id {
+		c.controller = c.lowestAliveLocked()
+	}
+	return nil
+}
+
+// StartBroker restarts a stopped broker on the same port. Its replicas catch
+// up from the data they kept and rejoin the ISR; an offline partition whose
+// last ISR member it is gets it as leader; stalled reassignments resume.
+func (c *Cluster) StartBroker(id int32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.brokers[id]
+	if !ok {
+		return fmt.Errorf("start broker %d: no such broker", id)
+	}
+	if b.alive {
+		return fmt.Errorf("start broker %d: already running", id)
+	}
+	if c.closed {
+		return errors.New("start broker: the cluster is closed")
+	}
+	c.advanceLocked()
+	if err := c.openLocked(b); err != nil {
+		return fmt.Errorf("start broker %d: %w", id, err)
+	}
+	if c.controller == -1 {
+		c.controller = id
+	}
+	c.brokerUpLocked(id)
+	return nil
+}
+
+// BrokerAlive reports whether broker id is running.
+func (c *Cluster) BrokerAlive(id int32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.brokers[id]
+	return ok && b.alive
+}
+
+// BrokerRates returns the throttle rates stored for broker id (per-broker
+// dynamic configs, as Kafka 2.4 keeps them in ZooKeeper at /config/brokers/N),
+// whatever the version hides from DescribeConfigs. Keys absent when unset.
+func (c *Cluster) BrokerRates(id int32) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]string)
+	b, ok := c.brokers[id]
+	if !ok {
+		return out
+	}
+	for _, k := range []string{LeaderRateKey, FollowerRateKey} {
+		if v, ok := b.dynamic[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// BrokerDynamicConfigs returns a copy of broker id's dynamic configs (what
+// ZooKeeper holds at /config/brokers/N); id -1 gives the cluster defaults
+// (/config/brokers/<default>).
+func (c *Cluster) BrokerDynamicConfigs(id int32) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	src := c.defaults
+	if id != -1 {
+		b, ok := c.brokers[id]
+		if !ok {
+			return map[string]string{}
+		}
+		src = b.dynamic
+	}
+	out := make(map[string]string, len(src))
+	for k, v := range src {
+		out[k] = v
+	}
+	return out
+}
+
+// TopicConfigs returns a copy of the configs set on a topic.
+func (c *Cluster) TopicConfigs(name string) (map[string]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.topics[name]
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]string, len(t.configs))
+	for k, v := range t.configs {
+		out[k] = v
+	}
+	return out, true
+}
+
+// CreateTopic creates a topic with the given replica assignment (one replica
+// list per partition, first replica leading) and configs. Every replica starts
+// in sync with an empty log.
+func (c *Cluster) CreateTopic(name string, assignment [][]int32, configs map[string]string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked()
+	if err := c.createTopicLocked(name, assignment, configs); err != nil {
+		return fmt.Errorf("create topic %q: %w", name, err)
+	}
+	return nil
+}
+
+// SetPartitionSize sets a partition's leader log size in bytes; every
+// in-sync replica has the same size, replicas copying keep theirs.
+func (c *Cluster) SetPartitionSize(topic string, partition int32, bytes int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked()
+	p, err := c.partitionLocked(topic, partition)
+	if err != nil {
+		return fmt.Errorf("set partition size: %w", err)
+	}
+	if bytes < 0 {
+		return fmt.Errorf("set partition size of %s-%d: %d bytes is negative", topic, partition, bytes)
+	}
+	p.size = float64(bytes)
+	if p.offset < p.size/avgRecordBytes {
+		p.offset = p.size / avgRecordBytes
+	}
+	c.settleLocked(p)
+	return nil
+}
+
+// SetInboundRate makes producers write bytesPerSec into a partition from now
+// on (0 stops them). A throttled copy slower than this never catches up.
+func (c *Cluster) SetInboundRate(topic string, partition int32, bytesPerSec int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked()
+	p, err := c.partitionLocked(topic, partition)
+	if err != nil {
+		return fmt.Errorf("set inbound rate: %w", err)
+	}
+	if bytesPerSec < 0 {
+		return fmt.Errorf("set inbound rate of %s-%d: %d bytes/s is negative", topic, partition, bytesPerSec)
+	}
+	p.inbound = float64(bytesPerSec)
+	return nil
+}
+
+func (c *Cluster) partitionLocked(topic string, partition int32) (*partition, error) {
+	t, ok := c.topics[topic]
+	if !ok {
+		return nil, fmt.Errorf("topic %q does not exist", topic)
+	}
+	if partition < 0 || int(partition) >= len(t.partitions) {
+		return nil, fmt.Errorf("partition %s-%d does not exist (the topic has %d)", topic, partition, len(t.partitions))
+	}
+	return t.partitions[partition], nil
+}
+
+// PartitionState is the true state of one partition (what Metadata shows
+// without lag, plus what only the brokers' disks know).
+type PartitionState struct {
+	Topic       string
+	Partition   int32
+	Replicas    []int32
+	Leader      int32
+	LeaderEpoch int32
+	ISR         []int32
+	// Adding and Removing are the replicas a reassignment in flight adds and
+	// removes; both nil when none is in flight.
+	Adding, Removing []int32
+	Reassigning      bool
+	// Size is the leader's log size in bytes; ReplicaSizes holds every
+	// replica's (an adding replica's grows as it copies).
+	Size         int64
+	ReplicaSizes map[int32]int64
+	// EndOffset is the log end offset.
+	EndOffset int64
+}
+
+// Partition returns a partition's state, false when it does not exist.
+func (c *Cluster) Partition(topic string, partition int32) (PartitionState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked()
+	p, err := c.partitionLocked(topic, partition)
+	if err != nil {
+		return PartitionState{}, false
+	}
+	s := PartitionState{
+		Topic:        topic,
+		Partition:    partition,
+		Replicas:     clone(p.replicas),
+		Leader:       p.leader,
+		LeaderEpoch:  p.epoch,
+		ISR:          clone(p.isr),
+		Reassigning:  p.moving(),
+		Size:         int64(p.size),
+		ReplicaSizes: make(map[int32]int64, len(p.replicas)),
+		EndOffset:    int64(p.offset),
+	}
+	if p.moving() {
+		s.Adding, s.Removing = p.adding(), p.removing()
+	}
+	for _, r := range p.replicas {
+		s.ReplicaSizes[r] = int64(p.replicaSize(r))
+	}
+	return s, true
+}
+
+// Topics returns every topic name, sorted.
+func (c *Cluster) Topics() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.topics))
+	for n := range c.topics {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LoadSnapshot seeds the cluster from a kshift snapshot: every broker of the
+// snapshot not yet running is added (with its rack and disk capacity), and
+// every topic is created with the snapshot's replica lists, sizes, leaders,
+// ISR and configs. Broker configs recorded in the snapshot become dynamic
+// configs where they are throttle rates, static ones otherwise.
+func (c *Cluster) LoadSnapshot(s *plans.Snapshot) error {
+	if s == nil {
+		return errors.New("load snapshot: snapshot is nil")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked()
+	for _, sb := range s.Brokers {
+		b, ok := c.brokers[sb.ID]
+		if !ok {
+			bc := BrokerConfig{ID: sb.ID, Rack: sb.Rack, DiskCapacity: int64(sb.DiskCapacity)}
+			if err := c.addBrokerLocked(bc); err != nil {
+				return fmt.Errorf("load snapshot: add broker %d: %w", sb.ID, err)
+			}
+			b = c.brokers[sb.ID]
+		}
+		for k, v := range sb.Configs {
+			if k == LeaderRateKey || k == FollowerRateKey {
+				b.dynamic[k] = v
+			} else {
+				b.static[k] = v
+			}
+		}
+	}
+	for k, v := range s.ClusterConfigs {
+		c.defaults[k] = v
+	}
+	for _, st := range s.Topics {
+		assign := make([][]int32, len(st.Partitions))
+		for _, sp := range st.Partitions {
+			if sp.ID < 0 || int(sp.ID) >= len(st.Partitions) {
+				return fmt.Errorf("load snapshot: topic %q: partition ids must be 0..%d, got %d", st.Name, len(st.Partitions)-1, sp.ID)
+			}
+			assign[sp.ID] = sp.Replicas
+		}
+		if err := c.createTopicLocked(st.Name, assign, st.Configs); err != nil {
+			return fmt.Errorf("load snapshot: topic %q: %w", st.Name, err)
+		}
+		t := c.topics[st.Name]
+		for _, sp := range st.Partitions {
+			p := t.partitions[sp.ID]
+			p.size = float64(sp.Size)
+			p.offset = p.size / avgRecordBytes
+			if len(sp.ISR) > 0 {
+				c.loadISRLocked(p, sp.ISR, sp.Leader)
+			}
+		}
+	}
+	if s.Controller >= 0 {
+		if b, ok := c.brokers[s.Controller]; ok && b.alive {
+			c.controller = s.Controller
+		}
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package kafkadouble
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// maxFrame bounds one request; Kafka's socket.request.max.bytes default.
+const maxFrame = 100 << 20
+
+// apiRange is the versions of one API a broker supports.
+type apiRange struct{ min, max int16 }
+
+// apiVersions24 are Kafka 2.4.0's versions of the APIs the double answers
+// (KAFKA-BEHAVIOUR.md, "API versions in 2.4.0"); DescribeCluster is absent.
+var apiVersions24 = map[int16]apiRange{
+	0:  {0, 8}, // Produce
+	2:  {0, 5}, // ListOffsets
+	3:  {0, 9}, // Metadata
+	17: {0, 1}, // SaslHandshake
+	18: {0, 3}, // ApiVersions
+	19: {0, 5}, // CreateTopics
+	22: {0, 2}, // InitProducerID
+	32: {0, 2}, // DescribeConfigs
+	35: {0, 1}, // DescribeLogDirs: no total/usable bytes
+	36: {0, 1}, // SaslAuthenticate
+	43: {0, 2}, // ElectLeaders
+	44: {0, 1}, // IncrementalAlterConfigs
+	45: {0, 0}, // AlterPartitionReassignments
+	46: {0, 0}, // ListPartitionReassignments
+}
+
+// apiVersions3x are a ZooKeeper-mode 3.x broker's (3.6): DescribeCluster and
+// DescribeLogDirs v4 with total and usable bytes.
+var apiVersions3x = map[int16]apiRange{
+	0:  {0, 9},
+	2:  {0, 8},
+	3:  {0, 12},
+	17: {0, 1},
+	18: {0, 3},
+	19: {0, 7},
+	22: {0, 4},
+	32: {0, 4},
+	35: {0, 4},
+	36: {0, 2},
+	43: {0, 2},
+	44: {0, 1},
+	45: {0, 0},
+	46: {0, 0},
+	60: {0, 0}, // DescribeCluster
+}
+
+func (c *Cluster) apis() map[int16]apiRange {
+	if c.cfg.Version == V2_4 {
+		return apiVersions24
+	}
+	return apiVersions3x
+}
+
+// openLocked starts broker b's listener (on its old port after a restart).
+func (c *Cluster) openLocked(b *broker) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)))
+	if err != nil {
+		return fmt.Errorf("listen for broker %d on 127.0.0.1:%d: %w", b.cfg.ID, b.port, err)
+	}
+	b.port = ln.Addr().(*net.TCPAddr).Port
+	if c.cfg.TLS != nil {
+		ln = tls.NewListener(ln, c.cfg.TLS)
+	}
+	b.ln = ln
+	b.alive = true
+	c.wg.Add(1)
+	go c.accept(b, ln)
+	return nil
+}
+
+// shutLocked closes broker b's listener and connections.
+func (c *Cluster) shutLocked(b *broker) {
+	b.alive = false
+	if b.ln != nil {
+		b.ln.Close()
+		b.ln = nil
+	}
+	for conn := range b.conns {
+		conn.Close()
+	}
+	b.conns = make(map[net.Conn]struct{})
+}
+
+func (c *Cluster) accept(b *broker, ln net.Listener) {
+	defer c.wg.Done()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		if b.ln != ln {
+			c.mu.Unlock()
+			conn.Close()
+			return
+		}
+		b.conns[conn] = struct{}{}
+		c.wg.Add(1)
+		c.mu.Unlock()
+		go c.serve(b, conn)
+	}
+}
+
+// session is one connection's state.
+type session struct {
+	broker *broker
+	// authenticated is true once SASL succeeded (or when no SASL is configured).
+	authenticated bool
+	mechanism     string
+	scram         scramConversation
+	// closeAfter closes the connection once the response is written (after
+	// a failed authentication).
+	closeAfter bool
+}
+
+// serve reads size-prefixed requests from conn and answers them in order.
+func (c *Cluster) serve(b *broker, conn net.Conn) {
+	defer c.wg.Done()
+	defer func() {
+		c.mu.Lock()
+		delete(b.conns, conn)
+		c.mu.Unlock()
+		conn.Close()
+	}()
+	r := bufio.NewReader(conn)
+	s := &session{broker: b, authenticated: c.sasl == nil}
+	for {
+		var size [4]byte
+		if _, err := io.ReadFull(r, size[:]); err != nil {
+			return
+		}
+		n := int32(binary.BigEndian.Uint32(size[:]))
+		if n < 8 || n > maxFrame {
+			return
+		}
+		frame := make([]byte, n)
+		if _, err := io.ReadFull(r, frame); err != nil {
+			return
+		}
+		out, err := c.handleFrame(s, frame)
+		if err != nil {
+			return
+		}
+		if out == nil {
+			continue
+		}
+		if _, err := conn.Write(out); err != nil || s.closeAfter {
+			return
+		}
+	}
+}
+
+var errClose = errors.New("close the connection")
+
+// handleFrame parses one request (header v1, or v2 with tagged fields for
+// flexible versions), runs it and returns the framed response, nil for none
+// (Produce with acks 0). An error closes the connection, as Kafka does for
+// unsupported versions and unparsable requests.
+func (c *Cluster) handleFrame(s *session, frame []byte) ([]byte, error) {
+	key := int16(binary.BigEndian.Uint16(frame[0:]))
+	version := int16(binary.BigEndian.Uint16(frame[2:]))
+	corr := binary.BigEndian.Uint32(frame[4:])
+	rest := frame[8:]
+	if len(rest) < 2 {
+		return nil, errClose
+	}
+	idLen := int16(binary.BigEndian.Uint16(rest))
+	rest = rest[2:]
+	if idLen > 0 {
+		if int(idLen) > len(rest) {
+			return nil, errClose
+		}
+		rest = rest[idLen:]
+	}
+	req := kmsg.RequestForKey(key)
+	if req == nil {
+		return nil, errClose
+	}
+	supported, ok := c.apis()[key]
+	if key == 18 && (version > supported.max || version > req.MaxVersion()) {
+		// An ApiVersions request newer than the broker knows gets
+		// UNSUPPORTED_VERSION with a v0 body listing what it supports.
+		resp := c.apiVersionsResponse(0)
+		resp.ErrorCode = 35
+		return frameResponse(corr, resp, false), nil
+	}
+	if !ok || version < supported.min || version > supported.max {
+		return nil, errClose
+	}
+	req.SetVersion(version)
+	if req.IsFlexible() {
+		var err error
+		if rest, err = skipTags(rest); err != nil {
+			return nil, errClose
+		}
+	}
+	if err := req.ReadFrom(rest); err != nil {
+		return nil, errClose
+	}
+	if !s.authenticated && key != 17 && key != 36 && key != 18 {
+		return nil, errClose
+	}
+	resp, err := c.handle(s, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil {
+		return nil, nil
+	}
+	resp.SetVersion(version)
+	return frameResponse(corr, resp, resp.IsFlexible() && key != 18), nil
+}
+
+// frameResponse builds size + response header (v0, or v1 with an empty tag
+// buffer for flexible versions; ApiVersions always v0) + body.
+func frameResponse(corr uint32, resp kmsg.Response, flexibleHeader bool) []byte {
+	out := make([]byte, 8, 64)
+	binary.BigEndian.PutUint32(out[4:], corr)
+	if flexibleHeader {
+		out = append(out, 0)
+	}
+	out = resp.AppendTo(out)
+	binary.BigEndian.PutUint32(out, uint32(len(out)-4))
+	return out
+}
+
+// skipTags skips a tagged-field section (KIP-482) of a request header.
+func skipTags(b []byte) ([]byte, error) {
+	n, used := binary.Uvarint(b)
+	if used <= 0 {
+		return nil, errors.New("bad tag count")
+	}
+	b = b[used:]
+	for i := uint64(0); i < n; i++ {
+		if _, used = binary.Uvarint(b); used <= 0 {
+			return nil, errors.New("bad tag")
+		}
+		b = b[used:]
+		size, used := binary.Uvarint(b)
+		if used <= 0 || uint64(len(b)-used) < size {
+			return nil, errors.New("bad tag size")
+		}
+		b = b[used+int(size):]
+	}
+	return b, nil
+}
+
+func (c *Cluster) apiVersionsResponse(version int16) *kmsg.ApiVersionsResponse {
+	resp := kmsg.NewPtrApiVersionsResponse()
+	resp.SetVersion(version)
+	apis := c.apis()
+	keys := make([]int, 0, len(apis))
+	for k := range apis {
+		keys = append(keys, int(k))
+	}
+	sort.Ints(keys)
+	for _, k := range keys {
+		r := apis[int16(k)]
+		ak := kmsg.NewApiVersionsResponseApiKey()
+		ak.ApiKey, ak.MinVersion, ak.MaxVersion = int16(k), r.min, r.max
+		resp.ApiKeys = append(resp.ApiKeys, ak)
+	}
+	return resp
+}
