@@ -1,0 +1,632 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// StepResult is what applying one step did.
+type StepResult struct {
+	Step  int         `json:"step" yaml:"step"`
+	Phase plans.Phase `json:"phase" yaml:"phase"`
+	// AlreadyDone is set when the step was done before the run: nothing changed.
+	AlreadyDone bool          `json:"already_done" yaml:"already_done"`
+	Partitions  int           `json:"partitions" yaml:"partitions"`
+	Submitted   int           `json:"submitted" yaml:"submitted"`
+	Elected     int           `json:"elected" yaml:"elected"`
+	Duration    time.Duration `json:"duration" yaml:"duration"`
+	Calls       int64         `json:"calls" yaml:"calls"`
+	// Warnings are things the operator must know (a rate kshift could not
+	// restore, ...).
+	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+}
+
+// Apply applies step number of the plan: gates, lock, throttles, submit,
+// watch, elect, verify, restore. It is idempotent: a step already done is a
+// no-op, a step in flight (an earlier run interrupted) is resumed.
+func (e *Executor) Apply(ctx context.Context, ref PlanRef, number int) (res *StepResult, err error) {
+	s := ref.Plan.Step(number)
+	if s == nil {
+		return nil, fmt.Errorf("%w: the plan has no step %d (it has %d)", plans.ErrBadInput, number, len(ref.Plan.Steps))
+	}
+	prev := func(ctx context.Context) error { return e.stepDone(ctx, number-1) }
+	if ref.Plan.Kind == plans.KindRollback {
+		prev = nil // a rollback step's order is checked against the forward plan by Rollback
+	}
+	return e.applyStep(ctx, ref, s, prev)
+}
+
+func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, prevDone func(context.Context) error) (res *StepResult, err error) {
+	e.begin(ref, s.Number)
+	start := time.Now()
+	callsAtStart := e.Calls()
+	res = &StepResult{Step: s.Number, Phase: s.Phase, Partitions: len(s.Partitions)}
+	startRec := e.auditRecord(AuditStart)
+	e.audit(startRec)
+	defer func() {
+		res.Duration, res.Calls = time.Since(start), e.Calls()-callsAtStart
+		r := e.auditRecord(AuditEnd)
+		r.Result = "ok"
+		if res.AlreadyDone {
+			r.Result = "already done"
+		}
+		if err != nil {
+			r.Result, r.Error = "error", err.Error()
+		}
+		e.audit(r)
+	}()
+	if s.Phase.IsZooKeeper() {
+		return res, e.applyZooKeeper(ctx, s, res, prevDone)
+	}
+
+	v, err := e.readView(ctx, stepTopics(s.Partitions))
+	if err != nil {
+		return res, err
+	}
+	if _, err := e.gateStep(ctx, s, v, prevDone); err != nil {
+		return res, err
+	}
+	lock, err := e.AcquireLock(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if lerr := lock.Release(); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+	}()
+	// Read again under the lock: another run may have moved things meanwhile.
+	if v, err = e.readView(ctx, stepTopics(s.Partitions)); err != nil {
+		return res, err
+	}
+	st, err := e.gateStep(ctx, s, v, prevDone)
+	if err != nil {
+		return res, err
+	}
+	recs, err := e.openRecords()
+	if err != nil {
+		return res, err
+	}
+	if allState(st, StateDone) {
+		res.AlreadyDone = true
+		e.log.Info("step already done: nothing to do", "step", s.Number)
+		// Throttles a killed or interrupted run left behind are cleared now
+		// that nothing of the step moves.
+		return res, e.finishRecords(recs, nil, res)
+	}
+
+	rate := ref.Plan.Throttle
+	if s.Throttle > 0 {
+		rate = s.Throttle
+	}
+	if e.opts.Throttle > 0 {
+		rate = e.opts.Throttle
+	}
+	var rec *ThrottleRecord
+	if len(recs) > 0 {
+		rec = recs[len(recs)-1]
+		rec.Rate = rate
+	} else {
+		rec = newThrottleRecord(fmt.Sprintf("%s-step%d-%d", start.UTC().Format("20060102T150405"), s.Number, start.UnixNano()%1e6), rate)
+		recs = append(recs, rec)
+	}
+	// From here on the cluster may change: whatever happens, the throttles
+	// are put back by a cleanup with its own context.
+	submitted := false
+	defer func() {
+		if e.opts.DryRun {
+			return
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), 4*e.opts.CallTimeout)
+		defer cancel()
+		if err != nil && ctx.Err() != nil && e.opts.CancelOnInterrupt && submitted {
+			if cerr := e.revert(cctx, s); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
+		keep, kerr := e.stillMoving(cctx, s)
+		if kerr != nil {
+			err = errors.Join(err, fmt.Errorf("throttles left in place, clear them with `kshift throttle clear`: %w", kerr))
+			return
+		}
+		if ferr := e.finishRecords(recs, keep, res); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+		if err != nil && len(keep) > 0 {
+			err = fmt.Errorf("%w\n%s", err, e.leftMessage(s, keep))
+		}
+	}()
+
+	before, err := e.offsets(ctx, s.Partitions)
+	if err != nil {
+		return res, err
+	}
+	var todo []plans.Move
+	for i, p := range st {
+		if p.State != StateDone {
+			todo = append(todo, s.Partitions[i])
+		}
+	}
+	if rate > 0 {
+		if err := e.setThrottles(ctx, rec, todo); err != nil {
+			return res, err
+		}
+	}
+	var pending []plans.Move
+	for i, p := range st {
+		if p.State == StatePending {
+			pending = append(pending, s.Partitions[i])
+		}
+	}
+	submitted = true
+	if err := e.submit(ctx, pending); err != nil {
+		return res, err
+	}
+	res.Submitted = len(pending)
+	if e.opts.DryRun {
+		if s.Phase == plans.PhaseMoveLeader {
+			e.dryRun("ElectLeaders (preferred, in batches)", fmt.Sprintf("%d partitions, %d per batch, %s apart", len(s.Partitions), e.opts.ElectionBatch, e.opts.ElectionWait))
+		}
+		return res, nil
+	}
+	if err := e.watch(ctx, s, start); err != nil {
+		return res, err
+	}
+	if s.Phase == plans.PhaseMoveLeader {
+		n, err := e.elect(ctx, s)
+		res.Elected = n
+		if err != nil {
+			return res, err
+		}
+	}
+	if err := e.verify(ctx, s, before); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func allState(st []PartitionStatus, want PartitionState) bool {
+	for _, p := range st {
+		if p.State != want {
+			return false
+		}
+	}
+	return true
+}
+
+// finishRecords clears what the throttle records added, keeping the
+// entries of partitions still moving.
+func (e *Executor) finishRecords(recs []*ThrottleRecord, keep map[tp]bool, res *StepResult) error {
+	if e.opts.DryRun {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*e.opts.CallTimeout)
+	defer cancel()
+	var errs []error
+	for _, rec := range recs {
+		if rec.empty() {
+			continue
+		}
+		warnings, err := e.clearThrottles(ctx, rec, keep)
+		res.Warnings = append(res.Warnings, warnings...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("restoring throttles (run `kshift throttle clear` to finish): %w", err)
+	}
+	return nil
+}
+
+// stillMoving returns the step's partitions with a reassignment in flight.
+func (e *Executor) stillMoving(ctx context.Context, s *plans.Step) (map[tp]bool, error) {
+	v, err := e.readView(ctx, stepTopics(s.Partitions))
+	if err != nil {
+		return nil, err
+	}
+	keep := map[tp]bool{}
+	for _, m := range s.Partitions {
+		key := tp{m.Topic, m.Partition}
+		if v.InFlight[key] != nil {
+			keep[key] = true
+		}
+	}
+	return keep, nil
+}
+
+// leftMessage says what an interrupted or failed step leaves running.
+func (e *Executor) leftMessage(s *plans.Step, keep map[tp]bool) string {
+	var names []string
+	for _, m := range s.Partitions {
+		if keep[tp{m.Topic, m.Partition}] {
+			names = append(names, m.Name())
+		}
+	}
+	return fmt.Sprintf("left in flight: %d partition(s) of step %d keep moving in Kafka under kshift's throttles (%s).\n"+
+		"resume with: kshift apply %s --step %d (it waits for them, verifies and clears the throttles)\n"+
+		"or revert with: kshift cancel %s", len(names), s.Number, nameList(names), e.planPath, s.Number, e.planPath)
+}
+
+// submit sends the moves in chunks. Moves with nothing to copy complete
+// inside the call (KAFKA-BEHAVIOUR.md 2).
+func (e *Executor) submit(ctx context.Context, moves []plans.Move) error {
+	for start := 0; start < len(moves); start += e.opts.ChunkSize {
+		chunk := moves[start:min(start+e.opts.ChunkSize, len(moves))]
+		if err := e.alterAssignments(ctx, chunk, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// alterAssignments sends one AlterPartitionAssignments request: each move's
+// `to`, or with cancel a null target (KIP-455 cancel).
+func (e *Executor) alterAssignments(ctx context.Context, moves []plans.Move, cancel bool) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	req.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
+	idx := map[string]int{}
+	var desc []string
+	for _, m := range moves {
+		i, ok := idx[m.Topic]
+		if !ok {
+			t := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+			t.Topic = m.Topic
+			req.Topics = append(req.Topics, t)
+			i = len(req.Topics) - 1
+			idx[m.Topic] = i
+		}
+		p := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+		p.Partition = m.Partition
+		if cancel {
+			p.Replicas = nil
+			desc = append(desc, m.Name()+"=cancel")
+		} else {
+			p.Replicas = slices.Clone(m.To)
+			desc = append(desc, fmt.Sprintf("%s=%v", m.Name(), m.To))
+		}
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, p)
+	}
+	call := "AlterPartitionAssignments"
+	if e.dryRun(call, desc) {
+		return nil
+	}
+	resp, err := request[*kmsg.AlterPartitionAssignmentsResponse](ctx, e, req)
+	var errs []error
+	if err == nil {
+		if err = codeErr(resp.ErrorCode, resp.ErrorMessage); err == nil {
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					perr := codeErr(p.ErrorCode, p.ErrorMessage)
+					if cancel && errors.Is(perr, kerr.NoReassignmentInProgress) {
+						continue // finished meanwhile
+					}
+					if perr != nil {
+						errs = append(errs, fmt.Errorf("%s-%d: %w", t.Topic, p.Partition, perr))
+					}
+				}
+			}
+			err = errors.Join(errs...)
+		}
+	}
+	e.auditCall(call, desc, err)
+	if err != nil {
+		return fmt.Errorf("submitting reassignment: %w", err)
+	}
+	return nil
+}
+
+// watch polls until every partition of the step is at `to`, reporting
+// progress and stalls.
+func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) error {
+	topics := stepTopics(s.Partitions)
+	var (
+		bestLag      int64 = -1
+		lastProgress       = time.Now()
+		copiedAtBest int64
+		firstCopied  int64 = -1
+	)
+	for {
+		v, err := e.readView(ctx, topics)
+		if err != nil {
+			return err
+		}
+		st := classifyStep(s, v)
+		states := map[tp]PartitionState{}
+		var inflight []tp
+		var drifted []string
+		pr := Progress{Step: s.Number, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(start)}
+		moving := false
+		for _, p := range st {
+			key := tp{p.Topic, p.Partition}
+			states[key] = p.State
+			switch p.State {
+			case StateDone:
+				pr.Done++
+			case StateInFlight:
+				pr.InFlight++
+				if v.InFlight[key] != nil {
+					moving = true
+					inflight = append(inflight, key)
+				}
+			case StateDrifted:
+				drifted = append(drifted, p.Name()+": "+p.Detail)
+			case StatePending:
+				drifted = append(drifted, p.Name()+": back at from while the step runs (cancelled by someone?)")
+			}
+		}
+		if len(drifted) > 0 {
+			return fmt.Errorf("step %d: partitions changed while the step ran: %s", s.Number, nameList(drifted))
+		}
+		sizes := e.replicaSizes(ctx, inflight)
+		pr.BytesTotal, pr.BytesCopied = copyProgress(s.Partitions, states, v, sizes)
+		if firstCopied < 0 {
+			firstCopied = pr.BytesCopied
+		}
+		if el := time.Since(start).Seconds(); el > 0 && pr.BytesCopied > firstCopied {
+			pr.Rate = float64(pr.BytesCopied-firstCopied) / el
+			pr.ETA = time.Duration(float64(pr.BytesTotal-pr.BytesCopied) / pr.Rate * float64(time.Second))
+		}
+		lag := pr.BytesTotal - pr.BytesCopied + int64(pr.InFlight)
+		if bestLag < 0 || lag < bestLag {
+			bestLag, lastProgress, copiedAtBest = lag, time.Now(), pr.BytesCopied
+		}
+		var dead []string
+		for _, key := range inflight {
+			for _, b := range v.InFlight[key].Adding {
+				if !v.Brokers[b] && !slices.Contains(dead, fmt.Sprint(b)) {
+					dead = append(dead, fmt.Sprint(b))
+				}
+			}
+		}
+		switch {
+		case len(dead) > 0:
+			pr.Stalled = true
+			pr.StallReason = fmt.Sprintf("target broker(s) %s not alive: the copy waits and resumes when they return (or run kshift cancel)", strings.Join(dead, ", "))
+		case time.Since(lastProgress) > e.opts.StallAfter && pr.BytesCopied > copiedAtBest:
+			pr.Stalled = true
+			pr.StallReason = fmt.Sprintf("replicas copy but fall no closer to their leaders for %s: inbound traffic is at or above the throttle; raise it with kshift throttle set", time.Since(lastProgress).Round(time.Second))
+		case time.Since(lastProgress) > e.opts.StallAfter:
+			pr.Stalled = true
+			pr.StallReason = fmt.Sprintf("no progress for %s: check the target brokers' logs, the throttle (kshift throttle set) or cancel (kshift cancel)", time.Since(lastProgress).Round(time.Second))
+		}
+		if s.Phase == plans.PhaseMoveLeader && !moving && pr.InFlight > 0 {
+			pr.Note = "replicas reordered; electing leaders"
+		}
+		if e.opts.Progress != nil {
+			e.opts.Progress(pr)
+		}
+		if pr.Done == pr.Partitions || (s.Phase == plans.PhaseMoveLeader && !moving) {
+			return nil
+		}
+		if err := sleep(ctx, e.opts.PollInterval); err != nil {
+			return err
+		}
+	}
+}
+
+// elect runs preferred-leader elections for the step's partitions whose
+// leader is not yet their first replica, in paced batches, and only for
+// partitions whose first replica is in the ISR (DESIGN.md invariant 5). It
+// polls: the ISR and leaders in Metadata trail the truth (item 21).
+func (e *Executor) elect(ctx context.Context, s *plans.Step) (int, error) {
+	topics := stepTopics(s.Partitions)
+	deadline := time.Now().Add(4 * e.opts.SettleTimeout)
+	elected := 0
+	for {
+		v, err := e.readView(ctx, topics)
+		if err != nil {
+			return elected, err
+		}
+		var eligible []plans.Move
+		var waiting []string
+		for _, m := range s.Partitions {
+			lp := v.Partitions[tp{m.Topic, m.Partition}]
+			if lp == nil || lp.Leader == m.To[0] {
+				continue
+			}
+			if !slices.Contains(lp.ISR, m.To[0]) {
+				waiting = append(waiting, fmt.Sprintf("%s: broker %d not in isr %v", m.Name(), m.To[0], lp.ISR))
+				continue
+			}
+			eligible = append(eligible, m)
+		}
+		if len(eligible) == 0 && len(waiting) == 0 {
+			return elected, nil
+		}
+		if time.Now().After(deadline) {
+			return elected, fmt.Errorf("step %d: leaders did not move to the first replica: %s; run apply again once the replicas are in sync", s.Number, nameList(append(waiting, movesNames(eligible)...)))
+		}
+		for i := 0; i < len(eligible); i += e.opts.ElectionBatch {
+			batch := eligible[i:min(i+e.opts.ElectionBatch, len(eligible))]
+			n, err := e.electBatch(ctx, batch)
+			elected += n
+			if err != nil {
+				return elected, err
+			}
+			if i+e.opts.ElectionBatch < len(eligible) {
+				if err := sleep(ctx, e.opts.ElectionWait); err != nil {
+					return elected, err
+				}
+			}
+		}
+		if e.opts.Progress != nil {
+			e.opts.Progress(Progress{Step: s.Number, Phase: s.Phase, Partitions: len(s.Partitions), Done: len(s.Partitions) - len(eligible) - len(waiting), InFlight: len(eligible) + len(waiting), Note: fmt.Sprintf("electing leaders: %d elected", elected)})
+		}
+		if err := sleep(ctx, e.opts.PollInterval); err != nil {
+			return elected, err
+		}
+	}
+}
+
+func movesNames(moves []plans.Move) []string {
+	out := make([]string, len(moves))
+	for i := range moves {
+		out[i] = moves[i].Name()
+	}
+	return out
+}
+
+// electBatch sends one preferred election for exactly these partitions
+// (never a null set: that elects every partition, KAFKA-BEHAVIOUR.md 18).
+// ELECTION_NOT_NEEDED is success; PREFERRED_LEADER_NOT_AVAILABLE is retried
+// by the caller's next round.
+func (e *Executor) electBatch(ctx context.Context, batch []plans.Move) (int, error) {
+	req := kmsg.NewPtrElectLeadersRequest()
+	req.ElectionType = 0 // preferred
+	req.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
+	idx := map[string]int{}
+	for _, m := range batch {
+		i, ok := idx[m.Topic]
+		if !ok {
+			t := kmsg.NewElectLeadersRequestTopic()
+			t.Topic = m.Topic
+			req.Topics = append(req.Topics, t)
+			i = len(req.Topics) - 1
+			idx[m.Topic] = i
+		}
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, m.Partition)
+	}
+	if len(req.Topics) == 0 {
+		return 0, nil
+	}
+	desc := movesNames(batch)
+	resp, err := request[*kmsg.ElectLeadersResponse](ctx, e, req)
+	n := 0
+	if err == nil {
+		var errs []error
+		if err = codeErr(resp.ErrorCode, nil); err == nil {
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					perr := codeErr(p.ErrorCode, p.ErrorMessage)
+					switch {
+					case perr == nil, errors.Is(perr, kerr.ElectionNotNeeded):
+						n++
+					case errors.Is(perr, kerr.PreferredLeaderNotAvailable):
+					default:
+						errs = append(errs, fmt.Errorf("%s-%d: %w", t.Topic, p.Partition, perr))
+					}
+				}
+			}
+			err = errors.Join(errs...)
+		}
+	}
+	e.auditCall("ElectLeaders", desc, err)
+	if err != nil {
+		return n, fmt.Errorf("preferred-leader election: %w", err)
+	}
+	return n, nil
+}
+
+// offsetPair is a partition's log start and end offsets.
+type offsetPair struct{ start, end int64 }
+
+// offsets reads the log start and end offsets of the moves' partitions;
+// partitions whose leader does not answer are left out.
+func (e *Executor) offsets(ctx context.Context, moves []plans.Move) (map[tp]offsetPair, error) {
+	out := map[tp]offsetPair{}
+	for _, ts := range []int64{-2, -1} {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID = -1
+		idx := map[string]int{}
+		for _, m := range moves {
+			i, ok := idx[m.Topic]
+			if !ok {
+				t := kmsg.NewListOffsetsRequestTopic()
+				t.Topic = m.Topic
+				req.Topics = append(req.Topics, t)
+				i = len(req.Topics) - 1
+				idx[m.Topic] = i
+			}
+			p := kmsg.NewListOffsetsRequestTopicPartition()
+			p.Partition, p.Timestamp, p.CurrentLeaderEpoch = m.Partition, ts, -1
+			req.Topics[i].Partitions = append(req.Topics[i].Partitions, p)
+		}
+		resp, err := request[*kmsg.ListOffsetsResponse](ctx, e, req)
+		if err != nil {
+			return nil, fmt.Errorf("reading log offsets: %w", err)
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if p.ErrorCode != 0 {
+					continue
+				}
+				key := tp{t.Topic, p.Partition}
+				op := out[key]
+				if ts == -2 {
+					op.start = p.Offset
+				} else {
+					op.end = p.Offset
+				}
+				out[key] = op
+			}
+		}
+	}
+	return out, nil
+}
+
+// verify checks the step's end state: every partition at `to` with its full
+// replica set in the ISR (and, for move-leader, led by its first replica),
+// polled until consistent; and no log start or end offset went backwards.
+func (e *Executor) verify(ctx context.Context, s *plans.Step, before map[tp]offsetPair) error {
+	topics := stepTopics(s.Partitions)
+	deadline := time.Now().Add(e.opts.SettleTimeout)
+	for {
+		v, err := e.readView(ctx, topics)
+		if err != nil {
+			return err
+		}
+		var bad []string
+		for _, m := range s.Partitions {
+			lp := v.Partitions[tp{m.Topic, m.Partition}]
+			switch {
+			case lp == nil:
+				bad = append(bad, m.Name()+": missing")
+			case lp.Reassigning || !slices.Equal(lp.Replicas, m.To):
+				bad = append(bad, fmt.Sprintf("%s: replicas %v, want %v", m.Name(), lp.Replicas, m.To))
+			case !sameSet(lp.ISR, m.To):
+				bad = append(bad, fmt.Sprintf("%s: isr %v, want all of %v", m.Name(), lp.ISR, m.To))
+			case s.Phase == plans.PhaseMoveLeader && lp.Leader != m.To[0]:
+				bad = append(bad, fmt.Sprintf("%s: leader %d, want %d", m.Name(), lp.Leader, m.To[0]))
+			}
+		}
+		if len(bad) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("step %d: verification failed after %s: %s", s.Number, e.opts.SettleTimeout, nameList(bad))
+		}
+		if err := sleep(ctx, e.opts.PollInterval); err != nil {
+			return err
+		}
+	}
+	after, err := e.offsets(ctx, s.Partitions)
+	if err != nil {
+		return err
+	}
+	var back []string
+	for key, b := range before {
+		a, ok := after[key]
+		if !ok {
+			continue
+		}
+		if a.start < b.start || a.end < b.end {
+			back = append(back, fmt.Sprintf("%s: start %d->%d, end %d->%d", key, b.start, a.start, b.end, a.end))
+		}
+	}
+	if len(back) > 0 {
+		return fmt.Errorf("step %d: offsets went backwards (data loss?): %s", s.Number, nameList(back))
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// revert cancels the step's reassignments in flight (KIP-455 null target),
+// waits until Kafka reports them gone, then reorders each reverted partition
+// to the exact `from` order: a cancel restores the set but keeps the order
+// in flight (KAFKA-BEHAVIOUR.md 7).
+func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
+	topics := stepTopics(s.Partitions)
+	v, err := e.readView(ctx, topics)
+	if err != nil {
+		return err
+	}
+	var cancel []plans.Move
+	for _, m := range s.Partitions {
+		lp := v.InFlight[tp{m.Topic, m.Partition}]
+		if lp != nil && slices.Equal(inFlightTarget(lp), m.To) {
+			cancel = append(cancel, m)
+		}
+	}
+	if len(cancel) == 0 {
+		return nil
+	}
+	for start := 0; start < len(cancel); start += e.opts.ChunkSize {
+		if err := e.alterAssignments(ctx, cancel[start:min(start+e.opts.ChunkSize, len(cancel))], true); err != nil {
+			return fmt.Errorf("cancelling step %d: %w", s.Number, err)
+		}
+	}
+	if e.opts.DryRun {
+		e.dryRun("AlterPartitionAssignments (reorder to from after the cancel)", movesNames(cancel))
+		return nil
+	}
+	deadline := time.Now().Add(4 * e.opts.SettleTimeout)
+	for {
+		if v, err = e.readView(ctx, topics); err != nil {
+			return err
+		}
+		var left []string
+		var reorder []plans.Move
+		for _, m := range cancel {
+			key := tp{m.Topic, m.Partition}
+			lp := v.Partitions[key]
+			switch {
+			case v.InFlight[key] != nil || lp == nil:
+				left = append(left, m.Name())
+			case slices.Equal(lp.Replicas, m.From):
+			case sameSet(lp.Replicas, m.From):
+				reorder = append(reorder, plans.Move{Topic: m.Topic, Partition: m.Partition, From: lp.Replicas, To: m.From})
+			default:
+				return fmt.Errorf("cancelling step %d: %s has replicas %v after the cancel, expected the set of %v", s.Number, m.Name(), lp.Replicas, m.From)
+			}
+		}
+		if len(left) == 0 {
+			return e.submit(ctx, reorder)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cancelling step %d: still in flight after the cancel: %s", s.Number, nameList(left))
+		}
+		if err := sleep(ctx, e.opts.PollInterval); err != nil {
+			return err
+		}
+	}
+}
+
+// CancelResult says what Cancel reverted.
+type CancelResult struct {
+	// Steps are the steps that had reassignments in flight.
+	Steps    []int    `json:"steps" yaml:"steps"`
+	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+}
+
+// Cancel reverts every step of the plan that has reassignments in flight,
+// restores their `from` order and clears kshift's throttles.
+func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, err error) {
+	e.begin(ref, 0)
+	res = &CancelResult{}
+	var topics []string
+	for i := range ref.Plan.Steps {
+		for _, t := range stepTopics(ref.Plan.Steps[i].Partitions) {
+			if !slices.Contains(topics, t) {
+				topics = append(topics, t)
+			}
+		}
+	}
+	v, err := e.readView(ctx, topics)
+	if err != nil {
+		return res, err
+	}
+	if v.ClusterID != ref.Plan.ClusterID {
+		return res, refusal("the plan is for cluster %q but the cluster reached is %q", ref.Plan.ClusterID, v.ClusterID)
+	}
+	lock, err := e.AcquireLock(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if lerr := lock.Release(); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+	}()
+	states := planStates(ref.Plan, v)
+	for i := range ref.Plan.Steps {
+		s := &ref.Plan.Steps[i]
+		moving := false
+		for key, ps := range states[s.Number] {
+			if ps.State == StateInFlight && v.InFlight[key] != nil {
+				moving = true
+			}
+		}
+		if !moving {
+			continue
+		}
+		e.step = s.Number
+		r := e.auditRecord(AuditStart)
+		e.audit(r)
+		res.Steps = append(res.Steps, s.Number)
+		rerr := e.revert(ctx, s)
+		end := e.auditRecord(AuditEnd)
+		end.Result = "ok"
+		if rerr != nil {
+			end.Result, end.Error = "error", rerr.Error()
+		}
+		e.audit(end)
+		if rerr != nil {
+			return res, rerr
+		}
+	}
+	recs, err := e.openRecords()
+	if err != nil {
+		return res, err
+	}
+	sr := &StepResult{}
+	err = e.finishRecords(recs, nil, sr)
+	res.Warnings = sr.Warnings
+	return res, err
+}
+
+// applyZooKeeper runs a zk-* step through ZooKeeperSteps with the same
+// cluster, order and lock rules as a reassignment step.
+func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepResult, prevDone func(context.Context) error) error {
+	if e.opts.ZooKeeperSteps == nil {
+		return refusal("step %d is a %s step: give --zookeeper so kshift can reach the ensemble", s.Number, s.Phase)
+	}
+	v, err := e.readView(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if v.ClusterID != e.plan.ClusterID {
+		return refusal("the plan is for cluster %q but the cluster reached is %q", e.plan.ClusterID, v.ClusterID)
+	}
+	done, err := e.opts.ZooKeeperSteps.Done(ctx, s)
+	if err != nil {
+		return fmt.Errorf("step %d: %w", s.Number, err)
+	}
+	if done {
+		res.AlreadyDone = true
+		return nil
+	}
+	if !e.opts.ForceOrder && prevDone != nil {
+		if err := prevDone(ctx); err != nil {
+			return err
+		}
+	}
+	lock, err := e.AcquireLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if lerr := lock.Release(); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+	}()
+	if e.dryRun("zookeeper "+string(s.Phase), s.ZooKeeper) {
+		return nil
+	}
+	err = e.opts.ZooKeeperSteps.Apply(ctx, s)
+	e.auditCall("zookeeper "+string(s.Phase), s.ZooKeeper, err)
+	return err
+}

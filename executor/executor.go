@@ -1,0 +1,248 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"sync/atomic"
+	"time"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// Errors the command line maps to exit codes.
+var (
+	// ErrRefused marks a safety refusal: a gate, drift, a foreign
+	// reassignment, the lock. Nothing was changed.
+	ErrRefused = errors.New("refused")
+	// ErrInterrupted marks a run stopped by its context (Ctrl-C, SIGTERM);
+	// the error says what is left and how to resume.
+	ErrInterrupted = errors.New("interrupted")
+)
+
+// refusal wraps a formatted message as ErrRefused.
+func refusal(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// Options tune an Executor. Zero values take the defaults of DefaultOptions.
+type Options struct {
+	// CallTimeout bounds every Kafka call.
+	CallTimeout time.Duration
+	// PollInterval is how often progress is read while a step runs.
+	PollInterval time.Duration
+	// SettleTimeout is how long a read that trails the truth (ISR, leaders:
+	// KAFKA-BEHAVIOUR.md 21) is polled before a conclusion is drawn.
+	SettleTimeout time.Duration
+	// StallAfter reports a stall when no byte was copied for this long.
+	StallAfter time.Duration
+	// ChunkSize is the most partitions per AlterPartitionAssignments request.
+	ChunkSize int
+	// ElectionBatch is the most partitions per preferred-leader election.
+	ElectionBatch int
+	// ElectionWait is the pause between election batches.
+	ElectionWait time.Duration
+	// Throttle overrides the plan's rate (bytes/s per broker) when > 0.
+	Throttle plans.Rate
+
+	ForceOrder         bool // run a step although the previous one is not done
+	AcceptUnknownRates bool // overwrite throttle rates the broker hides
+	CancelOnInterrupt  bool // on ctx cancel, revert the step instead of leaving it to finish
+	BreakLock          bool // take over a lock left by another run
+	// DryRun reads the cluster and runs the gates, but only writes each
+	// mutating call it would make to DryRunOut.
+	DryRun    bool
+	DryRunOut io.Writer
+
+	// ZooKeeper, when set, is read for throttle rates that the broker hides;
+	// ZooKeeperChroot is the cluster's chroot on it.
+	ZooKeeper       ZooKeeper
+	ZooKeeperChroot string
+
+	// Progress receives the state of a running step after every poll.
+	Progress func(Progress)
+	// Log receives what the executor does, for people (nil discards).
+	Log *slog.Logger
+	// Audit is the audit log (nil writes none, and no throttle record
+	// survives the process).
+	Audit *Audit
+	// Gates are extra health checks run before a step on its brokers and
+	// partitions (`kshift check`); an error refuses the step.
+	Gates func(ctx context.Context, brokers []int32, partitions []string) error
+	// ZooKeeperSteps applies and undoes zk-* steps; without it such steps are
+	// refused.
+	ZooKeeperSteps ZooKeeperSteps
+	// Command names the command in the audit log ("apply", "rollback", ...).
+	Command string
+}
+
+// ZooKeeperSteps runs the ZooKeeper steps of a plan (zkops).
+type ZooKeeperSteps interface {
+	// Done reports whether the step's change is in place.
+	Done(ctx context.Context, s *plans.Step) (bool, error)
+	// Apply makes the step's change.
+	Apply(ctx context.Context, s *plans.Step) error
+}
+
+// DefaultOptions are the executor's defaults.
+func DefaultOptions() Options {
+	return Options{
+		CallTimeout:   30 * time.Second,
+		PollInterval:  2 * time.Second,
+		SettleTimeout: 15 * time.Second,
+		StallAfter:    5 * time.Minute,
+		ChunkSize:     500,
+		ElectionBatch: 50,
+		ElectionWait:  2 * time.Second,
+		Command:       "apply",
+	}
+}
+
+// Executor applies plan steps to one cluster.
+type Executor struct {
+	k     Kafka
+	opts  Options
+	log   *slog.Logger
+	calls atomic.Int64
+
+	// set per run by begin
+	plan     *plans.Plan
+	planPath string
+	planHash string
+	step     int
+	cluster  string
+}
+
+// New returns an executor talking to the cluster through k.
+func New(k Kafka, opts Options) *Executor {
+	d := DefaultOptions()
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = d.CallTimeout
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = d.PollInterval
+	}
+	if opts.SettleTimeout <= 0 {
+		opts.SettleTimeout = d.SettleTimeout
+	}
+	if opts.StallAfter <= 0 {
+		opts.StallAfter = d.StallAfter
+	}
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = d.ChunkSize
+	}
+	if opts.ElectionBatch <= 0 {
+		opts.ElectionBatch = d.ElectionBatch
+	}
+	if opts.ElectionWait < 0 {
+		opts.ElectionWait = 0
+	}
+	if opts.Command == "" {
+		opts.Command = d.Command
+	}
+	if opts.DryRunOut == nil {
+		opts.DryRunOut = io.Discard
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Executor{k: k, opts: opts, log: log}
+}
+
+// Calls is the number of Kafka requests sent so far.
+func (e *Executor) Calls() int64 { return e.calls.Load() }
+
+// PlanRef names the plan a run works on, for the audit log and the lock.
+type PlanRef struct {
+	Plan   *plans.Plan
+	Path   string
+	SHA256 string
+}
+
+func (e *Executor) begin(ref PlanRef, step int) {
+	e.plan, e.planPath, e.planHash, e.step = ref.Plan, ref.Path, ref.SHA256, step
+	if ref.Plan != nil {
+		e.cluster = ref.Plan.ClusterID
+	}
+}
+
+// dryRun writes a call that a dry run would make and reports whether this is
+// a dry run.
+func (e *Executor) dryRun(call string, req any) bool {
+	if !e.opts.DryRun {
+		return false
+	}
+	fmt.Fprintf(e.opts.DryRunOut, "would call %s: %v\n", call, req)
+	return true
+}
+
+func whoAmI() (string, string) {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return name, host
+}
+
+func (e *Executor) auditRecord(ev AuditEvent) AuditRecord {
+	name, host := whoAmI()
+	return AuditRecord{
+		Time: time.Now().UTC(), User: name, Host: host, PID: os.Getpid(),
+		ClusterID: e.cluster, Plan: e.planPath, PlanSHA256: e.planHash,
+		Command: e.opts.Command, Step: e.step, Event: ev,
+	}
+}
+
+// audit appends a record; failing to write the audit log is logged, not
+// fatal, once the cluster was changed (the change happened either way).
+func (e *Executor) audit(r AuditRecord) {
+	if e.opts.DryRun {
+		return
+	}
+	if err := e.opts.Audit.Append(r); err != nil {
+		e.log.Error("audit log", "err", err)
+	}
+}
+
+func (e *Executor) auditCall(call string, req any, err error) {
+	r := e.auditRecord(AuditCall)
+	r.Call, r.Request, r.Result = call, req, "ok"
+	if err != nil {
+		r.Result, r.Error = "error", err.Error()
+	}
+	e.audit(r)
+}
+
+// recordThrottles writes the throttle record ahead of the config change; it
+// must succeed, or kshift could not undo what it is about to do.
+func (e *Executor) recordThrottles(rec *ThrottleRecord) error {
+	if e.opts.DryRun || e.opts.Audit == nil {
+		return nil
+	}
+	r := e.auditRecord(AuditThrottles)
+	if rec.empty() {
+		r.Event = AuditThrottlesCleared
+	}
+	r.Throttles = rec
+	if err := e.opts.Audit.Append(r); err != nil {
+		return fmt.Errorf("recording throttles before changing them: %w", err)
+	}
+	return nil
+}
+
+// openRecords returns the throttle records a previous run left open.
+func (e *Executor) openRecords() ([]*ThrottleRecord, error) {
+	if e.opts.Audit == nil {
+		return nil, nil
+	}
+	return openThrottleRecords(e.opts.Audit.Path(), e.cluster)
+}

@@ -1,0 +1,195 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// maxNamed is how many partitions a refusal names before summarising.
+const maxNamed = 20
+
+func nameList(items []string) string {
+	if len(items) <= maxNamed {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:maxNamed], "; ") + fmt.Sprintf("; and %d more", len(items)-maxNamed)
+}
+
+// gateStep runs the safety gates for step s (DESIGN.md "Safety invariants")
+// against v and returns each partition's state. prevDone checks the
+// previous step unless the options force the order.
+func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDone func(context.Context) error) ([]PartitionStatus, error) {
+	// 1. The plan's cluster.
+	if v.ClusterID != e.plan.ClusterID {
+		return nil, refusal("the plan is for cluster %q but the cluster reached is %q: a plan applies only to the cluster it was made for", e.plan.ClusterID, v.ClusterID)
+	}
+	// 2. Every partition at from, at to, or in flight towards to.
+	st := classifyStep(s, v)
+	var drifted []string
+	ours := map[tp]bool{}
+	allDone := true
+	for _, p := range st {
+		switch p.State {
+		case StateDrifted:
+			drifted = append(drifted, p.Name()+": "+p.Detail)
+		case StateInFlight:
+			ours[tp{p.Topic, p.Partition}] = true
+		}
+		if p.State != StateDone {
+			allDone = false
+		}
+	}
+	if len(drifted) > 0 {
+		return st, refusal("step %d: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Number, len(drifted), nameList(drifted))
+	}
+	// 3. No reassignment the step did not start.
+	var foreign []string
+	for key, lp := range v.InFlight {
+		if !ours[key] {
+			foreign = append(foreign, fmt.Sprintf("%s: replicas %v adding %v removing %v", key, lp.Replicas, lp.Adding, lp.Removing))
+		}
+	}
+	sort.Strings(foreign)
+	if len(foreign) > 0 {
+		return st, refusal("%d reassignment(s) not started by step %d are in flight; wait for them or cancel them first: %s", len(foreign), s.Number, nameList(foreign))
+	}
+	if allDone {
+		return st, nil
+	}
+	// 4. Previous step done.
+	if !e.opts.ForceOrder && prevDone != nil {
+		if err := prevDone(ctx); err != nil {
+			return st, err
+		}
+	}
+	// 5. Replication factor at least min.insync.replicas.
+	minISR, err := e.minInsync(ctx, stepTopics(s.Partitions))
+	if err != nil {
+		return st, err
+	}
+	var low []string
+	for _, m := range s.Partitions {
+		if n := minISR[m.Topic]; len(m.To) < n {
+			low = append(low, fmt.Sprintf("%s: to %v has %d replicas, min.insync.replicas is %d", m.Name(), m.To, len(m.To), n))
+		}
+	}
+	if len(low) > 0 {
+		return st, refusal("step %d would leave partitions with fewer replicas than min.insync.replicas (producers with acks=all would fail): %s", s.Number, nameList(low))
+	}
+	// 6. Target brokers alive; partitions fully in sync (polled: the ISR in
+	// Metadata trails the truth, KAFKA-BEHAVIOUR.md 21).
+	var dead []string
+	for _, m := range s.Partitions {
+		for _, b := range m.To {
+			if !v.Brokers[b] {
+				dead = append(dead, fmt.Sprintf("%s: broker %d", m.Name(), b))
+			}
+		}
+	}
+	if len(dead) > 0 {
+		return st, refusal("step %d needs brokers that are not alive and registered: %s", s.Number, nameList(dead))
+	}
+	if err := e.waitInSync(ctx, s, st); err != nil {
+		return st, err
+	}
+	// 7. The `kshift check` health gates for what the step touches.
+	if e.opts.Gates != nil {
+		var brokers []int32
+		var names []string
+		for _, m := range s.Partitions {
+			names = append(names, m.Name())
+			for _, b := range append(slices.Clone(m.From), m.To...) {
+				if !slices.Contains(brokers, b) {
+					brokers = append(brokers, b)
+				}
+			}
+		}
+		slices.Sort(brokers)
+		if err := e.opts.Gates(ctx, brokers, names); err != nil {
+			return st, fmt.Errorf("%w: health check: %w", ErrRefused, err)
+		}
+	}
+	return st, nil
+}
+
+// waitInSync polls until every pending partition of the step has its full
+// replica set in the ISR, or refuses naming those that do not.
+func (e *Executor) waitInSync(ctx context.Context, s *plans.Step, st []PartitionStatus) error {
+	pending := map[tp]bool{}
+	for _, p := range st {
+		if p.State == StatePending {
+			pending[tp{p.Topic, p.Partition}] = true
+		}
+	}
+	deadline := time.Now().Add(e.opts.SettleTimeout)
+	for {
+		v, err := e.readView(ctx, stepTopics(s.Partitions))
+		if err != nil {
+			return err
+		}
+		var out []string
+		for _, m := range s.Partitions {
+			key := tp{m.Topic, m.Partition}
+			if !pending[key] {
+				continue
+			}
+			lp := v.Partitions[key]
+			if lp == nil || !sameSet(lp.ISR, lp.Replicas) {
+				isr := []int32(nil)
+				if lp != nil {
+					isr = lp.ISR
+				}
+				out = append(out, fmt.Sprintf("%s: replicas %v, isr %v", key, m.From, isr))
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return refusal("step %d: %d partition(s) are under-replicated (a replica is out of the ISR); wait until they catch up: %s", s.Number, len(out), nameList(out))
+		}
+		if err := sleep(ctx, e.opts.PollInterval); err != nil {
+			return err
+		}
+	}
+}
+
+// minInsync reads min.insync.replicas of topics (the value in effect,
+// topic or broker default).
+func (e *Executor) minInsync(ctx context.Context, topics []string) (map[string]int, error) {
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	for _, t := range topics {
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType = kmsg.ConfigResourceTypeTopic
+		r.ResourceName = t
+		r.ConfigNames = []string{plans.MinInsyncReplicasKey}
+		req.Resources = append(req.Resources, r)
+	}
+	resp, err := request[*kmsg.DescribeConfigsResponse](ctx, e, req)
+	if err != nil {
+		return nil, fmt.Errorf("reading min.insync.replicas: %w", err)
+	}
+	out := map[string]int{}
+	for _, r := range resp.Resources {
+		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil {
+			return nil, fmt.Errorf("reading min.insync.replicas of topic %s: %w", r.ResourceName, err)
+		}
+		out[r.ResourceName] = 1
+		for _, c := range r.Configs {
+			if c.Name == plans.MinInsyncReplicasKey && c.Value != nil {
+				if n, err := strconv.Atoi(*c.Value); err == nil {
+					out[r.ResourceName] = n
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,115 @@
+package executor
+
+import (
+	"context"
+	"time"
+
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Progress is the state of a running step, sent after every poll.
+type Progress struct {
+	Step  int         `json:"step"`
+	Phase plans.Phase `json:"phase"`
+	// Partitions, Done and InFlight count the step's partitions.
+	Partitions int `json:"partitions"`
+	Done       int `json:"done"`
+	InFlight   int `json:"in_flight"`
+	// BytesTotal is what the adding replicas must copy; BytesCopied what
+	// they hold now (DescribeLogDirs: an adding replica's size against its
+	// leader's, KAFKA-BEHAVIOUR.md 20).
+	BytesTotal  int64 `json:"bytes_total"`
+	BytesCopied int64 `json:"bytes_copied"`
+	// Rate is the copy rate measured over the step so far, bytes/s.
+	Rate    float64       `json:"rate"`
+	ETA     time.Duration `json:"eta"`
+	Elapsed time.Duration `json:"elapsed"`
+	// Stalled is set with a reason and what to do when the step cannot end
+	// on its own as things stand.
+	Stalled     bool   `json:"stalled"`
+	StallReason string `json:"stall_reason,omitempty"`
+	// Note says what the step is doing now ("electing leaders", ...).
+	Note string `json:"note,omitempty"`
+}
+
+// replicaSizes reads the log size of every replica of the given partitions:
+// (broker, partition) -> bytes. Brokers that do not answer are left out.
+func (e *Executor) replicaSizes(ctx context.Context, parts []tp) map[int32]map[tp]int64 {
+	req := kmsg.NewPtrDescribeLogDirsRequest()
+	idx := map[string]int{}
+	for _, p := range parts {
+		i, ok := idx[p.Topic]
+		if !ok {
+			t := kmsg.NewDescribeLogDirsRequestTopic()
+			t.Topic = p.Topic
+			req.Topics = append(req.Topics, t)
+			i = len(req.Topics) - 1
+			idx[p.Topic] = i
+		}
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, p.Partition)
+	}
+	out := map[int32]map[tp]int64{}
+	if len(parts) == 0 {
+		return out
+	}
+	cctx, cancel := context.WithTimeout(ctx, e.opts.CallTimeout)
+	defer cancel()
+	e.calls.Add(1)
+	for _, sh := range e.k.RequestSharded(cctx, req) {
+		resp, ok := sh.Resp.(*kmsg.DescribeLogDirsResponse)
+		if sh.Err != nil || !ok {
+			continue
+		}
+		m := out[sh.Meta.NodeID]
+		if m == nil {
+			m = map[tp]int64{}
+			out[sh.Meta.NodeID] = m
+		}
+		for _, d := range resp.Dirs {
+			if d.ErrorCode != 0 {
+				continue
+			}
+			for _, t := range d.Topics {
+				for _, p := range t.Partitions {
+					if p.IsFuture {
+						continue
+					}
+					m[tp{t.Topic, p.Partition}] += p.Size
+				}
+			}
+		}
+	}
+	return out
+}
+
+// copyProgress sums what the adding replicas of moves must copy and hold now.
+// A done move counts as copied in full; lag is what is left to copy.
+func copyProgress(moves []plans.Move, states map[tp]PartitionState, v *view, sizes map[int32]map[tp]int64) (total, copied int64) {
+	for i := range moves {
+		m := &moves[i]
+		adding := m.Adding()
+		if len(adding) == 0 {
+			continue
+		}
+		key := tp{m.Topic, m.Partition}
+		leaderSize := int64(m.Size)
+		if lp := v.Partitions[key]; lp != nil && lp.Leader >= 0 {
+			if s, ok := sizes[lp.Leader][key]; ok {
+				leaderSize = s
+			}
+		}
+		total += leaderSize * int64(len(adding))
+		if states[key] == StateDone {
+			copied += leaderSize * int64(len(adding))
+			continue
+		}
+		if states[key] != StateInFlight {
+			continue
+		}
+		for _, b := range adding {
+			copied += min(sizes[b][key], leaderSize)
+		}
+	}
+	return total, copied
+}

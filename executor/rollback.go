@@ -1,0 +1,88 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// undoOf returns the step of rb (plans.Rollback of the forward plan) that
+// undoes forward step n.
+func undoOf(rb *plans.Plan, n int) *plans.Step {
+	for i := range rb.Steps {
+		if rb.Steps[i].Undoes == n {
+			return &rb.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Rollback applies the undo of forward step n (plans.Rollback): step n must
+// be done and every later step pending, unless force. The undo step goes
+// through the same gates, lock, throttles and verification as apply.
+func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool) (*StepResult, error) {
+	fwd := ref.Plan
+	s := fwd.Step(n)
+	if s == nil {
+		return nil, fmt.Errorf("%w: the plan has no step %d (it has %d)", plans.ErrBadInput, n, len(fwd.Steps))
+	}
+	if fwd.Kind != plans.KindMigration {
+		return nil, fmt.Errorf("%w: rollback takes the migration plan, this is a %s plan", plans.ErrBadInput, fwd.Kind)
+	}
+	rb := plans.Rollback(fwd)
+	undo := undoOf(rb, n)
+	if undo == nil {
+		return nil, refusal("step %d (%s) cannot be undone", n, s.Phase)
+	}
+	st, err := e.Status(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !force {
+		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial {
+			if got == StepPending {
+				return &StepResult{Step: n, Phase: s.Phase, AlreadyDone: true}, nil
+			}
+			return nil, refusal("step %d is %s: rollback undoes a done step (run kshift cancel for a step in flight, or --force)", n, got)
+		}
+		for _, later := range st.Steps[n:] {
+			if later.State != StepPending && later.State != StepUnknown {
+				return nil, refusal("step %d is %s: roll back later steps first (--to-step %d unwinds them in order), or --force", later.Number, later.State, n)
+			}
+		}
+	}
+	e.opts.Command = "rollback"
+	// The undo of a partially done step: its done partitions are at the
+	// undo's from, its pending ones already at the undo's to.
+	return e.applyStep(ctx, PlanRef{Plan: rb, Path: ref.Path, SHA256: ref.SHA256}, undo, nil)
+}
+
+// RollbackTo unwinds every step from the last one not pending down to step
+// n, in reverse order.
+func (e *Executor) RollbackTo(ctx context.Context, ref PlanRef, n int, force bool) ([]*StepResult, error) {
+	if ref.Plan.Step(n) == nil {
+		return nil, fmt.Errorf("%w: the plan has no step %d (it has %d)", plans.ErrBadInput, n, len(ref.Plan.Steps))
+	}
+	var out []*StepResult
+	for k := len(ref.Plan.Steps); k >= n; k-- {
+		st, err := e.Status(ctx, ref)
+		if err != nil {
+			return out, err
+		}
+		if st.Steps[k-1].State == StepPending {
+			continue
+		}
+		if ref.Plan.Steps[k-1].Phase.IsZooKeeper() && undoOf(plans.Rollback(ref.Plan), k) == nil {
+			return out, refusal("step %d (%s) cannot be undone: stop the rollback at step %d", k, ref.Plan.Steps[k-1].Phase, k+1)
+		}
+		res, err := e.Rollback(ctx, ref, k, force)
+		if res != nil {
+			out = append(out, res)
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,224 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// PartitionState is where one partition of a step stands on the live cluster.
+type PartitionState string
+
+const (
+	// StateDone: the replicas are the step's `to` (and, for move-leader, the
+	// first replica leads).
+	StateDone PartitionState = "done"
+	// StatePending: the replicas are the step's `from`, nothing in flight.
+	StatePending PartitionState = "pending"
+	// StateInFlight: a reassignment towards `to` is in flight, or (move-leader)
+	// the replicas are `to` and the preferred-leader election has not happened.
+	StateInFlight PartitionState = "in-flight"
+	// StateDrifted: anything else; the step refuses to run.
+	StateDrifted PartitionState = "drifted"
+)
+
+// AllPartitionStates lists every partition state.
+var AllPartitionStates = []PartitionState{StateDone, StatePending, StateInFlight, StateDrifted}
+
+// tp names a partition.
+type tp struct {
+	Topic     string
+	Partition int32
+}
+
+func (t tp) String() string { return fmt.Sprintf("%s-%d", t.Topic, t.Partition) }
+
+// livePartition is one partition as Metadata and ListPartitionReassignments report it.
+type livePartition struct {
+	Replicas []int32
+	ISR      []int32
+	Leader   int32
+	Missing  bool // topic or partition unknown to the cluster
+	// Reassigning is set while a reassignment is in flight.
+	Reassigning      bool
+	Adding, Removing []int32
+}
+
+// view is one read of the cluster: brokers, the partitions asked for and every
+// reassignment in flight.
+type view struct {
+	ClusterID  string
+	Controller int32
+	Brokers    map[int32]bool
+	Partitions map[tp]*livePartition
+	// InFlight is every reassignment in flight on the cluster.
+	InFlight map[tp]*livePartition
+}
+
+// readView reads Metadata for topics (nil = none) and every reassignment in flight.
+func (e *Executor) readView(ctx context.Context, topics []string) (*view, error) {
+	mreq := kmsg.NewPtrMetadataRequest()
+	mreq.Topics = []kmsg.MetadataRequestTopic{}
+	for _, t := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		mreq.Topics = append(mreq.Topics, rt)
+	}
+	mresp, err := request[*kmsg.MetadataResponse](ctx, e, mreq)
+	if err != nil {
+		return nil, fmt.Errorf("reading cluster metadata: %w", err)
+	}
+	v := &view{Controller: mresp.ControllerID, Brokers: map[int32]bool{}, Partitions: map[tp]*livePartition{}, InFlight: map[tp]*livePartition{}}
+	if mresp.ClusterID != nil {
+		v.ClusterID = *mresp.ClusterID
+	}
+	for _, b := range mresp.Brokers {
+		v.Brokers[b.NodeID] = true
+	}
+	for _, t := range mresp.Topics {
+		if t.Topic == nil || t.ErrorCode != 0 {
+			continue
+		}
+		for _, p := range t.Partitions {
+			v.Partitions[tp{*t.Topic, p.Partition}] = &livePartition{
+				Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader,
+			}
+		}
+	}
+	// topics = null lists every reassignment in flight (KAFKA-BEHAVIOUR.md 9).
+	lreq := kmsg.NewPtrListPartitionReassignmentsRequest()
+	lreq.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
+	lreq.Topics = nil
+	lresp, err := request[*kmsg.ListPartitionReassignmentsResponse](ctx, e, lreq)
+	if err != nil {
+		return nil, fmt.Errorf("listing reassignments in flight: %w", err)
+	}
+	if err := codeErr(lresp.ErrorCode, lresp.ErrorMessage); err != nil {
+		return nil, fmt.Errorf("listing reassignments in flight: %w", err)
+	}
+	for _, t := range lresp.Topics {
+		for _, p := range t.Partitions {
+			key := tp{t.Topic, p.Partition}
+			lp := &livePartition{Replicas: p.Replicas, Adding: p.AddingReplicas, Removing: p.RemovingReplicas, Reassigning: true}
+			v.InFlight[key] = lp
+			if mp := v.Partitions[key]; mp != nil {
+				mp.Reassigning = true
+				mp.Adding, mp.Removing = p.AddingReplicas, p.RemovingReplicas
+			}
+		}
+	}
+	return v, nil
+}
+
+// stepTopics returns the sorted distinct topics of moves.
+func stepTopics(moves []plans.Move) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range moves {
+		if !seen[m.Topic] {
+			seen[m.Topic] = true
+			out = append(out, m.Topic)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// inFlightTarget returns the target of a reassignment in flight: Kafka lists
+// the replicas as target ++ (origin − target), and removing = origin − target,
+// so the target is the listed replicas without the removing ones
+// (KAFKA-BEHAVIOUR.md 1).
+func inFlightTarget(lp *livePartition) []int32 {
+	var out []int32
+	for _, r := range lp.Replicas {
+		if !slices.Contains(lp.Removing, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// inFlightOrigin returns the replica set a reassignment in flight started
+// from: the listed replicas without the adding ones. Kafka does not keep the
+// origin's order.
+func inFlightOrigin(lp *livePartition) []int32 {
+	var out []int32
+	for _, r := range lp.Replicas {
+		if !slices.Contains(lp.Adding, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sameSet reports whether a and b hold the same broker ids, in any order.
+func sameSet(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// classify says where a move stands. detail explains drift and in-flight states.
+func classify(phase plans.Phase, m *plans.Move, lp *livePartition) (PartitionState, string) {
+	if lp == nil || lp.Missing {
+		return StateDrifted, "partition does not exist on the cluster"
+	}
+	if lp.Reassigning {
+		target := inFlightTarget(lp)
+		if slices.Equal(target, m.To) && sameSet(inFlightOrigin(lp), m.From) {
+			return StateInFlight, fmt.Sprintf("reassignment in flight: replicas %v, adding %v, removing %v", lp.Replicas, lp.Adding, lp.Removing)
+		}
+		return StateDrifted, fmt.Sprintf("another reassignment is in flight: replicas %v, adding %v, removing %v (step expects %v -> %v)", lp.Replicas, lp.Adding, lp.Removing, m.From, m.To)
+	}
+	switch {
+	case slices.Equal(lp.Replicas, m.To):
+		if phase == plans.PhaseMoveLeader && len(m.To) > 0 && lp.Leader != m.To[0] {
+			return StateInFlight, fmt.Sprintf("replicas at %v, leader %d: preferred-leader election pending", m.To, lp.Leader)
+		}
+		return StateDone, ""
+	case slices.Equal(lp.Replicas, m.From):
+		return StatePending, ""
+	default:
+		return StateDrifted, fmt.Sprintf("replicas are %v, step expects %v (from) or %v (to)", lp.Replicas, m.From, m.To)
+	}
+}
+
+// PartitionStatus is one partition of a step on the live cluster.
+type PartitionStatus struct {
+	Topic     string         `json:"topic" yaml:"topic"`
+	Partition int32          `json:"partition" yaml:"partition"`
+	State     PartitionState `json:"state" yaml:"state"`
+	Replicas  []int32        `json:"replicas" yaml:"replicas,flow"`
+	Leader    int32          `json:"leader" yaml:"leader"`
+	ISR       []int32        `json:"isr" yaml:"isr,flow"`
+	Detail    string         `json:"detail,omitempty" yaml:"detail,omitempty"`
+}
+
+// Name is the partition's "topic-N" name.
+func (p *PartitionStatus) Name() string { return fmt.Sprintf("%s-%d", p.Topic, p.Partition) }
+
+// classifyStep classifies every move of a step against a view.
+func classifyStep(s *plans.Step, v *view) []PartitionStatus {
+	out := make([]PartitionStatus, 0, len(s.Partitions))
+	for i := range s.Partitions {
+		m := &s.Partitions[i]
+		lp := v.Partitions[tp{m.Topic, m.Partition}]
+		st, detail := classify(s.Phase, m, lp)
+		ps := PartitionStatus{Topic: m.Topic, Partition: m.Partition, State: st, Detail: detail, Leader: -1}
+		if lp != nil {
+			ps.Replicas, ps.Leader, ps.ISR = lp.Replicas, lp.Leader, lp.ISR
+		}
+		out = append(out, ps)
+	}
+	return out
+}

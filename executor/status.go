@@ -1,0 +1,254 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// StepState is where a whole step stands.
+type StepState string
+
+const (
+	// StepDone: every partition is at the step's to (ZooKeeper steps: the change is in place).
+	StepDone StepState = "done"
+	// StepPending: every partition is at the step's from.
+	StepPending StepState = "pending"
+	// StepInFlight: some partitions are moving (or await their election).
+	StepInFlight StepState = "in-flight"
+	// StepPartial: some partitions are done, the others pending (an
+	// interrupted or failed run); apply resumes it.
+	StepPartial StepState = "partial"
+	// StepDrifted: some partitions are at neither end of the step.
+	StepDrifted StepState = "drifted"
+	// StepUnknown: a ZooKeeper step whose state cannot be read without ZooKeeper.
+	StepUnknown StepState = "unknown"
+)
+
+// AllStepStates lists every step state.
+var AllStepStates = []StepState{StepDone, StepPending, StepInFlight, StepPartial, StepDrifted, StepUnknown}
+
+// StepStatus is one step of a plan on the live cluster.
+type StepStatus struct {
+	Number     int         `json:"number" yaml:"number"`
+	Phase      plans.Phase `json:"phase" yaml:"phase"`
+	State      StepState   `json:"state" yaml:"state"`
+	Partitions int         `json:"partitions" yaml:"partitions"`
+	Done       int         `json:"done" yaml:"done"`
+	InFlight   int         `json:"in_flight" yaml:"in_flight"`
+	Pending    int         `json:"pending" yaml:"pending"`
+	Drifted    int         `json:"drifted" yaml:"drifted"`
+	// BytesTotal and BytesCopied measure the copy of a step in flight.
+	BytesTotal  int64 `json:"bytes_total,omitempty" yaml:"bytes_total,omitempty"`
+	BytesCopied int64 `json:"bytes_copied,omitempty" yaml:"bytes_copied,omitempty"`
+	// Problems lists the drifted and in-flight partitions.
+	Problems []PartitionStatus `json:"problems,omitempty" yaml:"problems,omitempty"`
+}
+
+// PlanStatus is a plan on the live cluster.
+type PlanStatus struct {
+	ClusterID string       `json:"cluster_id" yaml:"cluster_id"`
+	Steps     []StepStatus `json:"steps" yaml:"steps"`
+	// Lock is the operator lock's holder, when held.
+	Lock *LockHolder `json:"lock,omitempty" yaml:"lock,omitempty"`
+}
+
+type chainLink struct {
+	step int
+	move *plans.Move
+}
+
+// planStates places every partition of the plan on its chain of moves: a
+// partition whose live replicas are the `to` of its k-th move has done moves
+// 1..k and has the later ones pending. Steps later in a plan start from the
+// `to` of earlier ones, so a step's own from/to cannot tell "done and moved
+// on" from drift.
+func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
+	chains := map[tp][]chainLink{}
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		for j := range s.Partitions {
+			m := &s.Partitions[j]
+			key := tp{m.Topic, m.Partition}
+			chains[key] = append(chains[key], chainLink{s.Number, m})
+		}
+	}
+	phase := func(n int) plans.Phase { return p.Steps[n-1].Phase }
+	out := map[int]map[tp]PartitionStatus{}
+	set := func(n int, key tp, st PartitionState, detail string, lp *livePartition) {
+		if out[n] == nil {
+			out[n] = map[tp]PartitionStatus{}
+		}
+		ps := PartitionStatus{Topic: key.Topic, Partition: key.Partition, State: st, Detail: detail, Leader: -1}
+		if lp != nil {
+			ps.Replicas, ps.Leader, ps.ISR = lp.Replicas, lp.Leader, lp.ISR
+		}
+		out[n][key] = ps
+	}
+	for key, chain := range chains {
+		lp := v.Partitions[key]
+		at := -2 // index in chain whose state the live partition is in; -1: before the first move
+		var atState PartitionState
+		var atDetail string
+		for i := len(chain) - 1; i >= 0; i-- {
+			st, detail := classify(phase(chain[i].step), chain[i].move, lp)
+			if st == StateDone || st == StateInFlight {
+				at, atState, atDetail = i, st, detail
+				break
+			}
+			if st == StatePending && i == 0 {
+				at, atState = -1, StatePending
+			}
+		}
+		for i, l := range chain {
+			switch {
+			case at == -2:
+				_, detail := classify(phase(l.step), l.move, lp)
+				set(l.step, key, StateDrifted, detail, lp)
+			case i < at:
+				set(l.step, key, StateDone, "", lp)
+			case i == at:
+				set(l.step, key, atState, atDetail, lp)
+			default:
+				set(l.step, key, StatePending, "", lp)
+			}
+		}
+	}
+	return out
+}
+
+// summarise folds partition states into a step status.
+func summarise(s *plans.Step, parts map[tp]PartitionStatus) StepStatus {
+	ss := StepStatus{Number: s.Number, Phase: s.Phase, Partitions: len(s.Partitions)}
+	keys := make([]tp, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Topic != keys[j].Topic {
+			return keys[i].Topic < keys[j].Topic
+		}
+		return keys[i].Partition < keys[j].Partition
+	})
+	for _, k := range keys {
+		p := parts[k]
+		switch p.State {
+		case StateDone:
+			ss.Done++
+		case StatePending:
+			ss.Pending++
+		case StateInFlight:
+			ss.InFlight++
+			ss.Problems = append(ss.Problems, p)
+		case StateDrifted:
+			ss.Drifted++
+			ss.Problems = append(ss.Problems, p)
+		}
+	}
+	switch {
+	case ss.Drifted > 0:
+		ss.State = StepDrifted
+	case ss.InFlight > 0:
+		ss.State = StepInFlight
+	case ss.Done == ss.Partitions:
+		ss.State = StepDone
+	case ss.Pending == ss.Partitions:
+		ss.State = StepPending
+	default:
+		ss.State = StepPartial
+	}
+	return ss
+}
+
+// Status reads where every step of the plan stands on the live cluster.
+func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error) {
+	e.begin(ref, 0)
+	p := ref.Plan
+	var topics []string
+	for i := range p.Steps {
+		for _, t := range stepTopics(p.Steps[i].Partitions) {
+			if !slices.Contains(topics, t) {
+				topics = append(topics, t)
+			}
+		}
+	}
+	v, err := e.readView(ctx, topics)
+	if err != nil {
+		return nil, err
+	}
+	if v.ClusterID != p.ClusterID {
+		return nil, refusal("the plan is for cluster %q but the cluster reached is %q", p.ClusterID, v.ClusterID)
+	}
+	states := planStates(p, v)
+	out := &PlanStatus{ClusterID: v.ClusterID}
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		if s.Phase.IsZooKeeper() {
+			ss := StepStatus{Number: s.Number, Phase: s.Phase, State: StepUnknown}
+			if e.opts.ZooKeeperSteps != nil {
+				done, err := e.opts.ZooKeeperSteps.Done(ctx, s)
+				if err != nil {
+					return nil, fmt.Errorf("step %d: %w", s.Number, err)
+				}
+				ss.State = StepPending
+				if done {
+					ss.State = StepDone
+				}
+			}
+			out.Steps = append(out.Steps, ss)
+			continue
+		}
+		ss := summarise(s, states[s.Number])
+		if ss.InFlight > 0 {
+			var inflight []tp
+			pst := map[tp]PartitionState{}
+			for k, ps := range states[s.Number] {
+				pst[k] = ps.State
+				if ps.State == StateInFlight {
+					inflight = append(inflight, k)
+				}
+			}
+			sizes := e.replicaSizes(ctx, inflight)
+			ss.BytesTotal, ss.BytesCopied = copyProgress(s.Partitions, pst, v, sizes)
+		}
+		out.Steps = append(out.Steps, ss)
+	}
+	if out.Lock, err = e.ReadLock(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// stepDone reports whether step n of the plan is done on the live cluster,
+// as an error saying what is not done.
+func (e *Executor) stepDone(ctx context.Context, n int) error {
+	s := e.plan.Step(n)
+	if s == nil {
+		return nil
+	}
+	if s.Phase.IsZooKeeper() {
+		if e.opts.ZooKeeperSteps == nil {
+			return refusal("step %d (%s) before this one cannot be checked without ZooKeeper: give --zookeeper, or --force-order if you know it is done", n, s.Phase)
+		}
+		done, err := e.opts.ZooKeeperSteps.Done(ctx, s)
+		if err != nil {
+			return fmt.Errorf("checking step %d: %w", n, err)
+		}
+		if !done {
+			return refusal("step %d (%s) is not done: apply it first (or --force-order)", n, s.Phase)
+		}
+		return nil
+	}
+	v, err := e.readView(ctx, stepTopics(s.Partitions))
+	if err != nil {
+		return err
+	}
+	ss := summarise(s, planStates(e.plan, v)[n])
+	if ss.State != StepDone {
+		return refusal("step %d (%s) is %s (%d of %d partitions done): apply it first (or --force-order)", n, s.Phase, ss.State, ss.Done, ss.Partitions)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// ThrottleResult says what `throttle set` or `throttle clear` changed.
+type ThrottleResult struct {
+	ClusterID string   `json:"cluster_id" yaml:"cluster_id"`
+	Brokers   []int32  `json:"brokers,omitempty" yaml:"brokers,omitempty,flow"`
+	Topics    []string `json:"topics,omitempty" yaml:"topics,omitempty"`
+	// InFlight counts reassignments still in flight, which run unthrottled
+	// after a clear.
+	InFlight int      `json:"in_flight" yaml:"in_flight"`
+	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+}
+
+// clusterView reads the cluster id and the reassignments in flight, and
+// binds the executor to that cluster for the audit log.
+func (e *Executor) clusterView(ctx context.Context) (*view, error) {
+	v, err := e.readView(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	e.cluster = v.ClusterID
+	return v, nil
+}
+
+// SetThrottleRate changes the rate on every broker kshift throttles now
+// (the open throttle records). It takes no lock: it is meant for a step
+// that is running.
+func (e *Executor) SetThrottleRate(ctx context.Context, rate plans.Rate) (*ThrottleResult, error) {
+	if rate <= 0 {
+		return nil, fmt.Errorf("%w: the rate must be positive (use throttle clear to remove throttles)", plans.ErrBadInput)
+	}
+	v, err := e.clusterView(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &ThrottleResult{ClusterID: v.ClusterID, InFlight: len(v.InFlight)}
+	recs, err := e.openRecords()
+	if err != nil {
+		return res, err
+	}
+	if len(recs) == 0 {
+		return res, refusal("kshift has no throttles set on cluster %s (per the audit log %s): nothing to change", v.ClusterID, e.auditPath())
+	}
+	e.step = 0
+	seen := map[int32]bool{}
+	for _, rec := range recs {
+		for b := range rec.Brokers {
+			if !seen[b] {
+				seen[b] = true
+				res.Brokers = append(res.Brokers, b)
+			}
+		}
+	}
+	sort.Slice(res.Brokers, func(i, j int) bool { return res.Brokers[i] < res.Brokers[j] })
+	return res, e.setRate(ctx, recs, rate)
+}
+
+func (e *Executor) auditPath() string {
+	if e.opts.Audit == nil {
+		return "(none)"
+	}
+	return e.opts.Audit.Path()
+}
+
+// ClearThrottles removes what kshift set (the open throttle records),
+// restoring prior values. With all, it also deletes every other throttle
+// config on the cluster's topics and brokers.
+func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleResult, err error) {
+	v, err := e.clusterView(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res = &ThrottleResult{ClusterID: v.ClusterID, InFlight: len(v.InFlight)}
+	lock, err := e.AcquireLock(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if lerr := lock.Release(); lerr != nil && err == nil {
+			err = lerr
+		}
+	}()
+	recs, err := e.openRecords()
+	if err != nil {
+		return res, err
+	}
+	topics := map[string]bool{}
+	brokers := map[int32]bool{}
+	for _, rec := range recs {
+		for t := range rec.Topics {
+			topics[t] = true
+		}
+		for b := range rec.Brokers {
+			brokers[b] = true
+		}
+	}
+	sr := &StepResult{}
+	if err := e.finishRecords(recs, nil, sr); err != nil {
+		return res, err
+	}
+	res.Warnings = sr.Warnings
+	if all {
+		ts, bs, err := e.clearAll(ctx)
+		if err != nil {
+			return res, err
+		}
+		for _, t := range ts {
+			topics[t] = true
+		}
+		for _, b := range bs {
+			brokers[b] = true
+		}
+	}
+	for t := range topics {
+		res.Topics = append(res.Topics, t)
+	}
+	sort.Strings(res.Topics)
+	for b := range brokers {
+		res.Brokers = append(res.Brokers, b)
+	}
+	sort.Slice(res.Brokers, func(i, j int) bool { return res.Brokers[i] < res.Brokers[j] })
+	return res, nil
+}
+
+// clearAll deletes every throttle config of every topic and broker.
+func (e *Executor) clearAll(ctx context.Context) ([]string, []int32, error) {
+	mresp, err := request[*kmsg.MetadataResponse](ctx, e, kmsg.NewPtrMetadataRequest())
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing topics: %w", err)
+	}
+	var topics []string
+	for _, t := range mresp.Topics {
+		if t.Topic != nil && t.ErrorCode == 0 {
+			topics = append(topics, *t.Topic)
+		}
+	}
+	sort.Strings(topics)
+	var brokers []int32
+	for _, b := range mresp.Brokers {
+		brokers = append(brokers, b.NodeID)
+	}
+	sort.Slice(brokers, func(i, j int) bool { return brokers[i] < brokers[j] })
+	var ops []configOp
+	var touchedT []string
+	var touchedB []int32
+	if len(topics) > 0 {
+		tc, err := e.topicConfigs(ctx, topics)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, t := range topics {
+			for i, key := range []string{LeaderReplicasKey, FollowerReplicasKey} {
+				if tc[t][i].Present {
+					ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, nil})
+					touchedT = append(touchedT, t)
+				}
+			}
+		}
+	}
+	if len(brokers) > 0 {
+		bc, err := e.brokerRates(ctx, brokers)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, b := range brokers {
+			for i, key := range []string{LeaderRateKey, FollowerRateKey} {
+				if bc[b][i].Present {
+					ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, nil})
+					touchedB = append(touchedB, b)
+				}
+			}
+		}
+	}
+	if err := e.alterConfigs(ctx, ops); err != nil {
+		return nil, nil, err
+	}
+	return touchedT, touchedB, e.verifyConfigs(ctx, ops)
+}
