@@ -17,6 +17,7 @@ type ZKConn interface {
 	Children(path string) ([]string, *zk.Stat, error)
 	Exists(path string) (bool, *zk.Stat, error)
 	Create(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
+	Set(path string, data []byte, version int32) (*zk.Stat, error)
 	Delete(path string, version int32) error
 	Sync(path string) (string, error)
 	IncrementalReconfig(joining, leaving []string, version int64) (*zk.Stat, error)

@@ -103,8 +103,10 @@ func verify(ctx context.Context, conn ZKConn, what string, check func(*Config) b
 	return cfg, nil
 }
 
-// committedWrite creates and deletes an ephemeral znode: proof that the
+// WriteCheck creates and deletes an ephemeral znode: proof that the
 // ensemble commits writes under its current config.
+func WriteCheck(ctx context.Context, conn ZKConn) error { return committedWrite(ctx, conn) }
+
 func committedWrite(ctx context.Context, conn ZKConn) error {
 	for {
 		path, err := call(ctx, func() (string, error) {
@@ -127,8 +129,7 @@ func committedWrite(ctx context.Context, conn ZKConn) error {
 	}
 }
 
-// readStatus is ReadStatus without the reconfig probe, retried briefly
-// while the connection recovers.
+// readStatus is ReadStatus without the reconfig probe.
 func readStatus(ctx context.Context, conn ZKConn) (*EnsembleStatus, error) {
 	cfg, err := ReadConfig(ctx, conn)
 	if err != nil {

@@ -129,23 +129,26 @@ func modeFitsRole(mode, role string) bool {
 }
 
 // ProbeReconfig finds out whether reconfig is enabled and authorised for
-// this connection, without changing anything: it sends a conditional
-// reconfig naming a config version that cannot exist, which ZooKeeper
-// checks only after the enabled and permission checks.
+// this connection without changing anything: a conditional reconfig and a
+// conditional write of /zookeeper/config, both naming a version that cannot
+// exist. ZooKeeper checks reconfigEnabled before the version of a reconfig,
+// and the write permission before the version of a write.
 func ProbeReconfig(ctx context.Context, conn ZKConn) ReconfigAccess {
 	_, err := call(ctx, func() (*zk.Stat, error) { return conn.IncrementalReconfig(nil, nil, math.MaxInt64) })
 	switch {
-	case errors.Is(err, zk.ErrBadVersion):
-		return ReconfigAccess{Enabled: true, Authorised: true}
 	case errors.Is(err, zk.ErrReconfigDisabled):
 		return ReconfigAccess{Detail: explainReconfig(err)}
+	case !errors.Is(err, zk.ErrBadVersion):
+		return ReconfigAccess{Detail: fmt.Sprintf("reconfig probe: unexpected answer %v", err)}
+	}
+	_, err = call(ctx, func() (*zk.Stat, error) { return conn.Set(ConfigPath, nil, math.MaxInt32) })
+	switch {
+	case errors.Is(err, zk.ErrBadVersion):
+		return ReconfigAccess{Enabled: true, Authorised: true}
 	case errors.Is(err, zk.ErrNoAuth):
 		return ReconfigAccess{Enabled: true, Detail: explainReconfig(err)}
-	case err == nil:
-		// Cannot happen with an impossible version; say so rather than guess.
-		return ReconfigAccess{Detail: "the reconfig probe was accepted: unexpected, check the ensemble's config version"}
 	default:
-		return ReconfigAccess{Detail: fmt.Sprintf("reconfig probe failed: %v", err)}
+		return ReconfigAccess{Enabled: true, Detail: fmt.Sprintf("permission probe on %s: unexpected answer %v", ConfigPath, err)}
 	}
 }
 
