@@ -1,0 +1,5 @@
+// Package inspect reads a live cluster: `kshift snapshot` (the cluster as a
+// plans.Snapshot) and `kshift check` (the health gates run before every step
+// and on their own). It only reads: it must never change cluster state, and
+// it prints nothing (callers render what it returns).
+package inspect
