@@ -74,6 +74,8 @@ func (c *Cluster) handle(s *session, req kmsg.Request) (kmsg.Response, error) {
 		return resp, nil
 	case *kmsg.CreateTopicsRequest:
 		return c.createTopics(id, r), nil
+	case *kmsg.DeleteTopicsRequest:
+		return c.deleteTopics(id, r), nil
 	}
 	return nil, errClose
 }
