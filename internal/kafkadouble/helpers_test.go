@@ -2,10 +2,12 @@ package kafkadouble
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -138,4 +140,57 @@ func listAll(t *testing.T, cl *kgo.Client) *kmsg.ListPartitionReassignmentsRespo
 		t.Fatalf("list partition reassignments: %v", err)
 	}
 	return resp
+}
+
+// alterBroker sets configs on broker id (-1: the cluster default "") through
+// kadm and returns the per-resource error.
+func alterBroker(t *testing.T, adm *kadm.Client, id int32, op kadm.IncrementalOp, kv ...string) kadm.AlterConfigsResponse {
+	t.Helper()
+	var brokers []int32
+	if id >= 0 {
+		brokers = []int32{id}
+	}
+	resps, err := adm.AlterBrokerConfigs(ctx(t), alterConfigs(op, kv), brokers...)
+	if err != nil {
+		t.Fatalf("alter broker %d configs: %v", id, err)
+	}
+	return resps[0]
+}
+
+func alterTopic(t *testing.T, adm *kadm.Client, topic string, op kadm.IncrementalOp, kv ...string) kadm.AlterConfigsResponse {
+	t.Helper()
+	resps, err := adm.AlterTopicConfigs(ctx(t), alterConfigs(op, kv), topic)
+	if err != nil {
+		t.Fatalf("alter topic %s configs: %v", topic, err)
+	}
+	return resps[0]
+}
+
+func alterConfigs(op kadm.IncrementalOp, kv []string) []kadm.AlterConfig {
+	var out []kadm.AlterConfig
+	for i := 0; i+1 < len(kv); i += 2 {
+		v := kv[i+1]
+		out = append(out, kadm.AlterConfig{Op: op, Name: kv[i], Value: &v})
+	}
+	return out
+}
+
+// mustOK fails the test when an alteration failed.
+func mustOK(t *testing.T, r kadm.AlterConfigsResponse) {
+	t.Helper()
+	if r.Err != nil {
+		t.Fatalf("alter %s: %v (%s)", r.Name, r.Err, r.ErrMessage)
+	}
+}
+
+// errCode returns the Kafka error code of a kadm error, 0 for nil.
+func errCode(err error) int16 {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	if err != nil {
+		return -2
+	}
+	return 0
 }

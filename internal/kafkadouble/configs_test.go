@@ -1,0 +1,245 @@
+package kafkadouble
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Item 12: rate validation (42 with Kafka's messages), APPEND/SUBTRACT on a
+// rate (-1 "key not found"), unknown keys accepted and stored.
+func TestBrokerConfigValidation(t *testing.T) {
+	tests := []struct {
+		name    string
+		op      kadm.IncrementalOp
+		key     string
+		value   string
+		code    int16
+		message string
+	}{
+		{"rate ok", kadm.SetConfig, LeaderRateKey, "1000", 0, ""},
+		{"rate zero ok", kadm.SetConfig, FollowerRateKey, "0", 0, ""},
+		{"rate not a number", kadm.SetConfig, LeaderRateKey, "abc", 42,
+			"Invalid value abc for configuration leader.replication.throttled.rate: Not a number of type LONG"},
+		{"rate empty", kadm.SetConfig, LeaderRateKey, "", 42,
+			"Invalid value  for configuration leader.replication.throttled.rate: Not a number of type LONG"},
+		{"rate negative", kadm.SetConfig, FollowerRateKey, "-1", 42,
+			"Invalid value -1 for configuration follower.replication.throttled.rate: Value must be at least 0"},
+		{"append to rate", kadm.AppendConfig, LeaderRateKey, "1", -1, "key not found: leader.replication.throttled.rate"},
+		{"subtract from rate", kadm.SubtractConfig, FollowerRateKey, "1", -1, "key not found: follower.replication.throttled.rate"},
+		{"unknown key accepted", kadm.SetConfig, "no.such.key", "x", 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, adm, _ := start(t, Config{})
+			r := alterBroker(t, adm, 1, tc.op, tc.key, tc.value)
+			if got := errCode(r.Err); got != tc.code {
+				t.Fatalf("code %d (%v), want %d", got, r.Err, tc.code)
+			}
+			if r.ErrMessage != tc.message {
+				t.Errorf("message %q, want %q", r.ErrMessage, tc.message)
+			}
+			_, stored := c.BrokerDynamicConfigs(1)[tc.key]
+			if stored != (tc.code == 0) {
+				t.Errorf("stored %v after code %d", stored, tc.code)
+			}
+		})
+	}
+}
+
+// Item 12: a key twice in one request is 42; validateOnly stores nothing.
+func TestDuplicateKeyAndValidateOnly(t *testing.T) {
+	c, adm, _ := start(t, Config{})
+	v := "100"
+	resps, err := adm.AlterBrokerConfigs(ctx(t), []kadm.AlterConfig{
+		{Op: kadm.SetConfig, Name: LeaderRateKey, Value: &v},
+		{Op: kadm.SetConfig, Name: LeaderRateKey, Value: &v},
+	}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := errCode(resps[0].Err); got != 42 {
+		t.Errorf("duplicate key: code %d, want 42", got)
+	}
+	resps, err = adm.ValidateAlterBrokerConfigs(ctx(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: LeaderRateKey, Value: &v}}, 1)
+	if err != nil || resps[0].Err != nil {
+		t.Fatalf("validate only: %v %v", err, resps)
+	}
+	if got := c.BrokerRates(1); len(got) != 0 {
+		t.Errorf("validateOnly stored %v", got)
+	}
+}
+
+// A BROKER "N" resource must be sent to broker N (42 "Unexpected broker id");
+// the default resource "" goes to any broker.
+func TestBrokerResourceSentToWrongBroker(t *testing.T) {
+	c, _, cl := start(t, Config{})
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, "2"
+	cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	cfg.Name, cfg.Value = LeaderRateKey, strp("100")
+	res.Configs = append(res.Configs, cfg)
+	req.Resources = append(req.Resources, res)
+	resp, err := cl.Broker(1).Request(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := resp.(*kmsg.IncrementalAlterConfigsResponse).Resources[0]
+	if rr.ErrorCode != 42 || rr.ErrorMessage == nil || *rr.ErrorMessage != "Unexpected broker id, expected 1 or empty string, but received 2" {
+		t.Errorf("code %d message %v, want 42 Unexpected broker id", rr.ErrorCode, rr.ErrorMessage)
+	}
+	req.Resources[0].ResourceName = ""
+	resp, err = cl.Broker(1).Request(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.(*kmsg.IncrementalAlterConfigsResponse).Resources[0].ErrorCode; code != 0 {
+		t.Errorf("default resource via broker 1: code %d", code)
+	}
+	if got := c.BrokerDynamicConfigs(-1)[LeaderRateKey]; got != "100" {
+		t.Errorf("default rate %q, want 100", got)
+	}
+}
+
+// Item 13: 2.4 returns stored rates with value null, sensitive and read-only;
+// 3.x shows them. BrokerRates reads them either way (as ZooKeeper would).
+func TestRatesHiddenFromDescribeConfigsOn24(t *testing.T) {
+	for _, v := range allVersions {
+		t.Run(v.String(), func(t *testing.T) {
+			c, adm, _ := start(t, Config{Version: v})
+			mustOK(t, alterBroker(t, adm, 2, kadm.SetConfig, LeaderRateKey, "5000"))
+			rcs, err := adm.DescribeBrokerConfigs(ctx(t), 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := rcs.On("2", nil)
+			if err != nil || got.Err != nil {
+				t.Fatalf("describe broker 2: %v %v", err, got.Err)
+			}
+			var rate *kadm.Config
+			for i := range got.Configs {
+				if got.Configs[i].Key == LeaderRateKey {
+					rate = &got.Configs[i]
+				}
+			}
+			if rate == nil {
+				t.Fatalf("rate not listed: %+v", got.Configs)
+			}
+			if v == V2_4 && (rate.Value != nil || !rate.Sensitive) {
+				t.Errorf("2.4 rate: value %v sensitive %v, want null and sensitive", rate.Value, rate.Sensitive)
+			}
+			if v == V3_x && (rate.Value == nil || *rate.Value != "5000" || rate.Sensitive) {
+				t.Errorf("3.x rate: value %v sensitive %v, want 5000 readable", rate.Value, rate.Sensitive)
+			}
+			if got := c.BrokerRates(2)[LeaderRateKey]; got != "5000" {
+				t.Errorf("BrokerRates: %q, want 5000", got)
+			}
+		})
+	}
+}
+
+// Item 14: throttled-replica list validation; unknown topic is -1.
+func TestThrottledReplicasValidation(t *testing.T) {
+	tests := []struct {
+		value string
+		code  int16
+	}{
+		{"*", 0}, {"", 0}, {"0:1,1:2", 0}, {"0:1, 1:2", 0}, {"0:99", 0},
+		{"x", 42}, {"0:abc", 42}, {"-1", 42}, {"0-1", 42},
+	}
+	c, adm, _ := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			r := alterTopic(t, adm, "orders", kadm.SetConfig, LeaderThrottledKey, tc.value)
+			if got := errCode(r.Err); got != tc.code {
+				t.Errorf("code %d (%s), want %d", got, r.ErrMessage, tc.code)
+			}
+		})
+	}
+	r := alterTopic(t, adm, "nope", kadm.SetConfig, LeaderThrottledKey, "*")
+	if got := errCode(r.Err); got != -1 || r.ErrMessage != "Topic nope does not exist." {
+		t.Errorf("unknown topic: code %d message %q, want -1", got, r.ErrMessage)
+	}
+}
+
+// Item 15: APPEND does not dedupe on 2.4; APPEND/SUBTRACT on a never-set key is
+// -1; SUBTRACT of an absent value changes nothing; removing the last value
+// leaves "".
+func TestListAppendSubtractQuirks(t *testing.T) {
+	c, adm, _ := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	list := func() string {
+		cfgs, _ := c.TopicConfigs("orders")
+		return cfgs[LeaderThrottledKey]
+	}
+	if got := errCode(alterTopic(t, adm, "orders", kadm.AppendConfig, LeaderThrottledKey, "0:1").Err); got != -1 {
+		t.Errorf("APPEND on never-set key: code %d, want -1", got)
+	}
+	if got := errCode(alterTopic(t, adm, "orders", kadm.SubtractConfig, LeaderThrottledKey, "0:1").Err); got != -1 {
+		t.Errorf("SUBTRACT on never-set key: code %d, want -1", got)
+	}
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, LeaderThrottledKey, "0:1"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.AppendConfig, LeaderThrottledKey, "0:1"))
+	if got := list(); got != "0:1,0:1" {
+		t.Errorf("APPEND of a present value: %q, want 0:1,0:1 (no dedupe)", got)
+	}
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SubtractConfig, LeaderThrottledKey, "0:7"))
+	if got := list(); got != "0:1,0:1" {
+		t.Errorf("SUBTRACT of an absent value: %q", got)
+	}
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SubtractConfig, LeaderThrottledKey, "0:1"))
+	cfgs, _ := c.TopicConfigs("orders")
+	if got, ok := cfgs[LeaderThrottledKey]; !ok || got != "" {
+		t.Errorf("after removing the last value: %q (set %v), want \"\"", got, ok)
+	}
+	if got := errCode(alterTopic(t, adm, "orders", kadm.AppendConfig, "retention.ms", "1").Err); got != 42 {
+		t.Errorf("APPEND on a non-list key: code %d, want 42", got)
+	}
+}
+
+// Broker DescribeConfigs reports the configs snapshot and check read, with
+// static overrides; topic DescribeConfigs reports set and default values.
+func TestDescribeConfigsReportsBrokerAndTopicConfigs(t *testing.T) {
+	brokers := sixBrokers()
+	brokers[4].Configs = map[string]string{"inter.broker.protocol.version": "2.3-IV1"}
+	c, adm, _ := start(t, Config{Brokers: brokers})
+	if err := c.CreateTopic("orders", [][]int32{{0, 1, 2}}, map[string]string{MinInsyncReplicasKey: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	rcs, err := adm.DescribeBrokerConfigs(ctx(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On("4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"inter.broker.protocol.version": "2.3-IV1", AutoLeaderRebalanceKey: "true", "broker.rack": "r2"}
+	for _, cfg := range rc.Configs {
+		if w, ok := want[cfg.Key]; ok {
+			if cfg.Value == nil || *cfg.Value != w {
+				t.Errorf("%s = %v, want %s", cfg.Key, cfg.Value, w)
+			}
+			delete(want, cfg.Key)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("not reported: %v", want)
+	}
+	tcs, err := adm.DescribeTopicConfigs(ctx(t), "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := tcs.On("orders", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range tc.Configs {
+		if cfg.Key == MinInsyncReplicasKey && (cfg.Value == nil || *cfg.Value != "2" || cfg.Source != kmsg.ConfigSourceDynamicTopicConfig) {
+			t.Errorf("min.insync.replicas: %+v", cfg)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package kafkadouble
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+const mib = 1 << 20
+
+// throttledMove starts orders-0 [0,1,2] → [0,1,2,3] with 1 GiB to copy.
+func throttledMove(t *testing.T, cfg Config) (*Cluster, *kadm.Client) {
+	t.Helper()
+	c, adm, cl := start(t, cfg)
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 2, 3}})
+	return c, adm
+}
+
+// copied returns how many bytes replica r of orders-0 holds after advancing d.
+func copied(t *testing.T, c *Cluster, r int32, d time.Duration) int64 {
+	t.Helper()
+	before := state(t, c, "orders", 0).ReplicaSizes[r]
+	c.Clock().Advance(d)
+	return state(t, c, "orders", 0).ReplicaSizes[r] - before
+}
+
+func near(got, want int64) bool { return got > want*99/100 && got < want*101/100 }
+
+// Item 16: a throttled copy runs at ~0.9x the per-broker rate, limited by the
+// follower rate on its broker and the leader rate on the leader's broker.
+func TestThrottledCopyRunsAtNineTenthsOfRate(t *testing.T) {
+	tests := []struct {
+		name         string
+		follower     string // follower rate on broker 3
+		leader       string // leader rate on broker 0
+		want10s      int64
+		followerList string
+		leaderList   string
+	}{
+		{"follower rate", "10485760", "", 90 * mib, "0:3", ""},
+		{"leader rate", "", "20971520", 180 * mib, "", "0:0,0:1,0:2"},
+		{"both, smaller wins", "10485760", "20971520", 90 * mib, "0:3", "0:0"},
+		{"wildcard lists", "10485760", "", 90 * mib, "*", "*"},
+		{"list names another broker", "10485760", "", 1000 * mib, "0:4", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, adm := throttledMove(t, Config{})
+			if tc.follower != "" {
+				mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, tc.follower))
+			}
+			if tc.leader != "" {
+				mustOK(t, alterBroker(t, adm, 0, kadm.SetConfig, LeaderRateKey, tc.leader))
+			}
+			mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, tc.followerList, LeaderThrottledKey, tc.leaderList))
+			if got := copied(t, c, 3, 10*time.Second); !near(got, tc.want10s) {
+				t.Errorf("copied %d MiB in 10 s, want %d MiB", got/mib, tc.want10s/mib)
+			}
+		})
+	}
+}
+
+// Item 16: rates set but no throttled-replica lists: not throttled at all.
+func TestRatesWithoutListsDoNotThrottle(t *testing.T) {
+	c, adm := throttledMove(t, Config{})
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "1048576"))
+	mustOK(t, alterBroker(t, adm, 0, kadm.SetConfig, LeaderRateKey, "1048576"))
+	if got := copied(t, c, 3, time.Second); !near(got, 100*mib) {
+		t.Errorf("copied %d MiB in 1 s, want the unthrottled 100", got/mib)
+	}
+}
+
+// Item 16: one leader's rate is shared by all throttled followers fetching
+// from it.
+func TestLeaderRateSharedByFollowers(t *testing.T) {
+	c, adm, cl := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 2, 3, 4}})
+	mustOK(t, alterBroker(t, adm, 0, kadm.SetConfig, LeaderRateKey, "20971520"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, LeaderThrottledKey, "0:0"))
+	c.Clock().Advance(10 * time.Second)
+	s := state(t, c, "orders", 0)
+	if total := s.ReplicaSizes[3] + s.ReplicaSizes[4]; !near(total, 180*mib) {
+		t.Errorf("two followers copied %d MiB together in 10 s, want 180 (0.9 x 20 MiB/s)", total/mib)
+	}
+}
+
+// Item 12: the cluster-default ("") rate is stored but not enforced on 2.4;
+// 3.x enforces it.
+func TestDefaultRateEnforcedOnlyOn3x(t *testing.T) {
+	for _, tc := range []struct {
+		v    Version
+		want int64
+	}{{V2_4, 1000 * mib}, {V3_x, 90 * mib}} {
+		t.Run(tc.v.String(), func(t *testing.T) {
+			c, adm := throttledMove(t, Config{Version: tc.v})
+			mustOK(t, alterBroker(t, adm, -1, kadm.SetConfig, FollowerRateKey, "10485760"))
+			mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, "*"))
+			if got := copied(t, c, 3, 10*time.Second); !near(got, tc.want) {
+				t.Errorf("copied %d MiB in 10 s, want %d", got/mib, tc.want/mib)
+			}
+			if got := c.BrokerDynamicConfigs(-1)[FollowerRateKey]; got != "10485760" {
+				t.Errorf("default rate stored as %q", got)
+			}
+		})
+	}
+}
+
+// Item 16: a rate changed mid-move takes effect at once.
+func TestRateChangeTakesEffectMidMove(t *testing.T) {
+	c, adm := throttledMove(t, Config{})
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "10485760"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, "0:3"))
+	if got := copied(t, c, 3, 10*time.Second); !near(got, 90*mib) {
+		t.Fatalf("copied %d MiB at 10 MiB/s", got/mib)
+	}
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "41943040"))
+	if got := copied(t, c, 3, 10*time.Second); !near(got, 360*mib) {
+		t.Errorf("copied %d MiB in 10 s after raising to 40 MiB/s, want 360", got/mib)
+	}
+}
+
+// Item 15: APPEND onto "" produces ",0:4" on 2.4, which brokers fail to parse:
+// the throttle silently does not apply. 3.x appends cleanly.
+func TestAppendOntoEmptyListBreaksThrottleOn24(t *testing.T) {
+	for _, tc := range []struct {
+		v     Version
+		value string
+		want  int64
+	}{{V2_4, ",0:3", 1000 * mib}, {V3_x, "0:3", 90 * mib}} {
+		t.Run(tc.v.String(), func(t *testing.T) {
+			c, adm := throttledMove(t, Config{Version: tc.v})
+			mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "10485760"))
+			mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, ""))
+			mustOK(t, alterTopic(t, adm, "orders", kadm.AppendConfig, FollowerThrottledKey, "0:3"))
+			if got, _ := c.TopicConfigs("orders"); got[FollowerThrottledKey] != tc.value {
+				t.Errorf("list after APPEND: %q, want %q", got[FollowerThrottledKey], tc.value)
+			}
+			if got := copied(t, c, 3, 10*time.Second); !near(got, tc.want) {
+				t.Errorf("copied %d MiB in 10 s, want %d", got/mib, tc.want/mib)
+			}
+		})
+	}
+}
+
+// Item 15: an unparsable list leaves the earlier one in force.
+func TestUnparsableListKeepsEarlierThrottle(t *testing.T) {
+	c, adm := throttledMove(t, Config{})
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "10485760"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, "0:3"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, ",0:5"))
+	if got := copied(t, c, 3, 10*time.Second); !near(got, 90*mib) {
+		t.Errorf("copied %d MiB in 10 s, want 90 (the earlier 0:3 still in force)", got/mib)
+	}
+}
+
+// Producers writing faster than a throttled copy: the copy never finishes
+// (the executor must detect the stall).
+func TestInboundFasterThanThrottleNeverCatchesUp(t *testing.T) {
+	c, adm := throttledMove(t, Config{})
+	if err := c.SetInboundRate("orders", 0, 20*mib); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "10485760"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, "0:3"))
+	c.Clock().Advance(10 * time.Hour)
+	s := state(t, c, "orders", 0)
+	if !s.Reassigning || s.Size-s.ReplicaSizes[3] < 1<<30 {
+		t.Errorf("after 10 h: reassigning %v, leader %d MiB, replica 3 %d MiB: want still in flight and falling behind",
+			s.Reassigning, s.Size/mib, s.ReplicaSizes[3]/mib)
+	}
+	mustOK(t, alterBroker(t, adm, 3, kadm.DeleteConfig, FollowerRateKey, ""))
+	c.Clock().Advance(10 * time.Hour)
+	if s := state(t, c, "orders", 0); s.Reassigning {
+		t.Errorf("unthrottled at 100 MiB/s against 20 MiB/s inbound, still in flight after 10 h: %+v", s)
+	}
+}
