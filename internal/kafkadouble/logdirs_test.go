@@ -1,0 +1,101 @@
+package kafkadouble
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+const dataDir = "/var/lib/kafka/data"
+
+func logDir(t *testing.T, adm *kadm.Client, broker int32) kadm.DescribedLogDir {
+	t.Helper()
+	ds, err := adm.DescribeBrokerLogDirs(ctx(t), broker, nil)
+	if err != nil {
+		t.Fatalf("describe log dirs of broker %d: %v", broker, err)
+	}
+	d, ok := ds[dataDir]
+	if !ok || d.Err != nil {
+		t.Fatalf("broker %d: log dir %s missing or failed: %+v", broker, dataDir, ds)
+	}
+	return d
+}
+
+// Item 20: an adding replica appears with size 0 right after the call, grows
+// in fetch-sized steps with offsetLag 0, and a removed replica disappears.
+func TestLogDirsShowCopyProgress(t *testing.T) {
+	c, adm, cl := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 100*mib); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "1000000"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, "*"))
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {1, 2, 3}})
+	p, ok := logDir(t, adm, 3).Topics.Lookup("orders", 0)
+	if !ok || p.Size != 0 || p.OffsetLag != 0 {
+		t.Fatalf("right after the call: %+v %v, want size 0 offsetLag 0", p, ok)
+	}
+	c.Clock().Advance(3 * time.Second) // 0.9 x 1 MB/s x 3 s = 2.7 MB
+	p, _ = logDir(t, adm, 3).Topics.Lookup("orders", 0)
+	if p.Size != 2*mib || p.OffsetLag != 0 {
+		t.Errorf("after 3 s: size %d offsetLag %d, want 2 MiB (whole fetches) and 0", p.Size, p.OffsetLag)
+	}
+	mustOK(t, alterBroker(t, adm, 3, kadm.DeleteConfig, FollowerRateKey, ""))
+	c.Clock().Advance(2 * time.Second)
+	if _, ok := logDir(t, adm, 0).Topics.Lookup("orders", 0); ok {
+		t.Error("removed replica on broker 0 still listed after completion")
+	}
+	if p, _ := logDir(t, adm, 3).Topics.Lookup("orders", 0); p.Size != 100*mib {
+		t.Errorf("new replica size %d after completion, want 100 MiB", p.Size)
+	}
+}
+
+// Item 11: removing a dead replica completes, but its log stays on that
+// broker's disk: after restart DescribeLogDirs lists it with size 0 and
+// offsetLag -1.
+func TestRemovedDeadReplicaLeavesLogOnDisk(t *testing.T) {
+	c, adm, cl := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.StopBroker(2); err != nil {
+		t.Fatal(err)
+	}
+	if code := partitionCode(t, reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1}})); code != 0 {
+		t.Fatalf("reassign: code %d", code)
+	}
+	if s := state(t, c, "orders", 0); s.Reassigning || !equal(s.Replicas, []int32{0, 1}) {
+		t.Fatalf("removing dead replica: %+v, want done at [0 1]", s)
+	}
+	if err := c.StartBroker(2); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := logDir(t, adm, 2).Topics.Lookup("orders", 0)
+	if !ok || p.Size != 0 || p.OffsetLag != -1 {
+		t.Errorf("stray log on broker 2: %+v %v, want size 0 offsetLag -1", p, ok)
+	}
+}
+
+// DescribeLogDirs v4 (3.x) reports total and usable bytes; 2.4 does not.
+func TestLogDirsDiskTotalsOnlyOn3x(t *testing.T) {
+	for _, tc := range []struct {
+		v             Version
+		total, usable int64
+	}{{V2_4, -1, -1}, {V3_x, 1 << 30, 1<<30 - 100*mib}} {
+		t.Run(tc.v.String(), func(t *testing.T) {
+			brokers := sixBrokers()
+			for i := range brokers {
+				brokers[i].DiskCapacity = 1 << 30
+			}
+			c, adm, _ := start(t, Config{Version: tc.v, Brokers: brokers})
+			mustCreate(t, c, "orders", []int32{0, 1, 2})
+			if err := c.SetPartitionSize("orders", 0, 100*mib); err != nil {
+				t.Fatal(err)
+			}
+			d := logDir(t, adm, 1)
+			if d.TotalBytes != tc.total || d.UsableBytes != tc.usable {
+				t.Errorf("total %d usable %d, want %d %d", d.TotalBytes, d.UsableBytes, tc.total, tc.usable)
+			}
+		})
+	}
+}
