@@ -26,7 +26,13 @@ lock); 4 interrupted (what is left is printed).`,
 		// main prints errors once, with the exit code mapped from their kind.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
-		Commands:       []*cli.Command{},
+		Commands: []*cli.Command{
+			newApplyCommand(),
+			newStatusCommand(),
+			newCancelCommand(),
+			newRollbackCommand(),
+			newThrottleCommand(),
+		},
 	}
 	markUsageErrors(app.Commands)
 	return app

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/plans"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/urfave/cli/v2"
+)
+
+// Flags shared by the commands that change a cluster (apply, rollback, cancel, throttle).
+const (
+	flagAuditLog           = "audit-log"
+	flagBreakLock          = "break-lock"
+	flagDryRun             = "dry-run"
+	flagAcceptUnknownRates = "accept-unknown-rates"
+	flagPollInterval       = "poll-interval"
+)
+
+func executorFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.PathFlag{Name: flagAuditLog, Usage: "JSON-lines audit log to append to (default: kshift-audit.jsonl beside the plan); it also records the throttles kshift set, keep it where every operator's kshift finds it"},
+		&cli.BoolFlag{Name: flagBreakLock, Usage: "take over the cluster's operator lock from a kshift that is gone (check the holder first)"},
+		&cli.BoolFlag{Name: flagDryRun, Usage: "read the cluster and run the gates, print every change it would make, change nothing"},
+		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide (Kafka 2.4 without --zookeeper); they are deleted at the end"},
+		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "how often progress is read"},
+	}
+}
+
+// loadPlan reads the plan named by the first argument.
+func loadPlan(c *cli.Context) (executor.PlanRef, error) {
+	if err := requireArgs(c, 1, "PLAN (a plan.yaml written by kshift plan)"); err != nil {
+		return executor.PlanRef{}, err
+	}
+	path := c.Args().First()
+	p, sum, err := plans.LoadFile[plans.Plan](path)
+	if err != nil {
+		return executor.PlanRef{}, err
+	}
+	return executor.PlanRef{Plan: p, Path: path, SHA256: sum}, nil
+}
+
+// session is a connected executor and what must be closed after it.
+type session struct {
+	exec    *executor.Executor
+	clients *kafkaconn.Clients
+	zk      *kafkaconn.ZooKeeper
+	audit   *executor.Audit
+}
+
+func (s *session) close() {
+	if s.zk != nil {
+		s.zk.Close()
+	}
+	s.clients.Close()
+}
+
+// openSession connects to the cluster and builds the executor with the
+// shared flags applied to o. planPath places the default audit log.
+func openSession(c *cli.Context, planPath, command string, o executor.Options) (*session, error) {
+	clients, err := connect(c)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{clients: clients}
+	if s.zk, err = connectZooKeeper(c, clients); err != nil {
+		clients.Close()
+		return nil, err
+	}
+	if s.zk != nil {
+		o.ZooKeeper, o.ZooKeeperChroot = s.zk.Conn, s.zk.Chroot
+	}
+	auditPath := c.Path(flagAuditLog)
+	if auditPath == "" {
+		dir := "."
+		if planPath != "" {
+			dir = filepath.Dir(planPath)
+		}
+		auditPath = filepath.Join(dir, "kshift-audit.jsonl")
+	}
+	s.audit = executor.OpenAudit(auditPath)
+	o.Audit = s.audit
+	o.Command = command
+	o.BreakLock = c.Bool(flagBreakLock)
+	o.DryRun = c.Bool(flagDryRun)
+	o.DryRunOut = c.App.Writer
+	o.AcceptUnknownRates = c.Bool(flagAcceptUnknownRates)
+	o.PollInterval = c.Duration(flagPollInterval)
+	if rt := clients.Options.RequestTimeout; rt > 0 {
+		o.CallTimeout = rt
+	}
+	o.Log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s.exec = executor.New(clients.Kafka, o)
+	return s, nil
+}
+
+// execErr maps executor errors to kshift's exit codes.
+func execErr(err error) error {
+	if err != nil && errors.Is(err, executor.ErrRefused) {
+		return refused(err)
+	}
+	return err
+}
+
+func newApplyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "apply",
+		Usage:     "apply plan steps to the live cluster: gates, lock, throttles, reassignment, verification",
+		ArgsUsage: "PLAN",
+		Description: `Applies step N of PLAN (--step N), steps 1..N not yet done (--through N) or every step
+(--all, asking before each step unless --auto-continue). Each step is checked against the
+live cluster first (cluster id, drift, foreign reassignments, brokers alive, partitions in
+sync, min.insync.replicas, previous step done) and refused with the reasons otherwise. A
+step already done is a no-op; a step left in flight by an interrupted run is resumed.
+Ctrl-C leaves the reassignment to finish in Kafka under its throttles and prints how to
+resume (exit 4); with --cancel-on-interrupt it reverts the step instead.`,
+		Flags: append(append([]cli.Flag{
+			&cli.IntFlag{Name: "step", Usage: "apply step `N`"},
+			&cli.IntFlag{Name: "through", Usage: "apply every step up to and including `N`"},
+			&cli.BoolFlag{Name: "all", Usage: "apply every step"},
+			&cli.BoolFlag{Name: "auto-continue", Usage: "with --through or --all, do not ask before each step"},
+			&cli.BoolFlag{Name: "force-order", Usage: "apply a step although the step before it is not done"},
+			&cli.BoolFlag{Name: "cancel-on-interrupt", Usage: "on Ctrl-C or SIGTERM, cancel the step in flight and restore its from state"},
+			&cli.StringFlag{Name: "throttle", Usage: "replication rate per broker, overriding the plan's (e.g. 50MiB/s)"},
+			&cli.IntFlag{Name: "election-batch", Value: executor.DefaultOptions().ElectionBatch, Usage: "partitions per preferred-leader election (move-leader steps)"},
+			&cli.DurationFlag{Name: "election-wait", Value: executor.DefaultOptions().ElectionWait, Usage: "pause between election batches"},
+			&cli.IntFlag{Name: "chunk-size", Value: executor.DefaultOptions().ChunkSize, Usage: "partitions per reassignment request"},
+			&cli.DurationFlag{Name: "stall-after", Value: executor.DefaultOptions().StallAfter, Usage: "report a stall after this long without progress"},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the step's progress on this `host:port` (/metrics)"},
+		}, executorFlags()...), clusterFlags()...),
+		Action: runApply,
+	}
+}
+
+func runApply(c *cli.Context) error {
+	ref, err := loadPlan(c)
+	if err != nil {
+		return err
+	}
+	p := ref.Plan
+	set := 0
+	for _, f := range []string{"step", "through", "all"} {
+		if c.IsSet(f) {
+			set++
+		}
+	}
+	if set != 1 {
+		return usageError{"apply: give exactly one of --step N, --through N, --all"}
+	}
+	var steps []int
+	switch {
+	case c.IsSet("step"):
+		steps = []int{c.Int("step")}
+	case c.IsSet("through"):
+		for n := 1; n <= c.Int("through"); n++ {
+			steps = append(steps, n)
+		}
+	default:
+		for n := 1; n <= len(p.Steps); n++ {
+			steps = append(steps, n)
+		}
+	}
+	for _, n := range steps {
+		if p.Step(n) == nil {
+			return badInput(fmt.Errorf("%s has no step %d (it has %d)", ref.Path, n, len(p.Steps)))
+		}
+	}
+	o := executor.Options{
+		ForceOrder:        c.Bool("force-order"),
+		CancelOnInterrupt: c.Bool("cancel-on-interrupt"),
+		ElectionBatch:     c.Int("election-batch"),
+		ElectionWait:      c.Duration("election-wait"),
+		ChunkSize:         c.Int("chunk-size"),
+		StallAfter:        c.Duration("stall-after"),
+	}
+	if c.IsSet("throttle") {
+		r, err := plans.ParseRate(c.String("throttle"))
+		if err != nil || r <= 0 {
+			return usageError{fmt.Sprintf("--throttle %q: want a positive rate like 50MiB/s", c.String("throttle"))}
+		}
+		o.Throttle = r
+	}
+	pr := newProgressPrinter(c.App.ErrWriter)
+	o.Progress = pr.update
+	var metrics *stepMetrics
+	if addr := c.String("metrics-addr"); addr != "" {
+		m, stop, err := serveMetrics(addr)
+		if err != nil {
+			return badInput(err)
+		}
+		defer stop()
+		metrics = m
+		o.Progress = func(p executor.Progress) { pr.update(p); metrics.update(p) }
+	}
+	s, err := openSession(c, ref.Path, "apply", o)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	in := bufio.NewReader(c.App.Reader)
+	for i, n := range steps {
+		st := p.Step(n)
+		if i > 0 && len(steps) > 1 && !c.Bool("auto-continue") && !c.Bool(flagDryRun) {
+			fmt.Fprintf(c.App.Writer, "next: step %d (%s, %d partitions, about %s). Continue? [y/N] ", n, st.Phase, len(st.Partitions), st.Estimate.Duration)
+			line, _ := in.ReadString('\n')
+			if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+				fmt.Fprintf(c.App.Writer, "stopped before step %d; continue with: kshift apply %s --step %d\n", n, ref.Path, n)
+				return nil
+			}
+		}
+		fmt.Fprintf(c.App.Writer, "step %d (%s): %d partitions, %s to copy\n", n, st.Phase, len(st.Partitions), st.Estimate.BytesToCopy)
+		res, err := s.exec.Apply(c.Context, ref, n)
+		pr.finish()
+		if res != nil {
+			printStepResult(c.App.Writer, res)
+		}
+		if err != nil {
+			return execErr(err)
+		}
+	}
+	return nil
+}
+
+func printStepResult(w io.Writer, res *executor.StepResult) {
+	switch {
+	case res.AlreadyDone:
+		fmt.Fprintf(w, "step %d (%s): already done, nothing changed\n", res.Step, res.Phase)
+	default:
+		fmt.Fprintf(w, "step %d (%s): %d partitions submitted, %d leaders elected, %s, %d Kafka calls\n",
+			res.Step, res.Phase, res.Submitted, res.Elected, res.Duration.Round(time.Millisecond), res.Calls)
+	}
+	for _, wn := range res.Warnings {
+		fmt.Fprintln(w, "warning: "+wn)
+	}
+}
+
+// progressPrinter renders progress: a bar redrawn in place on a terminal,
+// a line every 10 seconds (and on every stall change) otherwise.
+type progressPrinter struct {
+	w        io.Writer
+	tty      bool
+	last     time.Time
+	stalled  bool
+	drawn    bool
+	interval time.Duration
+}
+
+func newProgressPrinter(w io.Writer) *progressPrinter {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &progressPrinter{w: w, tty: tty, interval: 10 * time.Second}
+}
+
+func (p *progressPrinter) update(pr executor.Progress) {
+	frac := 0.0
+	if pr.BytesTotal > 0 {
+		frac = float64(pr.BytesCopied) / float64(pr.BytesTotal)
+	} else if pr.Partitions > 0 {
+		frac = float64(pr.Done) / float64(pr.Partitions)
+	}
+	line := fmt.Sprintf("step %d %s: %d/%d partitions done, %s of %s copied (%.0f%%)",
+		pr.Step, pr.Phase, pr.Done, pr.Partitions, plans.ByteSize(pr.BytesCopied), plans.ByteSize(pr.BytesTotal), frac*100)
+	if pr.ETA > 0 {
+		line += fmt.Sprintf(", eta %s", pr.ETA.Round(time.Second))
+	}
+	if pr.Note != "" {
+		line += ", " + pr.Note
+	}
+	if pr.Stalled {
+		line += "; STALLED: " + pr.StallReason
+	}
+	if p.tty {
+		const width = 30
+		n := int(frac * width)
+		fmt.Fprintf(p.w, "\r\033[K[%s%s] %s", strings.Repeat("#", n), strings.Repeat(".", width-n), line)
+		p.drawn = true
+		return
+	}
+	if time.Since(p.last) >= p.interval || pr.Stalled != p.stalled {
+		fmt.Fprintln(p.w, line)
+		p.last = time.Now()
+	}
+	p.stalled = pr.Stalled
+}
+
+func (p *progressPrinter) finish() {
+	if p.tty && p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
+
+// stepMetrics are the Prometheus gauges of --metrics-addr.
+type stepMetrics struct {
+	step, partitions, done, bytesTotal, bytesCopied, stalled, eta prometheus.Gauge
+}
+
+func (m *stepMetrics) update(p executor.Progress) {
+	m.step.Set(float64(p.Step))
+	m.partitions.Set(float64(p.Partitions))
+	m.done.Set(float64(p.Done))
+	m.bytesTotal.Set(float64(p.BytesTotal))
+	m.bytesCopied.Set(float64(p.BytesCopied))
+	m.eta.Set(p.ETA.Seconds())
+	if p.Stalled {
+		m.stalled.Set(1)
+	} else {
+		m.stalled.Set(0)
+	}
+}
+
+// serveMetrics serves the gauges on addr until stop is called.
+func serveMetrics(addr string) (*stepMetrics, func(), error) {
+	reg := prometheus.NewRegistry()
+	g := func(name, help string) prometheus.Gauge {
+		x := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "kshift", Subsystem: "step", Name: name, Help: help})
+		reg.MustRegister(x)
+		return x
+	}
+	m := &stepMetrics{
+		step:        g("number", "Number of the plan step being applied."),
+		partitions:  g("partitions", "Partitions in the step."),
+		done:        g("partitions_done", "Partitions of the step at their target replicas."),
+		bytesTotal:  g("bytes_total", "Bytes the step's new replicas must copy."),
+		bytesCopied: g("bytes_copied", "Bytes the step's new replicas hold now."),
+		stalled:     g("stalled", "1 while the step makes no progress."),
+		eta:         g("eta_seconds", "Estimated seconds until the copy completes."),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return m, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}

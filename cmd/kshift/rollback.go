@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/kshift/kshift/executor"
+	"github.com/urfave/cli/v2"
+)
+
+func newRollbackCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rollback",
+		Usage:     "undo a done step of a plan (or unwind several) on the live cluster",
+		ArgsUsage: "PLAN",
+		Description: `Applies the undo of step N of the migration PLAN (the same step rollback.yaml lists):
+raise-rf drops the added replicas, move-leader restores the order and elects again,
+lower-rf re-adds the source replicas (copying their data back, throttled). Step N must be
+done and every later step pending, unless --force. --to-step N unwinds every step from the
+last one applied down to N, in reverse order. Same gates, lock, throttles and verification
+as apply.`,
+		Flags: append(append([]cli.Flag{
+			&cli.IntFlag{Name: "step", Usage: "undo step `N`"},
+			&cli.IntFlag{Name: "to-step", Usage: "undo every applied step down to and including `N`"},
+			&cli.BoolFlag{Name: "force", Usage: "undo although the step is not done or later steps are not pending"},
+			&cli.BoolFlag{Name: "cancel-on-interrupt", Usage: "on Ctrl-C or SIGTERM, cancel the undo in flight"},
+		}, executorFlags()...), clusterFlags()...),
+		Action: runRollback,
+	}
+}
+
+func runRollback(c *cli.Context) error {
+	ref, err := loadPlan(c)
+	if err != nil {
+		return err
+	}
+	if c.IsSet("step") == c.IsSet("to-step") {
+		return usageError{"rollback: give exactly one of --step N, --to-step N"}
+	}
+	s, err := openSession(c, ref.Path, "rollback", executor.Options{CancelOnInterrupt: c.Bool("cancel-on-interrupt")})
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if c.IsSet("step") {
+		res, err := s.exec.Rollback(c.Context, ref, c.Int("step"), c.Bool("force"))
+		if res != nil {
+			printRollback(c, res)
+		}
+		return execErr(err)
+	}
+	results, err := s.exec.RollbackTo(c.Context, ref, c.Int("to-step"), c.Bool("force"))
+	for _, res := range results {
+		printRollback(c, res)
+	}
+	return execErr(err)
+}
+
+func printRollback(c *cli.Context, res *executor.StepResult) {
+	if res.AlreadyDone {
+		fmt.Fprintf(c.App.Writer, "undo of step %d (%s): nothing to undo\n", res.Step, res.Phase)
+		return
+	}
+	fmt.Fprint(c.App.Writer, "undo: ")
+	printStepResult(c.App.Writer, res)
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/plans"
+	"github.com/urfave/cli/v2"
+)
+
+func newThrottleCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "throttle",
+		Usage: "change or clear the replication throttles kshift set",
+		Description: `kshift records every throttle config it changes, with the value from before, in the
+audit log (--audit-log; default kshift-audit.jsonl in the current directory here, since
+throttle takes no plan). "set" changes the rate on the brokers kshift throttles while a step
+runs; "clear" removes what kshift set and restores earlier values, and with --all also
+deletes every other throttle config on the cluster.`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "set",
+				Usage:     "change the per-broker rate of kshift's throttles (while a step runs)",
+				ArgsUsage: "RATE",
+				Flags:     append(executorFlags(), clusterFlags()...),
+				Action:    runThrottleSet,
+			},
+			{
+				Name:  "clear",
+				Usage: "remove the throttles kshift set, restoring earlier values",
+				Flags: append(append([]cli.Flag{
+					&cli.BoolFlag{Name: "all", Usage: "also delete throttle configs kshift did not set"},
+				}, executorFlags()...), clusterFlags()...),
+				Action: runThrottleClear,
+			},
+		},
+	}
+}
+
+func runThrottleSet(c *cli.Context) error {
+	if err := requireArgs(c, 1, "RATE (e.g. 80MiB/s)"); err != nil {
+		return err
+	}
+	rate, err := plans.ParseRate(c.Args().First())
+	if err != nil || rate <= 0 {
+		return usageError{fmt.Sprintf("throttle set: %q is not a positive rate like 80MiB/s", c.Args().First())}
+	}
+	s, err := openSession(c, "", "throttle", executor.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	res, err := s.exec.SetThrottleRate(c.Context, rate)
+	if err == nil {
+		fmt.Fprintf(c.App.Writer, "rate %s set on brokers %v of cluster %s\n", rate, res.Brokers, res.ClusterID)
+	}
+	return execErr(err)
+}
+
+func runThrottleClear(c *cli.Context) error {
+	s, err := openSession(c, "", "throttle", executor.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	res, err := s.exec.ClearThrottles(c.Context, c.Bool("all"))
+	if res != nil {
+		fmt.Fprintf(c.App.Writer, "cleared throttles on topics %v and brokers %v of cluster %s\n", res.Topics, res.Brokers, res.ClusterID)
+		if res.InFlight > 0 {
+			fmt.Fprintf(c.App.Writer, "warning: %d reassignment(s) are in flight and now copy unthrottled\n", res.InFlight)
+		}
+		for _, w := range res.Warnings {
+			fmt.Fprintln(c.App.Writer, "warning: "+w)
+		}
+	}
+	return execErr(err)
+}

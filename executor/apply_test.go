@@ -1,0 +1,89 @@
+package executor
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/kafkadouble"
+)
+
+// TestApplyPhasedMigration pins the whole apply path on a 2.4 double: each
+// step ends at `to` with a full ISR, move-leader puts the target first and
+// elects it, nothing is left throttled, and the audit log has every step.
+func TestApplyPhasedMigration(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 8<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
+	c.topic(t, "events", 4<<20, map[string]string{"min.insync.replicas": "2"}, []int32{1, 0, 2})
+	p := phasedPlan(t, c, 10<<20, "orders", "events")
+	var progress []Progress
+	e, audit := testExecutor(t, c, func(o *Options) { o.Progress = func(pr Progress) { progress = append(progress, pr) } })
+	ref := PlanRef{Plan: p, Path: "plan.yaml", SHA256: "abc"}
+	ctx := testCtx(t, 60*time.Second)
+	for n := 1; n <= 3; n++ {
+		res, err := e.Apply(ctx, ref, n)
+		if err != nil {
+			t.Fatalf("step %d: %v", n, err)
+		}
+		if res.AlreadyDone {
+			t.Fatalf("step %d reported already done", n)
+		}
+		for _, m := range p.Steps[n-1].Partitions {
+			st := c.replicas(t, m.Topic, m.Partition)
+			if !slices.Equal(st.Replicas, m.To) || st.Reassigning {
+				t.Errorf("after step %d: %s replicas %v, want %v", n, m.Name(), st.Replicas, m.To)
+			}
+			if !sameSet(st.ISR, m.To) {
+				t.Errorf("after step %d: %s isr %v, want %v", n, m.Name(), st.ISR, m.To)
+			}
+			if n >= 2 && st.Leader != m.To[0] {
+				t.Errorf("after step %d: %s leader %d, want %d", n, m.Name(), st.Leader, m.To[0])
+			}
+		}
+		c.noThrottles(t)
+	}
+	// Applying a done step again changes nothing and says so.
+	// Step 1 counts as done although later steps moved its partitions on.
+	for _, n := range []int{1, 3} {
+		res, err := e.Apply(ctx, ref, n)
+		if err != nil || !res.AlreadyDone {
+			t.Fatalf("re-apply of step %d: %+v, %v; want already done", n, res, err)
+		}
+	}
+	if len(progress) == 0 || progress[0].Step != 1 || progress[0].BytesTotal != 3*(3*(8<<20)+(4<<20)) {
+		t.Errorf("copy progress of step 1: %+v; want bytes_total of 3 new replicas of every partition", progress)
+	}
+	recs, err := ReadAudit(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts, ends, calls int
+	for _, r := range recs {
+		switch r.Event {
+		case AuditStart:
+			starts++
+		case AuditEnd:
+			ends++
+		case AuditCall:
+			calls++
+		}
+		if r.ClusterID != "test-cluster" || r.PlanSHA256 != "abc" || r.User == "" || r.Host == "" {
+			t.Errorf("audit record without who/where: %+v", r)
+		}
+	}
+	if starts != 5 || ends != 5 || calls < 6 {
+		t.Errorf("audit log: %d starts, %d ends, %d calls; want 5, 5, >= 6", starts, ends, calls)
+	}
+	st, err := e.Status(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Steps {
+		if s.State != StepDone {
+			t.Errorf("status step %d: %s, want done", s.Number, s.State)
+		}
+	}
+	if st.Lock != nil {
+		t.Errorf("lock still held: %v", st.Lock)
+	}
+}

@@ -1,0 +1,158 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// testCluster is a double with source brokers 0-2 and target brokers 3-5,
+// on a clock running speed times faster than real time.
+type testCluster struct {
+	*kafkadouble.Cluster
+	client *kgo.Client
+}
+
+func startCluster(t *testing.T, speed float64, cfg kafkadouble.Config) *testCluster {
+	t.Helper()
+	if cfg.Brokers == nil {
+		for i := int32(0); i < 6; i++ {
+			cfg.Brokers = append(cfg.Brokers, kafkadouble.BrokerConfig{ID: i, Rack: fmt.Sprintf("r%d", i%3)})
+		}
+	}
+	if cfg.ClusterID == "" {
+		cfg.ClusterID = "test-cluster"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = kafkadouble.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := kafkadouble.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start double: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Bootstrap()...), kgo.MetadataMinAge(10*time.Millisecond), kgo.RetryTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return &testCluster{Cluster: c, client: cl}
+}
+
+// topicSpec creates a topic with literal replica lists and a size per partition.
+func (c *testCluster) topic(t *testing.T, name string, size int64, configs map[string]string, replicas ...[]int32) {
+	t.Helper()
+	if err := c.CreateTopic(name, replicas, configs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range replicas {
+		if err := c.SetPartitionSize(name, int32(i), size); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// phasedPlan builds the three reassignment steps of a migration of the
+// given partitions from their current replicas onto targets (same index:
+// source broker s moves to target s+3): raise-rf, move-leader, lower-rf.
+func phasedPlan(t *testing.T, c *testCluster, rate plans.Rate, topics ...string) *plans.Plan {
+	t.Helper()
+	var raise, lead, lower []plans.Move
+	for _, name := range topics {
+		for p := int32(0); ; p++ {
+			st, ok := c.Partition(name, p)
+			if !ok {
+				break
+			}
+			from := slices.Clone(st.Replicas)
+			var tgt []int32
+			for _, r := range from {
+				tgt = append(tgt, r+3)
+			}
+			raised := append(slices.Clone(from), tgt...)
+			led := append(slices.Clone(tgt), from...)
+			raise = append(raise, plans.Move{Topic: name, Partition: p, From: from, To: raised, Size: plans.ByteSize(st.Size)})
+			lead = append(lead, plans.Move{Topic: name, Partition: p, From: raised, To: led, Size: plans.ByteSize(st.Size)})
+			lower = append(lower, plans.Move{Topic: name, Partition: p, From: led, To: tgt, Size: plans.ByteSize(st.Size)})
+		}
+	}
+	p := &plans.Plan{
+		Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: c.ClusterID(),
+		Strategy: plans.StrategyPhased, Throttle: rate,
+		SourceBrokers: []int32{0, 1, 2}, TargetBrokers: []int32{3, 4, 5},
+		Steps: []plans.Step{
+			{Number: 1, Phase: plans.PhaseRaiseRF, Partitions: raise},
+			{Number: 2, Phase: plans.PhaseMoveLeader, Partitions: lead},
+			{Number: 3, Phase: plans.PhaseLowerRF, Partitions: lower},
+		},
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// testExecutor returns an executor with fast polling and an audit log in a
+// temp dir.
+func testExecutor(t *testing.T, c *testCluster, mod func(*Options)) (*Executor, string) {
+	t.Helper()
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	o := Options{
+		CallTimeout:   5 * time.Second,
+		PollInterval:  20 * time.Millisecond,
+		SettleTimeout: 3 * time.Second,
+		StallAfter:    2 * time.Second,
+		ElectionWait:  10 * time.Millisecond,
+		Audit:         OpenAudit(audit),
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	return New(c.client, o), audit
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// noThrottles fails unless no broker and no topic has a throttle config.
+func (c *testCluster) noThrottles(t *testing.T) {
+	t.Helper()
+	for _, name := range c.Topics() {
+		cfg, _ := c.TopicConfigs(name)
+		for _, k := range []string{LeaderReplicasKey, FollowerReplicasKey} {
+			if v, ok := cfg[k]; ok {
+				t.Errorf("topic %s still has %s=%q", name, k, v)
+			}
+		}
+	}
+	for b := int32(0); b < 6; b++ {
+		for k, v := range c.BrokerDynamicConfigs(b) {
+			if k == LeaderRateKey || k == FollowerRateKey {
+				t.Errorf("broker %d still has %s=%q", b, k, v)
+			}
+		}
+	}
+}
+
+// replicas returns a partition's live replica list.
+func (c *testCluster) replicas(t *testing.T, topic string, p int32) kafkadouble.PartitionState {
+	t.Helper()
+	st, ok := c.Partition(topic, p)
+	if !ok {
+		t.Fatalf("%s-%d does not exist", topic, p)
+	}
+	return st
+}
