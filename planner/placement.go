@@ -1,9 +1,9 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/kshift/kshift/plans"
 )
@@ -11,6 +11,7 @@ import (
 // part is one partition as the planner works on it.
 type part struct {
 	topic   string
+	ti      int // topic index in the normalized snapshot: sorts like topic
 	id      int32
 	size    plans.ByteSize
 	current []int32
@@ -19,6 +20,8 @@ type part struct {
 	final   []int32
 	class   int // ordering class: canaries, internal first, others, internal last
 	canary  int // position in the mapping's canary list
+	chain   moves
+	adds    []int32 // replicas the raise-rf move adds
 }
 
 // Ordering classes of the steps (see orderParts).
@@ -29,6 +32,14 @@ const (
 	classInternalLast
 )
 
+// byName orders partitions by topic name, then partition id.
+func byName(x, y *part) int {
+	if x.ti != y.ti {
+		return cmp.Compare(x.ti, y.ti)
+	}
+	return cmp.Compare(x.id, y.id)
+}
+
 func (p *part) name() string { return fmt.Sprintf("%s-%d", p.topic, p.id) }
 
 // placer holds the normalized inputs and the running load of every target broker.
@@ -36,34 +47,38 @@ type placer struct {
 	snap *plans.Snapshot
 	m    *plans.Mapping
 
-	rackOf   map[int32]string
-	isSource map[int32]bool
+	rackOf  map[int32]string
+	sources idIndex
 	// Target brokers by index (sorted by id) and their loads.
-	targets   []int32
-	tIndex    map[int32]int
-	tRack     []int // rack index of each target
-	racks     []string
-	allowed   []int // targets that may receive replicas
-	rackPool  [][]int
-	replicas  []int
-	bytes     []plans.ByteSize
-	leaders   []int
-	leadBytes []plans.ByteSize
-	largest   plans.ByteSize
+	targets []int32
+	tIndex  idIndex
+	tRack   []int // rack index of each target
+	racks   []string
+	allowed []int // targets that may receive replicas
+	// nAllowedRacks caches allowedRacks.
+	nAllowedRacks int
+	rackPool      [][]int
+	replicas      []int
+	bytes         []plans.ByteSize
+	leaders       []int
+	leadBytes     []plans.ByteSize
+	largest       plans.ByteSize
 
 	parts      []*part // partitions to move
+	slab       idSlab
+	moved      int // partitions with at least one move
 	warnings   []Warning
 	collisions []string // partitions broker_map sends twice to one target
 }
 
 func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
-	pl := &placer{snap: snap, m: m, rackOf: map[int32]string{}, isSource: map[int32]bool{}, tIndex: map[int32]int{}}
+	pl := &placer{snap: snap, m: m, rackOf: map[int32]string{}}
 	var r refusals
 	for _, b := range snap.Brokers {
 		pl.rackOf[b.ID] = b.Rack
 	}
 	for _, id := range m.SourceBrokers {
-		pl.isSource[id] = true
+		pl.sources.set(id, 0)
 		if _, ok := pl.rackOf[id]; !ok {
 			r.add("mapping", "source_brokers", "broker %d is not in the snapshot: check the id, or take a fresh snapshot", id)
 		}
@@ -79,7 +94,7 @@ func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
 			rackIndex[rack] = len(pl.racks)
 			pl.racks = append(pl.racks, rack)
 		}
-		pl.tIndex[id] = len(pl.targets)
+		pl.tIndex.set(id, len(pl.targets))
 		pl.targets = append(pl.targets, id)
 		pl.tRack = append(pl.tRack, rackIndex[rack])
 	}
@@ -179,6 +194,9 @@ func (pl *placer) collect(r *refusals) {
 		}
 	}
 	stray := map[int32][]string{}
+	// One allocation for every part; the capacity is exact, so pointers
+	// into it stay valid.
+	slab := make([]part, 0, pl.snap.PartitionCount())
 	var underReplicated, notPreferred []string
 	for ti := range pl.snap.Topics {
 		t := &pl.snap.Topics[ti]
@@ -193,7 +211,7 @@ func (pl *placer) collect(r *refusals) {
 			sources, foreign := 0, false
 			for _, id := range sp.Replicas {
 				switch {
-				case pl.isSource[id]:
+				case pl.sources.has(id):
 					sources++
 				case !pl.isTarget(id):
 					stray[id] = append(stray[id], fmt.Sprintf("%s-%d", t.Name, sp.ID))
@@ -215,7 +233,8 @@ func (pl *placer) collect(r *refusals) {
 			} else if sp.Leader != sp.Replicas[0] {
 				notPreferred = append(notPreferred, fmt.Sprintf("%s-%d", t.Name, sp.ID))
 			}
-			p := &part{topic: t.Name, id: sp.ID, size: sp.Size, current: sp.Replicas, leader: sp.Leader, rf: rf, class: classOther}
+			slab = append(slab, part{topic: t.Name, ti: ti, id: sp.ID, size: sp.Size, current: sp.Replicas, leader: sp.Leader, rf: rf, class: classOther})
+			p := &slab[len(slab)-1]
 			if i, ok := canary[t.Name]; ok {
 				p.class, p.canary = classCanary, i
 			} else if plans.IsInternalTopic(t.Name) {
@@ -254,8 +273,7 @@ func minNonZero(a, b int) int {
 }
 
 func (pl *placer) isTarget(id int32) bool {
-	_, ok := pl.tIndex[id]
-	return ok
+	return pl.tIndex.has(id)
 }
 
 // checkRF refuses target RFs that cannot be placed or that break
@@ -281,12 +299,16 @@ func (pl *placer) checkRF(r *refusals, t *plans.Topic, minRF, maxRF int) {
 	}
 }
 
+// allowedRacks counts the racks of the targets that may receive replicas.
 func (pl *placer) allowedRacks() int {
-	seen := map[int]bool{}
-	for _, i := range pl.allowed {
-		seen[pl.tRack[i]] = true
+	if pl.nAllowedRacks == 0 {
+		seen := map[int]bool{}
+		for _, i := range pl.allowed {
+			seen[pl.tRack[i]] = true
+		}
+		pl.nAllowedRacks = len(seen)
 	}
-	return len(seen)
+	return pl.nAllowedRacks
 }
 
 func sortedIDs[V any](m map[int32]V) []int32 {
@@ -301,7 +323,7 @@ func sortedIDs[V any](m map[int32]V) []int32 {
 // count adds replicas that stay where they are to the target loads.
 func (pl *placer) count(replicas []int32, size plans.ByteSize) {
 	for j, id := range replicas {
-		if i, ok := pl.tIndex[id]; ok {
+		if i := pl.tIndex.at(id); i >= 0 {
 			pl.replicas[i]++
 			pl.bytes[i] += size
 			if j == 0 {
@@ -318,22 +340,18 @@ func (pl *placer) count(replicas []int32, size plans.ByteSize) {
 // while the large partitions, placed first, are spread by bytes.
 func (pl *placer) place() {
 	order := slices.Clone(pl.parts)
-	sort.Slice(order, func(a, b int) bool {
-		x, y := order[a], order[b]
+	slices.SortFunc(order, func(x, y *part) int {
 		if x.size != y.size {
-			return x.size > y.size
+			return cmp.Compare(y.size, x.size)
 		}
-		if x.topic != y.topic {
-			return x.topic < y.topic
-		}
-		return x.id < y.id
+		return byName(x, y)
 	})
 	chosen := make([]int, 0, 8)
 	usedRack := make([]bool, len(pl.racks))
 	taken := make([]bool, len(pl.targets))
 	for _, p := range order {
 		chosen = pl.choose(p, chosen[:0], usedRack, taken)
-		final := make([]int32, len(chosen))
+		final := pl.slab.make(len(chosen))
 		lead := 0
 		if len(pl.m.BrokerMap) == 0 {
 			// Lead with the member that leads the fewest partitions so far.
@@ -376,22 +394,95 @@ func (pl *placer) spreadLeaders() {
 	for changed := true; changed; {
 		changed = false
 		for _, p := range pl.parts {
-			a := pl.tIndex[p.final[0]]
+			a := pl.tIndex.at(p.final[0])
 			best, bi := 0, a
 			for k := 1; k < len(p.final); k++ {
-				if b := pl.tIndex[p.final[k]]; pl.leaders[b] < pl.leaders[bi] {
+				if b := pl.tIndex.at(p.final[k]); pl.leaders[b] < pl.leaders[bi] {
 					best, bi = k, b
 				}
 			}
 			if pl.leaders[a]-pl.leaders[bi] < 2 {
 				continue
 			}
-			p.final[0], p.final[best] = p.final[best], p.final[0]
-			pl.leaders[a]--
-			pl.leadBytes[a] -= p.size
-			pl.leaders[bi]++
-			pl.leadBytes[bi] += p.size
+			pl.handLead(p, best)
 			changed = true
+		}
+	}
+	pl.shiftLeaderChains()
+}
+
+// handLead makes p.final[k] lead p instead of p.final[0].
+func (pl *placer) handLead(p *part, k int) {
+	a, b := pl.tIndex.at(p.final[0]), pl.tIndex.at(p.final[k])
+	p.final[0], p.final[k] = p.final[k], p.final[0]
+	pl.leaders[a]--
+	pl.leadBytes[a] -= p.size
+	pl.leaders[b]++
+	pl.leadBytes[b] += p.size
+}
+
+// shiftLeaderChains finishes what direct hand-overs cannot: while the most
+// loaded broker leads two more partitions than the least loaded one, it finds
+// a chain of partitions (breadth first) along which leadership can shift one
+// place each (hi -> x -> ... -> lo), leaving the brokers in between unchanged.
+// It stops when no chain exists (the replica sets do not allow better).
+func (pl *placer) shiftLeaderChains() {
+	n := len(pl.targets)
+	led := make([][]*part, n)
+	for _, p := range pl.parts {
+		i := pl.tIndex.at(p.final[0])
+		led[i] = append(led[i], p)
+	}
+	via := make([]*part, n)
+	from := make([]int, n)
+	visited := make([]bool, n)
+	queue := make([]int, 0, n)
+	for {
+		lo, hi := -1, -1
+		for _, i := range pl.allowed {
+			if lo < 0 || pl.leaders[i] < lo {
+				lo = pl.leaders[i]
+			}
+			hi = max(hi, pl.leaders[i])
+		}
+		if hi-lo < 2 {
+			return
+		}
+		clear(visited)
+		queue = queue[:0]
+		for _, i := range pl.allowed {
+			if pl.leaders[i] == hi {
+				visited[i], from[i] = true, -1
+				queue = append(queue, i)
+			}
+		}
+		found := -1
+	search:
+		for q := 0; q < len(queue); q++ {
+			a := queue[q]
+			for _, p := range led[a] {
+				for _, id := range p.final[1:] {
+					b := pl.tIndex.at(id)
+					if visited[b] {
+						continue
+					}
+					visited[b], via[b], from[b] = true, p, a
+					if pl.leaders[b] <= hi-2 {
+						found = b
+						break search
+					}
+					queue = append(queue, b)
+				}
+			}
+		}
+		if found < 0 {
+			return
+		}
+		for b := found; from[b] >= 0; b = from[b] {
+			p, a := via[b], from[b]
+			pl.handLead(p, slices.Index(p.final, pl.targets[b]))
+			led[a] = slices.Delete(led[a], slices.Index(led[a], p), slices.Index(led[a], p)+1)
+			led[b] = append(led[b], p)
 		}
 	}
 }
@@ -405,7 +496,7 @@ func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
 	}
 	// Replicas already on an eligible target keep their data.
 	for _, id := range p.current {
-		if i, ok := pl.tIndex[id]; ok && len(chosen) < p.rf && !usedRack[pl.tRack[i]] && pl.eligible(i) {
+		if i := pl.tIndex.at(id); i >= 0 && len(chosen) < p.rf && !usedRack[pl.tRack[i]] && pl.eligible(i) {
 			add(i)
 		}
 	}
@@ -416,7 +507,7 @@ func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
 			if !ok || len(chosen) >= p.rf {
 				continue
 			}
-			if i := pl.tIndex[dst]; !taken[i] {
+			if i := pl.tIndex.at(dst); !taken[i] {
 				add(i)
 			} else {
 				pl.collisions = append(pl.collisions, p.name())
@@ -427,7 +518,7 @@ func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
 			if len(chosen) >= p.rf {
 				break
 			}
-			if !pl.isSource[id] {
+			if !pl.sources.has(id) {
 				continue
 			}
 			rack := pl.rackIndexOf(pl.m.RackMap[pl.rackOf[id]])
@@ -500,11 +591,7 @@ func (pl *placer) finalWarnings(b Balance) {
 	racks := pl.allowedRacks()
 	var shared []string
 	for _, p := range pl.parts {
-		seen := map[int]bool{}
-		for _, id := range p.final {
-			seen[pl.tRack[pl.tIndex[id]]] = true
-		}
-		if len(seen) < min(len(p.final), racks) {
+		if distinctRacks(pl, p.final) < min(len(p.final), racks) {
 			shared = append(shared, p.name())
 		}
 	}
@@ -515,7 +602,7 @@ func (pl *placer) finalWarnings(b Balance) {
 		if l.Capacity > 0 && l.Bytes > l.Capacity {
 			pl.warn(WarnOverCapacity, fmt.Sprintf("broker %d", l.Broker), "ends with %s on %s of disk", l.Bytes, l.Capacity)
 		}
-		if l.Replicas == 0 && pl.eligible(pl.tIndex[l.Broker]) {
+		if l.Replicas == 0 && pl.eligible(pl.tIndex.at(l.Broker)) {
 			pl.warn(WarnUnusedTarget, fmt.Sprintf("broker %d", l.Broker), "receives no replicas")
 		}
 	}
@@ -527,4 +614,23 @@ func (pl *placer) finalWarnings(b Balance) {
 		}
 		pl.warn(WarnBalance, "target brokers", "%s", msg)
 	}
+}
+
+// distinctRacks counts the racks of target replicas ids (a handful: a
+// quadratic scan beats a map).
+func distinctRacks(pl *placer, ids []int32) int {
+	n := 0
+	for k, id := range ids {
+		rack, seen := pl.tRack[pl.tIndex.at(id)], false
+		for _, prev := range ids[:k] {
+			if pl.tRack[pl.tIndex.at(prev)] == rack {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			n++
+		}
+	}
+	return n
 }

@@ -84,7 +84,7 @@ func Build(in Input) (*Result, error) {
 		Throttle:       m.Throttle,
 		SourceBrokers:  m.SourceBrokers,
 		TargetBrokers:  m.TargetBrokers,
-		Totals:         totals(steps),
+		Totals:         totals(steps, pl.moved),
 		Steps:          steps,
 	}
 	res := &Result{Plan: plan, Balance: pl.balance()}
@@ -101,24 +101,13 @@ func numberSteps(steps []plans.Step) {
 	}
 }
 
-func totals(steps []plans.Step) plans.Totals {
-	t := plans.Totals{Steps: len(steps)}
-	seen := map[string]map[int32]bool{}
+// totals sums the steps into the plan header; moved is the number of
+// partitions the steps touch.
+func totals(steps []plans.Step, moved int) plans.Totals {
+	t := plans.Totals{Steps: len(steps), Partitions: moved}
 	for i := range steps {
-		s := &steps[i]
-		t.BytesToCopy += s.Estimate.BytesToCopy
-		t.Duration += s.Estimate.Duration
-		for _, mv := range s.Partitions {
-			ps := seen[mv.Topic]
-			if ps == nil {
-				ps = map[int32]bool{}
-				seen[mv.Topic] = ps
-			}
-			if !ps[mv.Partition] {
-				ps[mv.Partition] = true
-				t.Partitions++
-			}
-		}
+		t.BytesToCopy += steps[i].Estimate.BytesToCopy
+		t.Duration += steps[i].Estimate.Duration
 	}
 	return t
 }

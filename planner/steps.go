@@ -1,16 +1,17 @@
 package planner
 
 import (
+	"cmp"
 	"slices"
-	"sort"
 
 	"github.com/kshift/kshift/plans"
 )
 
 // moves is the chain of changes that takes one partition from its snapshot
-// replicas to its final ones; each link's From is the previous link's To.
+// replicas to its final ones; each link's From is the previous link's To. A
+// link with an empty From does not happen.
 type moves struct {
-	raise, lead, lower *plans.Move
+	raise, lead, lower plans.Move
 }
 
 // chainOf builds p's moves:
@@ -19,42 +20,79 @@ type moves struct {
 //   - move-leader, only when the first replica changes: final order ++ the
 //     replicas about to be dropped (same set, no data);
 //   - lower-rf, only when something is left to drop: the final list.
-func chainOf(p *part) moves {
-	var c moves
+//
+// Replica lists come from slab: 200,000 partitions would otherwise mean a
+// million small allocations.
+func chainOf(p *part, slab *idSlab) {
+	c := &p.chain
 	cur := p.current
-	if adds := missing(p.final, cur); len(adds) > 0 {
-		to := append(slices.Clip(slices.Clone(cur)), adds...)
-		c.raise = &plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: to, Size: p.size}
+	p.adds = missing(p.final, cur, slab)
+	if len(p.adds) > 0 {
+		to := slab.make(len(cur) + len(p.adds))
+		copy(to, cur)
+		copy(to[len(cur):], p.adds)
+		c.raise = plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: to, Size: p.size}
 		cur = to
 	}
 	if cur[0] != p.final[0] {
-		to := append(slices.Clone(p.final), missing(cur, p.final)...)
-		c.lead = &plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: to, Size: p.size}
+		drop := missing(cur, p.final, slab)
+		to := slab.make(len(p.final) + len(drop))
+		copy(to, p.final)
+		copy(to[len(p.final):], drop)
+		c.lead = plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: to, Size: p.size}
 		cur = to
 	}
 	if len(cur) > len(p.final) {
-		c.lower = &plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: p.final, Size: p.size}
+		c.lower = plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: p.final, Size: p.size}
 	}
-	return c
 }
 
-func (c moves) of(ph plans.Phase) *plans.Move {
+// idSlab hands out small broker-id slices carved from large blocks.
+type idSlab struct{ buf []int32 }
+
+func (s *idSlab) make(n int) []int32 {
+	if len(s.buf) < n {
+		s.buf = make([]int32, max(n, 1<<16))
+	}
+	out := s.buf[:n:n]
+	s.buf = s.buf[n:]
+	return out
+}
+
+func (c *moves) of(ph plans.Phase) *plans.Move {
+	var m *plans.Move
 	switch ph {
 	case plans.PhaseRaiseRF:
-		return c.raise
+		m = &c.raise
 	case plans.PhaseMoveLeader:
-		return c.lead
+		m = &c.lead
 	case plans.PhaseLowerRF:
-		return c.lower
+		m = &c.lower
+	default:
+		return nil
 	}
-	return nil
+	if len(m.From) == 0 {
+		return nil
+	}
+	return m
 }
 
-func (c moves) any() bool { return c.raise != nil || c.lead != nil || c.lower != nil }
+func (c *moves) any() bool {
+	return len(c.raise.From) > 0 || len(c.lead.From) > 0 || len(c.lower.From) > 0
+}
 
 // missing returns the ids of list that are not in other, in list's order.
-func missing(list, other []int32) []int32 {
-	var out []int32
+func missing(list, other []int32, slab *idSlab) []int32 {
+	n := 0
+	for _, id := range list {
+		if !slices.Contains(other, id) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := slab.make(n)[:0]
 	for _, id := range list {
 		if !slices.Contains(other, id) {
 			out = append(out, id)
@@ -69,11 +107,11 @@ var reassignmentPhases = []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader
 
 // builder turns the placed partitions into steps.
 type builder struct {
-	pl     *placer
-	chains map[*part]moves
-	steps  []plans.Step
+	pl    *placer
+	steps []plans.Step
 	// Per-broker scratch counters, indexed through idx.
-	idx          map[int32]int
+	idx          idIndex
+	nBrokers     int
 	in, out      []plans.ByteSize
 	into         []int
 	touched      []int
@@ -82,19 +120,19 @@ type builder struct {
 
 // steps builds the reassignment steps of the mapping's strategy.
 func (pl *placer) steps() []plans.Step {
-	b := &builder{pl: pl, chains: make(map[*part]moves, len(pl.parts)), idx: map[int32]int{}, oversizeSeen: map[*part]bool{}}
+	b := &builder{pl: pl, oversizeSeen: map[*part]bool{}}
 	for _, br := range pl.snap.Brokers {
-		b.idx[br.ID] = len(b.idx)
+		b.idx.set(br.ID, b.nBrokers)
+		b.nBrokers++
 	}
-	b.in, b.out, b.into = make([]plans.ByteSize, len(b.idx)), make([]plans.ByteSize, len(b.idx)), make([]int, len(b.idx))
+	b.in, b.out, b.into = make([]plans.ByteSize, b.nBrokers), make([]plans.ByteSize, b.nBrokers), make([]int, b.nBrokers)
 
 	ordered := make([]*part, 0, len(pl.parts))
 	for _, p := range pl.orderParts() {
-		c := chainOf(p)
-		if !c.any() {
+		chainOf(p, &pl.slab)
+		if !p.chain.any() {
 			continue
 		}
-		b.chains[p] = c
 		ordered = append(ordered, p)
 	}
 	switch pl.m.Strategy {
@@ -115,9 +153,10 @@ func (pl *placer) steps() []plans.Step {
 			b.phase(ordered, ph)
 		}
 	}
+	pl.moved = len(ordered)
 	for _, p := range ordered {
 		if b.oversizeSeen[p] {
-			pl.warn(WarnPartitionOverStepLimit, p.name(), "copies %s, more than bytes_per_step %s: it gets a step of its own", p.size*plans.ByteSize(len(b.chains[p].raise.Adding())), pl.m.Limits.BytesPerStep)
+			pl.warn(WarnPartitionOverStepLimit, p.name(), "copies %s, more than bytes_per_step %s: it gets a step of its own", p.size*plans.ByteSize(len(p.adds)), pl.m.Limits.BytesPerStep)
 		}
 	}
 	return b.steps
@@ -128,21 +167,16 @@ func (pl *placer) steps() []plans.Step {
 // internal topics when they go last; within each, smaller partitions first.
 func (pl *placer) orderParts() []*part {
 	order := slices.Clone(pl.parts)
-	sort.Slice(order, func(a, b int) bool {
-		x, y := order[a], order[b]
-		if x.class != y.class {
-			return x.class < y.class
+	slices.SortFunc(order, func(x, y *part) int {
+		switch {
+		case x.class != y.class:
+			return cmp.Compare(x.class, y.class)
+		case x.canary != y.canary:
+			return cmp.Compare(x.canary, y.canary)
+		case x.size != y.size:
+			return cmp.Compare(x.size, y.size)
 		}
-		if x.canary != y.canary {
-			return x.canary < y.canary
-		}
-		if x.size != y.size {
-			return x.size < y.size
-		}
-		if x.topic != y.topic {
-			return x.topic < y.topic
-		}
-		return x.id < y.id
+		return byName(x, y)
 	})
 	return order
 }
@@ -184,7 +218,7 @@ func (pl *placer) drainGroups(ordered []*part) [][]*part {
 func (b *builder) phase(ps []*part, ph plans.Phase) {
 	var with []*part
 	for _, p := range ps {
-		if b.chains[p].of(ph) != nil {
+		if p.chain.of(ph) != nil {
 			with = append(with, p)
 		}
 	}
@@ -217,14 +251,12 @@ func (b *builder) pack(ps []*part, phase *plans.Phase) [][]*part {
 	for _, p := range ps {
 		var adds []int32
 		if phase == nil || *phase == plans.PhaseRaiseRF {
-			if r := b.chains[p].raise; r != nil {
-				adds = r.Adding()
-			}
+			adds = p.adds
 		}
 		cost := p.size * plans.ByteSize(len(adds))
 		fits := len(cur) < lim.PartitionsPerStep && bytes+cost <= lim.BytesPerStep
 		for _, id := range adds {
-			if b.into[b.idx[id]]+1 > lim.MovesIntoBroker {
+			if b.into[b.idx.at(id)]+1 > lim.MovesIntoBroker {
 				fits = false
 			}
 		}
@@ -234,7 +266,7 @@ func (b *builder) pack(ps []*part, phase *plans.Phase) [][]*part {
 		cur = append(cur, p)
 		bytes += cost
 		for _, id := range adds {
-			i := b.idx[id]
+			i := b.idx.at(id)
 			if b.into[i] == 0 {
 				b.touched = append(b.touched, i)
 			}
@@ -259,12 +291,12 @@ func (b *builder) emit(batch []*part, ph plans.Phase) {
 	s := plans.Step{Phase: ph, Throttle: b.pl.m.Throttle, Partitions: make([]plans.Move, len(batch))}
 	var total plans.ByteSize
 	for k, p := range batch {
-		mv := b.chains[p].of(ph)
+		mv := p.chain.of(ph)
 		s.Partitions[k] = *mv
 		if ph != plans.PhaseRaiseRF {
 			continue
 		}
-		adds := mv.Adding()
+		adds := p.adds
 		// The raise-rf move is a partition's first: its actual leader sends.
 		sender := mv.From[0]
 		if slices.Contains(mv.From, p.leader) {
@@ -296,7 +328,7 @@ func (b *builder) emit(batch []*part, ph plans.Phase) {
 
 // load adds n bytes to broker id's counter c, remembering the broker to reset.
 func (b *builder) load(c []plans.ByteSize, id int32, n plans.ByteSize) {
-	i := b.idx[id]
+	i := b.idx.at(id)
 	if b.in[i] == 0 && b.out[i] == 0 {
 		b.touched = append(b.touched, i)
 	}

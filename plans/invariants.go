@@ -14,12 +14,15 @@ const (
 	// BalanceUnchecked measures nothing: a broker_map plan keeps the source
 	// layout 1:1, so its balance is whatever the source cluster had.
 	BalanceUnchecked BalanceScope = ""
-	// BalanceAllTargets compares every target broker with every other one
-	// (no rack_map: the planner spreads over all targets).
+	// BalanceAllTargets compares every target broker with every other one.
+	// It holds where the target racks are of equal size; CheckOptionsFor
+	// uses BalanceByRack, which holds always.
 	BalanceAllTargets BalanceScope = "all-targets"
 	// BalanceByRack compares each target broker with the target brokers of its
-	// own rack (rack_map: how much lands in a rack is set by the map, not by
-	// the planner).
+	// own rack. How much lands in a rack is not the planner's choice: the
+	// rack_map decides it, and rack spread does too (with RF 2 on racks of 1
+	// and 2 brokers, the lone broker holds every partition). Targets without
+	// racks form one group.
 	BalanceByRack BalanceScope = "by-rack"
 )
 
@@ -169,14 +172,9 @@ type CheckOptions struct {
 // its mapping promised.
 func CheckOptionsFor(m *Mapping) CheckOptions {
 	rf := m.ReplicationFactor
-	o := CheckOptions{Limits: m.Limits, ReplicationFactor: &rf, Complete: true, Exclude: m.Exclude, RackSpread: true}
-	switch {
-	case len(m.BrokerMap) > 0:
+	o := CheckOptions{Limits: m.Limits, ReplicationFactor: &rf, Complete: true, Exclude: m.Exclude, RackSpread: true, Balance: BalanceByRack}
+	if len(m.BrokerMap) > 0 {
 		o.Balance, o.RackSpread = BalanceUnchecked, false
-	case len(m.RackMap) > 0:
-		o.Balance = BalanceByRack
-	default:
-		o.Balance = BalanceAllTargets
 	}
 	return o
 }
