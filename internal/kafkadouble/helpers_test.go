@@ -194,3 +194,18 @@ func errCode(err error) int16 {
 	}
 	return 0
 }
+
+// rawMetadata sends a Metadata request for one topic, bypassing kadm's
+// metadata cache (TESTING.md: kadm.Metadata answers from cache).
+func rawMetadata(t *testing.T, cl *kgo.Client, topic string) kmsg.MetadataResponseTopic {
+	t.Helper()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx(t), cl)
+	if err != nil {
+		t.Fatalf("metadata: %v", err)
+	}
+	return resp.Topics[0]
+}
