@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,6 +45,10 @@ type State struct {
 	BrokerClusterIDs map[int32]string
 	// Unreachable are registered brokers that did not answer, with the error.
 	Unreachable map[int32]error
+	// Unregistered are brokers that hold replicas but are not registered
+	// (stopped or lost their ZooKeeper session). The snapshot lists them
+	// without host and port so that its replica lists stay valid.
+	Unregistered []int32
 	// UsedBytes is the sum of every replica's size on each broker.
 	UsedBytes map[int32]int64
 	// UsableBytes is the free disk each broker reports (Kafka 3.3+), absent
@@ -162,7 +167,32 @@ func readMetadata(ctx context.Context, cl *kgo.Client, topics []string, st *Stat
 	if len(errs) > 0 {
 		return fmt.Errorf("read cluster metadata: %w", errors.Join(errs...))
 	}
+	addUnregistered(st)
 	return nil
+}
+
+func addUnregistered(st *State) {
+	s := st.Snapshot
+	known := make(map[int32]bool, len(s.Brokers))
+	for _, b := range s.Brokers {
+		known[b.ID] = true
+	}
+	for _, t := range s.Topics {
+		for _, p := range t.Partitions {
+			for _, r := range p.Replicas {
+				if !known[r] {
+					known[r] = true
+					st.Unregistered = append(st.Unregistered, r)
+				}
+			}
+		}
+	}
+	slices.Sort(st.Unregistered)
+	for _, id := range st.Unregistered {
+		s.Brokers = append(s.Brokers, plans.Broker{ID: id})
+		st.Unreachable[id] = errors.New("not registered in the cluster (stopped, or its ZooKeeper session expired)")
+		st.Notes = append(st.Notes, fmt.Sprintf("broker %d holds replicas but is not registered (down?): listed without host, configs or sizes", id))
+	}
 }
 
 // readVersions asks every broker for its API versions: a broker that does not
@@ -174,8 +204,13 @@ func readVersions(ctx context.Context, cl *kgo.Client, st *State) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	describeCluster := map[int32]bool{}
+	asked := 0
 	for i := range s.Brokers {
 		b := &s.Brokers[i]
+		if st.Unreachable[b.ID] != nil {
+			continue
+		}
+		asked++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -201,7 +236,7 @@ func readVersions(ctx context.Context, cl *kgo.Client, st *State) {
 		}()
 	}
 	wg.Wait()
-	if len(s.Brokers) > 0 && len(describeCluster) == len(s.Brokers) {
+	if asked > 0 && len(describeCluster) == asked {
 		st.HasDescribeCluster = true
 		readDescribeCluster(ctx, cl, st)
 	}
@@ -213,6 +248,9 @@ func readDescribeCluster(ctx context.Context, cl *kgo.Client, st *State) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, b := range st.Snapshot.Brokers {
+		if st.Unreachable[b.ID] != nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

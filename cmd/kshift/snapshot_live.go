@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/plans"
+	"github.com/urfave/cli/v2"
+)
+
+// snapshotLiveFlags are the flags of `kshift snapshot` reading a live cluster.
+func snapshotLiveFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.PathFlag{Name: "out", Usage: "write the snapshot to this file (- for stdout)"},
+		&cli.StringSliceFlag{Name: "topic", Usage: "read only these topics (repeatable; default: every topic)"},
+	}, clusterFlags()...)
+}
+
+// snapshotLiveAction reads the cluster the connection flags name into a
+// snapshot file. Notes on what could not be known go to stderr.
+func snapshotLiveAction(c *cli.Context) error {
+	if err := requireFlags(c, "out"); err != nil {
+		return err
+	}
+	clients, err := connect(c)
+	if err != nil {
+		return err
+	}
+	defer clients.Close()
+	opts := inspect.ReadOptions{}
+	if c.IsSet("topic") {
+		opts.Topics = c.StringSlice("topic")
+	}
+	z, err := connectZooKeeper(c, clients)
+	if err != nil {
+		return err
+	}
+	if z != nil {
+		defer z.Close()
+		opts.ZooKeeper = liveZooKeeperSource(clients, z)
+	}
+	st, err := inspect.Read(c.Context, clients, opts)
+	if err != nil {
+		return err
+	}
+	data, err := plans.Marshal(st.Snapshot)
+	if err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
+	}
+	out := c.Path("out")
+	if err := writeLiveOutput(c, out, data); err != nil {
+		return err
+	}
+	for _, n := range st.Notes {
+		fmt.Fprintln(c.App.ErrWriter, "note: "+n)
+	}
+	s := st.Snapshot
+	var total plans.ByteSize
+	for _, t := range s.Topics {
+		for _, p := range t.Partitions {
+			total += p.Size
+		}
+	}
+	fmt.Fprintf(c.App.ErrWriter, "cluster %s: %d brokers, %d topics, %d partitions, %s (leader sizes) -> %s\n",
+		s.ClusterID, len(s.Brokers), len(s.Topics), s.PartitionCount(), total, out)
+	return nil
+}
+
+func liveZooKeeperSource(clients *kafkaconn.Clients, z *kafkaconn.ZooKeeper) *inspect.ZooKeeperSource {
+	return &inspect.ZooKeeperSource{Conn: z.Conn, Connect: clients.Options.ZooKeeper.Connect, Chroot: z.Chroot}
+}
+
+// writeLiveOutput writes data to path through a temporary file in the same
+// directory, so a failed write never leaves half a file; "-" is stdout.
+func writeLiveOutput(c *cli.Context, path string, data []byte) error {
+	if path == "-" {
+		_, err := c.App.Writer.Write(data)
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return nil
+}
