@@ -5,7 +5,8 @@
 // When the destination exists, it is replaced only if it is empty or holds
 // nothing but files of the names being written (an earlier output of the same
 // command); anything else is refused, so a mistyped --out never clobbers a
-// directory kshift did not write. It must not print or talk to the network.
+// directory kshift did not write. WriteFile does the same for a single file.
+// It must not print or talk to the network.
 package outdir
 
 import (
@@ -140,6 +141,30 @@ func checkExisting(dir string, names []string) (bool, error) {
 			ErrRefused, dir, strings.Join(quoteAll(first(foreign, 3)), ", ")+more(foreign, 3), strings.Join(names, ", "))
 	}
 	return true, nil
+}
+
+// WriteFile writes one file so that readers see the old contents or the new,
+// never half a file: a temporary file beside path, synced, renamed into place.
+func WriteFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer os.Remove(name)
+	// CreateTemp made the file 0600; writeSynced wants to create it.
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := writeSynced(name, data); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
 }
 
 func writeSynced(path string, data []byte) error {

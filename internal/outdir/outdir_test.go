@@ -175,3 +175,26 @@ func TestFailureLeavesNothing(t *testing.T) {
 		t.Errorf("left behind %v", l)
 	}
 }
+
+func TestWriteFile(t *testing.T) {
+	parent := t.TempDir()
+	path := filepath.Join(parent, "snapshot.yaml")
+	for _, data := range []string{"first", "second"} {
+		if err := WriteFile(path, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != data {
+			t.Fatalf("read %q, %v; want %q", got, err, data)
+		}
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+	if l := leftovers(t, parent, "snapshot.yaml"); len(l) > 0 {
+		t.Errorf("left behind %v", l)
+	}
+	if err := WriteFile(filepath.Join(parent, "missing", "x"), nil); err == nil {
+		t.Error("no error writing into a missing directory")
+	}
+}
