@@ -36,6 +36,8 @@ type Mapping struct {
 	// ZooKeeper, when set, adds the zk-join step first and the zk-handover or
 	// zk-fork and zk-prune steps last.
 	ZooKeeper *ZooKeeperMapping `yaml:"zookeeper,omitempty"`
+	// Listeners say how target brokers listen, for `kshift join config`.
+	Listeners *Listeners `yaml:"listeners,omitempty"`
 }
 
 func (m *Mapping) formatVersion() int { return m.Version }
@@ -196,6 +198,9 @@ func (m *Mapping) Validate() error {
 	}
 	if m.ZooKeeper != nil {
 		m.ZooKeeper.validate(&p)
+	}
+	if m.Listeners != nil {
+		m.Listeners.validate(&p, m.TargetBrokers)
 	}
 	return p.err()
 }

@@ -1,0 +1,56 @@
+package plans
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Listeners is the listener/port map of the target brokers in a mapping:
+// `kshift join config` turns it into each target broker's listeners and
+// advertised.listeners. The listener names must be the source brokers' (one
+// cluster shares one set of names); the ports and hosts are the targets' own.
+type Listeners struct {
+	// Ports maps each listener name to the port every target broker uses
+	// for it, e.g. {PLAINTEXT: 9092, SSL: 9093}.
+	Ports map[string]int `yaml:"ports"`
+	// BindHost is the address target brokers listen on; empty means every
+	// interface.
+	BindHost string `yaml:"bind_host,omitempty"`
+	// AdvertisedHosts maps each target broker id to the host name clients
+	// and other brokers reach it at.
+	AdvertisedHosts map[int32]string `yaml:"advertised_hosts"`
+}
+
+// listenerName is what Kafka accepts as a listener name.
+var listenerName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+func (l *Listeners) validate(p *problems, targets []int32) {
+	if len(l.Ports) == 0 {
+		p.add("listeners.ports", "empty: map each listener name to a port, e.g. PLAINTEXT: 9092")
+	}
+	seen := map[int]string{}
+	for _, name := range sortedKeys(l.Ports) {
+		port := l.Ports[name]
+		loc := "listeners.ports." + name
+		if !listenerName.MatchString(name) {
+			p.add(loc, "%q is not a listener name (letters, digits, _ and -)", name)
+		}
+		if port < 1 || port > 65535 {
+			p.add(loc, "port %d is not between 1 and 65535", port)
+		}
+		if other, ok := seen[port]; ok {
+			p.add(loc, "port %d is also used by listener %s", port, other)
+		}
+		seen[port] = name
+	}
+	for _, id := range targets {
+		if l.AdvertisedHosts[id] == "" {
+			p.add("listeners.advertised_hosts", "target broker %d has no host", id)
+		}
+	}
+	for _, id := range sortedKeys(l.AdvertisedHosts) {
+		if !containsID(targets, id) {
+			p.add(fmt.Sprintf("listeners.advertised_hosts[%d]", id), "broker %d is not in target_brokers", id)
+		}
+	}
+}
