@@ -162,8 +162,8 @@ func waitCaughtUp(ctx context.Context, conn ZKConn, id int, role string, timeout
 			last = err.Error()
 		case !modeFitsRole(info.Mode, role):
 			last = fmt.Sprintf("it reports mode %s", info.Mode)
-		case info.Zxid < target:
-			last = fmt.Sprintf("it is at zxid 0x%x, the leader was at 0x%x (%d behind)", info.Zxid, target, target-info.Zxid)
+		case behind(target, info.Zxid) > 0:
+			last = fmt.Sprintf("it is at zxid 0x%x, the leader was at 0x%x (%d behind)", info.Zxid, target, behind(target, info.Zxid))
 		default:
 			return nil
 		}

@@ -93,7 +93,7 @@ func statusOf(ctx context.Context, cfg *Config) *EnsembleStatus {
 	for i, m := range cfg.Members {
 		// A member read before the leader may look behind only because of
 		// writes in between: ask it once more, now after the leader.
-		if errs[i] == nil && infos[i].Zxid < leaderZxid {
+		if errs[i] == nil && behind(leaderZxid, infos[i].Zxid) > 0 {
 			if info, err := Srvr(ctx, ClientAddr(m)); err == nil {
 				infos[i] = info
 			}
@@ -105,7 +105,7 @@ func statusOf(ctx context.Context, cfg *Config) *EnsembleStatus {
 			ms.Mode, ms.zxid = infos[i].Mode, infos[i].Zxid
 			ms.Zxid = fmt.Sprintf("0x%x", infos[i].Zxid)
 			if leaderZxid >= 0 {
-				ms.Lag = max(0, leaderZxid-infos[i].Zxid)
+				ms.Lag = behind(leaderZxid, infos[i].Zxid)
 			}
 			ms.InSync = modeFitsRole(ms.Mode, m.Role) && ms.Lag == 0
 		}
@@ -119,6 +119,17 @@ func statusOf(ctx context.Context, cfg *Config) *EnsembleStatus {
 		}
 	}
 	return st
+}
+
+// behind is how many transactions a server at zxid member lacks compared
+// with a leader at zxid leader. A zxid is epoch<<32 | counter; a new leader
+// starts its epoch at counter 0, so a server still at the previous epoch's
+// last zxid lacks only the new epoch's transactions.
+func behind(leader, member int64) int64 {
+	if leader>>32 != member>>32 && member < leader {
+		return leader & 0xffffffff
+	}
+	return max(0, leader-member)
 }
 
 func modeFitsRole(mode, role string) bool {

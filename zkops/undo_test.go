@@ -1,0 +1,125 @@
+package zkops_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/zktest"
+	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/zkops"
+)
+
+// TestStepsUndoRestorePreviousMembership applies the zk-join and
+// zk-handover plan steps and undoes each: the membership goes back to what
+// the step recorded as before, and the status follows.
+func TestStepsUndoRestorePreviousMembership(t *testing.T) {
+	ctx := testCtx(t, 3*time.Minute)
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 3})
+	var sources, targets []plans.ZKServer
+	for _, id := range e.IDs() {
+		sources = append(sources, server(e.Node(id), plans.RoleParticipant))
+	}
+	for i := 0; i < 2; i++ {
+		targets = append(targets, server(e.AddNode(""), plans.RoleObserver))
+	}
+	conn := e.Client()
+	joined := append(append([]plans.ZKServer{}, sources...), targets...)
+	join := &plans.Step{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: e.Connect(), Join: targets, Before: sources}}
+	handover := &plans.Step{Number: 2, Phase: plans.PhaseZKHandover, ZooKeeper: &plans.ZooKeeperChange{Connect: e.Connect(), Promote: []int{4, 5}, Retire: []int{1, 2}, Before: joined}}
+
+	status := func(step *plans.Step, want zkops.State) {
+		t.Helper()
+		got, why, err := zkops.StepStatus(ctx, conn, step)
+		if err != nil || got != want {
+			t.Fatalf("step %d status = %s (%s), %v; want %s", step.Number, got, why, err, want)
+		}
+	}
+	expect := func(what, want string) {
+		t.Helper()
+		if got := membership(t, ctx, conn); got != want {
+			t.Fatalf("%s: membership %s, want %s", what, got, want)
+		}
+	}
+	const before = "1:participant 2:participant 3:participant"
+	const afterJoin = "1:participant 2:participant 3:participant 4:observer 5:observer"
+
+	status(join, zkops.StatePending)
+	if err := zkops.ApplyStep(ctx, conn, join, nil); err != nil {
+		t.Fatalf("apply join: %v", err)
+	}
+	status(join, zkops.StateDone)
+	start := time.Now()
+	if err := zkops.UndoStep(ctx, conn, join, nil); err != nil {
+		t.Fatalf("undo join: %v", err)
+	}
+	t.Logf("undo of zk-join (2 observers) took %s", time.Since(start).Round(time.Millisecond))
+	expect("after undoing the join", before)
+	status(join, zkops.StatePending)
+
+	if err := zkops.ApplyStep(ctx, conn, join, nil); err != nil {
+		t.Fatalf("apply join again: %v", err)
+	}
+	status(handover, zkops.StatePending)
+	if err := zkops.ApplyStep(ctx, conn, handover, nil); err != nil {
+		t.Fatalf("apply handover: %v", err)
+	}
+	expect("after the handover", "3:participant 4:participant 5:participant")
+	status(handover, zkops.StateDone)
+	// Applying a done step again changes nothing.
+	if err := zkops.ApplyStep(ctx, conn, handover, nil); err != nil {
+		t.Fatalf("apply handover again: %v", err)
+	}
+	start = time.Now()
+	if err := zkops.UndoStep(ctx, conn, handover, nil); err != nil {
+		t.Fatalf("undo handover: %v", err)
+	}
+	t.Logf("undo of zk-handover (2 voters re-added, 2 demoted) took %s", time.Since(start).Round(time.Millisecond))
+	expect("after undoing the handover", afterJoin)
+	status(handover, zkops.StatePending)
+	if err := zkops.WriteCheck(ctx, conn); err != nil {
+		t.Fatalf("ensemble does not commit after the undo: %v", err)
+	}
+}
+
+func TestPruneRefusedWhileSourceIsMember(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	admin := e.Client()
+	kafkaLayout(t, admin, admin, "/a", "cluster-a", []int{1})
+	b := zktest.Dial(t, e.Connect(), false)
+	kafkaLayout(t, admin, b, "/b", "cluster-b", []int{2})
+	b.Close() // no live registrations under /b
+	ch := &plans.ZooKeeperChange{Connect: e.Connect(), Chroot: "/a", Sources: []int{1}, Prune: []string{"/b"}}
+	_, err := zkops.Prune(ctx, admin, ch, false, zkops.Options{})
+	if !errors.Is(err, zkops.ErrRefused) || !strings.Contains(err.Error(), "source server 1 is still a member") {
+		t.Fatalf("prune with source 1 a member: %v, want a refusal", err)
+	}
+	if ok, _, _ := admin.Exists("/b/cluster/id"); !ok {
+		t.Fatal("/b was deleted despite the refusal")
+	}
+}
+
+func TestPruneRefusedWithLiveBrokers(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	admin := e.Client()
+	kafkaLayout(t, admin, admin, "/a", "cluster-a", []int{1})
+	b := zktest.Dial(t, e.Connect(), false)
+	kafkaLayout(t, admin, b, "/b", "cluster-b", []int{2, 3})
+	// Source ids 7, 8, 9 are not members: only the live brokers stop it.
+	ch := &plans.ZooKeeperChange{Connect: e.Connect(), Chroot: "/a", Sources: []int{7, 8, 9}, Prune: []string{"/b"}}
+	_, err := zkops.Prune(ctx, admin, ch, false, zkops.Options{})
+	if !errors.Is(err, zkops.ErrRefused) || !strings.Contains(err.Error(), "/b: brokers [2 3]") {
+		t.Fatalf("prune of /b with brokers 2, 3 registered: %v, want a refusal naming them", err)
+	}
+	if n, err := zkops.CountZNodes(ctx, admin, "/b"); err != nil || n < 10 {
+		t.Fatalf("/b after the refusal: %d znodes, %v", n, err)
+	}
+	// Prune never touches the migrated chroot, even when asked.
+	ch.Prune = []string{"/a"}
+	if _, err := zkops.Prune(ctx, admin, ch, true, zkops.Options{}); !errors.Is(err, zkops.ErrRefused) {
+		t.Fatalf("prune of the migrated chroot: %v, want a refusal", err)
+	}
+}
