@@ -165,4 +165,3 @@ func OldChrootRemoval(ctx context.Context, conn ZKConn, chroot string) (*ChrootR
 	}
 	return &ChrootRemoval{Chroot: kc.Chroot, Brokers: kc.Brokers, ZNodes: n, Ready: len(kc.Brokers) == 0}, nil
 }
-
