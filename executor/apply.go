@@ -143,6 +143,9 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 		if err != nil && len(keep) > 0 {
 			err = fmt.Errorf("%w\n%s", err, e.leftMessage(s, keep))
 		}
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", ErrInterrupted, err)
+		}
 	}()
 
 	before, err := e.offsets(ctx, s.Partitions)

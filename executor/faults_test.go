@@ -1,0 +1,486 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// waitFor polls cond until it holds or the test times out.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reassign starts a reassignment by hand, as another tool would.
+func (c *testCluster) reassign(t *testing.T, topic string, p int32, replicas []int32) {
+	t.Helper()
+	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+	rp.Partition, rp.Replicas = p, replicas
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(context.Background(), c.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range resp.Topics {
+		for _, pp := range tt.Partitions {
+			if pp.ErrorCode != 0 {
+				t.Fatalf("reassign %s-%d: code %d", topic, p, pp.ErrorCode)
+			}
+		}
+	}
+}
+
+// alterConfig sets configs by hand, as another tool would.
+func (c *testCluster) alterConfig(t *testing.T, typ kmsg.ConfigResourceType, name string, kv map[string]string) {
+	t.Helper()
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	r := kmsg.NewIncrementalAlterConfigsRequestResource()
+	r.ResourceType, r.ResourceName = typ, name
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Value = k, kmsg.StringPtr(kv[k])
+		r.Configs = append(r.Configs, cfg)
+	}
+	req.Resources = append(req.Resources, r)
+	resp, err := req.RequestWith(context.Background(), c.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rr := range resp.Resources {
+		if rr.ErrorCode != 0 {
+			t.Fatalf("alter config %s: code %d", name, rr.ErrorCode)
+		}
+	}
+}
+
+// TestRollbackRestoresFromExactly pins rollback of each phase type: after
+// the undo every partition is at the forward step's from, in order, led by
+// its first replica, with nothing left throttled.
+func TestRollbackRestoresFromExactly(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2}, []int32{2, 0, 1})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	e, _ := testExecutor(t, c, nil)
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 60*time.Second)
+	for n := 1; n <= 3; n++ {
+		for _, round := range []string{"apply", "rollback", "re-apply"} {
+			var err error
+			if round == "rollback" {
+				_, err = e.Rollback(ctx, ref, n, false)
+			} else {
+				_, err = e.Apply(ctx, ref, n)
+			}
+			if err != nil {
+				t.Fatalf("step %d %s: %v", n, round, err)
+			}
+			want := func(m plans.Move) []int32 { return m.To }
+			if round == "rollback" {
+				want = func(m plans.Move) []int32 { return m.From }
+			}
+			for _, m := range p.Steps[n-1].Partitions {
+				st := c.replicas(t, m.Topic, m.Partition)
+				w := want(m)
+				if !slices.Equal(st.Replicas, w) || st.Reassigning || !sameSet(st.ISR, w) {
+					t.Errorf("step %d %s: %s replicas %v isr %v, want %v", n, round, m.Name(), st.Replicas, st.ISR, w)
+				}
+				if p.Steps[n-1].Phase == plans.PhaseMoveLeader && st.Leader != w[0] {
+					t.Errorf("step %d %s: %s leader %d, want %d", n, round, m.Name(), st.Leader, w[0])
+				}
+			}
+			c.noThrottles(t)
+		}
+	}
+	// Rolling back step 1 while step 3 is done is refused; --to-step unwinds in order.
+	if _, err := e.Rollback(ctx, ref, 1, false); !errors.Is(err, ErrRefused) {
+		t.Fatalf("rollback of step 1 with later steps done: %v, want refused", err)
+	}
+	if _, err := e.RollbackTo(ctx, ref, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range p.Steps[0].Partitions {
+		if st := c.replicas(t, m.Topic, m.Partition); !slices.Equal(st.Replicas, m.From) || st.Leader != m.From[0] {
+			t.Errorf("after rollback --to-step 1: %s replicas %v leader %d, want %v", m.Name(), st.Replicas, st.Leader, m.From)
+		}
+	}
+}
+
+// TestDriftRefused pins invariant 2: a partition changed by hand between
+// steps makes the next step refuse, naming it, and change nothing.
+func TestDriftRefused(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	e, _ := testExecutor(t, c, nil)
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	if _, err := e.Apply(ctx, ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.reassign(t, "orders", 1, []int32{1, 2, 0, 5, 4, 3}) // a reorder: completes at once
+	_, err := e.Apply(ctx, ref, 2)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "orders-1") || strings.Contains(err.Error(), "orders-0:") {
+		t.Fatalf("apply after drift: %v; want a refusal naming orders-1 only", err)
+	}
+	if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, p.Steps[1].Partitions[0].From) {
+		t.Errorf("refused step changed orders-0: %v", st.Replicas)
+	}
+}
+
+// TestForeignReassignmentRefused pins invariant 3: a reassignment kshift did
+// not start, anywhere in the cluster, refuses the step and is named.
+func TestForeignReassignmentRefused(t *testing.T) {
+	c := startCluster(t, 1, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	c.topic(t, "other", 1<<30, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	c.alterConfig(t, kmsg.ConfigResourceTypeBroker, "5", map[string]string{FollowerRateKey: "1"})
+	c.alterConfig(t, kmsg.ConfigResourceTypeTopic, "other", map[string]string{FollowerReplicasKey: "0:5"})
+	c.reassign(t, "other", 0, []int32{0, 1, 5})
+	e, _ := testExecutor(t, c, func(o *Options) { o.AcceptUnknownRates = true })
+	_, err := e.Apply(testCtx(t, 30*time.Second), PlanRef{Plan: p, Path: "plan.yaml"}, 1)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "other-0") {
+		t.Fatalf("apply with a foreign reassignment: %v; want a refusal naming other-0", err)
+	}
+	if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, []int32{0, 1, 2}) {
+		t.Errorf("refused step changed orders-0: %v", st.Replicas)
+	}
+}
+
+// TestForeignThrottlesIntact pins DESIGN.md "Throttles": throttle configs
+// another tool set on the step's topics and brokers are byte for byte the
+// same afterwards (3.x, where rates are readable), and on 2.4 a rate that
+// cannot be read refuses the step unless accepted.
+func TestForeignThrottlesIntact(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{Version: kafkadouble.V3_x})
+	c.topic(t, "orders", 2<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	c.alterConfig(t, kmsg.ConfigResourceTypeTopic, "orders", map[string]string{LeaderReplicasKey: "1:1, 0:0", FollowerReplicasKey: "0:3"})
+	c.alterConfig(t, kmsg.ConfigResourceTypeBroker, "0", map[string]string{LeaderRateKey: "777"})
+	c.alterConfig(t, kmsg.ConfigResourceTypeBroker, "4", map[string]string{FollowerRateKey: "888", LeaderRateKey: "999"})
+	topicBefore, _ := c.TopicConfigs("orders")
+	brokersBefore := map[int32]map[string]string{}
+	for b := int32(0); b < 6; b++ {
+		brokersBefore[b] = c.BrokerDynamicConfigs(b)
+	}
+	e, _ := testExecutor(t, c, nil)
+	ctx := testCtx(t, 30*time.Second)
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	var during map[string]string
+	e.opts.Progress = func(Progress) {
+		if during == nil {
+			during, _ = c.TopicConfigs("orders")
+		}
+	}
+	if _, err := e.Apply(ctx, ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(during[FollowerReplicasKey], "0:4") || !strings.HasPrefix(during[FollowerReplicasKey], "0:3") {
+		t.Errorf("follower list while the step ran: %q; want the foreign 0:3 kept and kshift's entries merged in", during[FollowerReplicasKey])
+	}
+	topicAfter, _ := c.TopicConfigs("orders")
+	if !maps.Equal(topicBefore, topicAfter) {
+		t.Errorf("topic configs changed: before %v, after %v", topicBefore, topicAfter)
+	}
+	for b := int32(0); b < 6; b++ {
+		if after := c.BrokerDynamicConfigs(b); !maps.Equal(brokersBefore[b], after) {
+			t.Errorf("broker %d configs changed: before %v, after %v", b, brokersBefore[b], after)
+		}
+	}
+
+	// 2.4 hides rates: an existing one refuses the step unless accepted.
+	c24 := startCluster(t, 200, kafkadouble.Config{})
+	c24.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p24 := phasedPlan(t, c24, 10<<20, "orders")
+	c24.alterConfig(t, kmsg.ConfigResourceTypeBroker, "3", map[string]string{FollowerRateKey: "12345"})
+	e24, _ := testExecutor(t, c24, nil)
+	_, err := e24.Apply(ctx, PlanRef{Plan: p24, Path: "plan.yaml"}, 1)
+	if !errors.Is(err, ErrUnknownRate) || !strings.Contains(err.Error(), "broker 3") {
+		t.Fatalf("2.4 with a hidden rate: %v; want ErrUnknownRate naming broker 3", err)
+	}
+	if c24.BrokerDynamicConfigs(3)[FollowerRateKey] != "12345" {
+		t.Errorf("refused step changed broker 3's rate")
+	}
+	e24.opts.AcceptUnknownRates = true
+	res, err := e24.Apply(ctx, PlanRef{Plan: p24, Path: "plan.yaml"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "broker 3") {
+		t.Errorf("warnings %v; want one saying broker 3's unknown rate is deleted", res.Warnings)
+	}
+}
+
+// TestTargetBrokerStopsMidStep pins item 11 and the stall report: a target
+// broker stopping mid-copy is reported as a stall naming it, the step keeps
+// waiting, and completes once the broker returns.
+func TestTargetBrokerStopsMidStep(t *testing.T) {
+	c := startCluster(t, 50, kafkadouble.Config{})
+	c.topic(t, "orders", 200<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	var mu sync.Mutex
+	var stalls []string
+	inflight := false
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.Progress = func(pr Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			inflight = inflight || pr.BytesCopied > 0
+			if pr.Stalled {
+				stalls = append(stalls, pr.StallReason)
+			}
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Apply(testCtx(t, 60*time.Second), PlanRef{Plan: p, Path: "plan.yaml"}, 1)
+		done <- err
+	}()
+	waitFor(t, "copy started", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return inflight })
+	if err := c.StopBroker(4); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "stall reported", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(stalls) > 0 })
+	mu.Lock()
+	if !strings.Contains(stalls[0], "4") {
+		t.Errorf("stall reason %q does not name broker 4", stalls[0])
+	}
+	mu.Unlock()
+	if st := c.replicas(t, "orders", 0); !st.Reassigning {
+		t.Fatalf("the move ended while broker 4 was down: %+v", st)
+	}
+	if err := c.StartBroker(4); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("apply after broker 4 returned: %v", err)
+	}
+	if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, []int32{0, 1, 2, 3, 4, 5}) {
+		t.Errorf("replicas %v after the step", st.Replicas)
+	}
+	c.noThrottles(t)
+}
+
+// TestAutoRebalanceMovesNoLeaderBeforeMoveLeader pins invariant 4 with item
+// 19: with automatic leader rebalancing on and checking often, raise-rf
+// moves no leader; only the move-leader step does.
+func TestAutoRebalanceMovesNoLeaderBeforeMoveLeader(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{RebalanceInterval: 10 * time.Second})
+	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	e, _ := testExecutor(t, c, nil)
+	ctx := testCtx(t, 30*time.Second)
+	if _, err := e.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Clock().Advance(time.Hour) // many rebalance checks
+	for _, m := range p.Steps[0].Partitions {
+		if st := c.replicas(t, m.Topic, m.Partition); st.Leader != m.From[0] {
+			t.Errorf("%s: leader %d after raise-rf and an hour of rebalance checks, want %d", m.Name(), st.Leader, m.From[0])
+		}
+	}
+}
+
+// TestLockRefusesSecondRun pins the operator lock: while one kshift holds
+// it, another is refused with the holder's details and changes nothing;
+// --break-lock takes a stale lock over.
+func TestLockRefusesSecondRun(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ctx := testCtx(t, 30*time.Second)
+	first, _ := testExecutor(t, c, nil)
+	first.begin(PlanRef{Plan: p, Path: "/plans/plan.yaml"}, 7)
+	lock, err := first.AcquireLock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := testExecutor(t, c, nil)
+	_, err = second.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1)
+	var locked *LockedError
+	if !errors.As(err, &locked) || !errors.Is(err, ErrRefused) {
+		t.Fatalf("second run: %v; want a LockedError", err)
+	}
+	if h := locked.Holder; h.Plan != "plan.yaml" || h.Step != 7 || h.PID == 0 || h.Host == "" || h.Since.IsZero() {
+		t.Errorf("holder %+v lacks plan/step/pid/host/time", h)
+	}
+	if st := c.replicas(t, "orders", 0); st.Reassigning || len(st.Replicas) != 3 {
+		t.Errorf("refused run changed orders-0: %+v", st)
+	}
+	// The first run dies without releasing: --break-lock takes over.
+	second.opts.BreakLock = true
+	if _, err := second.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
+		t.Fatalf("with --break-lock: %v", err)
+	}
+	if h, err := second.ReadLock(ctx); err != nil || h != nil {
+		t.Errorf("lock after the run: %v, %v; want released", h, err)
+	}
+	_ = lock
+}
+
+// TestInterruptLeavesMoveToFinish pins the default Ctrl-C behaviour: the
+// reassignment keeps going in Kafka, only its throttles stay, the error says
+// how to resume, and the next apply resumes, verifies and clears them.
+func TestInterruptLeavesMoveToFinish(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{})
+	c.topic(t, "orders", 100<<20, nil, []int32{0, 1, 2})
+	c.topic(t, "small", 1<<10, nil, []int32{1, 2, 0})
+	p := phasedPlan(t, c, 10<<20, "orders", "small")
+	ctx, cancel := context.WithCancel(testCtx(t, 60*time.Second))
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.Progress = func(pr Progress) {
+			if pr.BytesCopied > 0 && pr.Done == 1 {
+				cancel()
+			}
+		}
+	})
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	_, err := e.Apply(ctx, ref, 1)
+	if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "kshift apply plan.yaml --step 1") {
+		t.Fatalf("interrupted apply: %v", err)
+	}
+	if st := c.replicas(t, "orders", 0); !st.Reassigning {
+		t.Fatalf("orders-0 is not moving after the interrupt: %+v", st)
+	}
+	cfg, _ := c.TopicConfigs("orders")
+	if cfg[FollowerReplicasKey] != "0:3,0:4,0:5" {
+		t.Errorf("orders follower throttle after the interrupt: %q; want kept", cfg[FollowerReplicasKey])
+	}
+	if cfg, _ := c.TopicConfigs("small"); cfg[FollowerReplicasKey] != "" || cfg[LeaderReplicasKey] != "" {
+		t.Errorf("throttles of the finished partition kept: %v", cfg)
+	}
+	if len(c.BrokerRates(3)) == 0 {
+		t.Errorf("rates removed while a move still needs them")
+	}
+	e2, _ := testExecutor(t, c, func(o *Options) { o.Audit = e.opts.Audit })
+	if _, err := e2.Apply(testCtx(t, 60*time.Second), ref, 1); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	c.noThrottles(t)
+}
+
+// TestCancelRestoresFromOrder pins item 7 for cancel, both from
+// --cancel-on-interrupt and from kshift cancel: the partition ends at the
+// exact from list, not the set in the in-flight order, and no throttle is left.
+func TestCancelRestoresFromOrder(t *testing.T) {
+	for _, viaCommand := range []bool{false, true} {
+		c := startCluster(t, 20, kafkadouble.Config{})
+		c.topic(t, "orders", 200<<20, nil, []int32{2, 0, 1})
+		from := []int32{2, 0, 1}
+		p := &plans.Plan{Version: 1, Kind: plans.KindMigration, ClusterID: c.ClusterID(), Strategy: plans.StrategyPhased, Throttle: 10 << 20,
+			Steps: []plans.Step{{Number: 1, Phase: plans.PhaseRaiseRF, Partitions: []plans.Move{{Topic: "orders", Partition: 0, From: from, To: []int32{1, 0, 3}}}}}}
+		ctx, cancel := context.WithCancel(testCtx(t, 60*time.Second))
+		e, _ := testExecutor(t, c, func(o *Options) {
+			o.CancelOnInterrupt = !viaCommand
+			o.Progress = func(pr Progress) {
+				if pr.BytesCopied > 0 {
+					cancel()
+				}
+			}
+		})
+		ref := PlanRef{Plan: p, Path: "plan.yaml"}
+		if _, err := e.Apply(ctx, ref, 1); !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("interrupted apply: %v", err)
+		}
+		if viaCommand {
+			if st := c.replicas(t, "orders", 0); !st.Reassigning {
+				t.Fatalf("not in flight before kshift cancel: %+v", st)
+			}
+			res, err := e.Cancel(testCtx(t, 30*time.Second), ref)
+			if err != nil || !slices.Equal(res.Steps, []int{1}) {
+				t.Fatalf("cancel: %+v, %v", res, err)
+			}
+		}
+		if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, from) || st.Reassigning {
+			t.Errorf("after cancel (command %v): replicas %v, want %v exactly", viaCommand, st.Replicas, from)
+		}
+		c.noThrottles(t)
+	}
+}
+
+// TestThrottleSetAndClear pins `throttle set` (the rate of kshift's brokers
+// changes, nothing else) and `throttle clear` (kshift's entries go, others stay;
+// --all removes every throttle).
+func TestThrottleSetAndClear(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{Version: kafkadouble.V3_x})
+	c.topic(t, "orders", 400<<20, nil, []int32{0, 1, 2})
+	c.topic(t, "other", 1<<20, map[string]string{LeaderReplicasKey: "0:0"}, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ctx, cancel := context.WithCancel(testCtx(t, 60*time.Second))
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.Progress = func(pr Progress) {
+			if pr.BytesCopied > 0 {
+				cancel()
+			}
+		}
+	})
+	if _, err := e.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted apply: %v", err)
+	}
+	ctx = testCtx(t, 30*time.Second)
+	res, err := e.SetThrottleRate(ctx, 20<<20)
+	if err != nil || !slices.Equal(res.Brokers, []int32{0, 1, 2, 3, 4, 5}) {
+		t.Fatalf("throttle set: %+v, %v", res, err)
+	}
+	if got := c.BrokerRates(3)[FollowerRateKey]; got != "20971520" {
+		t.Errorf("broker 3 follower rate %q after throttle set", got)
+	}
+	if _, err := e.ClearThrottles(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := c.TopicConfigs("orders"); len(cfg) != 0 || len(c.BrokerRates(3)) != 0 {
+		t.Errorf("kshift's throttles left after clear: %v %v", cfg, c.BrokerRates(3))
+	}
+	if cfg, _ := c.TopicConfigs("other"); cfg[LeaderReplicasKey] != "0:0" {
+		t.Errorf("throttle clear removed another tool's throttle: %v", cfg)
+	}
+	if _, err := e.ClearThrottles(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	c.noThrottles(t)
+}
+
+// TestDryRunChangesNothing pins --dry-run: every mutating call is printed,
+// none is made, no lock is taken.
+func TestDryRunChangesNothing(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	var out strings.Builder
+	e, audit := testExecutor(t, c, func(o *Options) { o.DryRun, o.DryRunOut = true, &out })
+	if _, err := e.Apply(testCtx(t, 30*time.Second), PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"IncrementalAlterConfigs", "follower.replication.throttled.replicas", "AlterPartitionAssignments", "orders-0=[0 1 2 3 4 5]"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if st := c.replicas(t, "orders", 0); len(st.Replicas) != 3 || st.Reassigning {
+		t.Errorf("dry run changed orders-0: %+v", st)
+	}
+	c.noThrottles(t)
+	if recs, _ := ReadAudit(audit); len(recs) != 0 {
+		t.Errorf("dry run wrote %d audit records", len(recs))
+	}
+}
