@@ -190,13 +190,15 @@ type partKey struct {
 // its own run (chaining between steps, what each phase may do, per-step
 // limits, estimates). With a snapshot it also checks that the first `from` of
 // every partition is its snapshot replica list, that no step takes a
-// partition below min.insync.replicas, rack spread and the final balance.
+// partition below min.insync.replicas, and, as opts ask, the final RF,
+// completeness, rack spread and balance.
 //
 // A rollback plan (KindRollback) is checked for chaining, for each step being
 // the inverse of its phase (undoing raise-rf only drops targets, undoing
-// move-leader only reorders, undoing lower-rf only adds sources) and, with a
-// snapshot of the cluster before the migration, for ending where the
-// snapshot began; the forward-only checks (final placement, balance) are skipped.
+// move-leader only reorders, undoing lower-rf only adds sources) and, with
+// the snapshot of the cluster before the migration, for ending exactly where
+// that snapshot began; the forward-only checks (final placement, balance)
+// are skipped, and its first `from`s are not compared with the snapshot.
 func CheckInvariants(p *Plan, snap *Snapshot, opts CheckOptions) error {
 	var pr problems
 	c := checker{
@@ -204,7 +206,7 @@ func CheckInvariants(p *Plan, snap *Snapshot, opts CheckOptions) error {
 		snap:    snap,
 		opts:    opts,
 		pr:      &pr,
-		cur:     map[partKey][]int32{},
+		state:   partIndex{topics: map[string][]*partState{}, other: map[partKey]*partState{}},
 		sources: idSet(p.SourceBrokers),
 		targets: idSet(p.TargetBrokers),
 	}
@@ -222,10 +224,52 @@ func CheckInvariants(p *Plan, snap *Snapshot, opts CheckOptions) error {
 	return pr.err()
 }
 
-type snapPart struct {
-	replicas []int32
-	size     ByteSize
-	minISR   int
+// partIndex finds a partition's state by topic, then by partition id
+// (partition ids are dense from 0); ids beyond a topic's list, and topics
+// the snapshot lacks, go to other.
+type partIndex struct {
+	topics map[string][]*partState
+	other  map[partKey]*partState
+}
+
+func (x *partIndex) get(topic string, id int32) *partState {
+	if ps := x.topics[topic]; id >= 0 && int(id) < len(ps) {
+		return ps[id]
+	}
+	return x.other[partKey{topic, id}]
+}
+
+func (x *partIndex) put(st *partState) {
+	ps := x.topics[st.topic]
+	if int(st.id) == len(ps) {
+		x.topics[st.topic] = append(ps, st)
+		return
+	}
+	x.other[partKey{st.topic, st.id}] = st
+}
+
+// each calls fn on every partition, in no particular order.
+func (x *partIndex) each(fn func(*partState)) {
+	for _, ps := range x.topics {
+		for _, st := range ps {
+			fn(st)
+		}
+	}
+	for _, st := range x.other {
+		fn(st)
+	}
+}
+
+// partState is one partition as the checker follows it through the steps.
+type partState struct {
+	topic   string
+	id      int32
+	cur     []int32 // where the steps so far leave it
+	touched bool    // some step moves it
+	inSnap  bool
+	snap    []int32 // the snapshot's replicas
+	size    ByteSize
+	minISR  int
 }
 
 type checker struct {
@@ -233,9 +277,8 @@ type checker struct {
 	snap    *Snapshot
 	opts    CheckOptions
 	pr      *problems
-	cur     map[partKey][]int32
-	order   []partKey // partitions in the order the plan first touches them
-	parts   map[partKey]snapPart
+	state   partIndex
+	order   []*partState // partitions in the order the plan first touches them
 	racks   map[int32]string
 	sources map[int32]bool
 	targets map[int32]bool
@@ -250,12 +293,13 @@ func idSet(ids []int32) map[int32]bool {
 }
 
 func (c *checker) indexSnapshot() {
-	c.parts = make(map[partKey]snapPart, c.snap.PartitionCount())
+	all := make([]partState, 0, c.snap.PartitionCount())
 	for i := range c.snap.Topics {
 		t := &c.snap.Topics[i]
 		minISR := t.MinInsyncReplicas()
 		for _, part := range t.Partitions {
-			c.parts[partKey{t.Name, part.ID}] = snapPart{replicas: part.Replicas, size: part.Size, minISR: minISR}
+			all = append(all, partState{topic: t.Name, id: part.ID, cur: part.Replicas, inSnap: true, snap: part.Replicas, size: part.Size, minISR: minISR})
+			c.state.put(&all[len(all)-1])
 		}
 	}
 	c.racks = make(map[int32]string, len(c.snap.Brokers))
@@ -264,44 +308,54 @@ func (c *checker) indexSnapshot() {
 	}
 }
 
+// at records a problem of move m in step s. Locations are built only here:
+// a plan without problems formats none.
+func (c *checker) at(s *Step, m *Move, format string, args ...any) {
+	c.pr.add(fmt.Sprintf("step %d, partition %s-%d", s.Number, m.Topic, m.Partition), format, args...)
+}
+
 func (c *checker) step(s *Step) {
 	if !s.Phase.IsReassignment() {
 		return
 	}
-	loc := fmt.Sprintf("step %d", s.Number)
 	var copyBytes ByteSize
 	into := map[int32]int{}
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
-		k := partKey{m.Topic, m.Partition}
-		mloc := fmt.Sprintf("%s, partition %s", loc, m.Name())
-		prev, seen := c.cur[k]
-		sp, inSnap := c.parts[k]
+		st := c.state.get(m.Topic, m.Partition)
 		switch {
-		case seen && !equalIDs(prev, m.From):
-			c.pr.add(mloc, "from %v is not %v, where the previous step leaves it", m.From, prev)
-		case !seen && c.snap != nil && !inSnap:
-			c.pr.add(mloc, "the partition is not in the snapshot")
-		case !seen && c.snap != nil && c.plan.Kind != KindRollback && !equalIDs(sp.replicas, m.From):
-			c.pr.add(mloc, "from %v is not %v, the snapshot's replicas", m.From, sp.replicas)
+		case st == nil:
+			if c.snap != nil {
+				c.at(s, m, "the partition is not in the snapshot")
+			}
+			st = &partState{topic: m.Topic, id: m.Partition}
+			c.state.put(st)
+		case st.touched && !equalIDs(st.cur, m.From):
+			c.at(s, m, "from %v is not %v, where the previous step leaves it", m.From, st.cur)
+		case !st.touched && c.plan.Kind != KindRollback && !equalIDs(st.snap, m.From):
+			c.at(s, m, "from %v is not %v, the snapshot's replicas", m.From, st.snap)
 		}
-		if !seen {
-			c.order = append(c.order, k)
+		if !st.touched {
+			st.touched = true
+			c.order = append(c.order, st)
 		}
-		c.cur[k] = m.To
+		st.cur = m.To
 		if c.plan.Kind == KindRollback {
-			c.rollbackMove(mloc, s.Phase, m)
+			c.rollbackMove(s, m)
 		} else {
-			c.forwardMove(mloc, s.Phase, m)
+			c.forwardMove(s, m)
 		}
-		if inSnap && len(m.To) < sp.minISR {
-			c.pr.add(mloc, "to %v has %d replicas, below min.insync.replicas %d", m.To, len(m.To), sp.minISR)
+		if st.inSnap && len(m.To) < st.minISR {
+			c.at(s, m, "to %v has %d replicas, below min.insync.replicas %d", m.To, len(m.To), st.minISR)
 		}
-		for _, id := range m.Adding() {
-			copyBytes += m.Size
-			into[id]++
+		for _, id := range m.To {
+			if !containsID(m.From, id) {
+				copyBytes += m.Size
+				into[id]++
+			}
 		}
 	}
+	loc := fmt.Sprintf("step %d", s.Number)
 	if copyBytes != s.Estimate.BytesToCopy {
 		c.pr.add(loc, "estimate says %d bytes to copy, the partitions add %d", s.Estimate.BytesToCopy, copyBytes)
 	}
@@ -322,70 +376,87 @@ func (c *checker) step(s *Step) {
 	}
 }
 
-// forwardMove checks that a migration step does what its phase says.
-func (c *checker) forwardMove(loc string, phase Phase, m *Move) {
-	adding, removing := m.Adding(), m.Removing()
-	switch phase {
-	case PhaseRaiseRF:
-		if len(removing) > 0 || len(adding) == 0 || len(m.To) < len(m.From) || !equalIDs(m.To[:len(m.From)], m.From) {
-			c.pr.add(loc, "raise-rf %v -> %v must keep the current replicas first, in order, and only add", m.From, m.To)
+// counts returns how many replicas m adds and removes.
+func counts(m *Move) (adding, removing int) {
+	for _, id := range m.To {
+		if !containsID(m.From, id) {
+			adding++
 		}
-		for _, id := range adding {
-			if len(c.targets) > 0 && !c.targets[id] {
-				c.pr.add(loc, "raise-rf adds broker %d, which is not a target", id)
+	}
+	for _, id := range m.From {
+		if !containsID(m.To, id) {
+			removing++
+		}
+	}
+	return adding, removing
+}
+
+// forwardMove checks that a migration step does what its phase says.
+func (c *checker) forwardMove(s *Step, m *Move) {
+	adding, removing := counts(m)
+	switch s.Phase {
+	case PhaseRaiseRF:
+		if removing > 0 || adding == 0 || len(m.To) < len(m.From) || !equalIDs(m.To[:len(m.From)], m.From) {
+			c.at(s, m, "raise-rf %v -> %v must keep the current replicas first, in order, and only add", m.From, m.To)
+		}
+		for _, id := range m.To {
+			if len(c.targets) > 0 && !c.targets[id] && !containsID(m.From, id) {
+				c.at(s, m, "raise-rf adds broker %d, which is not a target", id)
 			}
 		}
 	case PhaseMoveLeader:
-		if len(adding) > 0 || len(removing) > 0 {
-			c.pr.add(loc, "move-leader %v -> %v changes the replica set: it may only reorder", m.From, m.To)
+		if adding > 0 || removing > 0 {
+			c.at(s, m, "move-leader %v -> %v changes the replica set: it may only reorder", m.From, m.To)
 		}
 		if len(m.To) > 0 && len(c.targets) > 0 && !c.targets[m.To[0]] {
-			c.pr.add(loc, "move-leader %v -> %v does not lead with a target broker", m.From, m.To)
+			c.at(s, m, "move-leader %v -> %v does not lead with a target broker", m.From, m.To)
 		}
 		if len(m.To) > 0 && len(m.From) > 0 && m.To[0] == m.From[0] {
-			c.pr.add(loc, "move-leader %v -> %v does not change the leader", m.From, m.To)
+			c.at(s, m, "move-leader %v -> %v does not change the leader", m.From, m.To)
 		}
 	case PhaseLowerRF:
-		if len(adding) > 0 || len(removing) == 0 {
-			c.pr.add(loc, "lower-rf %v -> %v must only drop replicas", m.From, m.To)
+		if adding > 0 || removing == 0 {
+			c.at(s, m, "lower-rf %v -> %v must only drop replicas", m.From, m.To)
 		}
-		for _, id := range removing {
-			if len(c.sources) > 0 && !c.sources[id] {
-				c.pr.add(loc, "lower-rf drops broker %d, which is not a source", id)
+		for _, id := range m.From {
+			if len(c.sources) > 0 && !c.sources[id] && !containsID(m.To, id) {
+				c.at(s, m, "lower-rf drops broker %d, which is not a source", id)
 			}
 		}
 	}
 }
 
 // rollbackMove checks that a rollback step is the inverse of the forward
-// phase it undoes.
-func (c *checker) rollbackMove(loc string, phase Phase, m *Move) {
-	adding, removing := m.Adding(), m.Removing()
-	switch phase {
+// phase it undoes (a rollback step keeps the phase name of the step it undoes).
+func (c *checker) rollbackMove(s *Step, m *Move) {
+	adding, removing := counts(m)
+	switch s.Phase {
 	case PhaseRaiseRF:
-		if len(adding) > 0 || len(removing) == 0 {
-			c.pr.add(loc, "undoing raise-rf %v -> %v must only drop replicas", m.From, m.To)
+		if adding > 0 || removing == 0 {
+			c.at(s, m, "undoing raise-rf %v -> %v must only drop replicas", m.From, m.To)
 		}
-		for _, id := range removing {
+		for _, id := range m.Removing() {
 			if len(c.targets) > 0 && !c.targets[id] {
-				c.pr.add(loc, "undoing raise-rf drops broker %d, which is not a target", id)
+				c.at(s, m, "undoing raise-rf drops broker %d, which is not a target", id)
 			}
 		}
 	case PhaseMoveLeader:
-		if len(adding) > 0 || len(removing) > 0 {
-			c.pr.add(loc, "undoing move-leader %v -> %v changes the replica set: it may only reorder", m.From, m.To)
+		if adding > 0 || removing > 0 {
+			c.at(s, m, "undoing move-leader %v -> %v changes the replica set: it may only reorder", m.From, m.To)
 		}
 	case PhaseLowerRF:
-		if len(removing) > 0 || len(adding) == 0 {
-			c.pr.add(loc, "undoing lower-rf %v -> %v must only add replicas back", m.From, m.To)
+		if removing > 0 || adding == 0 {
+			c.at(s, m, "undoing lower-rf %v -> %v must only add replicas back", m.From, m.To)
 		}
-		for _, id := range adding {
+		for _, id := range m.Adding() {
 			if len(c.sources) > 0 && !c.sources[id] {
-				c.pr.add(loc, "undoing lower-rf adds broker %d, which is not a source", id)
+				c.at(s, m, "undoing lower-rf adds broker %d, which is not a source", id)
 			}
 		}
 	}
 }
+
+func partLoc(st *partState) string { return fmt.Sprintf("partition %s-%d", st.topic, st.id) }
 
 // rollbackEnd checks that a rollback plan returns every partition to the
 // snapshot it was planned from.
@@ -393,9 +464,9 @@ func (c *checker) rollbackEnd() {
 	if c.snap == nil {
 		return
 	}
-	for _, k := range c.order {
-		if sp, ok := c.parts[k]; ok && !equalIDs(c.cur[k], sp.replicas) {
-			c.pr.add(fmt.Sprintf("partition %s-%d", k.topic, k.id), "the rollback ends at %v, not at the snapshot's %v", c.cur[k], sp.replicas)
+	for _, st := range c.order {
+		if st.inSnap && !equalIDs(st.cur, st.snap) {
+			c.pr.add(partLoc(st), "the rollback ends at %v, not at the snapshot's %v", st.cur, st.snap)
 		}
 	}
 }
@@ -403,34 +474,38 @@ func (c *checker) rollbackEnd() {
 // final checks where a migration plan leaves the partitions.
 func (c *checker) final() {
 	targetRacks := map[string]bool{}
-	for _, k := range c.order {
-		for _, id := range c.cur[k] {
-			if c.targets[id] && c.racks != nil {
-				targetRacks[c.racks[id]] = true
+	if c.racks != nil {
+		for id := range c.targets {
+			targetRacks[c.racks[id]] = false
+		}
+		for _, st := range c.order {
+			for _, id := range st.cur {
+				if c.targets[id] {
+					targetRacks[c.racks[id]] = true
+				}
 			}
 		}
 	}
-	for _, k := range c.order {
-		loc := fmt.Sprintf("partition %s-%d", k.topic, k.id)
-		final := c.cur[k]
-		for _, id := range final {
+	usedRacks := 0
+	for _, used := range targetRacks {
+		if used {
+			usedRacks++
+		}
+	}
+	for _, st := range c.order {
+		for _, id := range st.cur {
 			if len(c.targets) > 0 && !c.targets[id] {
-				c.pr.add(loc, "ends on %v, which includes broker %d, not a target", final, id)
+				c.pr.add(partLoc(st), "ends on %v, which includes broker %d, not a target", st.cur, id)
 			}
 		}
-		sp, inSnap := c.parts[k]
-		if inSnap && c.opts.ReplicationFactor != nil {
-			if want := c.opts.ReplicationFactor.For(k.topic, len(sp.replicas)); len(final) != want {
-				c.pr.add(loc, "ends with %d replicas %v, the target replication factor is %d", len(final), final, want)
+		if st.inSnap && c.opts.ReplicationFactor != nil {
+			if want := c.opts.ReplicationFactor.For(st.topic, len(st.snap)); len(st.cur) != want {
+				c.pr.add(partLoc(st), "ends with %d replicas %v, the target replication factor is %d", len(st.cur), st.cur, want)
 			}
 		}
 		if c.racks != nil && c.opts.RackSpread {
-			racks := map[string]bool{}
-			for _, id := range final {
-				racks[c.racks[id]] = true
-			}
-			if want := min(len(final), len(targetRacks)); len(racks) < want {
-				c.pr.add(loc, "ends on %v in %d racks; the targets span %d racks, so %d are possible", final, len(racks), len(targetRacks), want)
+			if n, want := c.distinctRacks(st.cur), min(len(st.cur), usedRacks); n < want {
+				c.pr.add(partLoc(st), "ends on %v in %d racks; the targets it uses span %d racks, so %d are possible", st.cur, n, usedRacks, want)
 			}
 		}
 	}
@@ -438,27 +513,7 @@ func (c *checker) final() {
 		return
 	}
 	if c.opts.Complete {
-		excluded := map[string]bool{}
-		for _, t := range c.opts.Exclude {
-			excluded[t] = true
-		}
-		for i := range c.snap.Topics {
-			t := &c.snap.Topics[i]
-			if excluded[t.Name] {
-				continue
-			}
-			for _, part := range t.Partitions {
-				if _, moved := c.cur[partKey{t.Name, part.ID}]; moved {
-					continue
-				}
-				for _, id := range part.Replicas {
-					if c.sources[id] {
-						c.pr.add(fmt.Sprintf("partition %s-%d", t.Name, part.ID), "the plan never moves it off source broker %d", id)
-						break
-					}
-				}
-			}
-		}
+		c.complete()
 	}
 	if c.opts.Balance != BalanceUnchecked {
 		for _, msg := range c.balance().Problems() {
@@ -467,8 +522,51 @@ func (c *checker) final() {
 	}
 }
 
-// balance measures the final load of the target brokers: moved partitions
-// where the plan leaves them, the others where the snapshot has them.
+func (c *checker) distinctRacks(ids []int32) int {
+	n := 0
+	for k, id := range ids {
+		seen := false
+		for _, prev := range ids[:k] {
+			if c.racks[prev] == c.racks[id] {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			n++
+		}
+	}
+	return n
+}
+
+// complete checks that every partition outside the excluded topics ends off
+// the source brokers.
+func (c *checker) complete() {
+	excluded := map[string]bool{}
+	for _, t := range c.opts.Exclude {
+		excluded[t] = true
+	}
+	for i := range c.snap.Topics {
+		t := &c.snap.Topics[i]
+		if excluded[t.Name] {
+			continue
+		}
+		for _, part := range t.Partitions {
+			if st := c.state.get(t.Name, part.ID); st != nil && st.touched {
+				continue
+			}
+			for _, id := range part.Replicas {
+				if c.sources[id] {
+					c.pr.add(fmt.Sprintf("partition %s-%d", t.Name, part.ID), "the plan never moves it off source broker %d", id)
+					break
+				}
+			}
+		}
+	}
+}
+
+// balance measures the final load of the target brokers: every snapshot
+// partition where the steps leave it.
 func (c *checker) balance() Balance {
 	loads := make(map[int32]*BrokerLoad, len(c.plan.TargetBrokers))
 	list := make([]BrokerLoad, len(c.plan.TargetBrokers))
@@ -477,25 +575,23 @@ func (c *checker) balance() Balance {
 		loads[id] = &list[i]
 	}
 	var largest ByteSize
-	for i := range c.snap.Topics {
-		t := &c.snap.Topics[i]
-		for _, part := range t.Partitions {
-			replicas := part.Replicas
-			if moved, ok := c.cur[partKey{t.Name, part.ID}]; ok {
-				replicas = moved
-				largest = max(largest, part.Size)
-			}
-			for j, id := range replicas {
-				if l := loads[id]; l != nil {
-					l.Replicas++
-					l.Bytes += part.Size
-					if j == 0 {
-						l.Leaders++
-					}
+	c.state.each(func(st *partState) {
+		if !st.inSnap {
+			return
+		}
+		if st.touched {
+			largest = max(largest, st.size)
+		}
+		for j, id := range st.cur {
+			if l := loads[id]; l != nil {
+				l.Replicas++
+				l.Bytes += st.size
+				if j == 0 {
+					l.Leaders++
 				}
 			}
 		}
-	}
+	})
 	return MeasureBalance(c.opts.Balance, list, largest)
 }
 
