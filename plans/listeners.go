@@ -19,6 +19,9 @@ type Listeners struct {
 	// AdvertisedHosts maps each target broker id to the host name clients
 	// and other brokers reach it at.
 	AdvertisedHosts map[int32]string `yaml:"advertised_hosts"`
+	// Racks maps target broker ids to their broker.rack, for targets the
+	// snapshot does not list yet (not started when it was taken).
+	Racks map[int32]string `yaml:"racks,omitempty"`
 }
 
 // listenerName is what Kafka accepts as a listener name.
@@ -46,6 +49,11 @@ func (l *Listeners) validate(p *problems, targets []int32) {
 	for _, id := range targets {
 		if l.AdvertisedHosts[id] == "" {
 			p.add("listeners.advertised_hosts", "target broker %d has no host", id)
+		}
+	}
+	for _, id := range sortedKeys(l.Racks) {
+		if !containsID(targets, id) {
+			p.add(fmt.Sprintf("listeners.racks[%d]", id), "broker %d is not in target_brokers", id)
 		}
 	}
 	for _, id := range sortedKeys(l.AdvertisedHosts) {

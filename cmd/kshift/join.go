@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/plans"
+	"github.com/urfave/cli/v2"
+)
+
+func newJoinCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "join",
+		Usage: "prepare target brokers to join the cluster",
+		Subcommands: []*cli.Command{{
+			Name:  "config",
+			Usage: "print each target broker's server.properties fragment",
+			Description: `For each target broker of the mapping: broker.id, broker.rack, zookeeper.connect
+(the mapping's target ZooKeeper nodes, or --zookeeper-hosts, with the cluster's
+chroot), listeners and advertised.listeners from the mapping's listeners
+section, and inter.broker.protocol.version, log.message.format.version,
+listener.security.protocol.map and inter.broker.listener.name copied from the
+source brokers in the snapshot. Reads files only; talks to no cluster.`,
+			Flags: []cli.Flag{
+				&cli.PathFlag{Name: "snapshot", Usage: "snapshot of the cluster (kshift snapshot)"},
+				&cli.PathFlag{Name: "mapping", Usage: "mapping with target_brokers and a listeners section"},
+				&cli.StringFlag{Name: "zookeeper-hosts", Usage: "host:port,... of the ZooKeeper nodes the targets use, when the mapping has no zookeeper section"},
+				&cli.StringFlag{Name: "chroot", Usage: "the cluster's ZooKeeper chroot (/ for none), when the snapshot does not tell"},
+				&cli.PathFlag{Name: "out", Usage: "write server-<id>.properties files into this directory instead of printing"},
+			},
+			Action: joinConfigAction,
+		}},
+	}
+}
+
+func joinConfigAction(c *cli.Context) error {
+	if err := requireFlags(c, "snapshot", "mapping"); err != nil {
+		return err
+	}
+	snap, _, err := plans.LoadFile[plans.Snapshot](c.Path("snapshot"))
+	if err != nil {
+		return err
+	}
+	m, _, err := plans.LoadFile[plans.Mapping](c.Path("mapping"))
+	if err != nil {
+		return err
+	}
+	o := inspect.JoinOptions{Chroot: c.String("chroot")}
+	for _, h := range strings.Split(c.String("zookeeper-hosts"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			o.ZooKeeperHosts = append(o.ZooKeeperHosts, h)
+		}
+	}
+	if o.Chroot != "" && !strings.HasPrefix(o.Chroot, "/") {
+		return badInput(fmt.Errorf("--chroot %q must start with /", o.Chroot))
+	}
+	cfgs, err := inspect.BuildJoinConfigs(snap, m, o)
+	if err != nil {
+		return badInput(fmt.Errorf("join config: %w", err))
+	}
+	dir := c.Path("out")
+	for i, j := range cfgs {
+		text := j.Text(snap.ClusterID)
+		if dir == "" {
+			if i > 0 {
+				fmt.Fprintln(c.App.Writer)
+			}
+			fmt.Fprint(c.App.Writer, text)
+			continue
+		}
+		path := filepath.Join(dir, fmt.Sprintf("server-%d.properties", j.BrokerID))
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			return fmt.Errorf("cannot write %s: %w", path, err)
+		}
+		fmt.Fprintln(c.App.ErrWriter, "wrote "+path)
+	}
+	return nil
+}
