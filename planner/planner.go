@@ -69,8 +69,13 @@ func Build(in Input) (*Result, error) {
 	pl.place()
 	pl.spreadLeaders()
 	steps := pl.steps()
-	// ZooKeeper steps (zk-join before, zk-handover/fork/prune after the
-	// reassignment steps) are added here, before numbering.
+	// ZooKeeper steps: zk-join before, zk-handover/fork/prune after the
+	// reassignment steps, numbered with them.
+	zkBefore, zkAfter, err := zooKeeperSteps(snap, m)
+	if err != nil {
+		return nil, err
+	}
+	steps = append(append(zkBefore, steps...), zkAfter...)
 	numberSteps(steps)
 
 	plan := &plans.Plan{
