@@ -1,0 +1,239 @@
+package plans
+
+import (
+	"strings"
+	"testing"
+)
+
+// invSnapshot: sources 1, 2, 3 on racks r1..r3, targets 11, 12, 13 on z1..z3;
+// topic t has partitions 0 and 1, 1 GiB each, min.insync.replicas 2.
+func invSnapshot() *Snapshot {
+	rep := func(ids ...int32) Partition {
+		return Partition{Replicas: ids, Leader: ids[0], ISR: ids, Size: 1 << 30}
+	}
+	p0, p1 := rep(1, 2, 3), rep(2, 3, 1)
+	p1.ID = 1
+	return &Snapshot{
+		Version: 1, ClusterID: "c",
+		Brokers: []Broker{{ID: 1, Rack: "r1"}, {ID: 2, Rack: "r2"}, {ID: 3, Rack: "r3"}, {ID: 11, Rack: "z1"}, {ID: 12, Rack: "z2"}, {ID: 13, Rack: "z3"}},
+		Topics:  []Topic{{Name: "t", Configs: map[string]string{MinInsyncReplicasKey: "2"}, Partitions: []Partition{p0, p1}}},
+	}
+}
+
+func mv(p int32, from, to []int32) Move {
+	return Move{Topic: "t", Partition: p, From: from, To: to, Size: 1 << 30}
+}
+
+// step builds a step with its bytes-to-copy estimate filled in.
+func step(n int, phase Phase, moves ...Move) Step {
+	s := Step{Number: n, Phase: phase, Partitions: moves}
+	for _, m := range moves {
+		s.Estimate.BytesToCopy += m.Size * ByteSize(len(m.Adding()))
+	}
+	return s
+}
+
+// goodPlan moves both partitions 1:1 onto 11, 12, 13.
+func goodPlan() *Plan {
+	return &Plan{
+		Version: 1, Kind: KindMigration, ClusterID: "c", Strategy: StrategyPhased,
+		SourceBrokers: []int32{1, 2, 3}, TargetBrokers: []int32{11, 12, 13},
+		Steps: []Step{
+			step(1, PhaseRaiseRF,
+				mv(0, []int32{1, 2, 3}, []int32{1, 2, 3, 11, 12, 13}),
+				mv(1, []int32{2, 3, 1}, []int32{2, 3, 1, 12, 13, 11})),
+			step(2, PhaseMoveLeader,
+				mv(0, []int32{1, 2, 3, 11, 12, 13}, []int32{11, 12, 13, 1, 2, 3}),
+				mv(1, []int32{2, 3, 1, 12, 13, 11}, []int32{12, 13, 11, 2, 3, 1})),
+			step(3, PhaseLowerRF,
+				mv(0, []int32{11, 12, 13, 1, 2, 3}, []int32{11, 12, 13}),
+				mv(1, []int32{12, 13, 11, 2, 3, 1}, []int32{12, 13, 11})),
+		},
+	}
+}
+
+func fullOptions() CheckOptions {
+	return CheckOptions{Limits: DefaultLimits, ReplicationFactor: &ReplicationFactor{}, Complete: true, RackSpread: true, Balance: BalanceByRack}
+}
+
+func TestCheckInvariantsAcceptsGoodPlan(t *testing.T) {
+	if err := CheckInvariants(goodPlan(), invSnapshot(), fullOptions()); err != nil {
+		t.Fatalf("good plan refused: %v", err)
+	}
+	if err := CheckInvariants(goodPlan(), nil, CheckOptions{}); err != nil {
+		t.Fatalf("good plan refused without snapshot: %v", err)
+	}
+}
+
+func TestCheckInvariantsFindsViolations(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		edit   func(p *Plan, s *Snapshot, o *CheckOptions)
+		noSnap bool
+		want   []string
+	}{
+		{"steps do not chain", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[1].Partitions[0].From = []int32{1, 2, 3, 11, 13, 12}
+			p.Steps[1].Partitions[0].To = []int32{11, 13, 12, 1, 2, 3}
+		}, true, []string{"step 2, partition t-0: from [1 2 3 11 13 12] is not [1 2 3 11 12 13], where the previous step leaves it"}},
+		{"first from is not the snapshot", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			s.Topics[0].Partitions[0].Replicas = []int32{3, 2, 1}
+		}, false, []string{"step 1, partition t-0: from [1 2 3] is not [3 2 1], the snapshot's replicas"}},
+		{"partition not in the snapshot", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			s.Topics[0].Partitions = s.Topics[0].Partitions[:1]
+		}, false, []string{"step 1, partition t-1: the partition is not in the snapshot"}},
+		{"raise-rf puts a target first", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[0].Partitions[0].To = []int32{11, 1, 2, 3, 12, 13}
+			p.Steps[1].Partitions[0].From = []int32{11, 1, 2, 3, 12, 13}
+		}, true, []string{"step 1, partition t-0: raise-rf [1 2 3] -> [11 1 2 3 12 13] must keep the current replicas first"}},
+		{"raise-rf adds a non-target", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.TargetBrokers = []int32{11, 12}
+		}, true, []string{"step 1, partition t-0: raise-rf adds broker 13, which is not a target"}},
+		{"move-leader changes the set", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[1].Partitions[0].To = []int32{11, 12, 13, 1, 2}
+			p.Steps[2].Partitions[0].From = []int32{11, 12, 13, 1, 2}
+		}, true, []string{"step 2, partition t-0: move-leader [1 2 3 11 12 13] -> [11 12 13 1 2] changes the replica set"}},
+		{"move-leader leads with a source", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[1].Partitions[0].To = []int32{2, 11, 12, 13, 1, 3}
+			p.Steps[2].Partitions[0].From = []int32{2, 11, 12, 13, 1, 3}
+		}, true, []string{"step 2, partition t-0: move-leader [1 2 3 11 12 13] -> [2 11 12 13 1 3] does not lead with a target broker"}},
+		{"lower-rf drops a target", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[2].Partitions[0].To = []int32{11, 12, 1, 2, 3}
+		}, true, []string{"step 3, partition t-0: lower-rf drops broker 13, which is not a source", "partition t-0: ends on [11 12 1 2 3], which includes broker 1, not a target"}},
+		{"below min.insync.replicas", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[2].Partitions[0].To = []int32{11}
+			o.ReplicationFactor = nil
+		}, false, []string{"step 3, partition t-0: to [11] has 1 replicas, below min.insync.replicas 2"}},
+		{"wrong estimate", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[0].Estimate.BytesToCopy = 1
+		}, true, []string{"step 1: estimate says 1 bytes to copy, the partitions add 6442450944"}},
+		{"limits", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			o.Limits = Limits{PartitionsPerStep: 1, BytesPerStep: 1 << 30, MovesIntoBroker: 1}
+		}, false, []string{
+			"step 1: 2 partitions, above the limit of 1 per step",
+			"step 1: copies 6.0 GiB, above the limit of 1.0 GiB per step",
+			"step 1: adds 2 replicas to broker 11, above the limit of 1 per broker",
+		}},
+		{"final RF", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			o.ReplicationFactor = &ReplicationFactor{Default: 2}
+		}, false, []string{"partition t-0: ends with 3 replicas [11 12 13], the target replication factor is 2"}},
+		{"rack spread", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			s.Brokers = append(s.Brokers, Broker{ID: 14, Rack: "z1"})
+			p.TargetBrokers = append(p.TargetBrokers, 14)
+			p.Steps[0].Partitions[0].To = []int32{1, 2, 3, 11, 14, 13}
+			p.Steps[1].Partitions[0] = mv(0, []int32{1, 2, 3, 11, 14, 13}, []int32{11, 14, 13, 1, 2, 3})
+			p.Steps[2].Partitions[0] = mv(0, []int32{11, 14, 13, 1, 2, 3}, []int32{11, 14, 13})
+			o.Balance = BalanceUnchecked
+		}, false, []string{"partition t-0: ends on [11 14 13] in 2 racks; the targets it uses span 3 racks, so 3 are possible"}},
+		{"incomplete", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			s.Topics = append(s.Topics, Topic{Name: "u", Partitions: []Partition{{Replicas: []int32{1}, Leader: 1, ISR: []int32{1}}}})
+		}, false, []string{"partition u-0: the plan never moves it off source broker 1"}},
+		{"balance", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			for i := range s.Brokers {
+				s.Brokers[i].Rack = ""
+			}
+			p.TargetBrokers = []int32{11, 12, 13, 14}
+			s.Brokers = append(s.Brokers, Broker{ID: 14})
+		}, false, []string{"final balance: broker 14: 0 replicas, 1.5 from its peers' mean 1.5 (at most 1)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, s, o := goodPlan(), invSnapshot(), fullOptions()
+			tc.edit(p, s, &o)
+			err := CheckInvariants(p, s, o)
+			if err == nil {
+				t.Fatal("no violation found")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing %q in:\n%v", w, err)
+				}
+			}
+			if tc.noSnap {
+				// Self-contained violations are found without a snapshot too.
+				if err := CheckInvariants(p, nil, CheckOptions{}); err == nil || !strings.Contains(err.Error(), tc.want[0]) {
+					t.Errorf("without snapshot: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckInvariantsOversizedPartitionAlone(t *testing.T) {
+	p := goodPlan()
+	for i := range p.Steps {
+		p.Steps[i] = step(i+1, p.Steps[i].Phase, p.Steps[i].Partitions[0])
+	}
+	o := CheckOptions{Limits: Limits{BytesPerStep: 1 << 20}}
+	if err := CheckInvariants(p, invSnapshot(), o); err != nil {
+		t.Errorf("a partition over bytes_per_step alone in its step is allowed: %v", err)
+	}
+}
+
+// rollbackOf is the literal inverse of goodPlan, as plans.Rollback writes it.
+func rollbackOf() *Plan {
+	p := goodPlan()
+	r := &Plan{Version: 1, Kind: KindRollback, ClusterID: "c", Strategy: p.Strategy, SourceBrokers: p.SourceBrokers, TargetBrokers: p.TargetBrokers}
+	for i := len(p.Steps) - 1; i >= 0; i-- {
+		f := p.Steps[i]
+		var moves []Move
+		for _, m := range f.Partitions {
+			moves = append(moves, mv(m.Partition, m.To, m.From))
+		}
+		s := step(len(r.Steps)+1, f.Phase, moves...)
+		s.Undoes = f.Number
+		r.Steps = append(r.Steps, s)
+	}
+	return r
+}
+
+func TestCheckInvariantsRollback(t *testing.T) {
+	if err := CheckInvariants(rollbackOf(), invSnapshot(), CheckOptions{}); err != nil {
+		t.Fatalf("rollback refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(r *Plan)
+		want string
+	}{
+		{"undoing lower-rf drops", func(r *Plan) {
+			r.Steps[0].Partitions[0].To = []int32{11, 12}
+			r.Steps[1].Partitions[0].From = []int32{11, 12}
+		}, "step 1, partition t-0: undoing lower-rf [11 12 13] -> [11 12] must only add replicas back"},
+		{"undoing move-leader changes the set", func(r *Plan) {
+			r.Steps[1].Partitions[1].To = []int32{2, 3, 1, 12, 13}
+		}, "step 2, partition t-1: undoing move-leader [12 13 11 2 3 1] -> [2 3 1 12 13] changes the replica set"},
+		{"rollback ends elsewhere", func(r *Plan) {
+			r.Steps[2].Partitions[0].To = []int32{1, 2, 3, 11}
+		}, "partition t-0: the rollback ends at [1 2 3 11], not at the snapshot's [1 2 3]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rollbackOf()
+			tc.edit(r)
+			err := CheckInvariants(r, invSnapshot(), CheckOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want %q, got:\n%v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestMeasureBalance(t *testing.T) {
+	loads := []BrokerLoad{
+		{Broker: 3, Rack: "a", Replicas: 10, Leaders: 3, Bytes: 100},
+		{Broker: 1, Rack: "a", Replicas: 12, Leaders: 4, Bytes: 140},
+		{Broker: 2, Rack: "b", Replicas: 30, Leaders: 10, Bytes: 300},
+	}
+	b := MeasureBalance(BalanceByRack, loads, 10)
+	if b.Brokers[0].Broker != 1 || b.ReplicaDeviation != 1 || b.LeaderDeviation != 0.5 || b.BytesDeviation < 0.166 || b.BytesDeviation > 0.167 {
+		t.Errorf("by rack: %+v", b)
+	}
+	if got := b.Problems(); len(got) != 2 || !strings.Contains(got[0], "broker 1: 140 B, 17% from its peers' mean 120 B") {
+		t.Errorf("problems: %q", got)
+	}
+	if all := MeasureBalance(BalanceAllTargets, loads, 10); all.ReplicaDeviation < 12.6 || all.ReplicaDeviation > 12.7 {
+		t.Errorf("all targets: %+v", all)
+	}
+	if MeasureBalance(BalanceUnchecked, loads, 0).Problems() != nil {
+		t.Error("an unchecked balance has problems")
+	}
+}
