@@ -13,9 +13,11 @@ import (
 // nothing. Each undo step carries its own estimate at the forward step's
 // throttle.
 //
-// ZooKeeper steps are undone by the inverse change: a zk-join undo retires the
-// joined servers, a zk-handover undo swaps the promoted and retired ids.
-// zk-fork and zk-prune cannot be undone (DESIGN.md) and have no undo step.
+// The undo of a zk-join or zk-handover step carries the forward step's
+// ZooKeeper change unchanged: undoing it means restoring the membership the
+// forward step recorded it found (zookeeper.before; zkops.UndoStep), which is
+// what a rollback step (one with Undoes set) asks of the executor. zk-fork and
+// zk-prune cannot be undone (DESIGN.md) and have no undo step.
 //
 // Deriving the rollback of a rollback plan gives a migration plan with the
 // original moves again (Undoes is then left empty).
@@ -74,23 +76,22 @@ func undoStep(s *Step, planThrottle Rate) (Step, bool) {
 		u.Estimate = EstimateMoves(u.Partitions, throttle)
 		return u, true
 	}
-	if s.ZooKeeper == nil {
+	if s.ZooKeeper == nil || (s.Phase != PhaseZKJoin && s.Phase != PhaseZKHandover) {
 		return Step{}, false
 	}
-	z := s.ZooKeeper
-	switch s.Phase {
-	case PhaseZKJoin:
-		ch := &ZooKeeperChange{Connect: z.Connect}
-		for _, srv := range z.Join {
-			ch.Retire = append(ch.Retire, srv.ID)
-		}
-		u.ZooKeeper = ch
-	case PhaseZKHandover:
-		u.ZooKeeper = &ZooKeeperChange{Connect: z.Connect, Promote: slices.Clone(z.Retire), Retire: slices.Clone(z.Promote)}
-	default:
-		return Step{}, false
-	}
+	u.ZooKeeper = cloneZooKeeperChange(s.ZooKeeper)
 	return u, true
+}
+
+func cloneZooKeeperChange(z *ZooKeeperChange) *ZooKeeperChange {
+	c := *z
+	c.Join = slices.Clone(z.Join)
+	c.Promote = slices.Clone(z.Promote)
+	c.Retire = slices.Clone(z.Retire)
+	c.Prune = slices.Clone(z.Prune)
+	c.Sources = slices.Clone(z.Sources)
+	c.Before = slices.Clone(z.Before)
+	return &c
 }
 
 // EstimateMoves estimates one reassignment step: every replica a move adds

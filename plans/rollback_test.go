@@ -10,7 +10,8 @@ import (
 // with a zk-join first; sizes 1000 and 3000 bytes at a 1000 B/s throttle.
 func forwardPlan() *Plan {
 	steps := []Step{
-		{Number: 1, Phase: PhaseZKJoin, ZooKeeper: &ZooKeeperChange{Connect: "zk:2181", Join: []ZKServer{{ID: 4, Host: "zk-4"}, {ID: 5, Host: "zk-5"}}}},
+		{Number: 1, Phase: PhaseZKJoin, ZooKeeper: &ZooKeeperChange{Connect: "zk:2181", Join: []ZKServer{{ID: 4, Host: "zk-4"}, {ID: 5, Host: "zk-5"}},
+			Before: []ZKServer{{ID: 1, Host: "zk-1", Role: "participant"}}}},
 		{Number: 2, Phase: PhaseRaiseRF, Partitions: []Move{
 			{Topic: "orders", Partition: 0, From: []int32{1, 2}, To: []int32{1, 2, 3, 4}, Size: 1000},
 			{Topic: "orders", Partition: 1, From: []int32{2, 1}, To: []int32{2, 1, 4, 3}, Size: 3000},
@@ -87,13 +88,19 @@ func TestRollback(t *testing.T) {
 	if r.Steps[1].Throttle != 2000 {
 		t.Errorf("undo keeps the forward step's throttle: got %d", r.Steps[1].Throttle)
 	}
+	// ZooKeeper undos carry the forward change (with the membership to
+	// restore), as copies.
 	zkJoinUndo := r.Steps[4].ZooKeeper
-	if !slices.Equal(zkJoinUndo.Retire, []int{4, 5}) || len(zkJoinUndo.Join) != 0 {
-		t.Errorf("zk-join undo = %+v, want retire [4 5]", zkJoinUndo)
+	if zkJoinUndo == fwd.Steps[0].ZooKeeper || len(zkJoinUndo.Join) != 2 || zkJoinUndo.Join[1].ID != 5 || !slices.Equal(zkJoinUndo.Before, fwd.Steps[0].ZooKeeper.Before) {
+		t.Errorf("zk-join undo = %+v, want a copy of the forward change", zkJoinUndo)
 	}
 	handoverUndo := r.Steps[0].ZooKeeper
-	if !slices.Equal(handoverUndo.Promote, []int{1, 2}) || !slices.Equal(handoverUndo.Retire, []int{4, 5}) {
-		t.Errorf("zk-handover undo = %+v, want promote [1 2] retire [4 5]", handoverUndo)
+	if !slices.Equal(handoverUndo.Promote, []int{4, 5}) || !slices.Equal(handoverUndo.Retire, []int{1, 2}) {
+		t.Errorf("zk-handover undo = %+v, want a copy of the forward change", handoverUndo)
+	}
+	zkJoinUndo.Join[0].ID = 99
+	if fwd.Steps[0].ZooKeeper.Join[0].ID != 4 {
+		t.Error("the undo shares the forward step's server list")
 	}
 	if r.Totals.Steps != 5 || r.Totals.Partitions != 2 || r.Totals.BytesToCopy != 8000 {
 		t.Errorf("totals = %+v", r.Totals)

@@ -32,6 +32,8 @@ lock); 4 interrupted (what is left is printed).`,
 			newCancelCommand(),
 			newRollbackCommand(),
 			newThrottleCommand(),
+			newPlanCommand(),
+			newSnapshotCommand(),
 		},
 	}
 	markUsageErrors(app.Commands)
