@@ -92,13 +92,16 @@ func Dial(ctx context.Context, connect string, auth *Auth) (*zk.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, events, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(discard{}))
+	conn, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(discard{}))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to zookeeper %s: %w", connect, err)
 	}
+	// The event channel drops events when full: poll the state instead.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for conn.State() != zk.StateHasSession {
 		select {
-		case <-events:
+		case <-tick.C:
 		case <-ctx.Done():
 			conn.Close()
 			return nil, fmt.Errorf("connecting to zookeeper %s: no session before %w: check the addresses and that the servers run", connect, ctx.Err())

@@ -37,6 +37,7 @@ lock); 4 interrupted (what is left is printed).`,
 			newSandboxCommand(),
 			newPlanCommand(),
 			newSnapshotCommand(),
+			newZKCommand(),
 		},
 	}
 	markUsageErrors(app.Commands)

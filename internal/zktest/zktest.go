@@ -525,18 +525,18 @@ func (e *Ensemble) Client(ids ...int) *zk.Conn {
 // and waits up to 20 s for a session.
 func Dial(t testing.TB, connect string, super bool) *zk.Conn {
 	t.Helper()
-	conn, events, err := zk.Connect(strings.Split(connect, ","), 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
+	conn, _, err := zk.Connect(strings.Split(connect, ","), 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatalf("zktest: connecting to %s: %v", connect, err)
 	}
 	t.Cleanup(conn.Close)
-	deadline := time.After(20 * time.Second)
+	// The event channel drops events when full: poll the state instead.
+	deadline := time.Now().Add(20 * time.Second)
 	for conn.State() != zk.StateHasSession {
-		select {
-		case <-events:
-		case <-deadline:
+		if time.Now().After(deadline) {
 			t.Fatalf("zktest: no session with %s within 20s", connect)
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if super {
 		if err := conn.AddAuth("digest", []byte(SuperUser+":"+SuperPassword)); err != nil {
