@@ -423,7 +423,7 @@ func (c *checker) brokerConfigs() GateResult {
 		f = append(f, Finding{Subject: "broker.rack", Detail: fmt.Sprintf("brokers %v have a rack, brokers %v have none: rack-aware placement needs every broker to have one", with, without)})
 	}
 	return result(GateBrokerConfigs, f, "brokers disagree on configs that must match in one cluster",
-		fmt.Sprintf("%d brokers agree on %s, listener names and racks", len(all), strings.Join(ComparedBrokerKeys, ", ")), StatusFail)
+		fmt.Sprintf("%d brokers agree on IBP, message format, sizes, fetchers, listener names and racks", len(all)), StatusFail)
 }
 
 // disagreement describes how brokers differ on a value ("2.4-IV1 on [1 2 3];
@@ -500,15 +500,15 @@ func (c *checker) partitionGates() []GateResult {
 			}
 		}
 	}
-	scope := "every partition"
+	scope := "all partitions"
 	if c.partitions != nil {
-		scope = fmt.Sprintf("%d partitions in scope", len(c.partitions))
+		scope = fmt.Sprintf("the %d partitions in scope", len(c.partitions))
 	}
 	return []GateResult{
-		result(GateOffline, offline, fmt.Sprintf("%d partitions offline", len(offline)), "no offline partition among "+scope, StatusFail),
-		result(GateUnderReplicated, under, fmt.Sprintf("%d partitions under-replicated", len(under)), "every replica in sync among "+scope, StatusFail),
-		result(GateUnderMinISR, belowMin, fmt.Sprintf("%d partitions under min.insync.replicas", len(belowMin)), "no partition under min.insync.replicas among "+scope, StatusFail),
-		result(GateAtMinISR, atMin, fmt.Sprintf("%d partitions at min.insync.replicas", len(atMin)), "no partition at min.insync.replicas among "+scope, StatusWarn),
+		result(GateOffline, offline, fmt.Sprintf("%d partitions offline", len(offline)), "none offline of "+scope, StatusFail),
+		result(GateUnderReplicated, under, fmt.Sprintf("%d partitions under-replicated", len(under)), "every replica in sync, "+scope, StatusFail),
+		result(GateUnderMinISR, belowMin, fmt.Sprintf("%d partitions under min.insync.replicas", len(belowMin)), "none under min.insync.replicas of "+scope, StatusFail),
+		result(GateAtMinISR, atMin, fmt.Sprintf("%d partitions at min.insync.replicas", len(atMin)), "none at min.insync.replicas of "+scope, StatusWarn),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/synth"
 	"github.com/kshift/kshift/planner"
@@ -156,5 +157,54 @@ func TestReadHiddenRatesRecordedUnknown(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(st.Notes, "\n"), "2:"+KeyLeaderRate) {
 		t.Errorf("notes do not name the hidden rate: %v", st.Notes)
+	}
+}
+
+// Secrets never reach a file kshift writes: the snapshot records an allowlist
+// of configs, and the plan made from it carries none of the connection.
+func TestSnapshotAndPlanNeverContainSecrets(t *testing.T) {
+	const password = "Sup3r-Secret-PW"
+	want, mapping := synth.Generate(synth.Options{SourceBrokers: 3, TargetBrokers: 3, Topics: 4, Partitions: 12, Seed: 3})
+	d, err := kafkadouble.Start(ctxT(t), kafkadouble.Config{ClusterID: want.ClusterID, Version: kafkadouble.V3_x, Brokers: doubleBrokers(want),
+		SASLMechanism: "SCRAM-SHA-512", SASLUsers: []kafkadouble.SASLUser{{User: "admin", Password: password}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.LoadSnapshot(want); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kafkaconn.Connect(ctxT(t), kafkaconn.Options{Bootstrap: d.Bootstrap(),
+		SASL: kafkaconn.SASLOptions{Mechanism: kafkaconn.SASLScramSHA512, User: "admin", Password: password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// A broker config that holds the password, as a JAAS config would.
+	setBrokerConfig(t, cl, 1, "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
+		`org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="`+password+`";`)
+	st, err := Read(ctxT(t), cl, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := plans.Marshal(st.Snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := planner.Build(planner.Input{Snapshot: st.Snapshot, Mapping: mapping})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := plans.Marshal(res.Plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string][]byte{"snapshot": snap, "plan": plan} {
+		if strings.Contains(string(out), password) {
+			t.Errorf("the %s contains the SASL password", name)
+		}
+	}
+	if !strings.Contains(string(snap), "synth-3") {
+		t.Errorf("the snapshot was not read: %.200s", snap)
 	}
 }
