@@ -160,3 +160,20 @@ func testCA(t *testing.T, host string) ([]byte, tls.Certificate) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+func TestConnectZooKeeperUnreachableFailsWithinTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	start := time.Now()
+	_, err = ConnectZooKeeper(context.Background(), ZooKeeperOptions{Connect: addr + "/kafka"}, 500*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "no session within 500ms") || !strings.Contains(err.Error(), addr) {
+		t.Errorf("unreachable zookeeper: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %s to fail", took)
+	}
+}
