@@ -24,7 +24,7 @@ func TestZooKeeperChroots(t *testing.T) {
 		"/kafka/prod/cluster": "", "/kafka/prod/cluster/id": `{"version":"1","id":"c-zk"}`,
 		"/kafka/prod/config": "", "/kafka/prod/config/brokers": "",
 		"/kafka/prod/config/brokers/2": `{"version":1,"config":{"leader.replication.throttled.rate":"5000"}}`,
-		"/kafka/dev": "", "/kafka/dev/brokers": "", "/kafka/dev/brokers/ids": "",
+		"/kafka/dev":                   "", "/kafka/dev/brokers": "", "/kafka/dev/brokers/ids": "",
 		"/kafka/dev/cluster": "", "/kafka/dev/cluster/id": `{"version":"1","id":"c-other"}`,
 		"/kafka/empty": "",
 	} {
