@@ -98,9 +98,13 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	if allState(st, StateDone) {
 		res.AlreadyDone = true
 		e.log.Info("step already done: nothing to do", "step", s.Number)
-		// Throttles a killed or interrupted run left behind are cleared now
-		// that nothing of the step moves.
-		return res, e.finishRecords(recs, nil, res)
+		// Throttles a killed or interrupted run left behind are cleared,
+		// except those of moves still in flight (a later step resumed next).
+		keep := map[tp]bool{}
+		for key := range v.InFlight {
+			keep[key] = true
+		}
+		return res, e.finishRecords(recs, keep, res)
 	}
 
 	rate := ref.Plan.Throttle

@@ -17,7 +17,7 @@ reports them reverted, reorders each partition to the step's exact from list (a 
 the in-flight order), and removes the throttles kshift set, restoring earlier values.
 Partitions that already finished stay done: roll them back with kshift rollback.`,
 		Flags:  append(executorFlags(), clusterFlags()...),
-		Action: runCancel,
+		Action: flagsAfterArgs(runCancel),
 	}
 }
 

@@ -24,7 +24,7 @@ as apply.`,
 			&cli.BoolFlag{Name: "force", Usage: "undo although the step is not done or later steps are not pending"},
 			&cli.BoolFlag{Name: "cancel-on-interrupt", Usage: "on Ctrl-C or SIGTERM, cancel the undo in flight"},
 		}, executorFlags()...), clusterFlags()...),
-		Action: runRollback,
+		Action: flagsAfterArgs(runRollback),
 	}
 }
 

@@ -22,7 +22,7 @@ partial (some partitions done: an interrupted run; apply resumes it), pending or
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "print the status again every --interval until interrupted"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "refresh interval of --watch"},
 		}, clusterFlags()...),
-		Action: runStatus,
+		Action: flagsAfterArgs(runStatus),
 	}
 }
 

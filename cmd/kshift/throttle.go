@@ -23,7 +23,7 @@ deletes every other throttle config on the cluster.`,
 				Usage:     "change the per-broker rate of kshift's throttles (while a step runs)",
 				ArgsUsage: "RATE",
 				Flags:     append(executorFlags(), clusterFlags()...),
-				Action:    runThrottleSet,
+				Action:    flagsAfterArgs(runThrottleSet),
 			},
 			{
 				Name:  "clear",

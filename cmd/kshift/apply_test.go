@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/plans"
+)
+
+// TestMain lets tests run this test binary as the kshift command itself
+// (KSHIFT_TEST_RUN_MAIN=1), so subprocess tests exercise the real main,
+// flags, signals and exit codes without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("KSHIFT_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// kshiftCmd returns the kshift command with args, as a subprocess.
+func kshiftCmd(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "KSHIFT_TEST_RUN_MAIN=1")
+	return cmd
+}
+
+// migration is a double with source brokers 0-2 and targets 3-5, topics
+// with data, and a multi-step phased plan written to dir/plan.yaml.
+type migration struct {
+	c        *kafkadouble.Cluster
+	dir      string
+	planPath string
+	plan     *plans.Plan
+	origRF   map[string]int
+}
+
+func newMigration(t *testing.T, speed float64, topics, partitions int, size int64, rate plans.Rate, perStep int) *migration {
+	t.Helper()
+	var brokers []kafkadouble.BrokerConfig
+	for i := int32(0); i < 6; i++ {
+		brokers = append(brokers, kafkadouble.BrokerConfig{ID: i, Rack: fmt.Sprintf("r%d", i%3)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := kafkadouble.Start(ctx, kafkadouble.Config{ClusterID: "kill-test", Brokers: brokers,
+		Clock: kafkadouble.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	m := &migration{c: c, dir: t.TempDir(), origRF: map[string]int{}}
+	var raise, lead, lower []plans.Move
+	for i := range topics {
+		name := fmt.Sprintf("topic-%d", i)
+		var assign [][]int32
+		for p := range partitions {
+			assign = append(assign, []int32{int32(p+i) % 3, int32(p+i+1) % 3, int32(p+i+2) % 3})
+		}
+		if err := c.CreateTopic(name, assign, map[string]string{"min.insync.replicas": "2"}); err != nil {
+			t.Fatal(err)
+		}
+		for p, from := range assign {
+			if err := c.SetPartitionSize(name, int32(p), size); err != nil {
+				t.Fatal(err)
+			}
+			m.origRF[fmt.Sprintf("%s-%d", name, p)] = len(from)
+			var tgt []int32
+			for _, r := range from {
+				tgt = append(tgt, r+3)
+			}
+			raised := append(slices.Clone(from), tgt...)
+			led := append(slices.Clone(tgt), from...)
+			raise = append(raise, plans.Move{Topic: name, Partition: int32(p), From: from, To: raised, Size: plans.ByteSize(size)})
+			lead = append(lead, plans.Move{Topic: name, Partition: int32(p), From: raised, To: led, Size: plans.ByteSize(size)})
+			lower = append(lower, plans.Move{Topic: name, Partition: int32(p), From: led, To: tgt, Size: plans.ByteSize(size)})
+		}
+	}
+	p := &plans.Plan{Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: "kill-test", Strategy: plans.StrategyPhased,
+		Throttle: rate, SourceBrokers: []int32{0, 1, 2}, TargetBrokers: []int32{3, 4, 5}}
+	for _, phase := range []struct {
+		ph    plans.Phase
+		moves []plans.Move
+	}{{plans.PhaseRaiseRF, raise}, {plans.PhaseMoveLeader, lead}, {plans.PhaseLowerRF, lower}} {
+		for i := 0; i < len(phase.moves); i += perStep {
+			moves := phase.moves[i:min(i+perStep, len(phase.moves))]
+			p.Steps = append(p.Steps, plans.Step{Number: len(p.Steps) + 1, Phase: phase.ph, Partitions: moves, Estimate: plans.EstimateMoves(moves, rate)})
+		}
+	}
+	p.Totals = plans.ComputeTotals(p.Steps)
+	data, err := plans.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.planPath = filepath.Join(m.dir, "plan.yaml")
+	if err := os.WriteFile(m.planPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.plan = p
+	return m
+}
+
+func (m *migration) connArgs() []string {
+	return []string{"--bootstrap", strings.Join(m.c.Bootstrap(), ",")}
+}
+
+// finalState fails unless every partition is at the last step's `to`, led by
+// its first replica, fully in sync, with no throttle config and no lock left.
+func (m *migration) finalState(t *testing.T) {
+	t.Helper()
+	last := map[string]plans.Move{}
+	for _, s := range m.plan.Steps {
+		for _, mv := range s.Partitions {
+			last[mv.Name()] = mv
+		}
+	}
+	for name, mv := range last {
+		st, _ := m.c.Partition(mv.Topic, mv.Partition)
+		if !slices.Equal(st.Replicas, mv.To) || st.Reassigning || len(st.ISR) != len(mv.To) || st.Leader != mv.To[0] {
+			t.Errorf("%s: replicas %v isr %v leader %d moving %v; want %v led by %d", name, st.Replicas, st.ISR, st.Leader, st.Reassigning, mv.To, mv.To[0])
+		}
+	}
+	for _, name := range m.c.Topics() {
+		cfg, _ := m.c.TopicConfigs(name)
+		for _, k := range []string{executor.LeaderReplicasKey, executor.FollowerReplicasKey} {
+			if v, ok := cfg[k]; ok {
+				t.Errorf("topic %s keeps %s=%q", name, k, v)
+			}
+		}
+		if strings.HasPrefix(name, executor.LockTopic) {
+			t.Errorf("lock topic %s left behind", name)
+		}
+	}
+	for b := int32(0); b < 6; b++ {
+		if r := m.c.BrokerRates(b); len(r) > 0 {
+			t.Errorf("broker %d keeps rates %v", b, r)
+		}
+	}
+}
+
+// watchRF samples every partition until stop and reports any moment where a
+// partition had fewer in-sync replicas than its original RF.
+func (m *migration) watchRF(stop <-chan struct{}) <-chan []string {
+	out := make(chan []string, 1)
+	go func() {
+		var bad []string
+		for {
+			select {
+			case <-stop:
+				out <- bad
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			for _, name := range m.c.Topics() {
+				for p := int32(0); ; p++ {
+					st, ok := m.c.Partition(name, p)
+					if !ok {
+						break
+					}
+					key := fmt.Sprintf("%s-%d", name, p)
+					if rf, ok := m.origRF[key]; ok && len(st.ISR) < rf && len(bad) < 10 {
+						bad = append(bad, fmt.Sprintf("%s isr %v replicas %v", key, st.ISR, st.Replicas))
+					}
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// TestKillAndResume pins idempotency and resumability: the kshift process
+// killed with SIGKILL at random moments in 50 runs of `apply --all` over a
+// 9-step migration; every re-run picks up where the cluster is, no partition
+// ever has fewer in-sync replicas than its original RF, and a final run ends
+// with every partition at its target, no throttle and no lock left.
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test: 50 subprocess runs")
+	}
+	m := newMigration(t, 5, 4, 3, 40<<20, 10<<20, 4)
+	audit := filepath.Join(m.dir, "audit.jsonl")
+	args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock", "--audit-log", audit, "--poll-interval", "20ms")
+	rng := rand.New(rand.NewSource(20261122))
+	stop := make(chan struct{})
+	rfReport := m.watchRF(stop)
+	finishedEarly := 0
+	for run := range 50 {
+		cmd := kshiftCmd(t, args...)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(20+rng.Intn(500)) * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run %d ended on its own with %v:\n%s", run, err, out.String())
+			}
+			finishedEarly++
+		case <-time.After(delay):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+		}
+	}
+	final := kshiftCmd(t, args...)
+	outb, err := final.CombinedOutput()
+	if err != nil {
+		t.Fatalf("final apply: %v\n%s", err, outb)
+	}
+	close(stop)
+	if bad := <-rfReport; len(bad) > 0 {
+		t.Errorf("partitions below their original RF: %v", bad)
+	}
+	m.finalState(t)
+	if finishedEarly > 40 {
+		t.Errorf("%d of 50 runs finished before being killed: the kills did not land mid-migration", finishedEarly)
+	}
+	t.Logf("%d of 50 runs finished before the kill", finishedEarly)
+}
+
+// exitCodeOf returns a finished command's exit code.
+func exitCodeOf(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// TestApplyCommandEndToEnd pins the commands as operators run them: status
+// before, apply with SIGINT (exit 4, resume hint), a second apply refused by
+// the lock of a live holder (exit 3), resume, status as json, rollback, and
+// throttle clear.
+func TestApplyCommandEndToEnd(t *testing.T) {
+	m := newMigration(t, 20, 2, 2, 100<<20, 10<<20, 4)
+	conn := m.connArgs()
+	// run runs the command words in command (e.g. "throttle clear") with
+	// args, then the connection flags (after PLAN, as operators type them).
+	run := func(command string, args ...string) (string, int) {
+		cmd := kshiftCmd(t, append(append(strings.Fields(command), args...), conn...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), exitCodeOf(err)
+	}
+	if out, code := run("status", m.planPath, "-o", "json"); code != 0 || !strings.Contains(out, `"state": "pending"`) {
+		t.Fatalf("status before: %d\n%s", code, out)
+	}
+	// SIGINT mid-copy: exit 4, the move keeps going, resume command printed.
+	cmd := kshiftCmd(t, append(append([]string{"apply"}, conn...), m.planPath, "--step", "1", "--poll-interval", "20ms")...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitMoving := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := m.c.Partition("topic-0", 0)
+		if st.Reassigning || time.Now().After(waitMoving) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// While it runs, a second kshift is refused by the lock.
+	if out2, code := run("apply", m.planPath, "--step", "1"); code != exitRefused || !strings.Contains(out2, "operator lock") || !strings.Contains(out2, "plan.yaml step 1") {
+		t.Errorf("second apply while the first runs: exit %d\n%s", code, out2)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if code := exitCodeOf(err); code != exitInterrupted || !strings.Contains(out.String(), "kshift apply "+m.planPath+" --step 1") {
+		t.Fatalf("interrupted apply: exit %d\n%s", code, out.String())
+	}
+	if out, code := run("status", m.planPath); code != 0 || !strings.Contains(out, "in-flight") {
+		t.Errorf("status mid-step: exit %d\n%s", code, out)
+	}
+	if out, code := run("apply", m.planPath, "--through", "2", "--auto-continue", "--poll-interval", "20ms"); code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, out)
+	}
+	outJSON, code := run("status", m.planPath, "-o", "json")
+	if code != 0 {
+		t.Fatalf("status: %d\n%s", code, outJSON)
+	}
+	var st executor.PlanStatus
+	if err := json.Unmarshal([]byte(outJSON), &st); err != nil {
+		t.Fatalf("status json: %v\n%s", err, outJSON)
+	}
+	if st.Steps[0].State != executor.StepDone || st.Steps[1].State != executor.StepDone || st.Steps[2].State != executor.StepPending {
+		t.Errorf("status after steps 1-2: %+v", st.Steps)
+	}
+	if out, code := run("rollback", m.planPath, "--to-step", "1", "--poll-interval", "20ms"); code != 0 {
+		t.Fatalf("rollback: exit %d\n%s", code, out)
+	}
+	for _, mv := range m.plan.Steps[0].Partitions {
+		if s, _ := m.c.Partition(mv.Topic, mv.Partition); !slices.Equal(s.Replicas, mv.From) || s.Leader != mv.From[0] {
+			t.Errorf("after rollback: %s replicas %v leader %d, want %v", mv.Name(), s.Replicas, s.Leader, mv.From)
+		}
+	}
+	if out, code := run("apply", m.planPath, "--all", "--auto-continue", "--poll-interval", "20ms"); code != 0 {
+		t.Fatalf("apply --all: exit %d\n%s", code, out)
+	}
+	if out, code := run("throttle clear", "--audit-log", filepath.Join(m.dir, "kshift-audit.jsonl")); code != 0 {
+		t.Fatalf("throttle clear: exit %d\n%s", code, out)
+	}
+	m.finalState(t)
+}
