@@ -110,13 +110,19 @@ type Cluster struct {
 	clock *Clock
 	sasl  *saslServer
 
-	mu            sync.Mutex
-	now           time.Time
-	rng           *rand.Rand
-	brokers       map[int32]*broker
-	controller    int32
-	topics        map[string]*topic
-	defaults      map[string]string // dynamic cluster-default broker configs (resource "")
+	mu         sync.Mutex
+	now        time.Time
+	rng        *rand.Rand
+	brokers    map[int32]*broker
+	controller int32
+	topics     map[string]*topic
+	defaults   map[string]string // dynamic cluster-default broker configs (resource "")
+	// busy holds the partitions time changes: replicas out of sync or
+	// producers writing; delayed those with ISR changes not yet shown.
+	busy, delayed map[*partition]struct{}
+	// inFlight holds the partitions reassigned since the last rebalance
+	// check (some may have completed since).
+	inFlight      map[*partition]struct{}
 	nextRebalance time.Time
 	producerID    int64
 	closed        bool
@@ -178,6 +184,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		brokers:  make(map[int32]*broker),
 		topics:   make(map[string]*topic),
 		defaults: make(map[string]string),
+		busy:     make(map[*partition]struct{}),
+		delayed:  make(map[*partition]struct{}),
+		inFlight: make(map[*partition]struct{}),
 	}
 	c.now = c.clock.Now()
 	c.nextRebalance = c.now.Add(cfg.RebalanceInterval)
@@ -473,6 +482,7 @@ func (c *Cluster) SetInboundRate(topic string, partition int32, bytesPerSec int6
 		return fmt.Errorf("set inbound rate of %s-%d: %d bytes/s is negative", topic, partition, bytesPerSec)
 	}
 	p.inbound = float64(bytesPerSec)
+	c.busy[p] = struct{}{}
 	return nil
 }
 

@@ -429,21 +429,16 @@ func (c *Cluster) describeLogDirs(id int32, r *kmsg.DescribeLogDirsRequest) kmsg
 	b := c.brokers[id]
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir = "/var/lib/kafka/data"
-	want := func(topic string, p int32) bool {
-		if r.Topics == nil {
-			return true
+	wanted := make(map[string]map[int32]bool)
+	for _, t := range r.Topics {
+		if wanted[t.Topic] == nil {
+			wanted[t.Topic] = make(map[int32]bool)
 		}
-		for _, t := range r.Topics {
-			if t.Topic == topic {
-				for _, q := range t.Partitions {
-					if q == p {
-						return true
-					}
-				}
-			}
+		for _, q := range t.Partitions {
+			wanted[t.Topic][q] = true
 		}
-		return false
 	}
+	want := func(topic string, p int32) bool { return r.Topics == nil || wanted[topic][p] }
 	var used int64
 	for _, name := range sortedKeys(c.topics) {
 		dt := kmsg.NewDescribeLogDirsResponseDirTopic()

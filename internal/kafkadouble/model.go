@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -113,7 +114,7 @@ func (c *Cluster) createTopicLocked(name string, assignment [][]int32, configs m
 		}
 		for _, r := range rs {
 			if !p.inISR(r) {
-				p.have[r] = 0
+				c.lag(p, r, 0)
 			}
 		}
 		p.shownISR = clone(p.isr)
@@ -137,7 +138,7 @@ func (c *Cluster) loadISRLocked(p *partition, isr []int32, leader int32) {
 	p.have = make(map[int32]float64)
 	for _, r := range p.replicas {
 		if !p.inISR(r) {
-			p.have[r] = 0
+			c.lag(p, r, 0)
 		}
 	}
 	p.leader = -1
@@ -170,6 +171,13 @@ func (c *Cluster) validReplicaList(rs []int32) error {
 		}
 	}
 	return nil
+}
+
+// lag records that replica r of p is out of sync holding size bytes, and
+// marks p busy so that advancing time looks at it.
+func (c *Cluster) lag(p *partition, r int32, size float64) {
+	p.have[r] = size
+	c.busy[p] = struct{}{}
 }
 
 func (c *Cluster) alive(id int32) bool {
@@ -206,6 +214,7 @@ func (c *Cluster) setISR(p *partition, isr []int32, byController bool) {
 		at = p.pending[n-1].at
 	}
 	p.pending = append(p.pending, isrChange{at: at, isr: clone(isr)})
+	c.delayed[p] = struct{}{}
 }
 
 // joinISR adds a caught-up replica to the ISR (a leader's change: no epoch
@@ -283,9 +292,10 @@ func (c *Cluster) reassignLocked(p *partition, target []int32) {
 	}
 	p.origin, p.target = clone(origin), clone(target)
 	p.replicas = append(clone(target), minus(origin, target)...)
+	c.inFlight[p] = struct{}{}
 	for _, r := range p.adding() {
 		if _, ok := p.have[r]; !ok && !p.inISR(r) {
-			p.have[r] = 0
+			c.lag(p, r, 0)
 		}
 	}
 	if subset(p.target, p.isr) {
@@ -346,7 +356,7 @@ func (c *Cluster) brokerDownLocked(id int32) {
 			}
 			changed := false
 			if len(p.isr) > 1 {
-				p.have[id] = p.size
+				c.lag(p, id, p.size)
 				c.setISR(p, minus(p.isr, []int32{id}), true)
 				changed = true
 			}
@@ -425,12 +435,10 @@ func (c *Cluster) integrate(copies []copyFlow, dt float64) {
 	if dt <= 0 {
 		return
 	}
-	for _, t := range c.topics {
-		for _, p := range t.partitions {
-			if p.inbound > 0 && p.leader != -1 {
-				p.size += p.inbound * dt
-				p.offset += p.inbound * dt / avgRecordBytes
-			}
+	for p := range c.busy {
+		if p.inbound > 0 && p.leader != -1 {
+			p.size += p.inbound * dt
+			p.offset += p.inbound * dt / avgRecordBytes
 		}
 	}
 	for _, cp := range copies {
@@ -447,12 +455,13 @@ func (c *Cluster) publishLocked() {
 	if !c.cfg.ISRLag {
 		return
 	}
-	for _, t := range c.topics {
-		for _, p := range t.partitions {
-			for len(p.pending) > 0 && !p.pending[0].at.After(c.now) {
-				p.shownISR = p.pending[0].isr
-				p.pending = p.pending[1:]
-			}
+	for p := range c.delayed {
+		for len(p.pending) > 0 && !p.pending[0].at.After(c.now) {
+			p.shownISR = p.pending[0].isr
+			p.pending = p.pending[1:]
+		}
+		if len(p.pending) == 0 {
+			delete(c.delayed, p)
 		}
 	}
 }
@@ -467,38 +476,41 @@ func (c *Cluster) rebalanceOn() bool {
 // exceeds leader.imbalance.per.broker.percentage, elect it where it is alive
 // and in sync. It does nothing while any reassignment is in flight.
 func (c *Cluster) rebalanceLocked() {
-	for _, t := range c.topics {
-		for _, p := range t.partitions {
-			if p.moving() {
-				return
-			}
+	for p := range c.inFlight {
+		if c.topics[p.topic.name] == p.topic && p.moving() {
+			return
 		}
+		delete(c.inFlight, p)
 	}
 	pct := 10.0
 	if b, ok := c.brokers[c.controller]; ok {
-		fmt.Sscanf(b.static[ImbalancePercentageKey], "%g", &pct)
-	}
-	preferred := make(map[int32][]*partition)
-	for _, name := range sortedKeys(c.topics) {
-		for _, p := range c.topics[name].partitions {
-			preferred[p.replicas[0]] = append(preferred[p.replicas[0]], p)
+		if v, err := strconv.ParseFloat(b.static[ImbalancePercentageKey], 64); err == nil {
+			pct = v
 		}
 	}
-	for id, ps := range preferred {
-		if !c.alive(id) {
-			continue
-		}
-		var notLed []*partition
-		for _, p := range ps {
-			if p.leader != id {
-				notLed = append(notLed, p)
+	// Counted in slices indexed by broker id: this runs over every partition
+	// at every check.
+	maxID := int32(0)
+	for id := range c.brokers {
+		maxID = max(maxID, id)
+	}
+	preferred := make([]int, maxID+1)
+	notLed := make([]int, maxID+1)
+	for _, t := range c.topics {
+		for _, p := range t.partitions {
+			preferred[p.replicas[0]]++
+			if p.leader != p.replicas[0] {
+				notLed[p.replicas[0]]++
 			}
 		}
-		if float64(len(notLed))/float64(len(ps)) <= pct/100 {
-			continue
-		}
-		for _, p := range notLed {
-			if p.inISR(id) {
+	}
+	over := make([]bool, maxID+1)
+	for id, n := range notLed {
+		over[id] = n > 0 && c.alive(int32(id)) && float64(n)/float64(preferred[id]) > pct/100
+	}
+	for _, t := range c.topics {
+		for _, p := range t.partitions {
+			if id := p.replicas[0]; over[id] && p.leader != id && p.inISR(id) {
 				p.leader = id
 				p.epoch++
 			}

@@ -107,17 +107,31 @@ type copyFlow struct {
 // throttled copies).
 func (c *Cluster) copiesLocked() []copyFlow {
 	var flows []copyFlow
-	for _, name := range sortedKeys(c.topics) {
-		for _, p := range c.topics[name].partitions {
-			if p.leader == -1 || len(p.have) == 0 {
-				continue
-			}
-			for _, r := range p.replicas {
-				if _, ok := p.have[r]; ok && c.alive(r) && r != p.leader {
-					flows = append(flows, copyFlow{p: p, r: r})
-				}
+	for p := range c.busy {
+		if c.topics[p.topic.name] != p.topic || (len(p.have) == 0 && p.inbound == 0) {
+			delete(c.busy, p) // deleted topic, or nothing left to do
+			continue
+		}
+		if p.leader == -1 {
+			continue
+		}
+		for _, r := range p.replicas {
+			if _, ok := p.have[r]; ok && c.alive(r) && r != p.leader {
+				flows = append(flows, copyFlow{p: p, r: r})
 			}
 		}
+	}
+	// Parse each broker's rates once per call, not once per flow.
+	type rates struct {
+		leader, follower       float64
+		hasLeader, hasFollower bool
+	}
+	brokerRates := make(map[int32]rates, len(c.brokers))
+	for id := range c.brokers {
+		var r rates
+		r.leader, r.hasLeader = c.rate(id, LeaderRateKey)
+		r.follower, r.hasFollower = c.rate(id, FollowerRateKey)
+		brokerRates[id] = r
 	}
 	into := make(map[int32]int)
 	outOf := make(map[int32]int)
@@ -128,11 +142,11 @@ func (c *Cluster) copiesLocked() []copyFlow {
 	for i, f := range flows {
 		into[f.r]++
 		outOf[f.p.leader]++
-		if _, ok := c.rate(f.r, FollowerRateKey); ok && f.p.topic.followerThrottle.has(f.p.id, f.r) {
+		if brokerRates[f.r].hasFollower && f.p.topic.followerThrottle.has(f.p.id, f.r) {
 			follower[i] = true
 			fThrottled[f.r]++
 		}
-		if _, ok := c.rate(f.p.leader, LeaderRateKey); ok && f.p.topic.leaderThrottle.has(f.p.id, f.p.leader) {
+		if brokerRates[f.p.leader].hasLeader && f.p.topic.leaderThrottle.has(f.p.id, f.p.leader) {
 			leader[i] = true
 			lThrottled[f.p.leader]++
 		}
@@ -142,12 +156,10 @@ func (c *Cluster) copiesLocked() []copyFlow {
 		f := &flows[i]
 		f.rate = min(network/float64(into[f.r]), network/float64(outOf[f.p.leader]))
 		if follower[i] {
-			r, _ := c.rate(f.r, FollowerRateKey)
-			f.rate = min(f.rate, throttleEfficiency*r/float64(fThrottled[f.r]))
+			f.rate = min(f.rate, throttleEfficiency*brokerRates[f.r].follower/float64(fThrottled[f.r]))
 		}
 		if leader[i] {
-			r, _ := c.rate(f.p.leader, LeaderRateKey)
-			f.rate = min(f.rate, throttleEfficiency*r/float64(lThrottled[f.p.leader]))
+			f.rate = min(f.rate, throttleEfficiency*brokerRates[f.p.leader].leader/float64(lThrottled[f.p.leader]))
 		}
 	}
 	return flows
