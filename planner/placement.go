@@ -62,7 +62,9 @@ type placer struct {
 	bytes         []plans.ByteSize
 	leaders       []int
 	leadBytes     []plans.ByteSize
-	largest       plans.ByteSize
+	// placed and placedLeaders count what the plan puts on each target.
+	placed, placedLeaders []int
+	largest               plans.ByteSize
 
 	parts      []*part // partitions to move
 	slab       idSlab
@@ -105,6 +107,7 @@ func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
 	n := len(pl.targets)
 	pl.replicas, pl.bytes = make([]int, n), make([]plans.ByteSize, n)
 	pl.leaders, pl.leadBytes = make([]int, n), make([]plans.ByteSize, n)
+	pl.placed, pl.placedLeaders = make([]int, n), make([]int, n)
 
 	pl.checkRackMap(&r, rackIndex)
 	pl.collect(&r)
@@ -371,6 +374,10 @@ func (pl *placer) place() {
 		}
 		p.final = final
 		pl.count(final, p.size)
+		for _, i := range chosen {
+			pl.placed[i]++
+		}
+		pl.placedLeaders[pl.tIndex.at(final[0])]++
 		pl.largest = max(pl.largest, p.size)
 		for _, i := range chosen {
 			usedRack[pl.tRack[i]] = false
@@ -416,8 +423,10 @@ func (pl *placer) handLead(p *part, k int) {
 	a, b := pl.tIndex.at(p.final[0]), pl.tIndex.at(p.final[k])
 	p.final[0], p.final[k] = p.final[k], p.final[0]
 	pl.leaders[a]--
+	pl.placedLeaders[a]--
 	pl.leadBytes[a] -= p.size
 	pl.leaders[b]++
+	pl.placedLeaders[b]++
 	pl.leadBytes[b] += p.size
 }
 
@@ -577,7 +586,7 @@ func (pl *placer) balance() Balance {
 		if b := pl.snap.Broker(id); b != nil && b.DiskCapacity > 0 {
 			capacity = b.DiskCapacity
 		}
-		loads[i] = plans.BrokerLoad{Broker: id, Rack: pl.racks[pl.tRack[i]], Replicas: pl.replicas[i], Leaders: pl.leaders[i], Bytes: pl.bytes[i], Capacity: capacity}
+		loads[i] = plans.BrokerLoad{Broker: id, Rack: pl.racks[pl.tRack[i]], Replicas: pl.replicas[i], Leaders: pl.leaders[i], Bytes: pl.bytes[i], Placed: pl.placed[i], PlacedLeaders: pl.placedLeaders[i], Capacity: capacity}
 	}
 	return plans.MeasureBalance(pl.balanceScope(), loads, pl.largest)
 }

@@ -415,3 +415,66 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("empty input: %v", err)
 	}
 }
+
+// TestPreexistingLoadOnTargets: an excluded topic crowding one target is
+// balanced around, and that target's excess is excused, not refused.
+func TestPreexistingLoadOnTargets(t *testing.T) {
+	topics := map[string][][]int32{"stays": {}, "moves": {}}
+	for range 12 {
+		topics["stays"] = append(topics["stays"], []int32{11})
+	}
+	for range 6 {
+		topics["moves"] = append(topics["moves"], []int32{1})
+	}
+	snap := cluster("1:r1 11:z1 12:z1 13:z1", topics)
+	m := mapping([]int32{1}, []int32{11, 12, 13}, func(m *plans.Mapping) { m.Exclude = []string{"stays"} })
+	res := mustBuild(t, snap, m)
+	for _, l := range res.Balance.Brokers {
+		want := map[int32]int{11: 12, 12: 3, 13: 3}[l.Broker]
+		if l.Replicas != want {
+			t.Errorf("broker %d holds %d replicas, want %d", l.Broker, l.Replicas, want)
+		}
+	}
+	if res.Balance.ReplicaDeviation != 0 {
+		t.Errorf("replica deviation %.1f, want 0 once broker 11's old load is excused", res.Balance.ReplicaDeviation)
+	}
+}
+
+func TestMoreWarnings(t *testing.T) {
+	snap := cluster("1:r1 2:r2 11:z1 12:z2 13:z3", map[string][][]int32{"t": {{1, 2}, {2, 1}}, "done": {{11, 12}}})
+	snap.Topics[1].Partitions[0].ISR = []int32{1} // t-0 under-replicated
+	m := mapping([]int32{1, 2}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 11}
+		m.ReplicationFactor.Topics = map[string]int{"done": 1}
+	})
+	res, err := Build(Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		kind WarningKind
+		text string
+	}{
+		{WarnUnderReplicated, "t-0"},
+		{WarnAlreadyOnTargets, "done"},
+		{WarnBrokerMapCollision, "t-0"},
+	} {
+		if !hasWarning(res, want.kind, want.text) {
+			t.Errorf("no %s warning about %q in %v", want.kind, want.text, res.Warnings)
+		}
+	}
+
+	racks := cluster("1:r1 2:r2 11:z1 12:z2 13:z1", map[string][][]int32{"t": {{1, 2}}})
+	m = mapping([]int32{1, 2}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 13}
+	})
+	if res := mustBuild(t, racks, m); !hasWarning(res, WarnRackSpread, "t-0") {
+		t.Errorf("no rack-spread warning: %v", res.Warnings)
+	}
+	m = mapping([]int32{1, 2}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.RackMap = map[string]string{"r1": "z1", "r2": "z1"}
+	})
+	if res := mustBuild(t, racks, m); !hasWarning(res, WarnUnusedTarget, "broker 12") {
+		t.Errorf("no unused-target warning: %v", res.Warnings)
+	}
+}

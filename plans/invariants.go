@@ -37,7 +37,7 @@ const (
 	// MaxLeaderDeviation is how far a broker's leader count may be from its peers' mean.
 	MaxLeaderDeviation = 1.0
 	// MaxBytesDeviation is how far a broker's bytes may be from its peers' mean, as a
-	// share of that mean, where partition sizes allow (see CheckBalance).
+	// share of that mean, where partition sizes allow (see Balance.Problems).
 	MaxBytesDeviation = 0.10
 )
 
@@ -48,6 +48,10 @@ type BrokerLoad struct {
 	Replicas int      `yaml:"replicas" json:"replicas"`
 	Leaders  int      `yaml:"leaders" json:"leaders"`
 	Bytes    ByteSize `yaml:"bytes" json:"bytes"`
+	// Placed and PlacedLeaders count the replicas and leaders the plan put
+	// there; the rest was there before (excluded topics, partitions left in place).
+	Placed        int `yaml:"placed" json:"placed"`
+	PlacedLeaders int `yaml:"placed_leaders" json:"placed_leaders"`
 	// Capacity is the broker's known disk capacity, 0 when unknown.
 	Capacity ByteSize `yaml:"capacity,omitempty" json:"capacity,omitempty"`
 }
@@ -68,28 +72,78 @@ type Balance struct {
 	LargestPartition ByteSize `yaml:"largest_partition" json:"largest_partition"`
 }
 
+// metric is one balanced quantity of a broker.
+type metric struct {
+	name   string
+	value  func(BrokerLoad) float64
+	placed func(BrokerLoad) int
+}
+
+var (
+	replicasMetric = metric{"replicas", func(l BrokerLoad) float64 { return float64(l.Replicas) }, func(l BrokerLoad) int { return l.Placed }}
+	leadersMetric  = metric{"leaders", func(l BrokerLoad) float64 { return float64(l.Leaders) }, func(l BrokerLoad) int { return l.PlacedLeaders }}
+	bytesMetric    = metric{"bytes", func(l BrokerLoad) float64 { return float64(l.Bytes) }, func(l BrokerLoad) int { return l.Placed }}
+)
+
+// peerMean returns the mean of m over group that each member is held to,
+// and which members are excused. A broker above the mean that the plan put
+// nothing on only holds what it held before: the plan could not lower it, so
+// it is left out of the mean and of the bound (repeatedly, as the mean drops).
+// Loads that record no placement at all (Placed 0 everywhere) excuse nobody.
+func peerMean(group []BrokerLoad, m metric) (float64, []bool) {
+	excused := make([]bool, len(group))
+	placedAny := false
+	for _, l := range group {
+		placedAny = placedAny || m.placed(l) > 0
+	}
+	for {
+		var sum, n float64
+		for i, l := range group {
+			if !excused[i] {
+				sum += m.value(l)
+				n++
+			}
+		}
+		if n == 0 {
+			return 0, excused
+		}
+		mean, changed := sum/n, false
+		for i, l := range group {
+			if placedAny && !excused[i] && m.placed(l) == 0 && m.value(l) > mean+1e-9 {
+				excused[i], changed = true, true
+			}
+		}
+		if !changed {
+			return mean, excused
+		}
+	}
+}
+
+// deviations calls fn with each broker's distance from its peers' mean of m.
+func (b *Balance) deviations(m metric, fn func(l BrokerLoad, mean, d float64)) {
+	for _, group := range peerGroups(b.Scope, b.Brokers) {
+		mean, excused := peerMean(group, m)
+		for i, l := range group {
+			if !excused[i] {
+				fn(l, mean, math.Abs(m.value(l)-mean))
+			}
+		}
+	}
+}
+
 // MeasureBalance computes the deviations of loads (sorted by broker id in the
 // result) within each peer group of scope. With BalanceUnchecked every broker
 // is still listed and deviations are measured over all targets, for the summary.
 func MeasureBalance(scope BalanceScope, loads []BrokerLoad, largest ByteSize) Balance {
 	b := Balance{Scope: scope, Brokers: append([]BrokerLoad(nil), loads...), LargestPartition: largest}
 	sort.Slice(b.Brokers, func(i, j int) bool { return b.Brokers[i].Broker < b.Brokers[j].Broker })
-	for _, group := range peerGroups(scope, b.Brokers) {
-		var replicas, leaders, bytes float64
-		for _, l := range group {
-			replicas += float64(l.Replicas)
-			leaders += float64(l.Leaders)
-			bytes += float64(l.Bytes)
+	b.deviations(replicasMetric, func(_ BrokerLoad, _, d float64) { b.ReplicaDeviation = math.Max(b.ReplicaDeviation, d) })
+	b.deviations(leadersMetric, func(_ BrokerLoad, _, d float64) { b.LeaderDeviation = math.Max(b.LeaderDeviation, d) })
+	b.deviations(bytesMetric, func(_ BrokerLoad, mean, d float64) {
+		if mean > 0 {
+			b.BytesDeviation = math.Max(b.BytesDeviation, d/mean)
 		}
-		n := float64(len(group))
-		for _, l := range group {
-			b.ReplicaDeviation = math.Max(b.ReplicaDeviation, math.Abs(float64(l.Replicas)-replicas/n))
-			b.LeaderDeviation = math.Max(b.LeaderDeviation, math.Abs(float64(l.Leaders)-leaders/n))
-			if bytes > 0 {
-				b.BytesDeviation = math.Max(b.BytesDeviation, math.Abs(float64(l.Bytes)-bytes/n)/(bytes/n))
-			}
-		}
-	}
+	})
 	return b
 }
 
@@ -116,34 +170,29 @@ func peerGroups(scope BalanceScope, loads []BrokerLoad) [][]BrokerLoad {
 
 // Problems lists where the balance misses the promised bounds. Bytes count as
 // balanced when within MaxBytesDeviation of the peers' mean or within the
-// largest partition of it (one partition cannot be split). An unchecked scope
-// has no problems.
+// largest partition of it (one partition cannot be split). Brokers the plan
+// put nothing on that only hold too much from before are excused (peerMean).
+// An unchecked scope has no problems.
 func (b Balance) Problems() []string {
 	if b.Scope == BalanceUnchecked {
 		return nil
 	}
 	var out []string
-	for _, group := range peerGroups(b.Scope, b.Brokers) {
-		var replicas, leaders, bytes float64
-		for _, l := range group {
-			replicas += float64(l.Replicas)
-			leaders += float64(l.Leaders)
-			bytes += float64(l.Bytes)
+	b.deviations(replicasMetric, func(l BrokerLoad, mean, d float64) {
+		if d > MaxReplicaDeviation+1e-9 {
+			out = append(out, fmt.Sprintf("broker %d: %d replicas, %.1f from its peers' mean %.1f (at most %.0f)", l.Broker, l.Replicas, d, mean, MaxReplicaDeviation))
 		}
-		n := float64(len(group))
-		allowance := math.Max(MaxBytesDeviation*bytes/n, float64(b.LargestPartition))
-		for _, l := range group {
-			if d := math.Abs(float64(l.Replicas) - replicas/n); d > MaxReplicaDeviation+1e-9 {
-				out = append(out, fmt.Sprintf("broker %d: %d replicas, %.1f from its peers' mean %.1f (at most %.0f)", l.Broker, l.Replicas, d, replicas/n, MaxReplicaDeviation))
-			}
-			if d := math.Abs(float64(l.Leaders) - leaders/n); d > MaxLeaderDeviation+1e-9 {
-				out = append(out, fmt.Sprintf("broker %d: %d leaders, %.1f from its peers' mean %.1f (at most %.0f)", l.Broker, l.Leaders, d, leaders/n, MaxLeaderDeviation))
-			}
-			if d := math.Abs(float64(l.Bytes) - bytes/n); d > allowance {
-				out = append(out, fmt.Sprintf("broker %d: %s, %.0f%% from its peers' mean %s (at most %.0f%% or one largest partition, %s)", l.Broker, l.Bytes, 100*d/(bytes/n), ByteSize(bytes/n), 100*MaxBytesDeviation, b.LargestPartition))
-			}
+	})
+	b.deviations(leadersMetric, func(l BrokerLoad, mean, d float64) {
+		if d > MaxLeaderDeviation+1e-9 {
+			out = append(out, fmt.Sprintf("broker %d: %d leaders, %.1f from its peers' mean %.1f (at most %.0f)", l.Broker, l.Leaders, d, mean, MaxLeaderDeviation))
 		}
-	}
+	})
+	b.deviations(bytesMetric, func(l BrokerLoad, mean, d float64) {
+		if d > math.Max(MaxBytesDeviation*mean, float64(b.LargestPartition)) {
+			out = append(out, fmt.Sprintf("broker %d: %s, %.0f%% from its peers' mean %s (at most %.0f%% or one largest partition, %s)", l.Broker, l.Bytes, 100*d/mean, ByteSize(mean), 100*MaxBytesDeviation, b.LargestPartition))
+		}
+	})
 	return out
 }
 
@@ -588,6 +637,12 @@ func (c *checker) balance() Balance {
 				l.Bytes += st.size
 				if j == 0 {
 					l.Leaders++
+				}
+				if st.touched {
+					l.Placed++
+					if j == 0 {
+						l.PlacedLeaders++
+					}
 				}
 			}
 		}

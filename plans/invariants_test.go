@@ -236,4 +236,19 @@ func TestMeasureBalance(t *testing.T) {
 	if MeasureBalance(BalanceUnchecked, loads, 0).Problems() != nil {
 		t.Error("an unchecked balance has problems")
 	}
+	// Broker 4 holds 50 replicas from before and the plan put nothing on it:
+	// it is excused, and the others are held to their own mean.
+	held := []BrokerLoad{
+		{Broker: 4, Replicas: 50, Leaders: 50, Bytes: 5000},
+		{Broker: 5, Replicas: 10, Leaders: 5, Bytes: 1000, Placed: 10, PlacedLeaders: 5},
+		{Broker: 6, Replicas: 11, Leaders: 6, Bytes: 1100, Placed: 11, PlacedLeaders: 6},
+	}
+	b = MeasureBalance(BalanceAllTargets, held, 100)
+	if b.ReplicaDeviation != 0.5 || b.LeaderDeviation != 0.5 || len(b.Problems()) != 0 {
+		t.Errorf("pre-existing load not excused: %+v %q", b, b.Problems())
+	}
+	held[0].Placed = 1
+	if got := MeasureBalance(BalanceAllTargets, held, 100).Problems(); len(got) == 0 {
+		t.Error("a broker the plan added to is excused")
+	}
 }
