@@ -83,6 +83,14 @@ func Srvr(ctx context.Context, addr string) (*ServerInfo, error) {
 	return info, nil
 }
 
+// Answers reports whether a ZooKeeper server runs at addr: it answers srvr,
+// serving or not (a server that is not yet, or no longer, a member may be
+// looking for a leader and serve nothing until a reconfig adds it).
+func Answers(ctx context.Context, addr string) error {
+	_, err := fourLetterWord(ctx, addr, "srvr")
+	return err
+}
+
 // Mntr returns the server's `mntr` variables (zk_server_state,
 // zk_synced_followers, zk_synced_observers, zk_quorum_size, ...).
 func Mntr(ctx context.Context, addr string) (map[string]string, error) {

@@ -239,7 +239,7 @@ func join(ctx context.Context, conn ZKConn, s plans.ZKServer, opts Options) erro
 			return refusef("server %d would share an address with member %d (%s)", s.ID, m.ID, ServerSpec(m))
 		}
 	}
-	if _, err := Srvr(ctx, ClientAddr(s)); err != nil {
+	if err := Answers(ctx, ClientAddr(s)); err != nil {
 		return refusef("server %d does not answer at %s (%v): start it first with the config `kshift zk config` prints, then apply again", s.ID, ClientAddr(s), err)
 	}
 	if err := checkMajority(st, cfg.Voters(), 0, fmt.Sprintf("adding observer %d", s.ID)); err != nil {
@@ -417,7 +417,7 @@ func AddParticipant(ctx context.Context, conn ZKConn, s plans.ZKServer, opts Opt
 		}
 		return Promote(ctx, conn, s.ID, opts)
 	}
-	if _, err := Srvr(ctx, ClientAddr(s)); err != nil {
+	if err := Answers(ctx, ClientAddr(s)); err != nil {
 		return refusef("server %d does not answer at %s (%v): start it first", s.ID, ClientAddr(s), err)
 	}
 	// The new voter is not counted healthy: it has not synced yet.
