@@ -127,6 +127,10 @@ type Cluster struct {
 	producerID    int64
 	closed        bool
 	wg            sync.WaitGroup
+	// zk is the ZooKeeper registration, nil without one; legacy the moves
+	// picked up from /admin/reassign_partitions still in flight.
+	zk     *zkRegistration
+	legacy []legacyMove
 }
 
 type broker struct {
@@ -244,12 +248,19 @@ func (c *Cluster) lowestAliveLocked() int32 {
 func (c *Cluster) Close() error {
 	c.mu.Lock()
 	c.closeLocked()
+	reg := c.zk
 	c.mu.Unlock()
 	c.wg.Wait()
+	if reg != nil {
+		reg.unregister()
+	}
 	return nil
 }
 
 func (c *Cluster) closeLocked() {
+	if c.zk != nil && !c.closed {
+		close(c.zk.stop)
+	}
 	c.closed = true
 	for _, b := range c.brokers {
 		c.shutLocked(b)

@@ -1,0 +1,150 @@
+package kafkadouble
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/zktest"
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+func zkJSON(t *testing.T, conn *zk.Conn, p string, v any) {
+	t.Helper()
+	data, _, err := conn.Get(p)
+	if err != nil {
+		t.Fatalf("read %s: %v", p, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v: %s", p, err, data)
+	}
+}
+
+// The cluster registered in a real ZooKeeper under a chroot, in Kafka's
+// layout: cluster id, controller, live brokers, topics with
+// adding_replicas/removing_replicas during an API move (item 23), partition
+// state, and the per-broker rates 2.4 hides from DescribeConfigs (item 13).
+// A stopped broker's registration disappears.
+func TestZooKeeperRegistration(t *testing.T) {
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	conn := e.Client()
+	c, adm, cl := start(t, Config{ClusterID: "zk-cluster", Controller: 1})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RegisterZooKeeper(ctx(t), conn, "/kafka-a"); err != nil {
+		t.Fatal(err)
+	}
+	var id struct{ ID string }
+	zkJSON(t, conn, "/kafka-a/cluster/id", &id)
+	var ctrl struct{ BrokerID int32 }
+	zkJSON(t, conn, "/kafka-a/controller", &ctrl)
+	if id.ID != "zk-cluster" || ctrl.BrokerID != 1 {
+		t.Errorf("cluster id %q controller %d, want zk-cluster 1", id.ID, ctrl.BrokerID)
+	}
+	ids, _, err := conn.Children("/kafka-a/brokers/ids")
+	if err != nil || len(ids) != 6 {
+		t.Fatalf("brokers/ids: %v %v", ids, err)
+	}
+	var reg struct {
+		Rack      string
+		Endpoints []string
+	}
+	zkJSON(t, conn, "/kafka-a/brokers/ids/4", &reg)
+	if addr, _ := c.Addr(4); reg.Rack != "r2" || len(reg.Endpoints) != 1 || reg.Endpoints[0] != "PLAINTEXT://"+addr {
+		t.Errorf("broker 4 registration %+v", reg)
+	}
+
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 3}})
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "1000"))
+	if err := c.SyncZooKeeper(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var topic struct {
+		Version                          int
+		Partitions                       map[string][]int32
+		AddingReplicas, RemovingReplicas map[string][]int32 `json:"-"`
+	}
+	var raw map[string]json.RawMessage
+	zkJSON(t, conn, "/kafka-a/brokers/topics/orders", &raw)
+	zkJSON(t, conn, "/kafka-a/brokers/topics/orders", &topic)
+	json.Unmarshal(raw["adding_replicas"], &topic.AddingReplicas)
+	json.Unmarshal(raw["removing_replicas"], &topic.RemovingReplicas)
+	if topic.Version != 2 || !equal(topic.Partitions["0"], []int32{0, 1, 3, 2}) ||
+		!equal(topic.AddingReplicas["0"], []int32{3}) || !equal(topic.RemovingReplicas["0"], []int32{2}) {
+		t.Errorf("topic znode during move: %+v", topic)
+	}
+	var st struct {
+		Leader      int32
+		LeaderEpoch int32 `json:"leader_epoch"`
+		ISR         []int32
+	}
+	zkJSON(t, conn, "/kafka-a/brokers/topics/orders/partitions/0/state", &st)
+	if st.Leader != 0 || st.LeaderEpoch != 1 || !equal(st.ISR, []int32{0, 1, 2}) {
+		t.Errorf("partition state %+v, want leader 0 epoch 1 isr [0 1 2]", st)
+	}
+	var cfg struct {
+		Version int
+		Config  map[string]string
+	}
+	zkJSON(t, conn, "/kafka-a/config/brokers/3", &cfg)
+	if cfg.Version != 1 || cfg.Config[FollowerRateKey] != "1000" {
+		t.Errorf("/config/brokers/3: %+v", cfg)
+	}
+
+	if err := c.StopBroker(5); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SyncZooKeeper(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := conn.Exists("/kafka-a/brokers/ids/5"); ok {
+		t.Error("stopped broker 5 still registered")
+	}
+	c.Close()
+	if ok, _, _ := conn.Exists("/kafka-a/brokers/ids/1"); ok {
+		t.Error("closed cluster's broker 1 still registered")
+	}
+}
+
+// Item 10: a move written to /admin/reassign_partitions shows up in
+// ListPartitionReassignments like an API move, and the znode goes away when
+// it completes.
+func TestLegacyReassignmentZNode(t *testing.T) {
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	conn := e.Client()
+	c, _, cl := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 100*mib); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RegisterZooKeeper(ctx(t), conn, "/kafka-b"); err != nil {
+		t.Fatal(err)
+	}
+	move := `{"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[0,1,4]}]}`
+	if _, err := conn.Create("/kafka-b/admin", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Create("/kafka-b/admin/reassign_partitions", []byte(move), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SyncZooKeeper(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	l := listAll(t, cl)
+	if len(l.Topics) != 1 || !equal(l.Topics[0].Partitions[0].AddingReplicas, []int32{4}) {
+		t.Fatalf("legacy move not listed: %+v", l.Topics)
+	}
+	c.Clock().Advance(2 * time.Second)
+	if err := c.SyncZooKeeper(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := conn.Exists("/kafka-b/admin/reassign_partitions"); ok {
+		t.Error("/admin/reassign_partitions still there after the move completed")
+	}
+	if s := state(t, c, "orders", 0); !equal(s.Replicas, []int32{0, 1, 4}) {
+		t.Errorf("replicas %v, want [0 1 4]", s.Replicas)
+	}
+}
