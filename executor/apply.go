@@ -41,10 +41,12 @@ func (e *Executor) Apply(ctx context.Context, ref PlanRef, number int) (res *Ste
 	if ref.Plan.Kind == plans.KindRollback {
 		prev = nil // a rollback step's order is checked against the forward plan by Rollback
 	}
-	return e.applyStep(ctx, ref, s, prev)
+	return e.applyStep(ctx, ref, s, prev, false)
 }
 
-func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, prevDone func(context.Context) error) (res *StepResult, err error) {
+// applyStep runs step s of ref's plan. undoZK runs the undo of a forward
+// ZooKeeper step s instead of s itself.
+func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, prevDone func(context.Context) error, undoZK bool) (res *StepResult, err error) {
 	e.begin(ref, s.Number)
 	start := time.Now()
 	callsAtStart := e.Calls()
@@ -64,7 +66,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 		e.audit(r)
 	}()
 	if s.Phase.IsZooKeeper() {
-		return res, e.applyZooKeeper(ctx, s, res, prevDone)
+		return res, e.applyZooKeeper(ctx, s, res, prevDone, undoZK)
 	}
 
 	v, err := e.readView(ctx, stepTopics(s.Partitions))

@@ -145,8 +145,9 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 }
 
 // applyZooKeeper runs a zk-* step through ZooKeeperSteps with the same
-// cluster, order and lock rules as a reassignment step.
-func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepResult, prevDone func(context.Context) error) error {
+// cluster, order and lock rules as a reassignment step. With undo, s is the
+// forward step and its undo is run.
+func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepResult, prevDone func(context.Context) error, undo bool) (err error) {
 	if e.opts.ZooKeeperSteps == nil {
 		return refusal("step %d is a %s step: give --zookeeper so kshift can reach the ensemble", s.Number, s.Phase)
 	}
@@ -157,13 +158,20 @@ func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepR
 	if v.ClusterID != e.plan.ClusterID {
 		return refusal("the plan is for cluster %q but the cluster reached is %q", e.plan.ClusterID, v.ClusterID)
 	}
-	done, err := e.opts.ZooKeeperSteps.Done(ctx, s)
+	state, detail, err := e.opts.ZooKeeperSteps.State(ctx, s)
 	if err != nil {
 		return fmt.Errorf("step %d: %w", s.Number, err)
 	}
-	if done {
+	finished := StepDone
+	if undo {
+		finished = StepPending
+	}
+	if state == finished {
 		res.AlreadyDone = true
 		return nil
+	}
+	if state == StepDrifted {
+		return refusal("step %d (%s): the ensemble is at neither end of the step: %s", s.Number, s.Phase, detail)
 	}
 	if !e.opts.ForceOrder && prevDone != nil {
 		if err := prevDone(ctx); err != nil {
@@ -179,10 +187,18 @@ func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepR
 			err = errors.Join(err, lerr)
 		}
 	}()
-	if e.dryRun("zookeeper "+string(s.Phase), s.ZooKeeper) {
+	call := "zookeeper " + string(s.Phase)
+	if undo {
+		call = "zookeeper undo " + string(s.Phase)
+	}
+	if e.dryRun(call, s.ZooKeeper) {
 		return nil
 	}
-	err = e.opts.ZooKeeperSteps.Apply(ctx, s)
-	e.auditCall("zookeeper "+string(s.Phase), s.ZooKeeper, err)
+	if undo {
+		err = e.opts.ZooKeeperSteps.Undo(ctx, s)
+	} else {
+		err = e.opts.ZooKeeperSteps.Apply(ctx, s)
+	}
+	e.auditCall(call, s.ZooKeeper, err)
 	return err
 }

@@ -70,9 +70,9 @@ type Options struct {
 	// Audit is the audit log (nil writes none, and no throttle record
 	// survives the process).
 	Audit *Audit
-	// Gates are extra health checks run before a step on its brokers and
-	// partitions (`kshift check`); an error refuses the step.
-	Gates func(ctx context.Context, brokers []int32, partitions []string) error
+	// Gates are extra health checks run before a step of a plan (`kshift
+	// check` for its brokers and partitions); an error refuses the step.
+	Gates func(ctx context.Context, p *plans.Plan, s *plans.Step) error
 	// ZooKeeperSteps applies and undoes zk-* steps; without it such steps are
 	// refused.
 	ZooKeeperSteps ZooKeeperSteps
@@ -80,12 +80,16 @@ type Options struct {
 	Command string
 }
 
-// ZooKeeperSteps runs the ZooKeeper steps of a plan (zkops).
+// ZooKeeperSteps runs the ZooKeeper steps of a plan (zkops): the ensemble
+// is their source of truth, as the cluster is for reassignment steps.
 type ZooKeeperSteps interface {
-	// Done reports whether the step's change is in place.
-	Done(ctx context.Context, s *plans.Step) (bool, error)
-	// Apply makes the step's change.
+	// State says where the step stands: StepDone, StepPending, StepPartial
+	// or StepDrifted, with a one-line explanation.
+	State(ctx context.Context, s *plans.Step) (StepState, string, error)
+	// Apply makes the step's change (finishing a partial one).
 	Apply(ctx context.Context, s *plans.Step) error
+	// Undo restores what the forward step s found.
+	Undo(ctx context.Context, s *plans.Step) error
 }
 
 // DefaultOptions are the executor's defaults.

@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,19 +114,8 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	}
 	// 7. The `kshift check` health gates for what the step touches.
 	if e.opts.Gates != nil {
-		var brokers []int32
-		var names []string
-		for _, m := range s.Partitions {
-			names = append(names, m.Name())
-			for _, b := range append(slices.Clone(m.From), m.To...) {
-				if !slices.Contains(brokers, b) {
-					brokers = append(brokers, b)
-				}
-			}
-		}
-		slices.Sort(brokers)
-		if err := e.opts.Gates(ctx, brokers, names); err != nil {
-			return st, fmt.Errorf("%w: health check: %w", ErrRefused, err)
+		if err := e.opts.Gates(ctx, e.plan, s); err != nil {
+			return st, fmt.Errorf("%w: %w", ErrRefused, err)
 		}
 	}
 	return st, nil

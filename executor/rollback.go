@@ -32,7 +32,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	}
 	rb := plans.Rollback(fwd)
 	undo := undoOf(rb, n)
-	if undo == nil {
+	if undo == nil && !s.Phase.IsZooKeeper() {
 		return nil, refusal("step %d (%s) cannot be undone", n, s.Phase)
 	}
 	st, err := e.Status(ctx, ref)
@@ -53,9 +53,14 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 		}
 	}
 	e.opts.Command = "rollback"
+	if s.Phase.IsZooKeeper() {
+		// zkops undoes a ZooKeeper step from the forward step, which records
+		// the membership it found.
+		return e.applyStep(ctx, ref, s, nil, true)
+	}
 	// The undo of a partially done step: its done partitions are at the
 	// undo's from, its pending ones already at the undo's to.
-	return e.applyStep(ctx, PlanRef{Plan: rb, Path: ref.Path, SHA256: ref.SHA256}, undo, nil)
+	return e.applyStep(ctx, PlanRef{Plan: rb, Path: ref.Path, SHA256: ref.SHA256}, undo, nil, false)
 }
 
 // RollbackTo unwinds every step from the last one not pending down to step
@@ -72,9 +77,6 @@ func (e *Executor) RollbackTo(ctx context.Context, ref PlanRef, n int, force boo
 		}
 		if st.Steps[k-1].State == StepPending {
 			continue
-		}
-		if ref.Plan.Steps[k-1].Phase.IsZooKeeper() && undoOf(plans.Rollback(ref.Plan), k) == nil {
-			return out, refusal("step %d (%s) cannot be undone: stop the rollback at step %d", k, ref.Plan.Steps[k-1].Phase, k+1)
 		}
 		res, err := e.Rollback(ctx, ref, k, force)
 		if res != nil {

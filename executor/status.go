@@ -44,6 +44,8 @@ type StepStatus struct {
 	// BytesTotal and BytesCopied measure the copy of a step in flight.
 	BytesTotal  int64 `json:"bytes_total,omitempty" yaml:"bytes_total,omitempty"`
 	BytesCopied int64 `json:"bytes_copied,omitempty" yaml:"bytes_copied,omitempty"`
+	// Detail explains the state of a ZooKeeper step.
+	Detail string `json:"detail,omitempty" yaml:"detail,omitempty"`
 	// Problems lists the drifted and in-flight partitions.
 	Problems []PartitionStatus `json:"problems,omitempty" yaml:"problems,omitempty"`
 }
@@ -189,14 +191,11 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 		if s.Phase.IsZooKeeper() {
 			ss := StepStatus{Number: s.Number, Phase: s.Phase, State: StepUnknown}
 			if e.opts.ZooKeeperSteps != nil {
-				done, err := e.opts.ZooKeeperSteps.Done(ctx, s)
+				state, detail, err := e.opts.ZooKeeperSteps.State(ctx, s)
 				if err != nil {
-					return nil, fmt.Errorf("step %d: %w", s.Number, err)
+					state, detail = StepUnknown, err.Error()
 				}
-				ss.State = StepPending
-				if done {
-					ss.State = StepDone
-				}
+				ss.State, ss.Detail = state, detail
 			}
 			out.Steps = append(out.Steps, ss)
 			continue
@@ -233,12 +232,12 @@ func (e *Executor) stepDone(ctx context.Context, n int) error {
 		if e.opts.ZooKeeperSteps == nil {
 			return refusal("step %d (%s) before this one cannot be checked without ZooKeeper: give --zookeeper, or --force-order if you know it is done", n, s.Phase)
 		}
-		done, err := e.opts.ZooKeeperSteps.Done(ctx, s)
+		state, detail, err := e.opts.ZooKeeperSteps.State(ctx, s)
 		if err != nil {
 			return fmt.Errorf("checking step %d: %w", n, err)
 		}
-		if !done {
-			return refusal("step %d (%s) is not done: apply it first (or --force-order)", n, s.Phase)
+		if state != StepDone {
+			return refusal("step %d (%s) is %s (%s): apply it first (or --force-order)", n, s.Phase, state, detail)
 		}
 		return nil
 	}

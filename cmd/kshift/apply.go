@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/internal/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/zkops"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v2"
@@ -30,6 +32,7 @@ const (
 	flagDryRun             = "dry-run"
 	flagAcceptUnknownRates = "accept-unknown-rates"
 	flagPollInterval       = "poll-interval"
+	flagSkipHealthCheck    = "skip-health-check"
 )
 
 func executorFlags() []cli.Flag {
@@ -39,6 +42,7 @@ func executorFlags() []cli.Flag {
 		&cli.BoolFlag{Name: flagDryRun, Usage: "read the cluster and run the gates, print every change it would make, change nothing"},
 		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide (Kafka 2.4 without --zookeeper); they are deleted at the end"},
 		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "how often progress is read"},
+		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before a step (kshift's own safety gates still run)"},
 	}
 }
 
@@ -105,8 +109,101 @@ func openSession(c *cli.Context, planPath, command string, o executor.Options) (
 		o.CallTimeout = rt
 	}
 	o.Log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	o.ZooKeeperSteps = zkSteps{auth: zkAuth(clients), out: c.App.ErrWriter}
+	if !c.Bool(flagSkipHealthCheck) {
+		o.Gates = healthGates(clients)
+	}
 	s.exec = executor.New(clients.Kafka, o)
 	return s, nil
+}
+
+// zkSteps runs the plan's zk-* steps with zkops, dialling the ensemble each
+// step names.
+type zkSteps struct {
+	auth *zkops.Auth
+	out  io.Writer
+}
+
+var _ executor.ZooKeeperSteps = zkSteps{}
+
+func zkAuth(clients *kafkaconn.Clients) *zkops.Auth {
+	user, pass, ok := strings.Cut(clients.Options.ZooKeeper.Digest, ":")
+	if !ok {
+		return nil
+	}
+	return &zkops.Auth{User: user, Password: pass}
+}
+
+func (z zkSteps) with(ctx context.Context, s *plans.Step, fn func(zkops.ZKConn) error) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := zkops.Dial(cctx, s.ZooKeeper.Connect, z.auth)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return fn(conn)
+}
+
+func (z zkSteps) State(ctx context.Context, s *plans.Step) (executor.StepState, string, error) {
+	var state zkops.State
+	var detail string
+	err := z.with(ctx, s, func(conn zkops.ZKConn) error {
+		var err error
+		state, detail, err = zkops.StepStatus(ctx, conn, s)
+		return err
+	})
+	if err != nil {
+		return executor.StepUnknown, "", err
+	}
+	switch state {
+	case zkops.StateDone:
+		return executor.StepDone, detail, nil
+	case zkops.StatePending:
+		return executor.StepPending, detail, nil
+	case zkops.StatePartial:
+		return executor.StepPartial, detail, nil
+	default:
+		return executor.StepDrifted, detail, nil
+	}
+}
+
+func (z zkSteps) Apply(ctx context.Context, s *plans.Step) error {
+	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.ApplyStep(ctx, conn, s, z.out) })
+}
+
+func (z zkSteps) Undo(ctx context.Context, s *plans.Step) error {
+	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.UndoStep(ctx, conn, s, z.out) })
+}
+
+// healthGates runs the `kshift check` gates for a step's brokers and
+// partitions. The throttles gate is left out: the executor records foreign
+// throttles and leaves them exactly as they were, so they need not stop a step.
+func healthGates(clients *kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error {
+	return func(ctx context.Context, p *plans.Plan, s *plans.Step) error {
+		rep, err := inspect.Check(ctx, clients, inspect.CheckScope{Plan: p, Step: s.Number, OwnMoves: s.Partitions, AllowOwnThrottles: true})
+		if err != nil {
+			return err
+		}
+		var failed []string
+		for _, g := range rep.Gates {
+			if g.Status == inspect.StatusFail && g.Gate != inspect.GateThrottles {
+				msg := string(g.Gate) + ": " + g.Summary
+				for i, f := range g.Findings {
+					if i == 5 {
+						msg += fmt.Sprintf("; and %d more", len(g.Findings)-5)
+						break
+					}
+					msg += fmt.Sprintf("; %s: %s", f.Subject, f.Detail)
+				}
+				failed = append(failed, msg)
+			}
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("step %d: kshift check failed (see kshift check for details, or --skip-health-check): %s", s.Number, strings.Join(failed, " | "))
+		}
+		return nil
+	}
 }
 
 // flagsAfterArgs lets the executor commands take flags after PLAN, as in
