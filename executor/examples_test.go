@@ -1,0 +1,130 @@
+package executor
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/plans"
+)
+
+// TestExamplesMigrateEndToEnd pins the bundled examples (the planner's plans
+// for examples/six-brokers and examples/rack-to-zone) applied step by step to
+// a double seeded from their snapshots: every partition ends on target
+// brokers only at its target RF, leaders are spread over every target
+// broker, no throttle config and no lock is left, and the audit log has a
+// start, calls and an end for every step.
+func TestExamplesMigrateEndToEnd(t *testing.T) {
+	for _, name := range []string{"six-brokers", "rack-to-zone"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("..", "examples", name)
+			snap, _, err := plans.LoadFile[plans.Snapshot](filepath.Join(dir, "snapshot.yaml"))
+			if err != nil {
+				t.Skipf("example not available: %v", err)
+			}
+			p, sum, err := plans.LoadFile[plans.Plan](filepath.Join(dir, "plan", "plan.yaml"))
+			if err != nil {
+				t.Skipf("example plan not available: %v", err)
+			}
+			var brokers []kafkadouble.BrokerConfig
+			for _, b := range snap.Brokers {
+				brokers = append(brokers, kafkadouble.BrokerConfig{ID: b.ID, Rack: b.Rack, DiskCapacity: int64(b.DiskCapacity)})
+			}
+			// Hours of simulated copying in seconds.
+			c := startCluster(t, 5000, kafkadouble.Config{ClusterID: snap.ClusterID, Brokers: brokers, NetworkRate: 1 << 30})
+			if err := c.LoadSnapshot(snap); err != nil {
+				t.Fatal(err)
+			}
+			e, audit := testExecutor(t, c, func(o *Options) { o.PollInterval = 10 * time.Millisecond })
+			ref := PlanRef{Plan: p, Path: filepath.Join(dir, "plan", "plan.yaml"), SHA256: sum}
+			ctx := testCtx(t, 3*time.Minute)
+			for _, s := range p.Steps {
+				if s.Phase.IsZooKeeper() {
+					continue
+				}
+				if _, err := e.Apply(ctx, ref, s.Number); err != nil {
+					t.Fatalf("step %d (%s): %v", s.Number, s.Phase, err)
+				}
+			}
+			targets := map[int32]bool{}
+			for _, b := range p.TargetBrokers {
+				targets[b] = true
+			}
+			final := map[string]plans.Move{}
+			for _, s := range p.Steps {
+				for _, m := range s.Partitions {
+					final[m.Name()] = m
+				}
+			}
+			leaders := map[int32]int{}
+			for _, m := range final {
+				st := c.replicas(t, m.Topic, m.Partition)
+				if !slices.Equal(st.Replicas, m.To) || st.Reassigning || !sameSet(st.ISR, m.To) {
+					t.Errorf("%s: replicas %v isr %v, want %v", m.Name(), st.Replicas, st.ISR, m.To)
+				}
+				for _, r := range st.Replicas {
+					if !targets[r] {
+						t.Errorf("%s: replica on non-target broker %d", m.Name(), r)
+					}
+				}
+				leaders[st.Leader]++
+			}
+			for b := range targets {
+				if leaders[b] == 0 {
+					t.Errorf("target broker %d leads no partition: leaders %v", b, leaders)
+				}
+			}
+			c.noThrottlesOn(t, p.SourceBrokers, p.TargetBrokers)
+			if h, err := e.ReadLock(ctx); err != nil || h != nil {
+				t.Errorf("lock left: %v %v", h, err)
+			}
+			recs, err := ReadAudit(audit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			started, ended, called := map[int]bool{}, map[int]string{}, map[int]bool{}
+			for _, r := range recs {
+				switch r.Event {
+				case AuditStart:
+					started[r.Step] = true
+				case AuditEnd:
+					ended[r.Step] = r.Result
+				case AuditCall:
+					called[r.Step] = true
+				}
+			}
+			for _, s := range p.Steps {
+				if s.Phase.IsZooKeeper() {
+					continue
+				}
+				if !started[s.Number] || ended[s.Number] != "ok" || !called[s.Number] {
+					t.Errorf("audit log of step %d: start %v, end %q, calls %v", s.Number, started[s.Number], ended[s.Number], called[s.Number])
+				}
+			}
+			t.Logf("%d steps, %d partitions, %d Kafka calls, leaders per target %v", len(p.Steps), len(final), e.Calls(), leaders)
+		})
+	}
+}
+
+// noThrottlesOn fails if any topic or the listed brokers keep a throttle config.
+func (c *testCluster) noThrottlesOn(t *testing.T, brokerLists ...[]int32) {
+	t.Helper()
+	for _, name := range c.Topics() {
+		cfg, _ := c.TopicConfigs(name)
+		for _, k := range []string{LeaderReplicasKey, FollowerReplicasKey} {
+			if v, ok := cfg[k]; ok {
+				t.Errorf("topic %s still has %s=%q", name, k, v)
+			}
+		}
+	}
+	for _, bs := range brokerLists {
+		for _, b := range bs {
+			if r := c.BrokerRates(b); len(r) > 0 {
+				t.Errorf("broker %d still has rates %v", b, r)
+			}
+		}
+	}
+}
+
