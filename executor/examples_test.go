@@ -127,4 +127,3 @@ func (c *testCluster) noThrottlesOn(t *testing.T, brokerLists ...[]int32) {
 		}
 	}
 }
-
