@@ -231,3 +231,30 @@ func TestScaledClockRunsCopiesFast(t *testing.T) {
 		t.Errorf("one simulated minute takes %v real, want 60ms", got)
 	}
 }
+
+// Item 22: after a clean stop the broker is offline in Metadata at once; after
+// kill -9 only when its ZooKeeper session times out (6 s on 2.4, 18 s on 3.x).
+func TestKilledBrokerSeenOfflineAfterSessionTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		v       Version
+		timeout time.Duration
+	}{{V2_4, 6 * time.Second}, {V3_x, 18 * time.Second}} {
+		t.Run(tc.v.String(), func(t *testing.T) {
+			c, _, cl := start(t, Config{Version: tc.v, Controller: 0})
+			mustCreate(t, c, "orders", []int32{1, 2, 3})
+			if err := c.KillBroker(1); err != nil {
+				t.Fatal(err)
+			}
+			c.Clock().Advance(tc.timeout - time.Millisecond)
+			p := rawMetadata(t, cl, "orders").Partitions[0]
+			if p.Leader != 1 || len(p.OfflineReplicas) != 0 {
+				t.Errorf("before the session timeout: leader %d offline %v, want 1 and none", p.Leader, p.OfflineReplicas)
+			}
+			c.Clock().Advance(time.Millisecond)
+			p = rawMetadata(t, cl, "orders").Partitions[0]
+			if p.Leader != 2 || !equal(p.OfflineReplicas, []int32{1}) || !equal(p.ISR, []int32{2, 3}) {
+				t.Errorf("at the session timeout: %+v, want leader 2 isr [2 3] offline [1]", p)
+			}
+		})
+	}
+}

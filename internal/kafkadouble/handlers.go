@@ -84,7 +84,7 @@ func (c *Cluster) metadata(r *kmsg.MetadataRequest) kmsg.Response {
 	resp := r.ResponseKind().(*kmsg.MetadataResponse)
 	for _, id := range c.brokerIDsLocked() {
 		b := c.brokers[id]
-		if !b.alive {
+		if !b.registered() {
 			continue
 		}
 		mb := kmsg.NewMetadataResponseBroker()
@@ -130,7 +130,7 @@ func (c *Cluster) metadata(r *kmsg.MetadataRequest) kmsg.Response {
 			}
 			mp.OfflineReplicas = []int32{}
 			for _, rep := range p.replicas {
-				if !c.alive(rep) {
+				if !c.brokers[rep].registered() {
 					mp.OfflineReplicas = append(mp.OfflineReplicas, rep)
 				}
 			}
@@ -160,7 +160,7 @@ func (c *Cluster) describeCluster(r *kmsg.DescribeClusterRequest) kmsg.Response 
 	resp.ControllerID = c.controller
 	for _, id := range c.brokerIDsLocked() {
 		b := c.brokers[id]
-		if !b.alive {
+		if !b.registered() {
 			continue
 		}
 		db := kmsg.NewDescribeClusterResponseBroker()

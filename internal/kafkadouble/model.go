@@ -401,6 +401,11 @@ func (c *Cluster) advanceLocked() {
 		if c.rebalanceOn() && c.nextRebalance.Sub(c.now) < step {
 			step = max(c.nextRebalance.Sub(c.now), 0)
 		}
+		for _, b := range c.brokers {
+			if !b.expireAt.IsZero() && b.expireAt.Sub(c.now) < step {
+				step = max(b.expireAt.Sub(c.now), 0)
+			}
+		}
 		for _, cp := range copies {
 			gap := cp.p.size - cp.p.have[cp.r]
 			if net := cp.rate - cp.p.inbound; net > 0 {
@@ -414,6 +419,11 @@ func (c *Cluster) advanceLocked() {
 		for _, cp := range copies {
 			if cp.p.size-cp.p.have[cp.r] < 1 && !cp.p.inISR(cp.r) && contains(cp.p.replicas, cp.r) {
 				c.joinISR(cp.p, cp.r)
+			}
+		}
+		for _, id := range c.brokerIDsLocked() {
+			if b := c.brokers[id]; !b.expireAt.IsZero() && !b.expireAt.After(c.now) {
+				c.expireLocked(id)
 			}
 		}
 		if !c.nextRebalance.After(c.now) {

@@ -112,7 +112,7 @@ func (c *Cluster) copiesLocked() []copyFlow {
 			delete(c.busy, p) // deleted topic, or nothing left to do
 			continue
 		}
-		if p.leader == -1 {
+		if p.leader == -1 || !c.alive(p.leader) {
 			continue
 		}
 		for _, r := range p.replicas {

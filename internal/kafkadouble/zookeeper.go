@@ -238,7 +238,7 @@ func (c *Cluster) zkLayoutLocked() (map[string]string, map[string]bool) {
 	want["/config/brokers"] = ""
 	for id, b := range c.brokers {
 		name := strconv.Itoa(int(id))
-		if b.alive {
+		if b.registered() {
 			reg := map[string]any{
 				"version": 4, "host": "127.0.0.1", "port": b.port, "jmx_port": -1, "timestamp": "0",
 				"endpoints":                      []string{c.listenerName() + "://127.0.0.1:" + strconv.Itoa(b.port)},
