@@ -1,7 +1,6 @@
 package planner
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/kshift/kshift/plans"
@@ -166,19 +165,9 @@ func (pl *placer) steps() []plans.Step {
 // mapping's order), internal topics when they go first, the other topics,
 // internal topics when they go last; within each, smaller partitions first.
 func (pl *placer) orderParts() []*part {
-	order := slices.Clone(pl.parts)
-	slices.SortFunc(order, func(x, y *part) int {
-		switch {
-		case x.class != y.class:
-			return cmp.Compare(x.class, y.class)
-		case x.canary != y.canary:
-			return cmp.Compare(x.canary, y.canary)
-		case x.size != y.size:
-			return cmp.Compare(x.size, y.size)
-		}
-		return byName(x, y)
+	return pl.sortParts(func(p *part) (int64, int64) {
+		return int64(p.class)<<32 | int64(p.canary), int64(p.size)
 	})
-	return order
 }
 
 // drainGroups splits the ordered partitions for the drain strategy: the
