@@ -278,7 +278,11 @@ func (c *Cluster) closeLocked() {
 func (c *Cluster) Clock() *Clock { return c.clock }
 
 // ClusterID returns the cluster id.
-func (c *Cluster) ClusterID() string { return c.cfg.ClusterID }
+func (c *Cluster) ClusterID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg.ClusterID
+}
 
 // Bootstrap returns "127.0.0.1:port" of every live broker, by broker id.
 func (c *Cluster) Bootstrap() []string {
@@ -615,8 +619,10 @@ func (c *Cluster) Topics() []string {
 	return out
 }
 
-// LoadSnapshot seeds the cluster from a kshift snapshot: every broker of the
-// snapshot not yet running is added (with its rack and disk capacity), and
+// LoadSnapshot seeds the cluster from a kshift snapshot: it takes the
+// snapshot's cluster id (so plans made from the snapshot apply to the
+// double), every broker of the snapshot not yet running is added (with its
+// rack and disk capacity), and
 // every topic is created with the snapshot's replica lists, sizes, leaders,
 // ISR and configs. Broker configs recorded in the snapshot become dynamic
 // configs where they are throttle rates, static ones otherwise.
@@ -627,6 +633,9 @@ func (c *Cluster) LoadSnapshot(s *plans.Snapshot) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.advanceLocked()
+	if s.ClusterID != "" {
+		c.cfg.ClusterID = s.ClusterID
+	}
 	for _, sb := range s.Brokers {
 		b, ok := c.brokers[sb.ID]
 		if !ok {
