@@ -153,3 +153,36 @@ func TestAutoLeaderRebalanceDisabled(t *testing.T) {
 		t.Errorf("leader moved to %d with auto.leader.rebalance.enable=false", s.Leader)
 	}
 }
+
+// Item 19: the check works per broker against a 10% threshold, so with many
+// partitions preferring a broker one misplaced leader is never fixed.
+func TestAutoLeaderRebalanceThreshold(t *testing.T) {
+	tests := []struct {
+		name      string
+		preferred int // partitions preferring broker 1; the first is reordered
+		moved     bool
+	}{
+		{"one of one misplaced (100%)", 1, true},
+		{"one of ten misplaced (10%, not above)", 10, false},
+		{"one of eleven misplaced (9%)", 11, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, cl := start(t, Config{})
+			assign := [][]int32{{2, 1, 3}}
+			for i := 1; i < tc.preferred; i++ {
+				assign = append(assign, []int32{1, 2, 3})
+			}
+			mustCreate(t, c, "orders", assign...)
+			// A reorder keeps leader 2 (item 3) while 1 becomes preferred.
+			reassign(t, cl, -1, "orders", map[int32][]int32{0: {1, 2, 3}})
+			if s := state(t, c, "orders", 0); s.Leader == 1 {
+				t.Fatalf("setup: orders-0 already led by 1: %+v", s)
+			}
+			c.Clock().Advance(301 * time.Second)
+			if got := state(t, c, "orders", 0).Leader == 1; got != tc.moved {
+				t.Errorf("leader moved to the preferred replica: %v, want %v", got, tc.moved)
+			}
+		})
+	}
+}
