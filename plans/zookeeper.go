@@ -1,6 +1,10 @@
 package plans
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Ensemble is a ZooKeeper ensemble as a snapshot records it.
 type Ensemble struct {
@@ -167,5 +171,30 @@ func (e *Ensemble) validate(p *problems) {
 func (z *ZooKeeperChange) validate(p *problems, loc string) {
 	if z.Connect == "" {
 		p.add(loc, "zookeeper.connect is empty")
+	}
+	seen := map[int]bool{}
+	for _, s := range z.Join {
+		if seen[s.ID] {
+			p.add(loc, "zookeeper.join lists server %d twice", s.ID)
+		}
+		seen[s.ID] = true
+	}
+	for _, id := range z.Promote {
+		if slices.Contains(z.Retire, id) {
+			p.add(loc, "server %d is both promoted and retired", id)
+		}
+	}
+	for _, s := range z.Before {
+		if s.Role != RoleParticipant && s.Role != RoleObserver {
+			p.add(loc, "zookeeper.before server %d has role %q, not participant or observer", s.ID, s.Role)
+		}
+	}
+	for _, c := range z.Prune {
+		if !strings.HasPrefix(c, "/") || c == "/" || c == "/zookeeper" || strings.HasPrefix(c, "/zookeeper/") {
+			p.add(loc, "zookeeper.prune %q is not a chroot that may be pruned (an absolute path other than / and /zookeeper)", c)
+		}
+		if z.Chroot != "" && c == z.Chroot {
+			p.add(loc, "zookeeper.prune lists the migrated chroot %s", c)
+		}
 	}
 }
