@@ -14,7 +14,8 @@ type part struct {
 	id      int32
 	size    plans.ByteSize
 	current []int32
-	leader  int32 // the snapshot's leader: the sender of the first copy
+	leader  int32 // the snapshot's leader
+	sender  int32 // the broker the raise-rf copies come from
 	rf      int   // target RF
 	final   []int32
 	class   int // ordering class: canaries, internal first, others, internal last

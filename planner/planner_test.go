@@ -215,10 +215,8 @@ func TestPlacementAndSteps(t *testing.T) {
 }
 
 func TestStepSizing(t *testing.T) {
-	lists := make([][]int32, 7)
-	for i := range lists {
-		lists[i] = []int32{1, 2, 3}
-	}
+	// Leaders rotate over the sources, so no source sends more than its share.
+	lists := [][]int32{{1, 2, 3}, {2, 3, 1}, {3, 1, 2}, {1, 2, 3}, {2, 3, 1}, {3, 1, 2}, {1, 2, 3}}
 	snap := cluster(sixBrokers, map[string][][]int32{"t": lists})
 	snap.Topics[0].Partitions[6].Size = 10 << 30 // larger than bytes_per_step
 	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
@@ -252,6 +250,32 @@ func TestStepSizing(t *testing.T) {
 	}
 	if want := []int{5, 2}; !slices.Equal(leader, want) {
 		t.Errorf("move-leader steps hold %v partitions, want %v", leader, want)
+	}
+}
+
+// TestStepBrokerCap: with every copy coming from broker 1, a step may not
+// pile more than twice its even share (2 x 7 GiB / 3 targets) onto broker 1,
+// so each step takes one partition even though the other limits allow more;
+// a later partition with another leader joins an earlier step.
+func TestStepBrokerCap(t *testing.T) {
+	snap := cluster(sixBrokers, map[string][][]int32{"t": {{1, 2, 3}, {1, 3, 2}, {1, 2, 3}, {2, 3, 1}}})
+	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		m.Limits = plans.Limits{PartitionsPerStep: 10, BytesPerStep: 7 << 30, MovesIntoBroker: 10}
+	})
+	res := mustBuild(t, snap, m)
+	var got []string
+	for _, s := range res.Plan.Steps {
+		if s.Phase == plans.PhaseRaiseRF {
+			var names []string
+			for _, mv := range s.Partitions {
+				names = append(names, mv.Name())
+			}
+			got = append(got, strings.Join(names, ","))
+		}
+	}
+	if want := []string{"t-0,t-3", "t-1", "t-2"}; !slices.Equal(got, want) {
+		t.Errorf("raise-rf steps %q, want %q", got, want)
 	}
 }
 

@@ -25,6 +25,11 @@ type moves struct {
 func chainOf(p *part, slab *idSlab) {
 	c := &p.chain
 	cur := p.current
+	// The raise-rf move is a partition's first: its actual leader sends.
+	p.sender = cur[0]
+	if slices.Contains(cur, p.leader) {
+		p.sender = p.leader
+	}
 	p.adds = missing(p.final, cur, slab)
 	if len(p.adds) > 0 {
 		to := slab.make(len(cur) + len(p.adds))
@@ -115,11 +120,16 @@ type builder struct {
 	into         []int
 	touched      []int
 	oversizeSeen map[*part]bool
+	brokerCap    plans.ByteSize // most bytes in or out of one broker per step
 }
 
 // steps builds the reassignment steps of the mapping's strategy.
 func (pl *placer) steps() []plans.Step {
 	b := &builder{pl: pl, oversizeSeen: map[*part]bool{}}
+	// A step copying bytes_per_step evenly puts bytes_per_step / N through
+	// each of N targets; no broker may carry more than twice that (unless a
+	// single partition does).
+	b.brokerCap = max(1, 2*pl.m.Limits.BytesPerStep/plans.ByteSize(max(1, len(pl.allowed))))
 	for _, br := range pl.snap.Brokers {
 		b.idx.set(br.ID, b.nBrokers)
 		b.nBrokers++
@@ -217,59 +227,118 @@ func (b *builder) phase(ps []*part, ph plans.Phase) {
 	}
 }
 
-// pack splits ps, in order, into batches within the mapping's limits:
-// partitions per step, bytes copied per step, replicas added into one
-// broker per step. Only raise-rf moves copy or add; phase nil packs whole
-// chains (the rolling strategy) by their raise-rf cost. A partition that
-// alone copies more than bytes_per_step gets a batch of its own.
+// pack splits ps into batches within the mapping's limits: partitions per
+// step, bytes copied per step, replicas added into one broker per step, and
+// bytes through one broker per step (brokerCap), so that no broker holds
+// up a step while the others idle. Only raise-rf moves copy or add; phase
+// nil packs whole chains (the rolling strategy) by their raise-rf cost.
+//
+// Batches follow the order of ps, never mixing ordering classes (canaries,
+// internal topics, the rest). A partition that does not fit waits for the
+// next batch while later ones fill this one, up to partitions_per_step
+// waiting, so the order holds from batch to batch. A partition always fits
+// an empty batch; one that alone copies more than bytes_per_step gets a batch
+// of its own.
 func (b *builder) pack(ps []*part, phase *plans.Phase) [][]*part {
-	lim := b.pl.m.Limits
 	var batches [][]*part
-	var cur []*part
-	var bytes plans.ByteSize
-	flush := func() {
-		if len(cur) > 0 {
-			batches = append(batches, cur)
+	for start := 0; start < len(ps); {
+		end := start
+		for end < len(ps) && ps[end].class == ps[start].class {
+			end++
 		}
-		cur, bytes = nil, 0
-		for _, i := range b.touched {
-			b.into[i] = 0
-		}
-		b.touched = b.touched[:0]
+		batches = b.packRun(ps[start:end], phase, batches)
+		start = end
 	}
-	for _, p := range ps {
-		var adds []int32
-		if phase == nil || *phase == plans.PhaseRaiseRF {
-			adds = p.adds
-		}
-		cost := p.size * plans.ByteSize(len(adds))
-		fits := len(cur) < lim.PartitionsPerStep && bytes+cost <= lim.BytesPerStep
-		for _, id := range adds {
-			if b.into[b.idx.at(id)]+1 > lim.MovesIntoBroker {
-				fits = false
-			}
-		}
-		if !fits {
-			flush()
-		}
-		cur = append(cur, p)
-		bytes += cost
-		for _, id := range adds {
-			i := b.idx.at(id)
-			if b.into[i] == 0 {
-				b.touched = append(b.touched, i)
-			}
-			b.into[i]++
-		}
-		if cost > lim.BytesPerStep {
-			if phase != nil {
-				b.oversizeSeen[p] = true
-			}
-			flush()
-		}
-	}
-	flush()
 	return batches
+}
+
+func (b *builder) packRun(ps []*part, phase *plans.Phase, batches [][]*part) [][]*part {
+	lim := b.pl.m.Limits
+	copies := phase == nil || *phase == plans.PhaseRaiseRF
+	var carry []*part
+	pos := 0
+	for len(carry) > 0 || pos < len(ps) {
+		var batch, waiting []*part
+		var bytes plans.ByteSize
+		closed := false
+		consider := func(p *part) {
+			if closed {
+				waiting = append(waiting, p)
+				return
+			}
+			var adds []int32
+			if copies {
+				adds = p.adds
+			}
+			cost := p.size * plans.ByteSize(len(adds))
+			if len(batch) > 0 && !b.fits(p, adds, bytes, cost) {
+				waiting = append(waiting, p)
+				closed = len(waiting) >= lim.PartitionsPerStep
+				return
+			}
+			batch = append(batch, p)
+			bytes += cost
+			b.addLoad(p, adds)
+			if cost > lim.BytesPerStep {
+				if phase != nil {
+					b.oversizeSeen[p] = true
+				}
+				closed = true
+			}
+			closed = closed || len(batch) >= lim.PartitionsPerStep
+		}
+		for _, p := range carry {
+			consider(p)
+		}
+		for ; !closed && pos < len(ps); pos++ {
+			consider(ps[pos])
+		}
+		carry = waiting
+		batches = append(batches, batch)
+		b.resetLoad()
+	}
+	return batches
+}
+
+// fits reports whether p, adding replicas adds and copying cost bytes, fits
+// the batch being packed.
+func (b *builder) fits(p *part, adds []int32, bytes, cost plans.ByteSize) bool {
+	lim := b.pl.m.Limits
+	if bytes+cost > lim.BytesPerStep {
+		return false
+	}
+	for _, id := range adds {
+		i := b.idx.at(id)
+		if b.into[i]+1 > lim.MovesIntoBroker || (b.in[i] > 0 && b.in[i]+p.size > b.brokerCap) {
+			return false
+		}
+	}
+	if len(adds) > 0 {
+		if i := b.idx.at(p.sender); b.out[i] > 0 && b.out[i]+cost > b.brokerCap {
+			return false
+		}
+	}
+	return true
+}
+
+// addLoad counts p's copies into the batch's per-broker loads.
+func (b *builder) addLoad(p *part, adds []int32) {
+	if len(adds) == 0 {
+		return
+	}
+	b.load(b.out, p.sender, p.size*plans.ByteSize(len(adds)))
+	for _, id := range adds {
+		b.load(b.in, id, p.size)
+		b.into[b.idx.at(id)]++
+	}
+}
+
+// resetLoad clears the per-broker loads of the batch just packed or emitted.
+func (b *builder) resetLoad() {
+	for _, i := range b.touched {
+		b.in[i], b.out[i], b.into[i] = 0, 0, 0
+	}
+	b.touched = b.touched[:0]
 }
 
 // emit appends one step of phase ph moving batch, with its estimate.
@@ -280,21 +349,10 @@ func (b *builder) emit(batch []*part, ph plans.Phase) {
 	s := plans.Step{Phase: ph, Throttle: b.pl.m.Throttle, Partitions: make([]plans.Move, len(batch))}
 	var total plans.ByteSize
 	for k, p := range batch {
-		mv := p.chain.of(ph)
-		s.Partitions[k] = *mv
-		if ph != plans.PhaseRaiseRF {
-			continue
-		}
-		adds := p.adds
-		// The raise-rf move is a partition's first: its actual leader sends.
-		sender := mv.From[0]
-		if slices.Contains(mv.From, p.leader) {
-			sender = p.leader
-		}
-		b.load(b.out, sender, p.size*plans.ByteSize(len(adds)))
-		for _, id := range adds {
-			b.load(b.in, id, p.size)
-			total += p.size
+		s.Partitions[k] = *p.chain.of(ph)
+		if ph == plans.PhaseRaiseRF {
+			b.addLoad(p, p.adds)
+			total += p.size * plans.ByteSize(len(p.adds))
 		}
 	}
 	s.Estimate.BytesToCopy = total
@@ -305,20 +363,19 @@ func (b *builder) emit(batch []*part, ph plans.Phase) {
 			if load := max(b.in[i], b.out[i]); load > most {
 				busiest, most = b.pl.snap.Brokers[i].ID, load
 			}
-			b.in[i], b.out[i] = 0, 0
 		}
 		s.Estimate.BusiestBroker = busiest
 		s.Estimate.BusiestBrokerBytes = most
 		s.Estimate.Duration = plans.Duration(plans.Rate(float64(b.pl.m.Throttle) * plans.ThrottleEfficiency).TimeFor(most))
 	}
-	b.touched = b.touched[:0]
+	b.resetLoad()
 	b.steps = append(b.steps, s)
 }
 
 // load adds n bytes to broker id's counter c, remembering the broker to reset.
 func (b *builder) load(c []plans.ByteSize, id int32, n plans.ByteSize) {
 	i := b.idx.at(id)
-	if b.in[i] == 0 && b.out[i] == 0 {
+	if b.in[i] == 0 && b.out[i] == 0 && b.into[i] == 0 {
 		b.touched = append(b.touched, i)
 	}
 	c[i] += n
