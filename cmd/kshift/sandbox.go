@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -155,11 +156,7 @@ func writeSandboxFiles(c *cli.Context, bootstrap string, m *plans.Mapping) error
 		if err != nil {
 			return err
 		}
-		data, err := plans.Marshal(st.Snapshot)
-		if err != nil {
-			return err
-		}
-		if err := writeLiveOutput(c, p, data); err != nil {
+		if err := writeLiveOutput(c, p, func(w io.Writer) error { return inspect.WriteSnapshot(w, st.Snapshot) }); err != nil {
 			return err
 		}
 		fmt.Fprintln(c.App.ErrWriter, "wrote snapshot "+p)
@@ -169,7 +166,7 @@ func writeSandboxFiles(c *cli.Context, bootstrap string, m *plans.Mapping) error
 		if err != nil {
 			return err
 		}
-		if err := writeLiveOutput(c, p, data); err != nil {
+		if err := writeLiveOutput(c, p, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 			return err
 		}
 		fmt.Fprintln(c.App.ErrWriter, "wrote mapping template "+p)

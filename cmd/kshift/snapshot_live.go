@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -46,12 +47,8 @@ func snapshotLiveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	data, err := plans.Marshal(st.Snapshot)
-	if err != nil {
-		return fmt.Errorf("encode snapshot: %w", err)
-	}
 	out := c.Path("out")
-	if err := writeLiveOutput(c, out, data); err != nil {
+	if err := writeLiveOutput(c, out, func(w io.Writer) error { return inspect.WriteSnapshot(w, st.Snapshot) }); err != nil {
 		return err
 	}
 	for _, n := range st.Notes {
@@ -73,12 +70,11 @@ func liveZooKeeperSource(clients *kafkaconn.Clients, z *kafkaconn.ZooKeeper) *in
 	return &inspect.ZooKeeperSource{Conn: z.Conn, Connect: clients.Options.ZooKeeper.Connect, Chroot: z.Chroot}
 }
 
-// writeLiveOutput writes data to path through a temporary file in the same
+// writeLiveOutput writes a file through a temporary file in the same
 // directory, so a failed write never leaves half a file; "-" is stdout.
-func writeLiveOutput(c *cli.Context, path string, data []byte) error {
+func writeLiveOutput(c *cli.Context, path string, write func(io.Writer) error) error {
 	if path == "-" {
-		_, err := c.App.Writer.Write(data)
-		return err
+		return write(c.App.Writer)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -89,7 +85,7 @@ func writeLiveOutput(c *cli.Context, path string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}

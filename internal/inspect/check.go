@@ -607,7 +607,7 @@ func (c *checker) throttles() GateResult {
 		}
 	}
 	for _, t := range s.Topics {
-		for _, k := range []string{KeyLeaderThrottled, KeyFollowerThrottled} {
+		for _, k := range []string{KeyLeaderThrottledReplicas, KeyFollowerThrottledReplicas} {
 			v := t.Configs[k]
 			if v == "" {
 				continue

@@ -171,11 +171,11 @@ func TestCheckFailsOnLeftoverThrottle(t *testing.T) {
 		words []string
 	}{
 		{"topic list", func(t *testing.T, cl *kafkaconn.Clients) {
-			setTopicConfig(t, cl, "orders", KeyFollowerThrottled, "0:4,1:5")
-		}, []string{"topic orders " + KeyFollowerThrottled, "0:4,1:5", "likely kshift"}},
+			setTopicConfig(t, cl, "orders", KeyFollowerThrottledReplicas, "0:4,1:5")
+		}, []string{"topic orders " + KeyFollowerThrottledReplicas, "0:4,1:5", "likely kshift"}},
 		{"foreign topic list", func(t *testing.T, cl *kafkaconn.Clients) {
-			setTopicConfig(t, cl, "orders", KeyLeaderThrottled, "*")
-		}, []string{"topic orders " + KeyLeaderThrottled, "not kshift"}},
+			setTopicConfig(t, cl, "orders", KeyLeaderThrottledReplicas, "*")
+		}, []string{"topic orders " + KeyLeaderThrottledReplicas, "not kshift"}},
 		{"hidden broker rate", func(t *testing.T, cl *kafkaconn.Clients) {
 			setBrokerConfig(t, cl, 2, KeyLeaderRate, "5000")
 		}, []string{"broker 2 " + KeyLeaderRate, "set to unknown", "--zookeeper"}},

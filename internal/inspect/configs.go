@@ -22,10 +22,10 @@ const (
 
 // Topic config keys recorded in Topic.Configs.
 const (
-	KeyLeaderThrottled   = "leader.replication.throttled.replicas"
-	KeyFollowerThrottled = "follower.replication.throttled.replicas"
-	KeyMaxMessageBytes   = "max.message.bytes"
-	KeyMessageFormat     = "message.format.version"
+	KeyLeaderThrottledReplicas   = "leader.replication.throttled.replicas"
+	KeyFollowerThrottledReplicas = "follower.replication.throttled.replicas"
+	KeyMaxMessageBytes           = "max.message.bytes"
+	KeyMessageFormat             = "message.format.version"
 )
 
 // UnknownValue is recorded for a config that is set but that the broker does
@@ -46,7 +46,7 @@ var rateKeys = []string{KeyLeaderRate, KeyFollowerRate}
 
 // topicConfigKeys are asked of every topic.
 var topicConfigKeys = []string{
-	KeyMinInsyncReplicas, KeyLeaderThrottled, KeyFollowerThrottled, KeyUncleanElection, KeyMaxMessageBytes, KeyMessageFormat,
+	KeyMinInsyncReplicas, KeyLeaderThrottledReplicas, KeyFollowerThrottledReplicas, KeyUncleanElection, KeyMaxMessageBytes, KeyMessageFormat,
 }
 
 // alwaysRecordedTopicKeys are recorded with their effective value even when
