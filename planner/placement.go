@@ -250,7 +250,8 @@ func (pl *placer) collect(r *refusals) {
 				switch {
 				case pl.sources.has(id):
 					sources++
-				case !pl.isTarget(id):
+				case pl.isTarget(id):
+				default:
 					stray[id] = append(stray[id], fmt.Sprintf("%s-%d", t.Name, sp.ID))
 					foreign = true
 				}
@@ -263,8 +264,15 @@ func (pl *placer) collect(r *refusals) {
 				pl.count(sp.Replicas, sp.Size)
 				continue
 			}
-			rf := m.ReplicationFactor.For(t.Name, len(sp.Replicas))
+			current := len(sp.Replicas)
+			if sources < current {
+				current = plans.CurrentRF(t, sp, pl.isTarget)
+			}
+			rf := m.ReplicationFactor.For(t.Name, current)
 			maxRF, minRF = max(maxRF, rf), minNonZero(minRF, rf)
+			if sources < len(sp.Replicas) {
+				pl.checkKept(r, t.Name, sp, rf)
+			}
 			if len(sp.ISR) < len(sp.Replicas) || sp.Leader == -1 {
 				underReplicated = append(underReplicated, fmt.Sprintf("%s-%d", t.Name, sp.ID))
 			} else if sp.Leader != sp.Replicas[0] {
@@ -299,6 +307,32 @@ func (pl *placer) collect(r *refusals) {
 	}
 	for _, id := range sortedIDs(stray) {
 		r.add("snapshot", fmt.Sprintf("broker %d", id), "holds replicas of %s but is neither a source nor a target in the mapping: add it to source_brokers, or exclude those topics", examples(stray[id], 10))
+	}
+}
+
+// checkKept refuses a partition caught mid-move whose target replicas the
+// plan could not keep: more of them than the target RF, on a target rack_map
+// does not use, or two in one rack (the plan would have to drop a target
+// replica, which no phase does).
+func (pl *placer) checkKept(r *refusals, topic string, sp *plans.Partition, rf int) {
+	var kept []int32
+	for _, id := range sp.Replicas {
+		if pl.isTarget(id) {
+			kept = append(kept, id)
+		}
+	}
+	why := ""
+	switch {
+	case len(kept) > rf:
+		why = fmt.Sprintf("more than the target replication factor %d", rf)
+	case len(pl.m.BrokerMap) > 0:
+	case slices.ContainsFunc(kept, func(id int32) bool { return !pl.eligible(pl.tIndex.at(id)) }):
+		why = "some in a rack rack_map does not map onto"
+	case distinctRacks(pl, kept) < min(len(kept), pl.allowedRacks()):
+		why = "two in one rack while another rack is free"
+	}
+	if why != "" {
+		r.add("snapshot", fmt.Sprintf("partition %s-%d", topic, sp.ID), "replicas %v are partly on target brokers %v, %s: finish or undo that reassignment, then take a fresh snapshot", sp.Replicas, kept, why)
 	}
 }
 
@@ -531,9 +565,10 @@ func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
 		usedRack[pl.tRack[i]] = true
 		taken[i] = true
 	}
-	// Replicas already on an eligible target keep their data.
+	// Replicas already on a target keep their data (checkKept made sure
+	// they can all stay).
 	for _, id := range p.current {
-		if i := pl.tIndex.at(id); i >= 0 && len(chosen) < p.rf && !usedRack[pl.tRack[i]] && pl.eligible(i) {
+		if i := pl.tIndex.at(id); i >= 0 {
 			add(i)
 		}
 	}

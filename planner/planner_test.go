@@ -126,6 +126,7 @@ func TestPlacementAndSteps(t *testing.T) {
 		topics:  map[string][][]int32{"orders": {{12, 1, 3}}},
 		mapping: mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
 			m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+			m.ReplicationFactor.Default = 3
 		}),
 		want: []string{
 			"1 raise-rf orders-0 [12 1 3] -> [12 1 3 11 13]",
@@ -500,5 +501,62 @@ func TestMoreWarnings(t *testing.T) {
 	})
 	if res := mustBuild(t, racks, m); !hasWarning(res, WarnUnusedTarget, "broker 12") {
 		t.Errorf("no unused-target warning: %v", res.Warnings)
+	}
+}
+
+// TestReplanMidMigration: a snapshot taken after some steps ran plans again
+// cleanly: partitions already raised keep their copied replicas (nothing is
+// copied twice) and finish with move-leader and lower-rf.
+func TestReplanMidMigration(t *testing.T) {
+	for _, strategy := range plans.AllStrategies {
+		snap, m, _ := randomCase(11)
+		m.Strategy = strategy
+		first := mustBuild(t, snap, m)
+		// Apply the plan's first two steps to the snapshot.
+		after := copySnapshot(snap)
+		for i := range after.Topics {
+			after.Topics[i].Partitions = append([]plans.Partition(nil), after.Topics[i].Partitions...)
+		}
+		applied := map[string][]int32{}
+		for _, s := range first.Plan.Steps[:2] {
+			for _, mv := range s.Partitions {
+				applied[mv.Name()] = mv.To
+			}
+		}
+		for i := range after.Topics {
+			tp := &after.Topics[i]
+			for j := range tp.Partitions {
+				p := &tp.Partitions[j]
+				if to, ok := applied[fmt.Sprintf("%s-%d", tp.Name, p.ID)]; ok {
+					p.Replicas, p.ISR, p.Leader = to, to, to[0]
+				}
+			}
+		}
+		if len(applied) == 0 {
+			t.Fatalf("%s: the first two steps move nothing", strategy)
+		}
+		second := mustBuild(t, after, m)
+		for _, s := range second.Plan.Steps {
+			for _, mv := range s.Partitions {
+				if _, ok := applied[mv.Name()]; ok && len(mv.Adding()) > 0 {
+					t.Errorf("%s: step %d copies %s again: %v -> %v", strategy, s.Number, mv.Name(), mv.From, mv.To)
+				}
+			}
+		}
+	}
+}
+
+func TestRefuseUnkeepableTargetReplicas(t *testing.T) {
+	snap := cluster("1:r1 2:r2 11:z1 12:z1 13:z2", map[string][][]int32{"t": {{1, 2}, {11, 12, 1}}})
+	_, err := Build(Input{Snapshot: snap, Mapping: mapping([]int32{1, 2}, []int32{11, 12, 13}, nil)})
+	want := "snapshot: partition t-1: replicas [11 12 1] are partly on target brokers [11 12], two in one rack while another rack is free"
+	if !errors.Is(err, plans.ErrBadInput) || err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("want %q, got %v", want, err)
+	}
+	snap = cluster("1:r1 2:r2 11:z1 12:z2 13:z3", map[string][][]int32{"t": {{1, 2}, {11, 12, 13, 1}}})
+	_, err = Build(Input{Snapshot: snap, Mapping: mapping([]int32{1, 2}, []int32{11, 12, 13}, func(m *plans.Mapping) { m.ReplicationFactor.Default = 2 })})
+	want = "more than the target replication factor 2"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("want %q, got %v", want, err)
 	}
 }

@@ -3,6 +3,7 @@ package plans
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -228,6 +229,33 @@ func CheckOptionsFor(m *Mapping) CheckOptions {
 	return o
 }
 
+// CurrentRF is the replication factor a partition has before a migration,
+// the one "keep the current RF" keeps. A partition caught mid-move lists
+// source and target replicas together, so its list is too long: it takes the
+// RF of its topic's partitions that have no target replica, or else the
+// larger of its source and target halves.
+func CurrentRF(t *Topic, part *Partition, isTarget func(int32) bool) int {
+	targets := 0
+	for _, id := range part.Replicas {
+		if isTarget(id) {
+			targets++
+		}
+	}
+	if targets == 0 {
+		return len(part.Replicas)
+	}
+	rf := 0
+	for i := range t.Partitions {
+		if !slices.ContainsFunc(t.Partitions[i].Replicas, isTarget) {
+			rf = max(rf, len(t.Partitions[i].Replicas))
+		}
+	}
+	if rf == 0 {
+		rf = max(targets, len(part.Replicas)-targets)
+	}
+	return rf
+}
+
 type partKey struct {
 	topic string
 	id    int32
@@ -317,6 +345,7 @@ type partState struct {
 	touched bool    // some step moves it
 	inSnap  bool
 	snap    []int32 // the snapshot's replicas
+	rf      int     // its CurrentRF
 	size    ByteSize
 	minISR  int
 }
@@ -333,6 +362,8 @@ type checker struct {
 	targets map[int32]bool
 }
 
+func (c *checker) isTarget(id int32) bool { return c.targets[id] }
+
 func idSet(ids []int32) map[int32]bool {
 	s := make(map[int32]bool, len(ids))
 	for _, id := range ids {
@@ -346,8 +377,13 @@ func (c *checker) indexSnapshot() {
 	for i := range c.snap.Topics {
 		t := &c.snap.Topics[i]
 		minISR := t.MinInsyncReplicas()
-		for _, part := range t.Partitions {
-			all = append(all, partState{topic: t.Name, id: part.ID, cur: part.Replicas, inSnap: true, snap: part.Replicas, size: part.Size, minISR: minISR})
+		for j := range t.Partitions {
+			part := &t.Partitions[j]
+			rf := len(part.Replicas)
+			if slices.ContainsFunc(part.Replicas, c.isTarget) {
+				rf = CurrentRF(t, part, c.isTarget)
+			}
+			all = append(all, partState{topic: t.Name, id: part.ID, cur: part.Replicas, inSnap: true, snap: part.Replicas, rf: rf, size: part.Size, minISR: minISR})
 			c.state.put(&all[len(all)-1])
 		}
 	}
@@ -548,7 +584,7 @@ func (c *checker) final() {
 			}
 		}
 		if st.inSnap && c.opts.ReplicationFactor != nil {
-			if want := c.opts.ReplicationFactor.For(st.topic, len(st.snap)); len(st.cur) != want {
+			if want := c.opts.ReplicationFactor.For(st.topic, st.rf); len(st.cur) != want {
 				c.pr.add(partLoc(st), "ends with %d replicas %v, the target replication factor is %d", len(st.cur), st.cur, want)
 			}
 		}
