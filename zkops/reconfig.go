@@ -178,6 +178,35 @@ func waitCaughtUp(ctx context.Context, conn ZKConn, id int, role string, timeout
 	}
 }
 
+// settleTime is how long a refused majority check is retried: a voter one
+// commit behind the leader at the moment it is asked is healthy, a stopped,
+// paused or cut-off one stays refused.
+const settleTime = 2 * time.Second
+
+// settle re-reads the status while check refuses, for up to settleTime,
+// and returns the status check last saw.
+func settle(ctx context.Context, conn ZKConn, st *EnsembleStatus, check func(*EnsembleStatus) error) (*EnsembleStatus, error) {
+	deadline := time.Now().Add(settleTime)
+	for {
+		err := check(st)
+		if err == nil || !errors.Is(err, ErrRefused) || time.Now().After(deadline) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if st, err = readStatus(ctx, conn); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func without(ids []int, id int) []int {
+	return slices.DeleteFunc(ids, func(v int) bool { return v == id })
+}
+
 // checkMajority refuses when the voters after a change would not have a
 // healthy, in-sync majority (promoting counts when it is a synced observer).
 func checkMajority(st *EnsembleStatus, votersAfter []int, promoting int, change string) error {
@@ -242,9 +271,13 @@ func join(ctx context.Context, conn ZKConn, s plans.ZKServer, opts Options) erro
 	if err := Answers(ctx, ClientAddr(s)); err != nil {
 		return refusef("server %d does not answer at %s (%v): start it first with the config `kshift zk config` prints, then apply again", s.ID, ClientAddr(s), err)
 	}
-	if err := checkMajority(st, cfg.Voters(), 0, fmt.Sprintf("adding observer %d", s.ID)); err != nil {
+	st, err = settle(ctx, conn, st, func(st *EnsembleStatus) error {
+		return checkMajority(st, st.config.Voters(), 0, fmt.Sprintf("adding observer %d", s.ID))
+	})
+	if err != nil {
 		return err
 	}
+	cfg = st.config
 	start := time.Now()
 	if err := reconfig(ctx, conn, cfg, []string{ServerSpec(s)}, nil); err != nil && !isConnectionLoss(err) {
 		return err
@@ -287,8 +320,10 @@ func Promote(ctx context.Context, conn ZKConn, id int, opts Options) error {
 	if err != nil {
 		return err
 	}
-	after := append(st.config.Voters(), id)
-	if err := checkMajority(st, after, id, fmt.Sprintf("promoting observer %d", id)); err != nil {
+	st, err = settle(ctx, conn, st, func(st *EnsembleStatus) error {
+		return checkMajority(st, append(st.config.Voters(), id), id, fmt.Sprintf("promoting observer %d", id))
+	})
+	if err != nil {
 		return err
 	}
 	start := time.Now()
@@ -347,8 +382,10 @@ func Retire(ctx context.Context, conn ZKConn, id int, opts Options) error {
 		return nil
 	}
 	if m.Role == plans.RoleParticipant {
-		after := slices.DeleteFunc(st.config.Voters(), func(v int) bool { return v == id })
-		if err := checkMajority(st, after, 0, fmt.Sprintf("removing voter %d", id)); err != nil {
+		st, err = settle(ctx, conn, st, func(st *EnsembleStatus) error {
+			return checkMajority(st, without(st.config.Voters(), id), 0, fmt.Sprintf("removing voter %d", id))
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -378,8 +415,10 @@ func Demote(ctx context.Context, conn ZKConn, id int, opts Options) error {
 		opts.logf("server %d is already an observer: nothing to do", id)
 		return nil
 	}
-	after := slices.DeleteFunc(st.config.Voters(), func(v int) bool { return v == id })
-	if err := checkMajority(st, after, 0, fmt.Sprintf("making voter %d an observer", id)); err != nil {
+	st, err = settle(ctx, conn, st, func(st *EnsembleStatus) error {
+		return checkMajority(st, without(st.config.Voters(), id), 0, fmt.Sprintf("making voter %d an observer", id))
+	})
+	if err != nil {
 		return err
 	}
 	o := *m
@@ -421,8 +460,10 @@ func AddParticipant(ctx context.Context, conn ZKConn, s plans.ZKServer, opts Opt
 		return refusef("server %d does not answer at %s (%v): start it first", s.ID, ClientAddr(s), err)
 	}
 	// The new voter is not counted healthy: it has not synced yet.
-	after := append(st.config.Voters(), s.ID)
-	if err := checkMajority(st, after, 0, fmt.Sprintf("adding voter %d", s.ID)); err != nil {
+	st, err = settle(ctx, conn, st, func(st *EnsembleStatus) error {
+		return checkMajority(st, append(st.config.Voters(), s.ID), 0, fmt.Sprintf("adding voter %d", s.ID))
+	})
+	if err != nil {
 		return err
 	}
 	s.Role = plans.RoleParticipant

@@ -391,8 +391,36 @@ func (n *Node) kill() {
 // Restart starts a stopped node again with the files it had.
 func (n *Node) Restart() { n.run() }
 
-// Pause freezes the node with SIGSTOP: it keeps its sockets but answers nothing.
-func (n *Node) Pause() { n.signal(syscall.SIGSTOP, true) }
+// Pause freezes the node with SIGSTOP: it keeps its sockets but answers
+// nothing. It returns once the kernel reports the process stopped.
+func (n *Node) Pause() {
+	n.t.Helper()
+	n.signal(syscall.SIGSTOP, true)
+	n.mu.Lock()
+	pid := n.cmd.Process.Pid
+	n.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for processState(pid) != "T" {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("zktest: node %d (pid %d) not stopped 10s after SIGSTOP", n.ID, pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// processState is the state letter of /proc/PID/stat (T: stopped).
+func processState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	// The state follows the command name in parentheses, which may hold spaces.
+	s := string(b)
+	if i := strings.LastIndex(s, ") "); i >= 0 && i+3 <= len(s) {
+		return s[i+2 : i+3]
+	}
+	return ""
+}
 
 // Resume continues a paused node with SIGCONT.
 func (n *Node) Resume() { n.signal(syscall.SIGCONT, false) }
