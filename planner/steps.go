@@ -7,10 +7,12 @@ import (
 )
 
 // moves is the chain of changes that takes one partition from its snapshot
-// replicas to its final ones; each link's From is the previous link's To. A
-// link with an empty From does not happen.
+// replicas to its final ones. Only the `to` lists are kept (a link's `from`
+// is the previous link's `to`): full Move values for 200,000 partitions
+// would triple the memory the garbage collector scans.
 type moves struct {
-	raise, lead, lower plans.Move
+	raiseTo, leadTo []int32 // nil: no such move
+	lower           bool
 }
 
 // chainOf builds p's moves:
@@ -32,23 +34,56 @@ func chainOf(p *part, slab *idSlab) {
 	}
 	p.adds = missing(p.final, cur, slab)
 	if len(p.adds) > 0 {
-		to := slab.make(len(cur) + len(p.adds))
-		copy(to, cur)
-		copy(to[len(cur):], p.adds)
-		c.raise = plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: to, Size: p.size}
-		cur = to
+		c.raiseTo = slab.make(len(cur) + len(p.adds))
+		copy(c.raiseTo, cur)
+		copy(c.raiseTo[len(cur):], p.adds)
+		cur = c.raiseTo
 	}
 	if cur[0] != p.final[0] {
 		drop := missing(cur, p.final, slab)
-		to := slab.make(len(p.final) + len(drop))
-		copy(to, p.final)
-		copy(to[len(p.final):], drop)
-		c.lead = plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: to, Size: p.size}
-		cur = to
+		c.leadTo = slab.make(len(p.final) + len(drop))
+		copy(c.leadTo, p.final)
+		copy(c.leadTo[len(p.final):], drop)
+		cur = c.leadTo
 	}
-	if len(cur) > len(p.final) {
-		c.lower = plans.Move{Topic: p.topic, Partition: p.id, From: cur, To: p.final, Size: p.size}
+	c.lower = len(cur) > len(p.final)
+}
+
+// has reports whether p moves in phase ph.
+func (p *part) has(ph plans.Phase) bool {
+	switch ph {
+	case plans.PhaseRaiseRF:
+		return p.chain.raiseTo != nil
+	case plans.PhaseMoveLeader:
+		return p.chain.leadTo != nil
+	case plans.PhaseLowerRF:
+		return p.chain.lower
 	}
+	return false
+}
+
+// move returns p's move in phase ph (which p.has).
+func (p *part) move(ph plans.Phase) plans.Move {
+	c := &p.chain
+	m := plans.Move{Topic: p.topic, Partition: p.id, Size: p.size, From: p.current}
+	switch ph {
+	case plans.PhaseRaiseRF:
+		m.To = c.raiseTo
+	case plans.PhaseMoveLeader:
+		m.To = c.leadTo
+		if c.raiseTo != nil {
+			m.From = c.raiseTo
+		}
+	case plans.PhaseLowerRF:
+		m.To = p.final
+		switch {
+		case c.leadTo != nil:
+			m.From = c.leadTo
+		case c.raiseTo != nil:
+			m.From = c.raiseTo
+		}
+	}
+	return m
 }
 
 // idSlab hands out small broker-id slices carved from large blocks.
@@ -61,28 +96,6 @@ func (s *idSlab) make(n int) []int32 {
 	out := s.buf[:n:n]
 	s.buf = s.buf[n:]
 	return out
-}
-
-func (c *moves) of(ph plans.Phase) *plans.Move {
-	var m *plans.Move
-	switch ph {
-	case plans.PhaseRaiseRF:
-		m = &c.raise
-	case plans.PhaseMoveLeader:
-		m = &c.lead
-	case plans.PhaseLowerRF:
-		m = &c.lower
-	default:
-		return nil
-	}
-	if len(m.From) == 0 {
-		return nil
-	}
-	return m
-}
-
-func (c *moves) any() bool {
-	return len(c.raise.From) > 0 || len(c.lead.From) > 0 || len(c.lower.From) > 0
 }
 
 // missing returns the ids of list that are not in other, in list's order.
@@ -139,7 +152,7 @@ func (pl *placer) steps() []plans.Step {
 	ordered := make([]*part, 0, len(pl.parts))
 	for _, p := range pl.orderParts() {
 		chainOf(p, &pl.slab)
-		if !p.chain.any() {
+		if !p.has(plans.PhaseRaiseRF) && !p.has(plans.PhaseMoveLeader) && !p.has(plans.PhaseLowerRF) {
 			continue
 		}
 		ordered = append(ordered, p)
@@ -215,9 +228,15 @@ func (pl *placer) drainGroups(ordered []*part) [][]*part {
 // phase appends the steps of one phase for the partitions of ps that have a
 // move in it, packed by the limits.
 func (b *builder) phase(ps []*part, ph plans.Phase) {
-	var with []*part
+	n := 0
 	for _, p := range ps {
-		if p.chain.of(ph) != nil {
+		if p.has(ph) {
+			n++
+		}
+	}
+	with := make([]*part, 0, n)
+	for _, p := range ps {
+		if p.has(ph) {
 			with = append(with, p)
 		}
 	}
@@ -349,7 +368,7 @@ func (b *builder) emit(batch []*part, ph plans.Phase) {
 	s := plans.Step{Phase: ph, Throttle: b.pl.m.Throttle, Partitions: make([]plans.Move, len(batch))}
 	var total plans.ByteSize
 	for k, p := range batch {
-		s.Partitions[k] = *p.chain.of(ph)
+		s.Partitions[k] = p.move(ph)
 		if ph == plans.PhaseRaiseRF {
 			b.addLoad(p, p.adds)
 			total += p.size * plans.ByteSize(len(p.adds))
