@@ -83,9 +83,10 @@ func zooKeeperSteps(snap *plans.Snapshot, m *plans.Mapping) (before, after []pla
 			Before:  sortedMembers(append(slices.Clone(sources), joins...)),
 		}}}
 	case plans.ZKModeFork:
-		after = []plans.Step{
-			{Phase: plans.PhaseZKFork, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs}},
-			{Phase: plans.PhaseZKPrune, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs, Prune: sortedChroots(ens.OtherChroots)}},
+		after = []plans.Step{{Phase: plans.PhaseZKFork, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs}}}
+		// Nothing to prune when the snapshot saw no other Kafka cluster.
+		if len(ens.OtherChroots) > 0 {
+			after = append(after, plans.Step{Phase: plans.PhaseZKPrune, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs, Prune: sortedChroots(ens.OtherChroots)}})
 		}
 	}
 	return before, after, nil

@@ -70,6 +70,13 @@ func TestZooKeeperSteps(t *testing.T) {
 				"zk-prune new4:2181,new5:2181,new6:2181 join=[] promote=[] retire=[] sources=[1 2 3] prune=[/other-a /other-b] chroot=/kafka before=[]",
 			},
 		},
+		{
+			name:  "fork asked for, no other chroot: nothing to prune",
+			snap:  zkSnapshot(),
+			mode:  plans.ZKModeFork,
+			first: "1 zk-join zk1:2181,zk2:2181,zk3:2181 join=[4:observer 5:observer 6:observer] promote=[] retire=[] sources=[] prune=[] chroot= before=[1:participant 2:participant 3:participant]",
+			last:  []string{"zk-fork new4:2181,new5:2181,new6:2181 join=[] promote=[] retire=[] sources=[1 2 3] prune=[] chroot=/kafka before=[]"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := mustBuild(t, tc.snap, mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, withZK(tc.mode, 6, 4, 5)))

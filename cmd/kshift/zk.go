@@ -164,7 +164,8 @@ dynamic config and its myid.
   --kind fork      restart the targets as an ensemble of their own (zk-fork runbook).
   --kind static    for ensembles without dynamic reconfig (ZooKeeper < 3.5 or
                    reconfigEnabled=false): a zoo.cfg with the full server list, the
-                   targets as observers; apply it to every node by a rolling restart.`,
+                   targets as observers; apply it to every node by a rolling restart.
+                   Chosen by default when --zookeeper shows reconfig disabled.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "mapping", Usage: "the mapping with a zookeeper section (`FILE`)"},
 			&cli.StringFlag{Name: "snapshot", Usage: "read the source members from this snapshot (`FILE`) instead of --zookeeper"},
@@ -221,6 +222,10 @@ func runZKConfig(c *cli.Context) error {
 			return err
 		}
 		members = cfg.Members
+		if acc := zkops.ProbeReconfig(ctx, conn); !acc.Enabled && !c.IsSet("kind") {
+			fmt.Fprintf(c.App.ErrWriter, "note: %s\nprinting static configs (--kind static)\n", acc.Detail)
+			kind = zkops.ConfigStatic
+		}
 	default:
 		return usageError{"kshift zk config: give --zookeeper or --snapshot for the source members (not needed with --kind fork)"}
 	}

@@ -134,3 +134,15 @@ zookeeper:
 		}
 	}
 }
+
+func TestZKConfigFallsBackToStaticWithoutReconfig(t *testing.T) {
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1, ReconfigDisabled: true})
+	mapping := filepath.Join(t.TempDir(), "mapping.yaml")
+	if err := os.WriteFile(mapping, []byte("version: 1\nsource_brokers: [1]\ntarget_brokers: [2]\nzookeeper:\n  targets:\n    - {id: 4, host: 10.0.0.4}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runKshift(t, "zk", "config", "--mapping", mapping, "--zookeeper", e.Connect())
+	if code != 0 || !strings.Contains(out, "reconfigEnabled=false") || !strings.Contains(out, "--kind static") || !strings.Contains(out, "static-config rolling restart") {
+		t.Fatalf("zk config on an ensemble without reconfig: exit %d\n%s", code, out)
+	}
+}
