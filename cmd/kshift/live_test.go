@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/plans"
+)
+
+// syncBuffer is a buffer safe to read while a running command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// liveRun runs kshift in-process and returns its exit code, stdout and the
+// error message main would print.
+func liveRun(ctx context.Context, args ...string) (int, string, string) {
+	var out, errOut syncBuffer
+	return liveRunTo(ctx, &out, &errOut, args...), out.String(), errOut.String()
+}
+
+func liveRunTo(ctx context.Context, out, errOut *syncBuffer, args ...string) int {
+	app := newApp()
+	app.Writer, app.ErrWriter = out, errOut
+	err := app.RunContext(ctx, append([]string{"kshift"}, args...))
+	if err != nil {
+		errOut.Write([]byte("kshift: " + err.Error() + "\n"))
+	}
+	return exitCode(err)
+}
+
+func liveCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// liveDouble starts sources 1-3 and targets 4-6 with topic orders (RF 3).
+func liveDouble(t *testing.T, cfg kafkadouble.Config) *kafkadouble.Cluster {
+	t.Helper()
+	for i := int32(1); i <= 6; i++ {
+		cfg.Brokers = append(cfg.Brokers, kafkadouble.BrokerConfig{ID: i, Rack: []string{"r1", "r2", "r3"}[i%3]})
+	}
+	cfg.ClusterID = "c-live"
+	cfg.Clock = kafkadouble.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	d, err := kafkadouble.Start(liveCtx(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.CreateTopic("orders", [][]int32{{1, 2, 3}, {2, 3, 1}}, map[string]string{"min.insync.replicas": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestCheckCommandExitCodes(t *testing.T) {
+	d := liveDouble(t, kafkadouble.Config{})
+	boot := strings.Join(d.Bootstrap(), ",")
+	code, out, errMsg := liveRun(liveCtx(t), "check", "--bootstrap", boot, "--broker", "4", "--broker", "5")
+	if code != exitOK || !strings.Contains(out, "target-brokers") || !strings.Contains(out, "PASS") {
+		t.Fatalf("healthy cluster: exit %d\n%s%s", code, out, errMsg)
+	}
+
+	// A leftover throttle fails the throttles gate: exit 3 naming it.
+	if err := d.LoadSnapshot(&plans.Snapshot{Topics: nil, ClusterConfigs: map[string]string{"follower.replication.throttled.rate": "1000"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errMsg = liveRun(liveCtx(t), "check", "--bootstrap", boot, "-o", "json")
+	if code != exitRefused || !strings.Contains(errMsg, "health check failed: throttles") {
+		t.Fatalf("leftover throttle: exit %d, %q", code, errMsg)
+	}
+	var rep struct {
+		Gates []struct{ Gate, Status string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--output json is not JSON: %v\n%s", err, out)
+	}
+	failed := 0
+	for _, g := range rep.Gates {
+		if g.Status == "fail" {
+			failed++
+			if g.Gate != "throttles" {
+				t.Errorf("gate %s failed too", g.Gate)
+			}
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d gates failed, want the throttles gate only", failed)
+	}
+
+	if code, _, msg := liveRun(liveCtx(t), "check", "--bootstrap", boot, "--step", "2"); code != exitBadInput || !strings.Contains(msg, "--step needs --plan") {
+		t.Errorf("--step without --plan: exit %d %q", code, msg)
+	}
+}
+
+func TestSnapshotCommandSecretsAndProfile(t *testing.T) {
+	const password = "pw-in-env-only-42"
+	d := liveDouble(t, kafkadouble.Config{SASLMechanism: "SCRAM-SHA-256", SASLUsers: []kafkadouble.SASLUser{{User: "ops", Password: password}}})
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "prod.yaml")
+	body := "version: 1\nbootstrap: [" + strings.Join(d.Bootstrap(), ", ") + "]\nsasl:\n  mechanism: SCRAM-SHA-256\n  user: ops\n  password_env: PROD_PW\n"
+	if err := os.WriteFile(profile, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PROD_PW", password)
+	out := filepath.Join(dir, "snapshot.yaml")
+	code, _, errMsg := liveRun(liveCtx(t), "snapshot", "--profile", profile, "--out", out)
+	if code != exitOK {
+		t.Fatalf("snapshot with a profile: exit %d %s", code, errMsg)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), password) || strings.Contains(errMsg, password) {
+		t.Error("the snapshot or the log contains the SASL password")
+	}
+	s, _, err := plans.LoadFile[plans.Snapshot](out)
+	if err != nil || s.ClusterID != "c-live" || s.PartitionCount() != 2 {
+		t.Fatalf("written snapshot: %v %+v", err, s)
+	}
+
+	t.Setenv("PROD_PW", "not-the-password")
+	code, _, errMsg = liveRun(liveCtx(t), "snapshot", "--profile", profile, "--out", out)
+	if code != exitFailure || !strings.Contains(errMsg, `SASL SCRAM-SHA-256 authentication as user "ops" failed: wrong user or password (the password comes from PROD_PW)`) {
+		t.Errorf("wrong password: exit %d %q", code, errMsg)
+	}
+	// A flag overrides the profile: the user no longer matches.
+	t.Setenv("PROD_PW", password)
+	if code, _, errMsg = liveRun(liveCtx(t), "snapshot", "--profile", profile, "--sasl-user", "nobody", "--out", out); code != exitFailure || !strings.Contains(errMsg, `user "nobody"`) {
+		t.Errorf("--sasl-user over the profile: exit %d %q", code, errMsg)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("version: 1\nbootstrap: [k:9092]\nsasl:\n  password: hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errMsg = liveRun(liveCtx(t), "snapshot", "--profile", bad, "--out", out); code != exitBadInput || !strings.Contains(errMsg, "password_env") {
+		t.Errorf("password in a profile: exit %d %q", code, errMsg)
+	}
+}
+
+func TestSnapshotCommandUnreachable(t *testing.T) {
+	start := time.Now()
+	code, _, errMsg := liveRun(liveCtx(t), "snapshot", "--bootstrap", "127.0.0.1:1", "--dial-timeout", "1s", "--out", filepath.Join(t.TempDir(), "s.yaml"))
+	if code != exitFailure || !strings.Contains(errMsg, "cannot connect to 127.0.0.1:1") {
+		t.Errorf("unreachable bootstrap: exit %d %q", code, errMsg)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s to give up with --dial-timeout 1s", took)
+	}
+	if code, _, errMsg = liveRun(liveCtx(t), "snapshot", "--out", "x.yaml"); code != exitBadInput || !strings.Contains(errMsg, "no bootstrap servers") {
+		t.Errorf("no bootstrap: exit %d %q", code, errMsg)
+	}
+}
+
+// The sandbox serves until its context ends, and every other command can be
+// pointed at it: its snapshot plans, and check passes before step 1.
+func TestSandboxCommand(t *testing.T) {
+	dir := t.TempDir()
+	snap, mapping := filepath.Join(dir, "snap.yaml"), filepath.Join(dir, "mapping.yaml")
+	ctx, cancel := context.WithCancel(liveCtx(t))
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- liveRunTo(ctx, &out, &errOut, "sandbox", "--topics", "5", "--partitions", "30", "--write-snapshot", snap, "--write-mapping", mapping)
+	}()
+	var boot string
+	for deadline := time.Now().Add(20 * time.Second); boot == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(out.String(), "\n") {
+			if b, ok := strings.CutPrefix(l, "bootstrap: "); ok {
+				boot = b
+			}
+		}
+	}
+	if boot == "" {
+		cancel()
+		t.Fatalf("no bootstrap line: %s %s", out.String(), errOut.String())
+	}
+	planDir := filepath.Join(dir, "plan")
+	if code, stdout, msg := liveRun(liveCtx(t), "plan", "--snapshot", snap, "--mapping", mapping, "--out", planDir); code != exitOK {
+		t.Fatalf("plan of the sandbox's snapshot: exit %d %s %s", code, stdout, msg)
+	}
+	if code, stdout, msg := liveRun(liveCtx(t), "check", "--bootstrap", boot, "--plan", filepath.Join(planDir, "plan.yaml"), "--step", "1"); code != exitOK {
+		t.Fatalf("check before step 1: exit %d\n%s%s", code, stdout, msg)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("sandbox exit %d: %s", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop when its context ended")
+	}
+}
+
+func TestJoinConfigCommand(t *testing.T) {
+	dir := t.TempDir()
+	snap := `version: 1
+cluster_id: c1
+controller: 1
+brokers:
+  - {id: 1, rack: r1, configs: {inter.broker.protocol.version: 2.4-IV1, log.message.format.version: 2.4-IV1, listeners: "PLAINTEXT://:9092", zookeeper.connect: "zk1:2181/kafka"}}
+topics: []
+`
+	mapping := `version: 1
+source_brokers: [1]
+target_brokers: [101]
+listeners:
+  ports: {PLAINTEXT: 19092}
+  advertised_hosts: {101: k101.example.com}
+  racks: {101: z1}
+`
+	for name, body := range map[string]string{"snap.yaml": snap, "mapping.yaml": mapping} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, msg := liveRun(liveCtx(t), "join", "config", "--snapshot", filepath.Join(dir, "snap.yaml"), "--mapping", filepath.Join(dir, "mapping.yaml"), "--zookeeper-hosts", "zk9:2181")
+	if code != exitOK || !strings.Contains(out, "zookeeper.connect=zk9:2181/kafka\n") || !strings.Contains(out, "advertised.listeners=PLAINTEXT://k101.example.com:19092\n") {
+		t.Fatalf("join config: exit %d\n%s%s", code, out, msg)
+	}
+	code, _, msg = liveRun(liveCtx(t), "join", "config", "--snapshot", filepath.Join(dir, "snap.yaml"), "--mapping", filepath.Join(dir, "mapping.yaml"))
+	if code != exitBadInput || !strings.Contains(msg, "--zookeeper-hosts") {
+		t.Errorf("no ZooKeeper nodes: exit %d %q", code, msg)
+	}
+}
