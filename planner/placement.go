@@ -96,6 +96,8 @@ type placer struct {
 	moved      int // partitions with at least one move
 	warnings   []Warning
 	collisions []string // partitions broker_map sends twice to one target
+	// Topics whose target RF equals min.insync.replicas, or exceeds the racks.
+	atMinISR, fewRacks []string
 }
 
 func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
@@ -299,6 +301,12 @@ func (pl *placer) collect(r *refusals) {
 			pl.checkRF(r, t, minRF, maxRF)
 		}
 	}
+	if len(pl.atMinISR) > 0 {
+		pl.warn(WarnRFAtMinISR, fmt.Sprintf("%d topics", len(pl.atMinISR)), "%s: target replication factor equals min.insync.replicas, so one replica down stops producers with acks=all", examples(pl.atMinISR, 10))
+	}
+	if len(pl.fewRacks) > 0 {
+		pl.warn(WarnFewerRacksThanRF, fmt.Sprintf("%d topics", len(pl.fewRacks)), "%s: replication factor above the %d target racks, so some replicas share a rack", examples(pl.fewRacks, 10), pl.allowedRacks())
+	}
 	if len(underReplicated) > 0 {
 		pl.warn(WarnUnderReplicated, fmt.Sprintf("%d partitions", len(underReplicated)), "%s are under-replicated or offline in the snapshot: apply refuses their steps until they are in sync", examples(underReplicated, 10))
 	}
@@ -355,7 +363,7 @@ func (pl *placer) checkRF(r *refusals, t *plans.Topic, minRF, maxRF int) {
 	if minRF < minISR {
 		r.add("mapping", loc, "target replication factor %d is below min.insync.replicas %d: producers with acks=all would fail; raise the RF or lower min.insync.replicas first", minRF, minISR)
 	} else if minRF == minISR {
-		pl.warn(WarnRFAtMinISR, t.Name, "target replication factor %d equals min.insync.replicas: one replica down stops producers with acks=all", minRF)
+		pl.atMinISR = append(pl.atMinISR, fmt.Sprintf("%s (RF %d)", t.Name, minRF))
 	}
 	if maxRF > len(pl.allowed) {
 		where := "target brokers"
@@ -366,7 +374,7 @@ func (pl *placer) checkRF(r *refusals, t *plans.Topic, minRF, maxRF int) {
 		return
 	}
 	if racks := pl.allowedRacks(); racks < maxRF {
-		pl.warn(WarnFewerRacksThanRF, t.Name, "replication factor %d on %d target racks: some replicas share a rack", maxRF, racks)
+		pl.fewRacks = append(pl.fewRacks, fmt.Sprintf("%s (RF %d)", t.Name, maxRF))
 	}
 }
 

@@ -363,8 +363,8 @@ func TestWarnings(t *testing.T) {
 		kind WarningKind
 		text string
 	}{
-		{WarnRFAtMinISR, "t"},
-		{WarnFewerRacksThanRF, "2 on 1 target racks"},
+		{WarnRFAtMinISR, "[t (RF 2)]"},
+		{WarnFewerRacksThanRF, "[t (RF 2)]: replication factor above the 1 target racks"},
 		{WarnOverCapacity, "broker 11"},
 		{WarnUnknownTopic, "gone"},
 		{WarnUnknownTopic, "also-gone"},
