@@ -155,8 +155,12 @@ func TestForkAndPruneSharedEnsemble(t *testing.T) {
 	oldB, oldC := tree(t, admin, "/kafka/b"), tree(t, admin, "/c")
 	fork := &plans.ZooKeeperChange{Connect: targetConnect, Chroot: "/kafka/a", Sources: []int{1, 2, 3}, Prune: []string{"/kafka/b", "/c"}}
 	forkConn := zktest.Dial(t, targetConnect, true)
-	if err := zkops.VerifyFork(ctx, forkConn, fork); !errors.Is(err, zkops.ErrManualStep) {
-		t.Fatalf("verify before the fork: %v, want ErrManualStep with the runbook", err)
+	forkStep := &plans.Step{Number: 8, Phase: plans.PhaseZKFork, ZooKeeper: fork}
+	if err := zkops.ApplyStep(ctx, forkConn, forkStep, nil); !errors.Is(err, zkops.ErrManualStep) || !strings.Contains(err.Error(), "kshift zk config --mapping MAPPING --kind fork") {
+		t.Fatalf("applying zk-fork before the fork: %v, want ErrManualStep with the runbook", err)
+	}
+	if st, _, err := zkops.StepStatus(ctx, forkConn, forkStep); err != nil || st != zkops.StatePending {
+		t.Fatalf("zk-fork status before: %s, %v", st, err)
 	}
 	if _, err := zkops.Prune(ctx, forkConn, fork, true, zkops.Options{}); !errors.Is(err, zkops.ErrRefused) {
 		t.Fatalf("prune before the fork: %v, want a refusal (source servers are members)", err)
@@ -175,8 +179,14 @@ func TestForkAndPruneSharedEnsemble(t *testing.T) {
 			t.Fatalf("removing target %d from the source ensemble: %v", n.ID, err)
 		}
 	}
-	if err := zkops.VerifyFork(ctx, forkConn, fork); err != nil {
-		t.Fatalf("verify after the fork: %v", err)
+	if err := zkops.ApplyStep(ctx, forkConn, forkStep, nil); err != nil {
+		t.Fatalf("applying zk-fork after the fork: %v", err)
+	}
+	if st, _, err := zkops.StepStatus(ctx, forkConn, forkStep); err != nil || st != zkops.StateDone {
+		t.Fatalf("zk-fork status after: %s, %v", st, err)
+	}
+	if err := zkops.UndoStep(ctx, forkConn, forkStep, nil); !errors.Is(err, zkops.ErrRefused) {
+		t.Fatalf("undo of zk-fork: %v, want a refusal", err)
 	}
 	if got := membership(t, ctx, forkConn); got != "4:participant 5:participant 6:participant" {
 		t.Fatalf("forked ensemble: %s", got)

@@ -124,7 +124,7 @@ func zkStatusTables(o zkStatusOutput) []table {
 	}
 	summary := table{title: "Ensemble", header: []string{"config version", "leader", "quorum size", "synced followers", "synced observers", "reconfig"},
 		rows: [][]string{{st.ConfigVersion, strconv.Itoa(st.Leader), strconv.Itoa(st.QuorumSize), strconv.Itoa(st.SyncedFollowers), strconv.Itoa(st.SyncedObservers), reconfig}}}
-	clusters := table{title: "Kafka clusters", header: []string{"chroot", "cluster id", "live brokers", "controller", "legacy reassignment"}}
+	clusters := table{title: "Kafka clusters", header: []string{"chroot", "cluster id", "live brokers", "controller", "legacy reassignment", "note"}}
 	for _, k := range o.Layout.Clusters {
 		ctrl := "none"
 		if k.Controller >= 0 {
@@ -134,7 +134,12 @@ func zkStatusTables(o zkStatusOutput) []table {
 		if len(k.Reassignment) > 0 {
 			reassign = fmt.Sprintf("%d partitions in flight", len(k.Reassignment))
 		}
-		clusters.rows = append(clusters.rows, []string{k.Chroot, k.ClusterID, fmt.Sprint(k.Brokers), ctrl, reassign})
+		note := ""
+		if len(k.Brokers) == 0 {
+			// After a fork this is the migrated chroot left on the old ensemble.
+			note = "no broker registered: ready for removal if its cluster moved to another ensemble"
+		}
+		clusters.rows = append(clusters.rows, []string{k.Chroot, k.ClusterID, fmt.Sprint(k.Brokers), ctrl, reassign, note})
 	}
 	other := table{title: "Other data", header: []string{"path", "znodes"}}
 	for _, s := range o.Layout.Other {
