@@ -484,3 +484,33 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Errorf("dry run wrote %d audit records", len(recs))
 	}
 }
+
+// TestInboundAboveThrottleReportsStall pins the stall report for a copy that
+// can never finish: producers write faster than the throttle lets the new
+// replica copy, so it copies without getting closer, and kshift says to
+// raise the throttle (item 16).
+func TestInboundAboveThrottleReportsStall(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{})
+	c.topic(t, "orders", 20<<20, nil, []int32{0, 1, 2})
+	if err := c.SetInboundRate("orders", 0, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	p := phasedPlan(t, c, 1<<20, "orders")
+	ctx, cancel := context.WithCancel(testCtx(t, 60*time.Second))
+	var reason string
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.StallAfter = 300 * time.Millisecond
+		o.Progress = func(pr Progress) {
+			if pr.Stalled && reason == "" {
+				reason = pr.StallReason
+				cancel()
+			}
+		}
+	})
+	if _, err := e.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("apply: %v; want interrupted after the stall", err)
+	}
+	if !strings.Contains(reason, "inbound traffic") || !strings.Contains(reason, "throttle set") {
+		t.Errorf("stall reason %q; want inbound traffic above the throttle and what to do", reason)
+	}
+}

@@ -52,6 +52,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 			}
 		}
 	}
+	defer func(saved string) { e.opts.Command = saved }(e.opts.Command)
 	e.opts.Command = "rollback"
 	if s.Phase.IsZooKeeper() {
 		// zkops undoes a ZooKeeper step from the forward step, which records

@@ -384,7 +384,7 @@ func runApply(c *cli.Context) error {
 	o.Progress = pr.update
 	var metrics *stepMetrics
 	if addr := c.String("metrics-addr"); addr != "" {
-		m, stop, err := serveMetrics(addr)
+		m, _, stop, err := serveMetrics(addr)
 		if err != nil {
 			return badInput(err)
 		}
@@ -513,15 +513,16 @@ func (m *stepMetrics) update(p executor.Progress) {
 	}
 }
 
-// serveMetrics serves the gauges on addr until stop is called.
-func serveMetrics(addr string) (*stepMetrics, func(), error) {
+// serveMetrics serves the gauges on addr until stop is called; bound is the
+// address it listens on.
+func serveMetrics(addr string) (m *stepMetrics, bound string, stop func(), err error) {
 	reg := prometheus.NewRegistry()
 	g := func(name, help string) prometheus.Gauge {
 		x := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "kshift", Subsystem: "step", Name: name, Help: help})
 		reg.MustRegister(x)
 		return x
 	}
-	m := &stepMetrics{
+	m = &stepMetrics{
 		step:        g("number", "Number of the plan step being applied."),
 		partitions:  g("partitions", "Partitions in the step."),
 		done:        g("partitions_done", "Partitions of the step at their target replicas."),
@@ -532,13 +533,13 @@ func serveMetrics(addr string) (*stepMetrics, func(), error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+		return nil, "", nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	return m, func() {
+	return m, ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)

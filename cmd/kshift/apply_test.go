@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -320,4 +322,26 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 		t.Fatalf("throttle clear: exit %d\n%s", code, out)
 	}
 	m.finalState(t)
+}
+
+// TestMetricsServeProgress pins --metrics-addr: the step's progress is
+// served as Prometheus gauges.
+func TestMetricsServeProgress(t *testing.T) {
+	m, addr, stop, err := serveMetrics("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second})
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
 }
