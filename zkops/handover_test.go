@@ -25,6 +25,11 @@ func TestJoinAndHandoverUnderWrites(t *testing.T) {
 	var log bytes.Buffer
 	opts := zkops.Options{Out: &log}
 
+	// Let the writer get going before the first reconfig.
+	for w.count() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := w.count()
 	start := time.Now()
 	if err := zkops.Join(ctx, conn, targets, opts); err != nil {
 		t.Fatalf("join: %v\n%s", err, log.String())
@@ -44,11 +49,14 @@ func TestJoinAndHandoverUnderWrites(t *testing.T) {
 		t.Errorf("reconfig access = %+v, want enabled and authorised", st.Reconfig)
 	}
 
+	w.busy(t, before, "the join")
+	before = w.count()
 	start = time.Now()
 	if err := zkops.Handover(ctx, conn, []int{4, 5, 6}, []int{1, 2, 3}, opts); err != nil {
 		t.Fatalf("handover: %v\n%s", err, log.String())
 	}
 	t.Logf("handover (3 promotions, 3 retirements) took %s", time.Since(start).Round(time.Millisecond))
+	w.busy(t, before, "the handover")
 	if got, want := membership(t, ctx, conn), "4:participant 5:participant 6:participant"; got != want {
 		t.Fatalf("after handover: %s, want %s", got, want)
 	}
