@@ -9,7 +9,7 @@
 // It owns the protocol server (framing, request and response headers), one
 // shared cluster model under one mutex, and a simulated clock. It emulates
 // Kafka 2.4 by default (the oldest version kshift supports) and newer 3.x
-// behaviour with [V3x].
+// behaviour with [V3_x].
 //
 // Why a standalone kmsg server and not franz-go's kfake: kfake is a fine
 // Kafka for clients, but not a reassignment model (it acknowledges

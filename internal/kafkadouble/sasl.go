@@ -62,7 +62,11 @@ func newSASLServer(mechanism string, users []SASLUser) (*saslServer, error) {
 		if _, err := rand.Read(salt); err != nil {
 			return nil, fmt.Errorf("salt SCRAM credentials: %w", err)
 		}
-		creds[u.User] = client.GetStoredCredentials(scram.KeyFactors{Salt: base64.StdEncoding.EncodeToString(salt), Iters: 4096})
+		sc, err := client.GetStoredCredentialsWithError(scram.KeyFactors{Salt: base64.StdEncoding.EncodeToString(salt), Iters: 4096})
+		if err != nil {
+			return nil, fmt.Errorf("derive SCRAM credentials of user %q: %w", u.User, err)
+		}
+		creds[u.User] = sc
 	}
 	srv, err := hash.NewServer(func(user string) (scram.StoredCredentials, error) {
 		c, ok := creds[user]
