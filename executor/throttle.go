@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -409,12 +410,27 @@ func (e *Executor) setThrottles(ctx context.Context, rec *ThrottleRecord, moves 
 	return e.verifyConfigs(ctx, ops)
 }
 
-// verifyConfigs reads back what alterConfigs set. Rates a broker hides are
-// checked in ZooKeeper when configured.
+// verifyConfigs reads back what alterConfigs set, polling for a while: a
+// dynamic config reaches the brokers (and a reader of ZooKeeper) shortly
+// after the call returns. Rates a broker hides are checked in ZooKeeper
+// when configured.
 func (e *Executor) verifyConfigs(ctx context.Context, ops []configOp) error {
 	if e.opts.DryRun || len(ops) == 0 {
 		return nil
 	}
+	deadline := time.Now().Add(e.opts.SettleTimeout)
+	for {
+		err := e.checkConfigs(ctx, ops)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func (e *Executor) checkConfigs(ctx context.Context, ops []configOp) error {
 	var topics []string
 	var brokers []int32
 	for _, op := range ops {
