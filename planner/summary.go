@@ -131,10 +131,16 @@ func (s *summary) balance() {
 	default:
 		s.printf("Not bounded by the planner (a broker_map keeps the source layout 1:1, or the plan was imported); the spread is shown for information.\n\n")
 	}
+	replicaBound := fmt.Sprintf("%.0f", plans.MaxReplicaDeviation)
+	leaderBound := fmt.Sprintf("%.0f", plans.MaxLeaderDeviation)
+	bytesBound := fmt.Sprintf("%.0f%% or one largest partition (%s)", 100*plans.MaxBytesDeviation, b.LargestPartition)
+	if b.Scope == plans.BalanceUnchecked {
+		replicaBound, leaderBound, bytesBound = "none", "none", "none"
+	}
 	s.printf("| spread (largest distance from the peers' mean) | reached | bound |\n|---|---:|---:|\n")
-	s.printf("| replicas per broker | %.1f | %.0f |\n", b.ReplicaDeviation, plans.MaxReplicaDeviation)
-	s.printf("| leaders per broker | %.1f | %.0f |\n", b.LeaderDeviation, plans.MaxLeaderDeviation)
-	s.printf("| bytes per broker | %.1f%% | %.0f%% or one largest partition (%s) |\n\n", 100*b.BytesDeviation, 100*plans.MaxBytesDeviation, b.LargestPartition)
+	s.printf("| replicas per broker | %.1f | %s |\n", b.ReplicaDeviation, replicaBound)
+	s.printf("| leaders per broker | %.1f | %s |\n", b.LeaderDeviation, leaderBound)
+	s.printf("| bytes per broker | %.1f%% | %s |\n\n", 100*b.BytesDeviation, bytesBound)
 	brokers := append([]plans.BrokerLoad(nil), b.Brokers...)
 	sort.Slice(brokers, func(i, j int) bool { return brokers[i].Broker < brokers[j].Broker })
 	s.printf("| broker | rack | replicas | leaders | bytes | capacity |\n|---:|---|---:|---:|---:|---:|\n")
