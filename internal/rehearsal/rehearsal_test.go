@@ -1,0 +1,129 @@
+package rehearsal
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/synth"
+	"github.com/kshift/kshift/planner"
+	"github.com/kshift/kshift/plans"
+)
+
+func runCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// checkReport pins what every rehearsal of a plan must show: a report line
+// per step, ZooKeeper steps skipped, every copy step lasting as long as its
+// estimate (the busiest broker's bytes at 0.9x the throttle) within ±20%
+// once it is long enough for the clock's resolution, no stall, and totals
+// that add up.
+func checkReport(t *testing.T, p *plans.Plan, rep *Report) {
+	t.Helper()
+	if len(rep.Steps) != len(p.Steps) {
+		t.Fatalf("report has %d steps, the plan %d", len(rep.Steps), len(p.Steps))
+	}
+	var sum time.Duration
+	for i, s := range rep.Steps {
+		ps := &p.Steps[i]
+		sum += s.Simulated
+		if ps.Phase.IsZooKeeper() != (s.Skipped != "") {
+			t.Errorf("step %d (%s): skipped %q", s.Number, s.Phase, s.Skipped)
+		}
+		if len(s.Stalls) > 0 {
+			t.Errorf("step %d: stalls %v", s.Number, s.Stalls)
+		}
+		if ps.Phase.IsReassignment() && s.PeakReplicas == 0 {
+			t.Errorf("step %d: no peak replica count", s.Number)
+		}
+		if s.Estimate < 10*rep.Resolution {
+			continue
+		}
+		if s.Ratio < 0.8 || s.Ratio > 1.2 {
+			t.Errorf("step %d (%s): simulated %s against an estimate of %s (ratio %.2f): want within ±20%%", s.Number, s.Phase, s.Simulated, s.Estimate, s.Ratio)
+		}
+	}
+	if rep.Simulated != sum {
+		t.Errorf("total simulated %s, steps sum to %s", rep.Simulated, sum)
+	}
+	if rep.Ideal <= 0 || rep.IdealReached <= rep.Ideal || rep.Simulated < rep.IdealReached {
+		t.Errorf("ideal %s, at the reached rate %s, simulated %s: want 0 < ideal < reached <= simulated", rep.Ideal, rep.IdealReached, rep.Simulated)
+	}
+	if rep.PeakExtraBytes <= 0 {
+		t.Errorf("peak extra bytes %d: raise-rf steps copy data", rep.PeakExtraBytes)
+	}
+	for _, b := range p.TargetBrokers {
+		if rep.PeakReplicas[b] == 0 {
+			t.Errorf("target broker %d never held a replica: %v", b, rep.PeakReplicas)
+		}
+	}
+}
+
+// TestRehearseSixBrokers rehearses the bundled example's plan (38 steps,
+// 5h39m estimated at 75 MiB/s) from its snapshot.
+func TestRehearseSixBrokers(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "six-brokers")
+	snap, _, err := plans.LoadFile[plans.Snapshot](filepath.Join(dir, "snapshot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := plans.LoadFile[plans.Plan](filepath.Join(dir, "plan", "plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(runCtx(t), snap, p, Options{Speed: 4000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, p, rep)
+	t.Logf("simulated %s, estimate %s, ideal %s, %d calls, real %s", rep.Simulated, rep.Estimate, rep.Ideal, rep.Calls, rep.Real)
+}
+
+// TestRehearseSynth rehearses a small synthetic cluster's plan (rack map,
+// RF 2 and 3 topics, skewed sizes) and the same plan at twice the throttle:
+// the copies take about half as long, and the estimates follow the rate.
+func TestRehearseSynth(t *testing.T) {
+	snap, m := synth.Generate(synth.Options{SourceBrokers: 3, TargetBrokers: 3, Topics: 6, Partitions: 40, TotalBytes: 200 << 30, Seed: 7})
+	m.Limits.PartitionsPerStep = 15
+	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Plan
+	rep, err := Run(runCtx(t), snap, p, Options{Speed: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, p, rep)
+
+	fast, err := Run(runCtx(t), snap, p, Options{Speed: 2000, Throttle: 2 * p.Throttle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, p, fast)
+	if r := float64(fast.Simulated) / float64(rep.Simulated); r < 0.4 || r > 0.6 {
+		t.Errorf("twice the throttle: simulated %s against %s (%.2f), want about half", fast.Simulated, rep.Simulated, r)
+	}
+	if fast.Throttle != 2*p.Throttle || fast.Estimate >= rep.Estimate {
+		t.Errorf("throttle %s, estimate %s (plan's rate: %s): want the override and a shorter estimate", fast.Throttle, fast.Estimate, rep.Estimate)
+	}
+}
+
+// TestRehearseRefusesOtherSnapshot refuses a snapshot of another cluster.
+func TestRehearseRefusesOtherSnapshot(t *testing.T) {
+	snap, m := synth.Generate(synth.Options{SourceBrokers: 3, TargetBrokers: 3, Topics: 3, Partitions: 6, Seed: 1})
+	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := *snap
+	other.ClusterID = "another"
+	if _, err := Run(runCtx(t), &other, res.Plan, Options{}); err == nil {
+		t.Fatal("a snapshot of another cluster was accepted")
+	}
+}
