@@ -358,19 +358,51 @@ type checker struct {
 	state   partIndex
 	order   []*partState // partitions in the order the plan first touches them
 	racks   map[int32]string
-	sources map[int32]bool
-	targets map[int32]bool
+	sources brokerSet
+	targets brokerSet
 }
 
-func (c *checker) isTarget(id int32) bool { return c.targets[id] }
+func (c *checker) isTarget(id int32) bool { return c.targets.has(id) }
 
-func idSet(ids []int32) map[int32]bool {
-	s := make(map[int32]bool, len(ids))
+// brokerSet is a set of broker ids. Ids are small numbers in practice and are
+// looked up for every replica of every move, so they index a slice; larger
+// ids fall back to a map.
+type brokerSet struct {
+	dense  []bool
+	sparse map[int32]bool
+	n      int
+}
+
+const denseBrokerIDs = 1 << 16
+
+func idSet(ids []int32) brokerSet {
+	var s brokerSet
 	for _, id := range ids {
-		s[id] = true
+		if id >= 0 && id < denseBrokerIDs {
+			for int(id) >= len(s.dense) {
+				s.dense = append(s.dense, false)
+			}
+			s.dense[id] = true
+		} else {
+			if s.sparse == nil {
+				s.sparse = map[int32]bool{}
+			}
+			s.sparse[id] = true
+		}
 	}
+	s.n = len(ids)
 	return s
 }
+
+func (s brokerSet) has(id int32) bool {
+	if id >= 0 && int(id) < len(s.dense) {
+		return s.dense[id]
+	}
+	return s.sparse[id]
+}
+
+// empty reports whether the set lists no broker (a plan without the list).
+func (s brokerSet) empty() bool { return s.n == 0 }
 
 func (c *checker) indexSnapshot() {
 	all := make([]partState, 0, c.snap.PartitionCount())
@@ -485,7 +517,7 @@ func (c *checker) forwardMove(s *Step, m *Move) {
 			c.at(s, m, "raise-rf %v -> %v must keep the current replicas first, in order, and only add", m.From, m.To)
 		}
 		for _, id := range m.To {
-			if len(c.targets) > 0 && !c.targets[id] && !containsID(m.From, id) {
+			if !c.targets.empty() && !c.targets.has(id) && !containsID(m.From, id) {
 				c.at(s, m, "raise-rf adds broker %d, which is not a target", id)
 			}
 		}
@@ -493,7 +525,7 @@ func (c *checker) forwardMove(s *Step, m *Move) {
 		if adding > 0 || removing > 0 {
 			c.at(s, m, "move-leader %v -> %v changes the replica set: it may only reorder", m.From, m.To)
 		}
-		if len(m.To) > 0 && len(c.targets) > 0 && !c.targets[m.To[0]] {
+		if len(m.To) > 0 && !c.targets.empty() && !c.targets.has(m.To[0]) {
 			c.at(s, m, "move-leader %v -> %v does not lead with a target broker", m.From, m.To)
 		}
 		if len(m.To) > 0 && len(m.From) > 0 && m.To[0] == m.From[0] {
@@ -504,7 +536,7 @@ func (c *checker) forwardMove(s *Step, m *Move) {
 			c.at(s, m, "lower-rf %v -> %v must only drop replicas", m.From, m.To)
 		}
 		for _, id := range m.From {
-			if len(c.sources) > 0 && !c.sources[id] && !containsID(m.To, id) {
+			if !c.sources.empty() && !c.sources.has(id) && !containsID(m.To, id) {
 				c.at(s, m, "lower-rf drops broker %d, which is not a source", id)
 			}
 		}
@@ -521,7 +553,7 @@ func (c *checker) rollbackMove(s *Step, m *Move) {
 			c.at(s, m, "undoing raise-rf %v -> %v must only drop replicas", m.From, m.To)
 		}
 		for _, id := range m.Removing() {
-			if len(c.targets) > 0 && !c.targets[id] {
+			if !c.targets.empty() && !c.targets.has(id) {
 				c.at(s, m, "undoing raise-rf drops broker %d, which is not a target", id)
 			}
 		}
@@ -534,7 +566,7 @@ func (c *checker) rollbackMove(s *Step, m *Move) {
 			c.at(s, m, "undoing lower-rf %v -> %v must only add replicas back", m.From, m.To)
 		}
 		for _, id := range m.Adding() {
-			if len(c.sources) > 0 && !c.sources[id] {
+			if !c.sources.empty() && !c.sources.has(id) {
 				c.at(s, m, "undoing lower-rf adds broker %d, which is not a source", id)
 			}
 		}
@@ -558,28 +590,22 @@ func (c *checker) rollbackEnd() {
 
 // final checks where a migration plan leaves the partitions.
 func (c *checker) final() {
+	// The racks of the targets the plan ends on: a partition should span as
+	// many of them as its RF allows.
 	targetRacks := map[string]bool{}
 	if c.racks != nil {
-		for id := range c.targets {
-			targetRacks[c.racks[id]] = false
-		}
 		for _, st := range c.order {
 			for _, id := range st.cur {
-				if c.targets[id] {
+				if c.targets.has(id) {
 					targetRacks[c.racks[id]] = true
 				}
 			}
 		}
 	}
-	usedRacks := 0
-	for _, used := range targetRacks {
-		if used {
-			usedRacks++
-		}
-	}
+	usedRacks := len(targetRacks)
 	for _, st := range c.order {
 		for _, id := range st.cur {
-			if len(c.targets) > 0 && !c.targets[id] {
+			if !c.targets.empty() && !c.targets.has(id) {
 				c.pr.add(partLoc(st), "ends on %v, which includes broker %d, not a target", st.cur, id)
 			}
 		}
@@ -641,7 +667,7 @@ func (c *checker) complete() {
 				continue
 			}
 			for _, id := range part.Replicas {
-				if c.sources[id] {
+				if c.sources.has(id) {
 					c.pr.add(fmt.Sprintf("partition %s-%d", t.Name, part.ID), "the plan never moves it off source broker %d", id)
 					break
 				}
