@@ -12,7 +12,21 @@ import (
 // step ends at `to` with a full ISR, move-leader puts the target first and
 // elects it, nothing is left throttled, and the audit log has every step.
 func TestApplyPhasedMigration(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	for _, tc := range []struct {
+		name string
+		cfg  kafkadouble.Config
+	}{
+		{"kafka-2.4", kafkadouble.Config{}},
+		// Metadata's ISR trailing the truth by seconds (item 21) must not
+		// fail a gate or the verification.
+		{"kafka-3.x-isr-lag", kafkadouble.Config{Version: kafkadouble.V3_x, ISRLag: true, Seed: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { applyPhasedMigration(t, tc.cfg) })
+	}
+}
+
+func applyPhasedMigration(t *testing.T, cfg kafkadouble.Config) {
+	c := startCluster(t, 200, cfg)
 	c.topic(t, "orders", 8<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
 	c.topic(t, "events", 4<<20, map[string]string{"min.insync.replicas": "2"}, []int32{1, 0, 2})
 	p := phasedPlan(t, c, 10<<20, "orders", "events")
@@ -67,7 +81,7 @@ func TestApplyPhasedMigration(t *testing.T) {
 		case AuditCall:
 			calls++
 		}
-		if r.ClusterID != "test-cluster" || r.PlanSHA256 != "abc" || r.User == "" || r.Host == "" {
+		if r.ClusterID != c.ClusterID() || r.PlanSHA256 != "abc" || r.User == "" || r.Host == "" {
 			t.Errorf("audit record without who/where: %+v", r)
 		}
 	}

@@ -1,0 +1,84 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/plans"
+)
+
+// recordingZK is a ZooKeeper step runner that records what the executor
+// asks of it; zkops and its tests on real ZooKeeper own the ensemble side.
+type recordingZK struct {
+	state map[int]StepState
+	calls []string
+}
+
+func (r *recordingZK) State(_ context.Context, s *plans.Step) (StepState, string, error) {
+	return r.state[s.Number], "recorded", nil
+}
+
+func (r *recordingZK) Apply(_ context.Context, s *plans.Step) error {
+	r.calls = append(r.calls, "apply "+string(s.Phase))
+	r.state[s.Number] = StepDone
+	return nil
+}
+
+func (r *recordingZK) Undo(_ context.Context, s *plans.Step) error {
+	r.calls = append(r.calls, "undo "+string(s.Phase))
+	r.state[s.Number] = StepPending
+	return nil
+}
+
+// TestZooKeeperStepsInOrder pins how zk steps run through the executor: the
+// step after a pending zk-join is refused, a done zk step is a no-op, the
+// zk step is applied under the lock and audited, and its rollback undoes the
+// forward step (zkops restores the membership the forward step recorded).
+func TestZooKeeperStepsInOrder(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	join := plans.Step{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}}
+	for i := range p.Steps {
+		p.Steps[i].Number++
+	}
+	p.Steps = append([]plans.Step{join}, p.Steps...)
+	zk := &recordingZK{state: map[int]StepState{1: StepPending}}
+	e, audit := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps = zk })
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	if _, err := e.Apply(ctx, ref, 2); !errors.Is(err, ErrRefused) {
+		t.Fatalf("raise-rf before zk-join: %v, want refused", err)
+	}
+	if _, err := e.Apply(ctx, ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.Apply(ctx, ref, 1); err != nil || !res.AlreadyDone {
+		t.Fatalf("zk-join again: %+v %v, want already done", res, err)
+	}
+	if _, err := e.Apply(ctx, ref, 2); err != nil {
+		t.Fatalf("raise-rf after zk-join: %v", err)
+	}
+	if _, err := e.Rollback(ctx, ref, 1, false); !errors.Is(err, ErrRefused) {
+		t.Fatalf("rollback of zk-join with raise-rf done: %v, want refused", err)
+	}
+	if _, err := e.RollbackTo(ctx, ref, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"apply zk-join", "undo zk-join"}; len(zk.calls) != 2 || zk.calls[0] != want[0] || zk.calls[1] != want[1] {
+		t.Errorf("zk calls %v, want %v", zk.calls, want)
+	}
+	recs, _ := ReadAudit(audit)
+	var zkCalls int
+	for _, r := range recs {
+		if r.Event == AuditCall && (r.Call == "zookeeper zk-join" || r.Call == "zookeeper undo zk-join") {
+			zkCalls++
+		}
+	}
+	if zkCalls != 2 {
+		t.Errorf("audit log has %d zk calls, want 2", zkCalls)
+	}
+}
