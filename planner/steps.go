@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/kshift/kshift/plans"
@@ -176,10 +177,14 @@ func (pl *placer) steps() []plans.Step {
 		}
 	}
 	pl.moved = len(ordered)
+	var oversize []string
 	for _, p := range ordered {
 		if b.oversizeSeen[p] {
-			pl.warn(WarnPartitionOverStepLimit, p.name(), "copies %s, more than bytes_per_step %s: it gets a step of its own", p.size*plans.ByteSize(len(p.adds)), pl.m.Limits.BytesPerStep)
+			oversize = append(oversize, fmt.Sprintf("%s (%s)", p.name(), p.size*plans.ByteSize(len(p.adds))))
 		}
+	}
+	if len(oversize) > 0 {
+		pl.warn(WarnPartitionOverStepLimit, fmt.Sprintf("%d partitions", len(oversize)), "%s each copy more than bytes_per_step %s: each gets a step of its own", examples(oversize, 10), pl.m.Limits.BytesPerStep)
 	}
 	return b.steps
 }
