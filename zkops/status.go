@@ -50,9 +50,6 @@ type EnsembleStatus struct {
 	config *Config
 }
 
-// Config is the membership the status was read from.
-func (s *EnsembleStatus) Config() *Config { return s.config }
-
 // Member returns the status of member id, or nil.
 func (s *EnsembleStatus) Member(id int) *MemberStatus {
 	for i := range s.Members {

@@ -176,9 +176,6 @@ func (n *Node) ServerLine(role Role) string {
 // Addr is the node's client address.
 func (n *Node) Addr() string { return fmt.Sprintf("127.0.0.1:%d", n.ClientPort) }
 
-// Dir is the node's directory (conf/, data/, zookeeper.log).
-func (n *Node) Dir() string { return n.dir }
-
 // DataDir is the node's data directory.
 func (n *Node) DataDir() string { return filepath.Join(n.dir, "data") }
 
