@@ -205,7 +205,7 @@ func Check(ctx context.Context, cl *kafkaconn.Clients, scope CheckScope) (*Check
 }
 
 func isChrootError(err error) bool {
-	return errors.Is(err, ErrNoKafkaInChroot) || strings.Contains(err.Error(), "another cluster's chroot")
+	return errors.Is(err, ErrNoKafkaInChroot) || errors.Is(err, ErrOtherClusterInChroot)
 }
 
 type checker struct {

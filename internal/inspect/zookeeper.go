@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
+	"sort"
 	"strconv"
 
 	"github.com/go-zookeeper/zk"
@@ -24,6 +26,9 @@ type ZooKeeperSource struct {
 
 // ErrNoKafkaInChroot means the ZooKeeper chroot holds no Kafka cluster.
 var ErrNoKafkaInChroot = errors.New("no Kafka cluster in this ZooKeeper chroot")
+
+// ErrOtherClusterInChroot means the ZooKeeper chroot holds another cluster.
+var ErrOtherClusterInChroot = errors.New("this is another cluster's chroot")
 
 func (z *ZooKeeperSource) path(p string) string {
 	if z.Chroot == "" || z.Chroot == "/" {
@@ -85,6 +90,18 @@ func readZooKeeper(ctx context.Context, z *ZooKeeperSource, st *State) error {
 		return err
 	}
 	s.ZooKeeper = &plans.Ensemble{Connect: z.Connect, Chroot: z.Chroot}
+	// Other Kafka clusters on the same ensemble make the planner fork it
+	// rather than hand it over.
+	if l, err := zkops.ReadLayout(ctx, z.Conn); err == nil {
+		for _, kc := range l.Clusters {
+			if path.Clean(kc.Chroot) != path.Clean(z.Chroot) {
+				s.ZooKeeper.OtherChroots = append(s.ZooKeeper.OtherChroots, kc.Chroot)
+			}
+		}
+		sort.Strings(s.ZooKeeper.OtherChroots)
+	} else {
+		st.Notes = append(st.Notes, fmt.Sprintf("other Kafka chroots on the ensemble not recorded: %v", err))
+	}
 	if cfg, err := zkops.ReadConfig(ctx, z.Conn); err == nil {
 		s.ZooKeeper.Members = cfg.Members
 		s.ZooKeeper.ConfigVersion = strconv.FormatInt(cfg.Version, 16)
@@ -123,8 +140,8 @@ func checkChroot(z *ZooKeeperSource, clusterID string, brokers []plans.Broker) e
 		return fmt.Errorf("zookeeper %s: %s is not Kafka's cluster id JSON: %w", z.Connect, z.path("/cluster/id"), err)
 	}
 	if id.ID != clusterID {
-		return fmt.Errorf("zookeeper %s: chroot %q holds Kafka cluster %q, but the brokers belong to cluster %q: this is another cluster's chroot",
-			z.Connect, z.Chroot, id.ID, clusterID)
+		return fmt.Errorf("zookeeper %s: chroot %q holds Kafka cluster %q, but the brokers belong to cluster %q: %w",
+			z.Connect, z.Chroot, id.ID, clusterID, ErrOtherClusterInChroot)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func TestZooKeeperChroots(t *testing.T) {
 			t.Errorf("broker 2 rate from ZooKeeper = %q, want 5000", got)
 		}
 		ens := st.Snapshot.ZooKeeper
-		if ens == nil || ens.Chroot != "/kafka/prod" || len(ens.Members) != 1 {
+		if ens == nil || ens.Chroot != "/kafka/prod" || len(ens.Members) != 1 || strings.Join(ens.OtherChroots, ",") != "/kafka/dev" {
 			t.Errorf("ensemble recorded as %+v", ens)
 		}
 		rep := runCheck(t, cl, CheckScope{ZooKeeper: source("/kafka/prod")})
