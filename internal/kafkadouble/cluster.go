@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // Version selects which Kafka release the double emulates.
@@ -24,7 +25,7 @@ const (
 	// throttle rates hidden from DescribeConfigs, the cluster-default rate not
 	// enforced, APPEND onto "" producing an unparsable list.
 	V2_4 Version = iota
-	// V3_x is a ZooKeeper-mode 3.x broker (3.3 to 3.9): DescribeCluster,
+	// V3_x is a ZooKeeper-mode 3.x broker (3.6.0's API versions): DescribeCluster,
 	// DescribeLogDirs v4 with total and usable bytes, readable throttle rates,
 	// the default rate enforced, APPEND fixed.
 	V3_x
@@ -106,9 +107,10 @@ type Config struct {
 
 // Cluster is a running double. All methods are safe for concurrent use.
 type Cluster struct {
-	cfg   Config
-	clock *Clock
-	sasl  *saslServer
+	cfg      Config
+	clock    *Clock
+	sasl     *saslServer
+	versions *kversion.Versions // what ApiVersions advertises
 
 	mu         sync.Mutex
 	now        time.Time
@@ -189,6 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{
 		cfg:      cfg,
+		versions: emulated(cfg.Version),
 		clock:    cfg.Clock,
 		sasl:     sasl,
 		rng:      rand.New(rand.NewSource(cfg.Seed)),

@@ -13,14 +13,16 @@ import (
 // IncrementalAlterConfigs v1, AlterPartitionReassignments v0,
 // ListPartitionReassignments v0, ElectLeaders v2, DescribeLogDirs v1,
 // CreateTopics v5, no DescribeCluster. 3.x adds DescribeCluster and
-// DescribeLogDirs v4.
+// DescribeLogDirs v4. The whole list is the release's, so version guesses
+// name it.
 func TestApiVersionsMatchEmulatedKafka(t *testing.T) {
 	tests := []struct {
-		v    Version
-		want map[int16]int16 // key → max; -1: absent
+		v     Version
+		want  map[int16]int16 // key → max; -1: absent
+		guess string
 	}{
-		{V2_4, map[int16]int16{3: 9, 32: 2, 44: 1, 45: 0, 46: 0, 43: 2, 35: 1, 19: 5, 60: -1}},
-		{V3_x, map[int16]int16{3: 12, 35: 4, 60: 0}},
+		{V2_4, map[int16]int16{3: 9, 32: 2, 44: 1, 45: 0, 46: 0, 43: 2, 35: 1, 19: 5, 60: -1}, "v2.4"},
+		{V3_x, map[int16]int16{3: 12, 35: 4, 60: 0}, "v3.6"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.v.String(), func(t *testing.T) {
@@ -32,6 +34,9 @@ func TestApiVersionsMatchEmulatedKafka(t *testing.T) {
 			for _, bv := range vs {
 				if bv.Err != nil {
 					t.Fatalf("broker %d: %v", bv.NodeID, bv.Err)
+				}
+				if g := bv.VersionGuess(); g != tc.guess {
+					t.Errorf("broker %d: version guess %q, want %q", bv.NodeID, g, tc.guess)
 				}
 				for key, want := range tc.want {
 					got, ok := bv.KeyMaxVersion(key)

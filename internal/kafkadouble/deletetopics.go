@@ -6,11 +6,6 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // topic created and deleted by kshift. Kafka 2.4 answers up to v4, 3.6 up to
 // v6. Deletion is immediate here (Kafka deletes asynchronously; a client that
 // recreates the topic at once may see TOPIC_ALREADY_EXISTS there and retries).
-func init() {
-	apiVersions24[20] = apiRange{0, 4}
-	apiVersions3x[20] = apiRange{0, 6}
-}
-
 func (c *Cluster) deleteTopics(id int32, r *kmsg.DeleteTopicsRequest) kmsg.Response {
 	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	names := r.TopicNames

@@ -223,10 +223,6 @@ func (c *Cluster) setISR(p *partition, isr []int32, byController bool) {
 func (c *Cluster) joinISR(p *partition, r int32) {
 	delete(p.have, r)
 	c.setISR(p, append(clone(p.isr), r), false)
-	if p.leader == -1 && c.alive(r) {
-		p.leader = r
-		p.epoch++
-	}
 	if p.moving() && subset(p.target, p.isr) {
 		c.completeLocked(p)
 	}
@@ -235,7 +231,7 @@ func (c *Cluster) joinISR(p *partition, r int32) {
 // settleLocked puts into the ISR every live replica whose log already matches
 // the leader's (after a size change or a restart with nothing to copy).
 func (c *Cluster) settleLocked(p *partition) {
-	if p.leader == -1 {
+	if p.leader == -1 || !c.alive(p.leader) {
 		return
 	}
 	for _, r := range clone(p.replicas) {

@@ -8,62 +8,50 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sort"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // maxFrame bounds one request; Kafka's socket.request.max.bytes default.
 const maxFrame = 100 << 20
 
-// apiRange is the versions of one API a broker supports.
-type apiRange struct{ min, max int16 }
-
-// apiVersions24 are Kafka 2.4.0's versions of the APIs the double answers
-// (KAFKA-BEHAVIOUR.md, "API versions in 2.4.0"); DescribeCluster is absent.
-var apiVersions24 = map[int16]apiRange{
-	0:  {0, 8}, // Produce
-	2:  {0, 5}, // ListOffsets
-	3:  {0, 9}, // Metadata
-	17: {0, 1}, // SaslHandshake
-	18: {0, 3}, // ApiVersions
-	19: {0, 5}, // CreateTopics
-	22: {0, 2}, // InitProducerID
-	32: {0, 2}, // DescribeConfigs
-	35: {0, 1}, // DescribeLogDirs: no total/usable bytes
-	36: {0, 1}, // SaslAuthenticate
-	43: {0, 2}, // ElectLeaders
-	44: {0, 1}, // IncrementalAlterConfigs
-	45: {0, 0}, // AlterPartitionReassignments
-	46: {0, 0}, // ListPartitionReassignments
-}
-
-// apiVersions3x are a ZooKeeper-mode 3.x broker's (3.6): DescribeCluster and
-// DescribeLogDirs v4 with total and usable bytes.
-var apiVersions3x = map[int16]apiRange{
-	0:  {0, 9},
-	2:  {0, 8},
-	3:  {0, 12},
-	17: {0, 1},
-	18: {0, 3},
-	19: {0, 7},
-	22: {0, 4},
-	32: {0, 4},
-	35: {0, 4},
-	36: {0, 2},
-	43: {0, 2},
-	44: {0, 1},
-	45: {0, 0},
-	46: {0, 0},
-	60: {0, 0}, // DescribeCluster
-}
-
-func (c *Cluster) apis() map[int16]apiRange {
-	if c.cfg.Version == V2_4 {
-		return apiVersions24
+// emulated returns the API versions the emulated release advertises, taken
+// whole from franz-go's record of each release (kversion), so that
+// ApiVersions reads exactly as a real broker's (and version guesses name the
+// release). Kafka 2.4.0 (KAFKA-BEHAVIOUR.md, "API versions in 2.4.0"):
+// Metadata v9, DescribeConfigs v2, IncrementalAlterConfigs v1,
+// AlterPartitionReassignments and ListPartitionReassignments v0,
+// ElectLeaders v2, DescribeLogDirs v1, CreateTopics v5, no DescribeCluster.
+// V3_x is 3.6.0 in ZooKeeper mode: DescribeCluster v0, DescribeLogDirs v4.
+func emulated(v Version) *kversion.Versions {
+	if v == V3_x {
+		return kversion.V3_6_0()
 	}
-	return apiVersions3x
+	return kversion.V2_4_0()
+}
+
+// implemented are the APIs the model answers. The others a real broker
+// advertises (Fetch, groups, transactions, inter-broker) close the
+// connection, as a broker does with a request it cannot parse.
+var implemented = map[int16]bool{
+	0:  true, // Produce
+	2:  true, // ListOffsets
+	3:  true, // Metadata
+	17: true, // SaslHandshake
+	18: true, // ApiVersions
+	19: true, // CreateTopics
+	20: true, // DeleteTopics
+	22: true, // InitProducerID
+	32: true, // DescribeConfigs
+	35: true, // DescribeLogDirs
+	36: true, // SaslAuthenticate
+	43: true, // ElectLeaders
+	44: true, // IncrementalAlterConfigs
+	45: true, // AlterPartitionReassignments
+	46: true, // ListPartitionReassignments
+	60: true, // DescribeCluster (advertised on V3_x only)
 }
 
 // openLocked starts broker b's listener (on its old port after a restart).
@@ -191,15 +179,15 @@ func (c *Cluster) handleFrame(s *session, frame []byte) ([]byte, error) {
 	if req == nil {
 		return nil, errClose
 	}
-	supported, ok := c.apis()[key]
-	if key == 18 && (version > supported.max || version > req.MaxVersion()) {
+	maxVersion, ok := c.versions.LookupMaxKeyVersion(key)
+	if key == 18 && (version > maxVersion || version > req.MaxVersion()) {
 		// An ApiVersions request newer than the broker knows gets
 		// UNSUPPORTED_VERSION with a v0 body listing what it supports.
 		resp := c.apiVersionsResponse(0)
 		resp.ErrorCode = 35
 		return frameResponse(corr, resp, false), nil
 	}
-	if !ok || version < supported.min || version > supported.max {
+	if !ok || !implemented[key] || version < 0 || version > maxVersion {
 		return nil, errClose
 	}
 	req.SetVersion(version)
@@ -263,17 +251,10 @@ func skipTags(b []byte) ([]byte, error) {
 func (c *Cluster) apiVersionsResponse(version int16) *kmsg.ApiVersionsResponse {
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.SetVersion(version)
-	apis := c.apis()
-	keys := make([]int, 0, len(apis))
-	for k := range apis {
-		keys = append(keys, int(k))
-	}
-	sort.Ints(keys)
-	for _, k := range keys {
-		r := apis[int16(k)]
+	c.versions.EachMaxKeyVersion(func(k, v int16) {
 		ak := kmsg.NewApiVersionsResponseApiKey()
-		ak.ApiKey, ak.MinVersion, ak.MaxVersion = int16(k), r.min, r.max
+		ak.ApiKey, ak.MaxVersion = k, v
 		resp.ApiKeys = append(resp.ApiKeys, ak)
-	}
+	})
 	return resp
 }
