@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -246,5 +247,53 @@ listeners:
 	code, _, msg = liveRun(liveCtx(t), "join", "config", "--snapshot", filepath.Join(dir, "snap.yaml"), "--mapping", filepath.Join(dir, "mapping.yaml"))
 	if code != exitBadInput || !strings.Contains(msg, "--zookeeper-hosts") {
 		t.Errorf("no ZooKeeper nodes: exit %d %q", code, msg)
+	}
+}
+
+// --from-snapshot mirrors a snapshot's brokers, replica lists and sizes and
+// adds empty target brokers above them.
+func TestSandboxFromSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	src, srcMapping := filepath.Join(dir, "src.yaml"), filepath.Join(dir, "m.yaml")
+	if code, out, msg := liveRun(liveCtx(t), "snapshot", "synth", "--source-brokers", "3", "--target-brokers", "1", "--topics", "4", "--partitions", "12", "--out", src, "--mapping-out", srcMapping); code != exitOK {
+		t.Fatalf("synth: %d %s %s", code, out, msg)
+	}
+	want, _, err := plans.LoadFile[plans.Snapshot](src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirror, mapping := filepath.Join(dir, "mirror.yaml"), filepath.Join(dir, "mapping.yaml")
+	ctx, cancel := context.WithCancel(liveCtx(t))
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- liveRunTo(ctx, &out, &errOut, "sandbox", "--from-snapshot", src, "--target-brokers", "2", "--write-snapshot", mirror, "--write-mapping", mapping)
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "bootstrap: ") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("sandbox: exit %d %s", code, errOut.String())
+	}
+	got, _, err := plans.LoadFile[plans.Snapshot](mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := plans.LoadFile[plans.Mapping](mapping)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// synth's target 1001 is a source here; the new targets come after it.
+	if len(got.Brokers) != len(want.Brokers)+2 || got.Broker(2001) == nil || got.Broker(2002) == nil || len(m.TargetBrokers) != 2 || len(m.SourceBrokers) != len(want.Brokers) {
+		t.Errorf("brokers %d (want %d), mapping sources %v targets %v", len(got.Brokers), len(want.Brokers)+2, m.SourceBrokers, m.TargetBrokers)
+	}
+	for i, tp := range want.Topics {
+		for j, p := range tp.Partitions {
+			g := got.Topics[i].Partitions[j]
+			if got.Topics[i].Name != tp.Name || !slices.Equal(g.Replicas, p.Replicas) || g.Size != p.Size || g.Leader != p.Leader {
+				t.Errorf("%s-%d: mirror %+v, snapshot %+v", tp.Name, p.ID, g, p)
+			}
+		}
 	}
 }
