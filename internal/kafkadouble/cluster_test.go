@@ -263,3 +263,34 @@ func TestKilledBrokerSeenOfflineAfterSessionTimeout(t *testing.T) {
 		})
 	}
 }
+
+// Metadata v10+ (3.x) reports topic ids and answers requests by id; an
+// unknown id is UNKNOWN_TOPIC_ID.
+func TestMetadataByTopicIDOn3x(t *testing.T) {
+	c, _, cl := start(t, Config{Version: V3_x})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	id := rawMetadata(t, cl, "orders").TopicID
+	if id == [16]byte{} {
+		t.Fatal("no topic id reported")
+	}
+	req := kmsg.NewPtrMetadataRequest()
+	for _, tid := range [][16]byte{id, {1}} {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.TopicID = tid
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := cl.Broker(0).Request(ctx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[[16]byte]kmsg.MetadataResponseTopic)
+	for _, mt := range resp.(*kmsg.MetadataResponse).Topics {
+		got[mt.TopicID] = mt
+	}
+	if mt := got[id]; mt.Topic == nil || *mt.Topic != "orders" || mt.ErrorCode != 0 {
+		t.Errorf("known id: %+v, want orders", mt)
+	}
+	if mt, ok := got[[16]byte{1}]; !ok || mt.ErrorCode != 100 {
+		t.Errorf("unknown id: %+v, want code 100", mt)
+	}
+}

@@ -23,6 +23,7 @@ const (
 	errPreferredNotAvailable   int16 = 80
 	errElectionNotNeeded       int16 = 84
 	errNoReassignment          int16 = 85
+	errUnknownTopicID          int16 = 100
 	errUnsupportedSASL         int16 = 33
 	errIllegalSASLState        int16 = 34
 )
@@ -102,12 +103,18 @@ func (c *Cluster) metadata(r *kmsg.MetadataRequest) kmsg.Response {
 		names = sortedKeys(c.topics)
 	}
 	for _, rt := range r.Topics {
-		switch {
-		case rt.Topic != nil:
-			names = append(names, *rt.Topic)
-		default:
-			names = append(names, c.topicByID(rt.TopicID))
+		if rt.Topic == nil {
+			if name := c.topicByID(rt.TopicID); name != "" {
+				names = append(names, name)
+				continue
+			}
+			// Asked by an id no topic has (Metadata v10+).
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.TopicID, mt.ErrorCode = rt.TopicID, errUnknownTopicID
+			resp.Topics = append(resp.Topics, mt)
+			continue
 		}
+		names = append(names, *rt.Topic)
 	}
 	for _, name := range names {
 		mt := kmsg.NewMetadataResponseTopic()
