@@ -363,8 +363,8 @@ func TestWarnings(t *testing.T) {
 		kind WarningKind
 		text string
 	}{
-		{WarnRFAtMinISR, "[t (RF 2)]"},
-		{WarnFewerRacksThanRF, "[t (RF 2)]: replication factor above the 1 target racks"},
+		{WarnRFAtMinISR, "t (RF 2): target replication factor equals"},
+		{WarnFewerRacksThanRF, "t (RF 2): replication factor above the 1 target racks"},
 		{WarnOverCapacity, "broker 11"},
 		{WarnUnknownTopic, "gone"},
 		{WarnUnknownTopic, "also-gone"},
@@ -398,7 +398,7 @@ func TestRefusals(t *testing.T) {
 			[]string{"broker 3 is both a source and a target"}},
 		{"replica on a broker that is neither", func(s *plans.Snapshot, m *plans.Mapping) {
 			s.Topics[0].Partitions = append(s.Topics[0].Partitions, plans.Partition{ID: 1, Replicas: []int32{7, 1, 2}, Leader: 7, ISR: []int32{7, 1, 2}})
-		}, []string{"snapshot: broker 7: holds replicas of [t-1] but is neither a source nor a target"}},
+		}, []string{"snapshot: broker 7: holds replicas of t-1 but is neither a source nor a target"}},
 		{"RF below min.insync.replicas", func(s *plans.Snapshot, m *plans.Mapping) {
 			s.Topics[0].Configs = map[string]string{plans.MinInsyncReplicasKey: "2"}
 			m.ReplicationFactor.Topics = map[string]int{"t": 1}

@@ -1,6 +1,9 @@
 package planner
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // WarningKind says what a warning is about, so that the summary can group
 // warnings and tests can look for one kind.
@@ -63,10 +66,11 @@ type Warning struct {
 
 func (w Warning) String() string { return fmt.Sprintf("%s: %s: %s", w.Kind, w.Subject, w.Message) }
 
-// examples lists at most n names followed by how many more there are.
+// examples lists at most n names, comma-separated, followed by how many
+// more there are.
 func examples(names []string, n int) string {
 	if len(names) <= n {
-		return fmt.Sprint(names)
+		return strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("%v and %d more", names[:n], len(names)-n)
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
