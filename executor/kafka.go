@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -72,6 +71,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
-// isCode reports whether err carries the Kafka error code.
-func isCode(err error, want *kerr.Error) bool { return errors.Is(err, want) }
