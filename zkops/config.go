@@ -31,7 +31,7 @@ func ReadConfig(ctx context.Context, conn ZKConn) (*Config, error) {
 		return b, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w (ZooKeeper before 3.5 has no dynamic config: use the static-config rolling restart, see `kshift zk config --static`)", ConfigPath, err)
+		return nil, fmt.Errorf("reading %s: %w (ZooKeeper before 3.5 has no dynamic config: use the static-config rolling restart, see `kshift zk config --kind static`)", ConfigPath, err)
 	}
 	return ParseConfig(data)
 }

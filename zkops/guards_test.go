@@ -76,7 +76,7 @@ func TestReconfigWithoutAuthorisationExplainsAlternative(t *testing.T) {
 	if !errors.Is(err, zkops.ErrReconfigUnavailable) {
 		t.Fatalf("join without auth: err = %v, want ErrReconfigUnavailable", err)
 	}
-	for _, want := range []string{"super digest", "static-config rolling restart", "kshift zk config --static"} {
+	for _, want := range []string{"super digest", "static-config rolling restart", "kshift zk config --kind static"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

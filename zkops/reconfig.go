@@ -356,7 +356,9 @@ func removeAndAdd(ctx context.Context, conn ZKConn, s plans.ZKServer) error {
 	if err != nil {
 		return err
 	}
-	if err := reconfig(ctx, conn, cfg, nil, []string{strconv.Itoa(s.ID)}); err != nil {
+	// A session on the removed server loses its connection with the
+	// answer: verify reads whether the removal happened.
+	if err := reconfig(ctx, conn, cfg, nil, []string{strconv.Itoa(s.ID)}); err != nil && !isConnectionLoss(err) {
 		return err
 	}
 	if cfg, err = verify(ctx, conn, fmt.Sprintf("server %d removed", s.ID), func(c *Config) bool { return c.Member(s.ID) == nil }); err != nil {

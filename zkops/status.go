@@ -165,7 +165,7 @@ func ProbeReconfig(ctx context.Context, conn ZKConn) ReconfigAccess {
 var ErrReconfigUnavailable = errors.New("zookeeper reconfig unavailable")
 
 const staticAlternative = "without dynamic reconfig, change the ensemble by a static-config rolling restart: " +
-	"`kshift zk config --static` prints each node's zoo.cfg with the full server list; " +
+	"`kshift zk config --kind static` prints each node's zoo.cfg with the full server list; " +
 	"start the new nodes with it, then restart the existing nodes one at a time (followers first, the leader last), " +
 	"waiting for each to rejoin in sync (`kshift zk status`) before the next"
 

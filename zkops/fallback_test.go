@@ -1,0 +1,59 @@
+package zkops_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/zktest"
+	"github.com/kshift/kshift/zkops"
+)
+
+// noQuorumOnce answers the first reconfig that makes a server a participant
+// the way ZooKeeper answers NewConfigNoQuorum, and records every reconfig.
+type noQuorumOnce struct {
+	*zk.Conn
+	mu     sync.Mutex
+	failed bool
+	calls  []string
+}
+
+func (c *noQuorumOnce) IncrementalReconfig(joining, leaving []string, version int64) (*zk.Stat, error) {
+	c.mu.Lock()
+	c.calls = append(c.calls, "join "+strings.Join(joining, ",")+" leave "+strings.Join(leaving, ","))
+	inject := !c.failed && len(joining) == 1 && strings.Contains(joining[0], ":participant;")
+	if inject {
+		c.failed = true
+	}
+	c.mu.Unlock()
+	if inject {
+		return nil, errors.New("unknown error: -13")
+	}
+	return c.Conn.IncrementalReconfig(joining, leaving, version)
+}
+
+func TestPromoteFallsBackToRemoveAndReAdd(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 3, Observers: 1})
+	// Through every server, the promoted one included, as a zk-handover step connects.
+	conn := &noQuorumOnce{Conn: e.Client()}
+	var log bytes.Buffer
+	if err := zkops.Promote(ctx, conn, 4, zkops.Options{Out: &log}); err != nil {
+		t.Fatalf("promote: %v\n%s", err, log.String())
+	}
+	if got, want := membership(t, ctx, conn), "1:participant 2:participant 3:participant 4:participant"; got != want {
+		t.Fatalf("after promotion: %s, want %s", got, want)
+	}
+	spec := e.Node(4).ServerLine(zktest.Participant)
+	want := []string{"join " + spec + " leave ", "join  leave 4", "join " + spec + " leave "}
+	if strings.Join(conn.calls, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("reconfigs:\n%s\nwant\n%s", strings.Join(conn.calls, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(log.String(), "NewConfigNoQuorum") {
+		t.Errorf("progress does not say why it removed and re-added: %s", log.String())
+	}
+}
