@@ -208,3 +208,27 @@ func BenchmarkCheckInvariants200k(b *testing.B) {
 		}
 	}
 }
+
+// TestPlanSharesNothingWithInput: changing the snapshot after Build leaves
+// the plan as it was.
+func TestPlanSharesNothingWithInput(t *testing.T) {
+	snap, m, _ := randomCase(3)
+	res, err := Build(Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := marshal(t, res.Plan)
+	for i := range snap.Topics {
+		for _, p := range snap.Topics[i].Partitions {
+			for k := range p.Replicas {
+				p.Replicas[k] = -1
+			}
+		}
+	}
+	for i := range m.SourceBrokers {
+		m.SourceBrokers[i] = -1
+	}
+	if !bytes.Equal(before, marshal(t, res.Plan)) {
+		t.Error("the plan changed with its input")
+	}
+}

@@ -27,6 +27,8 @@ type moves struct {
 // million small allocations.
 func chainOf(p *part, slab *idSlab) {
 	c := &p.chain
+	// The plan gets its own copy: callers may change their snapshot later.
+	p.current = append(slab.make(len(p.current))[:0], p.current...)
 	cur := p.current
 	// The raise-rf move is a partition's first: its actual leader sends.
 	p.sender = cur[0]
