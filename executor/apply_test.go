@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -31,7 +32,10 @@ func applyPhasedMigration(t *testing.T, cfg kafkadouble.Config) {
 	c.topic(t, "events", 4<<20, map[string]string{"min.insync.replicas": "2"}, []int32{1, 0, 2})
 	p := phasedPlan(t, c, 10<<20, "orders", "events")
 	var progress []Progress
-	e, audit := testExecutor(t, c, func(o *Options) { o.Progress = func(pr Progress) { progress = append(progress, pr) } })
+	e, audit := testExecutor(t, c, func(o *Options) {
+		o.Progress = func(pr Progress) { progress = append(progress, pr) }
+		o.ChunkSize, o.ElectionBatch = 3, 3 // 4 partitions: two requests each
+	})
 	ref := PlanRef{Plan: p, Path: "plan.yaml", SHA256: "abc"}
 	ctx := testCtx(t, 60*time.Second)
 	for n := 1; n <= 3; n++ {
@@ -72,7 +76,11 @@ func applyPhasedMigration(t *testing.T, cfg kafkadouble.Config) {
 		t.Fatal(err)
 	}
 	var starts, ends, calls int
+	perStep := map[string]int{}
 	for _, r := range recs {
+		if r.Event == AuditCall {
+			perStep[fmt.Sprintf("%d %s", r.Step, r.Call)]++
+		}
 		switch r.Event {
 		case AuditStart:
 			starts++
@@ -87,6 +95,11 @@ func applyPhasedMigration(t *testing.T, cfg kafkadouble.Config) {
 	}
 	if starts != 5 || ends != 5 || calls < 6 {
 		t.Errorf("audit log: %d starts, %d ends, %d calls; want 5, 5, >= 6", starts, ends, calls)
+	}
+	for _, key := range []string{"1 AlterPartitionAssignments", "2 AlterPartitionAssignments", "2 ElectLeaders", "3 AlterPartitionAssignments"} {
+		if perStep[key] != 2 {
+			t.Errorf("audit: %d calls of step/call %q, want 2 (chunks of 3 partitions)", perStep[key], key)
+		}
 	}
 	st, err := e.Status(ctx, ref)
 	if err != nil {
