@@ -232,3 +232,67 @@ func TestPlanSharesNothingWithInput(t *testing.T) {
 		t.Error("the plan changed with its input")
 	}
 }
+
+// TestPropertyStepsSpreadBytes: in every raise-rf step no broker receives or
+// sends more than twice its even share of bytes_per_step, unless one
+// partition alone puts it there.
+func TestPropertyStepsSpreadBytes(t *testing.T) {
+	checked := 0
+	for seed := uint64(1); seed <= 200; seed++ {
+		snap, m, desc := randomCase(seed)
+		if len(m.RackMap) > 0 {
+			continue // only the rack_map's racks receive: the share is larger
+		}
+		res, err := Build(Input{Snapshot: snap, Mapping: m})
+		if err != nil {
+			continue
+		}
+		limit := 2 * m.Limits.BytesPerStep / plans.ByteSize(len(m.TargetBrokers))
+		leaders := map[string]int32{}
+		for _, tp := range snap.Topics {
+			for _, p := range tp.Partitions {
+				leaders[fmt.Sprintf("%s-%d", tp.Name, p.ID)] = p.Leader
+			}
+		}
+		for _, s := range res.Plan.Steps {
+			if s.Phase != plans.PhaseRaiseRF {
+				continue
+			}
+			load := map[int32]plans.ByteSize{}
+			largest := map[int32]plans.ByteSize{}
+			add := func(id int32, n plans.ByteSize) {
+				load[id] += n
+				largest[id] = max(largest[id], n)
+			}
+			for _, mv := range s.Partitions {
+				adds := mv.Adding()
+				sender := mv.From[0]
+				if l := leaders[mv.Name()]; contains32(mv.From, l) {
+					sender = l
+				}
+				add(sender, mv.Size*plans.ByteSize(len(adds)))
+				for _, id := range adds {
+					add(id, mv.Size)
+				}
+			}
+			for id, n := range load {
+				if n > max(limit, largest[id]) {
+					t.Errorf("%s: step %d puts %s through broker %d, above %s", desc, s.Number, n, id, max(limit, largest[id]))
+				}
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no raise-rf step checked")
+	}
+}
+
+func contains32(ids []int32, id int32) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
