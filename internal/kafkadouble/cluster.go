@@ -91,6 +91,9 @@ type Config struct {
 	// (0.5-7.5 s for changes by leaders, 1 s for changes by the controller).
 	// Off by default so tests see changes at once.
 	ISRLag bool
+	// LogDeleteDelay keeps a removed or cancelled replica's log listed in
+	// DescribeLogDirs for this long (item 20 saw 1-2 s); 0 deletes at once.
+	LogDeleteDelay time.Duration
 	// Seed seeds the ISR lag delays, so runs are repeatable.
 	Seed int64
 	// RebalanceInterval is leader.imbalance.check.interval.seconds; 300 s when
@@ -146,6 +149,9 @@ type broker struct {
 	// stray are logs left on disk by a replica removed while the broker was
 	// down (item 11): listed with size 0 and offsetLag -1.
 	stray map[string]map[int32]bool
+	// deleting are logs of removed replicas still listed until their
+	// deletion (Config.LogDeleteDelay, item 20).
+	deleting map[string]map[int32]deletingLog
 	// expireAt is when the ZooKeeper session of a killed broker times out;
 	// until then the cluster still counts it as registered (item 22).
 	expireAt time.Time
@@ -227,12 +233,13 @@ func (c *Cluster) addBrokerLocked(bc BrokerConfig) error {
 		return fmt.Errorf("broker %d is configured twice", bc.ID)
 	}
 	b := &broker{
-		cfg:     bc,
-		static:  defaultBrokerConfigs(bc, c.cfg.Version),
-		dynamic: make(map[string]string),
-		port:    bc.Port,
-		conns:   make(map[net.Conn]struct{}),
-		stray:   make(map[string]map[int32]bool),
+		cfg:      bc,
+		static:   defaultBrokerConfigs(bc, c.cfg.Version),
+		dynamic:  make(map[string]string),
+		port:     bc.Port,
+		conns:    make(map[net.Conn]struct{}),
+		stray:    make(map[string]map[int32]bool),
+		deleting: make(map[string]map[int32]deletingLog),
 	}
 	for k, v := range bc.Configs {
 		b.static[k] = v

@@ -186,3 +186,32 @@ func TestAutoLeaderRebalanceThreshold(t *testing.T) {
 		})
 	}
 }
+
+// An offline partition whose only live replica is out of the ISR stays
+// offline (no unclean election on its own); an unclean ElectLeaders elects it.
+func TestUncleanElectionOnlyWhenAsked(t *testing.T) {
+	c, adm, _ := start(t, Config{Controller: 0})
+	mustCreate(t, c, "orders", []int32{1, 2})
+	if err := c.StopBroker(2); err != nil { // ISR [1]
+		t.Fatal(err)
+	}
+	if err := c.StopBroker(1); err != nil { // offline, ISR [1]
+		t.Fatal(err)
+	}
+	if err := c.StartBroker(2); err != nil {
+		t.Fatal(err)
+	}
+	if s := state(t, c, "orders", 0); s.Leader != -1 {
+		t.Fatalf("leader %d with only out-of-sync replica 2 alive, want -1", s.Leader)
+	}
+	res, err := adm.ElectLeaders(ctx(t), kadm.ElectLiveReplica, kadm.TopicsSet{"orders": {0: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := errCode(res["orders"][0].Err); code != 0 {
+		t.Fatalf("unclean election: code %d", code)
+	}
+	if s := state(t, c, "orders", 0); s.Leader != 2 || !equal(s.ISR, []int32{2}) {
+		t.Errorf("after unclean election: %+v, want leader 2 isr [2]", s)
+	}
+}

@@ -460,6 +460,8 @@ func (c *Cluster) describeLogDirs(id int32, r *kmsg.DescribeLogDirsRequest) kmsg
 				}
 			case b.stray[name][p.id]:
 				lag = -1
+			case b.deleting[name][p.id].until.After(c.now):
+				size = b.deleting[name][p.id].size
 			default:
 				continue
 			}

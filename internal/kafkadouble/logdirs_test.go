@@ -99,3 +99,21 @@ func TestLogDirsDiskTotalsOnlyOn3x(t *testing.T) {
 		})
 	}
 }
+
+// Item 20: with LogDeleteDelay a removed replica's log stays listed (with its
+// size) until it is deleted.
+func TestRemovedReplicaLogLingersWithDeleteDelay(t *testing.T) {
+	c, adm, cl := start(t, Config{LogDeleteDelay: 1500 * time.Millisecond})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 5*mib); err != nil {
+		t.Fatal(err)
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1}})
+	if p, ok := logDir(t, adm, 2).Topics.Lookup("orders", 0); !ok || p.Size != 5*mib {
+		t.Errorf("right after removal: %+v %v, want still listed with 5 MiB", p, ok)
+	}
+	c.Clock().Advance(1500 * time.Millisecond)
+	if _, ok := logDir(t, adm, 2).Topics.Lookup("orders", 0); ok {
+		t.Error("removed replica still listed after the delete delay")
+	}
+}

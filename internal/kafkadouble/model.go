@@ -254,10 +254,7 @@ func (c *Cluster) completeLocked(p *partition) {
 		isr = []int32{p.replicas[0]}
 	}
 	for _, r := range removed {
-		delete(p.have, r)
-		if b := c.brokers[r]; !b.alive {
-			b.addStray(p.topic.name, p.id)
-		}
+		c.deleteLog(p, r)
 	}
 	p.epoch += 1 + int32(len(removed))
 	c.setISR(p, isr, true)
@@ -266,11 +263,31 @@ func (c *Cluster) completeLocked(p *partition) {
 	}
 }
 
-func (b *broker) addStray(topic string, p int32) {
-	if b.stray[topic] == nil {
-		b.stray[topic] = make(map[int32]bool)
+// deleteLog deletes replica r's log of p: at once, after LogDeleteDelay, or,
+// when its broker is down, never (it stays on disk, item 11).
+func (c *Cluster) deleteLog(p *partition, r int32) {
+	size := int64(p.replicaSize(r))
+	delete(p.have, r)
+	b := c.brokers[r]
+	name := p.topic.name
+	switch {
+	case !b.alive:
+		if b.stray[name] == nil {
+			b.stray[name] = make(map[int32]bool)
+		}
+		b.stray[name][p.id] = true
+	case c.cfg.LogDeleteDelay > 0:
+		if b.deleting[name] == nil {
+			b.deleting[name] = make(map[int32]deletingLog)
+		}
+		b.deleting[name][p.id] = deletingLog{size: size, until: c.now.Add(c.cfg.LogDeleteDelay)}
 	}
-	b.stray[topic][p] = true
+}
+
+// deletingLog is a removed replica's log waiting for deletion.
+type deletingLog struct {
+	size  int64
+	until time.Time
 }
 
 // reassignLocked submits a reassignment to target (validated by the caller).
@@ -321,16 +338,13 @@ func (c *Cluster) cancelLocked(p *partition) {
 
 // dropReplica deletes a replica being added (its log and ISR membership).
 func (c *Cluster) dropReplica(p *partition, r int32) {
-	delete(p.have, r)
+	c.deleteLog(p, r)
 	if p.inISR(r) {
 		isr := minus(p.isr, []int32{r})
 		if len(isr) == 0 {
 			isr = []int32{r}
 		}
 		c.setISR(p, isr, true)
-	}
-	if !c.alive(r) {
-		c.brokers[r].addStray(p.topic.name, p.id)
 	}
 	if p.leader == r {
 		p.leader = c.firstAliveInISR(p, p.replicas)
