@@ -297,3 +297,40 @@ func TestSandboxFromSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// The SASL password given through the environment never reaches the audit
+// log or the output of a step applied with it.
+func TestApplyAuditNeverContainsPassword(t *testing.T) {
+	const password = "audit-secret-pw-7"
+	cfg := kafkadouble.Config{SASLMechanism: "SCRAM-SHA-512", SASLUsers: []kafkadouble.SASLUser{{User: "ops", Password: password}}}
+	d := liveDouble(t, cfg)
+	dir := t.TempDir()
+	plan := &plans.Plan{Version: 1, Kind: plans.KindMigration, ClusterID: "c-live", Strategy: plans.StrategyPhased, Throttle: 50 << 20,
+		SourceBrokers: []int32{1, 2, 3}, TargetBrokers: []int32{4, 5, 6},
+		Steps: []plans.Step{{Number: 1, Phase: plans.PhaseRaiseRF, Throttle: 50 << 20, Partitions: []plans.Move{
+			{Topic: "orders", Partition: 0, From: []int32{1, 2, 3}, To: []int32{1, 2, 3, 4}},
+		}}}}
+	data, err := plans.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planPath, audit := filepath.Join(dir, "plan.yaml"), filepath.Join(dir, "audit.jsonl")
+	if err := os.WriteFile(planPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KSHIFT_SASL_PASSWORD", password)
+	code, out, msg := liveRun(liveCtx(t), "apply", planPath, "--step", "1", "--audit-log", audit, "--accept-unknown-rates",
+		"--bootstrap", strings.Join(d.Bootstrap(), ","), "--sasl-mechanism", "SCRAM-SHA-512", "--sasl-user", "ops")
+	if code != exitOK {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, msg)
+	}
+	log, err := os.ReadFile(audit)
+	if err != nil || len(log) == 0 {
+		t.Fatalf("no audit log: %v", err)
+	}
+	for name, text := range map[string]string{"audit log": string(log), "output": out + msg} {
+		if strings.Contains(text, password) {
+			t.Errorf("the %s contains the SASL password", name)
+		}
+	}
+}

@@ -118,3 +118,25 @@ func TestZooKeeperChroot(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseProfile: any input either decodes to options that validate or
+// fail with an error naming the file; never a panic.
+func FuzzParseProfile(f *testing.F) {
+	f.Add([]byte("version: 1\nbootstrap: [k:9092]\nsasl:\n  mechanism: PLAIN\n  user: u\n"))
+	f.Add([]byte("version: 1\nzookeeper:\n  connect: z:2181/c\n  session_timeout: 5s\n"))
+	f.Add([]byte("version: 2\n"))
+	f.Add([]byte("- a\n- b\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := ParseProfile(data, "fuzz.yaml")
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.yaml") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			return
+		}
+		o = o.WithDefaults()
+		_ = o.Validate()
+		_ = o.ZooKeeper.Servers()
+		_ = o.ZooKeeper.Chroot()
+	})
+}
