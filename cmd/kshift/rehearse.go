@@ -25,12 +25,16 @@ per step the simulated duration (submission to the last partition at its target)
 against the plan's estimate, the stalls the executor reported, the most replicas
 on one broker and the most extra bytes on disk; then totals and the ideal time
 (the busiest broker's bytes in or out over the whole plan, at the throttle).
-"ideal reached" is the same at the rate a throttle reaches (0.9x). ZooKeeper steps
-are listed, not run. Touches no real cluster.`,
+"ideal reached" is the same at the rate a throttle reaches (0.9x). With --inbound,
+producers keep writing meanwhile; a step that cannot finish (a stall) is given up
+after --step-limit of simulated time and the rehearsal stops (exit 1). ZooKeeper
+steps are listed, not run. Touches no real cluster.`,
 		Flags: []cli.Flag{
 			&cli.PathFlag{Name: "snapshot", Usage: "the snapshot the plan was made from (`FILE`)"},
 			&cli.Float64Flag{Name: "speed", Value: rehearsal.DefaultSpeed, Usage: "simulated time runs this many times faster than real time"},
 			&cli.StringFlag{Name: "throttle", Usage: "replication rate per broker, overriding the plan's (e.g. 100MiB/s)"},
+			&cli.StringFlag{Name: "inbound", Usage: "producers write this much into the cluster while it rehearses (e.g. 200MiB/s), spread over the partitions by size"},
+			&cli.DurationFlag{Name: "step-limit", Usage: "give up when a step's reassignment runs this long in simulated time (default: 3x its estimate + 1h)"},
 			&cli.StringFlag{Name: "network-rate", Value: "1GiB/s", Usage: "each simulated broker's replication bandwidth, in and out together"},
 			&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before each step"},
 			outputFlag,
@@ -71,6 +75,14 @@ func runRehearse(c *cli.Context) error {
 		return usageError{fmt.Sprintf("--network-rate %q: want a positive rate like 1GiB/s", c.String("network-rate"))}
 	}
 	o.NetworkRate = int64(nr)
+	if c.IsSet("inbound") {
+		r, err := plans.ParseRate(c.String("inbound"))
+		if err != nil || r < 0 {
+			return usageError{fmt.Sprintf("--inbound %q: want a rate like 200MiB/s", c.String("inbound"))}
+		}
+		o.Inbound = r
+	}
+	o.StepLimit = c.Duration("step-limit")
 	if !c.Bool(flagSkipHealthCheck) {
 		o.Gates = healthGates
 	}
@@ -98,7 +110,9 @@ func rehearsalTables(r *rehearsal.Report) []table {
 			continue
 		}
 		ratio := ""
-		if s.Ratio > 0 {
+		if s.GaveUp {
+			ratio = "gave up"
+		} else if s.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", s.Ratio)
 		}
 		stalls := ""

@@ -66,3 +66,28 @@ func TestRehearseCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestRehearseCommandStall gives up on a step whose copies cannot follow the
+// inbound traffic: exit 1, the stall in the table.
+func TestRehearseCommandStall(t *testing.T) {
+	snap, m := synth.Generate(synth.Options{SourceBrokers: 3, TargetBrokers: 3, Topics: 3, Partitions: 12, TotalBytes: 12 << 30, Seed: 9})
+	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	snapPath, planPath := filepath.Join(dir, "snapshot.yaml"), filepath.Join(dir, "plan.yaml")
+	for path, v := range map[string]any{snapPath: snap, planPath: res.Plan} {
+		data, err := plans.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code := runKshift(t, "rehearse", planPath, "--snapshot", snapPath, "--speed", "2000", "--inbound", "1GiB/s", "--step-limit", "20m")
+	if code != exitFailure || !strings.Contains(out, "gave up") || !strings.Contains(out, "inbound traffic is at or above the throttle") {
+		t.Errorf("exit %d, want %d with the stall named:\n%s", code, exitFailure, out)
+	}
+}

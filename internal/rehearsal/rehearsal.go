@@ -46,6 +46,14 @@ type Options struct {
 	// NetworkRate is each broker's replication bandwidth in bytes/s (default
 	// 1 GiB/s, so that the throttle is what limits the copies).
 	NetworkRate int64
+	// Inbound is what producers write into the cluster while it rehearses,
+	// bytes/s in all, spread over the partitions in proportion to their size:
+	// copies slower than their partition's share never finish (a stall).
+	Inbound plans.Rate
+	// StepLimit gives up a step, and the rehearsal, when its reassignment
+	// has run this long in simulated time (default: three times the step's
+	// estimate plus one hour).
+	StepLimit time.Duration
 	// Version is the Kafka release the double emulates; by default 3.x when
 	// every broker of the snapshot runs 3.0 or later, else 2.4.
 	Version *kafkadouble.Version
@@ -99,8 +107,11 @@ type StepReport struct {
 	PeakReplicas int   `json:"peak_replicas" yaml:"peak_replicas"`
 	PeakBroker   int32 `json:"peak_broker" yaml:"peak_broker"`
 	// PeakExtraBytes is the most bytes on disk, over all brokers, above what
-	// the cluster held before the first step.
+	// the cluster held before the first step (data produced meanwhile with
+	// Options.Inbound included).
 	PeakExtraBytes int64 `json:"peak_extra_bytes" yaml:"peak_extra_bytes"`
+	// GaveUp is set when the step ran past Options.StepLimit.
+	GaveUp bool `json:"gave_up,omitempty" yaml:"gave_up,omitempty"`
 	// Calls is the number of Kafka requests the executor sent; Real the real
 	// time the step took.
 	Calls int64         `json:"calls" yaml:"calls"`
@@ -178,6 +189,9 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 	if err := sim.load(snap); err != nil {
 		return nil, err
 	}
+	if err := produce(d, snap, o.Inbound); err != nil {
+		return nil, err
+	}
 	rctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -213,11 +227,24 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 		// previous step is done.
 		force := i > 0 && p.Steps[i-1].Phase.IsZooKeeper()
 		e := executor.New(k, executorOptions(o, clients, force, &sr))
-		sim.begin(s)
+		limit := o.StepLimit
+		if limit <= 0 {
+			limit = 3*sr.Estimate + time.Hour
+		}
+		sctx, cancelStep := context.WithCancel(ctx)
+		sim.begin(s, limit, cancelStep)
 		start := time.Now()
-		res, err := e.Apply(ctx, ref, s.Number)
+		res, err := e.Apply(sctx, ref, s.Number)
+		cancelStep()
 		sim.observe()
 		w := sim.end()
+		if w.gaveUp {
+			sr.GaveUp = true
+			// Not wrapped: the executor's error says "interrupted", and the
+			// rehearsal was not.
+			err = fmt.Errorf("gave up after %s of simulated time without finishing (stalls: %s); the executor said: %v",
+				limit, strings.Join(sr.Stalls, "; "), err)
+		}
 		sr.Real = time.Since(start)
 		if res != nil {
 			sr.Calls = res.Calls
@@ -242,6 +269,31 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 	rep.PeakReplicas = sim.peakReplicas()
 	rep.Real = time.Since(realStart)
 	return rep, stepErr
+}
+
+// produce spreads rate over the snapshot's partitions in proportion to
+// their size.
+func produce(d *kafkadouble.Cluster, snap *plans.Snapshot, rate plans.Rate) error {
+	if rate <= 0 {
+		return nil
+	}
+	var total float64
+	for _, t := range snap.Topics {
+		for _, p := range t.Partitions {
+			total += float64(p.Size)
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	for _, t := range snap.Topics {
+		for _, p := range t.Partitions {
+			if err := d.SetInboundRate(t.Name, p.ID, int64(float64(rate)*float64(p.Size)/total)); err != nil {
+				return fmt.Errorf("rehearse: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // executorOptions are apply's defaults with every wait scaled to the

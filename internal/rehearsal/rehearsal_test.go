@@ -3,6 +3,7 @@ package rehearsal
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,26 @@ func TestRehearseRefusesOtherSnapshot(t *testing.T) {
 	other.ClusterID = "another"
 	if _, err := Run(runCtx(t), &other, res.Plan, Options{}); err == nil {
 		t.Fatal("a snapshot of another cluster was accepted")
+	}
+}
+
+// TestRehearseStall produces into every partition faster than a throttled
+// copy can follow: the executor reports the stall (inbound traffic above
+// the throttle), the rehearsal gives up on the step at its limit and stops
+// with an error naming the stall, instead of waiting forever.
+func TestRehearseStall(t *testing.T) {
+	snap, m := synth.Generate(synth.Options{SourceBrokers: 3, TargetBrokers: 3, Topics: 4, Partitions: 24, TotalBytes: 24 << 30, Seed: 5})
+	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 85 MiB/s into each partition; a copy gets at most 45 MiB/s.
+	rep, err := Run(runCtx(t), snap, res.Plan, Options{Speed: 2000, Inbound: 2 << 30, StepLimit: 30 * time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "gave up after 30m0s") {
+		t.Fatalf("error %v, want the rehearsal to give up", err)
+	}
+	last := rep.Steps[len(rep.Steps)-1]
+	if !last.GaveUp || last.Number != 1 || len(last.Stalls) == 0 || !strings.Contains(strings.Join(last.Stalls, " "), "inbound traffic") {
+		t.Errorf("last step %d: gave up %v, stalls %q: want step 1 given up on an inbound stall", last.Number, last.GaveUp, last.Stalls)
 	}
 }

@@ -47,6 +47,11 @@ type watch struct {
 	peakReplicas      int
 	peakBroker        int32
 	peakExtra         int64
+	// limit is how long the reassignment may run before cancel gives up on
+	// the step; gaveUp records that it did.
+	limit  time.Duration
+	cancel context.CancelFunc
+	gaveUp bool
 }
 
 func newSimulator(d *kafkadouble.Cluster, clock *kafkadouble.Clock, speed float64, tick time.Duration) *simulator {
@@ -110,11 +115,12 @@ func (s *simulator) run(ctx context.Context) {
 	}
 }
 
-// begin starts watching step st.
-func (s *simulator) begin(st *plans.Step) {
+// begin starts watching step st, calling cancel once its reassignment has
+// run longer than limit.
+func (s *simulator) begin(st *plans.Step, limit time.Duration, cancel context.CancelFunc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := &watch{step: st, peakExtra: s.bytes - s.baseBytes}
+	w := &watch{step: st, peakExtra: s.bytes - s.baseBytes, limit: limit, cancel: cancel}
 	for i := range st.Partitions {
 		w.outstanding = append(w.outstanding, i)
 	}
@@ -157,6 +163,10 @@ func (s *simulator) observe() {
 	}
 	w.outstanding = left
 	s.peakLocked()
+	if !w.gaveUp && len(left) > 0 && !w.started.IsZero() && now.Sub(w.started) > w.limit {
+		w.gaveUp = true
+		w.cancel()
+	}
 }
 
 // atTo reports whether a partition has finished its move: at `to`, no
