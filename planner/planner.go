@@ -41,7 +41,10 @@ type Balance = plans.Balance
 
 // Build makes the plan for in. On bad input it returns every problem at once
 // (errors.Join), each satisfying errors.Is(err, plans.ErrBadInput) and naming
-// the file and the place in it.
+// the file and the place in it. Structural problems of either file (what
+// Validate finds) come first, on their own: the checks that need both files
+// (unknown brokers, stray replicas, RF against min.insync.replicas and the
+// targets, the rack_map against the racks) run once both are valid.
 func Build(in Input) (*Result, error) {
 	if in.Snapshot == nil || in.Mapping == nil {
 		return nil, &plans.InputError{File: "planner input", Err: errors.New("a snapshot and a mapping are both required")}
