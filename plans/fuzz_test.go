@@ -12,7 +12,8 @@ import (
 //
 //	go test ./plans -run '^$' -fuzz FuzzDecodePlan -fuzztime 60s
 //
-// They check that decoding never panics, and that a value that decodes
+// They check that decoding never panics, that the fast path for kshift's own
+// form (fastdecode.go) decodes what yaml.v3 decodes, and that a value that decodes
 // re-marshals to a file that decodes to the same value (compared by its
 // canonical marshalled form, so that nil and empty lists count as equal).
 
@@ -61,7 +62,10 @@ func fuzzRoundTrip[T any, P interface {
 
 func FuzzDecodeSnapshot(f *testing.F) {
 	addSeeds(f, "snapshot-")
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip[Snapshot](t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFastDecode[Snapshot](t, data)
+		fuzzRoundTrip[Snapshot](t, data)
+	})
 }
 
 func FuzzDecodeMapping(f *testing.F) {
@@ -71,7 +75,10 @@ func FuzzDecodeMapping(f *testing.F) {
 
 func FuzzDecodePlan(f *testing.F) {
 	addSeeds(f, "plan-")
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzRoundTrip[Plan](t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFastDecode[Plan](t, data)
+		fuzzRoundTrip[Plan](t, data)
+	})
 }
 
 func FuzzDecodeKafkaJSON(f *testing.F) {

@@ -1,0 +1,92 @@
+package plans
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// checkFastDecode decodes data with both paths: when the fast path takes the
+// file, it must give what yaml.v3 gives.
+func checkFastDecode[T any, P interface {
+	*T
+	fastDecoder
+}](t *testing.T, data []byte) (tookFast bool) {
+	t.Helper()
+	fast := P(new(T))
+	if !fast.decodeFast(data) {
+		return false
+	}
+	slow := P(new(T))
+	if err := decodeStrict(data, slow); err != nil {
+		t.Fatalf("the fast path took a file yaml.v3 refuses (%v):\n%s", err, data)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("fast and yaml.v3 decoding differ:\nfast %+v\nslow %+v\nfile:\n%s", fast, slow, data)
+	}
+	return true
+}
+
+func TestFastDecodeMatchesYAMLv3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fastPlans, fastSnaps := 0, 0
+	for i := range 1000 {
+		p := randomPlan(rng)
+		if i%2 == 0 {
+			// Half with the plain names real topics have.
+			for j := range p.Steps {
+				for k := range p.Steps[j].Partitions {
+					p.Steps[j].Partitions[k].Topic = "topic-" + string(rune('a'+k))
+				}
+			}
+		}
+		data, err := Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checkFastDecode[Plan](t, data) {
+			fastPlans++
+		}
+		s := randomSnapshot(rng)
+		data, err = Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checkFastDecode[Snapshot](t, data) {
+			fastSnaps++
+		}
+	}
+	// Most random files are in kshift's form; odd topic names and empty runs
+	// are not, and go to yaml.v3.
+	if fastPlans < 100 || fastSnaps < 100 {
+		t.Errorf("fast path taken for only %d plans and %d snapshots of 1000", fastPlans, fastSnaps)
+	}
+}
+
+func TestFastDecodeFallsBack(t *testing.T) {
+	good := "version: 1\ncluster_id: c\ncontroller: 1\nbrokers:\n  - {id: 1}\ntopics:\n  - name: t\n    partitions:\n      - {id: 0, replicas: [1], leader: 1, isr: [1], size: 5}\n"
+	if !checkFastDecode[Snapshot](t, []byte(good)) {
+		t.Fatal("the fast path refused kshift's own form")
+	}
+	for name, edit := range map[string][2]string{
+		"leading zero":         {"size: 5", "size: 05"},
+		"human size":           {"size: 5", "size: 5KiB"},
+		"other key order":      {"{id: 0, replicas: [1]", "{replicas: [1], id: 0"},
+		"extra field":          {"size: 5}", "size: 5, rack: a}"},
+		"unknown skeleton key": {"controller: 1", "controller: 1\nowner: me"},
+		"block scalar":         {"cluster_id: c", "cluster_id: |\n  c"},
+		"negative zero":        {"leader: 1", "leader: -0"},
+		"int32 overflow":       {"id: 0", "id: 2147483648"},
+		"not under partitions": {"    partitions:\n", "    partitions:\n    # note\n"},
+	} {
+		bad := strings.Replace(good, edit[0], edit[1], 1)
+		if bad == good {
+			t.Fatalf("%s: edit did not apply", name)
+		}
+		var s Snapshot
+		if s.decodeFast([]byte(bad)) {
+			t.Errorf("%s: the fast path took\n%s", name, bad)
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package plans
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// The direct writers below produce exactly what yaml.v3 writes for a Plan or
+// a Snapshot (two-space indent, one flow-style line per partition). Small
+// parts (headers, a step's estimate, topic configs, ZooKeeper sections) still
+// go through yaml.v3; only the partition lines are written by hand.
+
+func marshalPlan(p *Plan) ([]byte, error) {
+	head := *p
+	head.Steps = nil
+	out, err := marshalYAMLv3(&head)
+	if err != nil {
+		return nil, err
+	}
+	const empty = "steps: []\n"
+	if len(p.Steps) == 0 {
+		return out, nil
+	}
+	if !bytes.HasSuffix(out, []byte(empty)) {
+		return marshalYAMLv3(p)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, len(out)+len(p.Steps)*200+partitionLines(p)*110))
+	buf.Write(out[:len(out)-len(empty)])
+	buf.WriteString("steps:\n")
+	sc := newScalarCache()
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		if len(s.Partitions) > 0 && s.ZooKeeper != nil {
+			// Never written by kshift (Validate refuses it); keep the exact
+			// field order by letting yaml.v3 write this step whole.
+			one, err := marshalYAMLv3([]Step{*s})
+			if err != nil {
+				return nil, err
+			}
+			writeIndented(buf, one, "  ")
+			continue
+		}
+		head := *s
+		head.Partitions = nil
+		one, err := marshalYAMLv3(&head)
+		if err != nil {
+			return nil, err
+		}
+		writeSequenceItem(buf, one, "  ")
+		if len(s.Partitions) == 0 {
+			continue
+		}
+		buf.WriteString("    partitions:\n")
+		for j := range s.Partitions {
+			m := &s.Partitions[j]
+			buf.WriteString("      - {topic: ")
+			buf.WriteString(sc.flow(m.Topic))
+			buf.WriteString(", partition: ")
+			buf.WriteString(strconv.FormatInt(int64(m.Partition), 10))
+			buf.WriteString(", from: ")
+			writeFlowIDs(buf, m.From)
+			buf.WriteString(", to: ")
+			writeFlowIDs(buf, m.To)
+			if m.Size != 0 {
+				buf.WriteString(", size: ")
+				buf.WriteString(strconv.FormatInt(int64(m.Size), 10))
+			}
+			buf.WriteString("}\n")
+		}
+	}
+	if sc.err != nil {
+		return nil, sc.err
+	}
+	return buf.Bytes(), nil
+}
+
+func partitionLines(p *Plan) int {
+	n := 0
+	for i := range p.Steps {
+		n += len(p.Steps[i].Partitions)
+	}
+	return n
+}
+
+func marshalSnapshot(s *Snapshot) ([]byte, error) {
+	head := *s
+	head.Topics = nil
+	head.ZooKeeper = nil
+	out, err := marshalYAMLv3(&head)
+	if err != nil {
+		return nil, err
+	}
+	const empty = "topics: []\n"
+	if !bytes.HasSuffix(out, []byte(empty)) {
+		return marshalYAMLv3(s)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, len(out)+len(s.Topics)*60+s.PartitionCount()*90))
+	if len(s.Topics) == 0 {
+		buf.Write(out)
+	} else {
+		buf.Write(out[:len(out)-len(empty)])
+		buf.WriteString("topics:\n")
+	}
+	sc := newScalarCache()
+	for i := range s.Topics {
+		t := &s.Topics[i]
+		if len(t.Configs) == 0 && isPlain(t.Name) {
+			buf.WriteString("  - name: ")
+			buf.WriteString(t.Name)
+			buf.WriteByte('\n')
+		} else {
+			head := *t
+			head.Partitions = nil
+			one, err := marshalYAMLv3(&head)
+			if err != nil {
+				return nil, err
+			}
+			one = bytes.TrimSuffix(one, []byte("partitions: []\n"))
+			writeSequenceItem(buf, one, "  ")
+		}
+		if len(t.Partitions) == 0 {
+			buf.WriteString("    partitions: []\n")
+			continue
+		}
+		buf.WriteString("    partitions:\n")
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			buf.WriteString("      - {id: ")
+			buf.WriteString(strconv.FormatInt(int64(p.ID), 10))
+			buf.WriteString(", replicas: ")
+			writeFlowIDs(buf, p.Replicas)
+			buf.WriteString(", leader: ")
+			buf.WriteString(strconv.FormatInt(int64(p.Leader), 10))
+			buf.WriteString(", isr: ")
+			writeFlowIDs(buf, p.ISR)
+			buf.WriteString(", size: ")
+			buf.WriteString(strconv.FormatInt(int64(p.Size), 10))
+			buf.WriteString("}\n")
+		}
+	}
+	if sc.err != nil {
+		return nil, sc.err
+	}
+	if s.ZooKeeper != nil {
+		zk, err := marshalYAMLv3(struct {
+			ZooKeeper *Ensemble `yaml:"zookeeper"`
+		}{s.ZooKeeper})
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(zk)
+	}
+	return buf.Bytes(), nil
+}
+
+func writeFlowIDs(buf *bytes.Buffer, ids []int32) {
+	buf.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			buf.WriteString(", ")
+		}
+		buf.WriteString(strconv.FormatInt(int64(id), 10))
+	}
+	buf.WriteByte(']')
+}
+
+// writeSequenceItem writes a YAML mapping document as one item of a block
+// sequence indented by indent: "- " before the first line, two spaces
+// before the others.
+func writeSequenceItem(buf *bytes.Buffer, doc []byte, indent string) {
+	for i, line := range strings.SplitAfter(string(doc), "\n") {
+		if line == "" {
+			continue
+		}
+		buf.WriteString(indent)
+		if i == 0 {
+			buf.WriteString("- ")
+		} else {
+			buf.WriteString("  ")
+		}
+		buf.WriteString(line)
+	}
+}
+
+// writeIndented writes a YAML sequence document indented by indent.
+func writeIndented(buf *bytes.Buffer, doc []byte, indent string) {
+	for _, line := range strings.SplitAfter(string(doc), "\n") {
+		if line != "" {
+			buf.WriteString(indent)
+			buf.WriteString(line)
+		}
+	}
+}
+
+// scalarCache writes strings as yaml.v3 would in a flow mapping, asking
+// yaml.v3 itself for any string that is not obviously plain, once per
+// distinct string.
+type scalarCache struct {
+	flowed map[string]string
+	err    error
+}
+
+func newScalarCache() *scalarCache {
+	return &scalarCache{flowed: map[string]string{}}
+}
+
+// isPlain reports whether yaml.v3 writes s unquoted in block and flow context
+// alike: a letter or underscore, then letters, digits, '_', '.', '-', and not
+// a word YAML reads as a boolean or null.
+func isPlain(s string) bool {
+	if s == "" || !(s[0] == '_' || s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '.' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "y", "yes", "n", "no", "true", "false", "on", "off", "null":
+		return false
+	}
+	return true
+}
+
+// flow returns s as the value of a flow mapping entry.
+func (c *scalarCache) flow(s string) string {
+	if isPlain(s) {
+		return s
+	}
+	if v, ok := c.flowed[s]; ok {
+		return v
+	}
+	out, err := marshalYAMLv3(flowWrap{s})
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	v := strings.TrimSuffix(strings.TrimPrefix(string(out), "{v: "), "}\n")
+	c.flowed[s] = v
+	return v
+}
+
+// flowWrap is a one-field mapping yaml.v3 writes in flow style.
+type flowWrap struct {
+	V string `yaml:"v"`
+}
+
+// MarshalYAML writes the mapping in flow style, as partition lines are.
+func (f flowWrap) MarshalYAML() (any, error) {
+	type plain flowWrap
+	return flowNode(plain(f))
+}
