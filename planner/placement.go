@@ -178,6 +178,10 @@ func (pl *placer) checkRackMap(r *refusals, rackIndex map[string]int) {
 		}
 	}
 	for _, src := range sortedStrings(setOfKeys(sourceRacks)) {
+		if src == "" {
+			r.add("mapping", "rack_map", "source brokers %v have no rack, so rack_map cannot place their replicas: use broker_map, or leave both maps out", sourceRacks[src])
+			continue
+		}
 		if _, ok := pl.m.RackMap[src]; !ok {
 			r.add("mapping", "rack_map", "source rack %q (brokers %v) has no entry: say which target rack its replicas go to", src, sourceRacks[src])
 		}

@@ -414,6 +414,10 @@ func TestRefusals(t *testing.T) {
 		{"rack map names unknown racks", func(s *plans.Snapshot, m *plans.Mapping) {
 			m.RackMap = map[string]string{"r1": "z1", "r2": "z2", "r3": "z3", "r9": "z9"}
 		}, []string{`rack_map[r9]: no source broker is in rack "r9"`, `rack_map[r9]: no target broker is in rack "z9"`}},
+		{"rack map without source racks", func(s *plans.Snapshot, m *plans.Mapping) {
+			s.Brokers[0].Rack = ""
+			m.RackMap = map[string]string{"r2": "z2", "r3": "z3"}
+		}, []string{"mapping: rack_map: source brokers [1] have no rack, so rack_map cannot place their replicas"}},
 		{"invalid snapshot and mapping together", func(s *plans.Snapshot, m *plans.Mapping) {
 			s.ClusterID = ""
 			m.Limits.PartitionsPerStep = 0
