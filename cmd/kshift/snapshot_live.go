@@ -63,6 +63,11 @@ func snapshotLiveAction(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "cluster %s: %d brokers, %d topics, %d partitions, %s (leader sizes) -> %s\n",
 		s.ClusterID, len(s.Brokers), len(s.Topics), s.PartitionCount(), total, out)
+	// The cluster's answers may not make a snapshot kshift can plan from
+	// (e.g. a topic being deleted); say so now rather than at plan time.
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("the snapshot was written to %s but does not validate, so kshift plan will refuse it; take it again once the cluster settles: %w", out, err)
+	}
 	return nil
 }
 
