@@ -35,6 +35,15 @@ func randomCase(seed uint64) (*plans.Snapshot, *plans.Mapping, string) {
 	case "none":
 		m.RackMap = nil
 	}
+	if rng.IntN(6) == 0 {
+		// A cluster whose brokers report no racks.
+		for i := range snap.Brokers {
+			snap.Brokers[i].Rack = ""
+		}
+		if mode == "rack_map" {
+			mode, m.RackMap = "none", nil
+		}
+	}
 	m.Strategy = plans.AllStrategies[rng.IntN(len(plans.AllStrategies))]
 	m.InternalTopics = plans.AllInternalTopicsOrders[rng.IntN(len(plans.AllInternalTopicsOrders))]
 	// RF 2 or 3 where the targets allow; min.insync.replicas is at most 2.
