@@ -75,7 +75,7 @@ func BenchmarkCopy2kOf200k(b *testing.B) {
 		for _, t := range c.topics {
 			for _, p := range t.partitions {
 				if p.moving() {
-					b.Fatalf("%s still moving", p.name())
+					b.Fatalf("%s-%d still moving", p.topic.name, p.id)
 				}
 			}
 		}

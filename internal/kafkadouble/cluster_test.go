@@ -97,6 +97,9 @@ func TestBrokerStopAndStart(t *testing.T) {
 		conn.Close()
 		t.Error("stopped broker 1 still accepts connections")
 	}
+	if c.BrokerAlive(1) || !c.BrokerAlive(2) {
+		t.Errorf("alive: 1 %v, 2 %v, want false and true", c.BrokerAlive(1), c.BrokerAlive(2))
+	}
 	if s := state(t, c, "orders", 0); s.Leader != 2 || !equal(s.ISR, []int32{2, 3}) || s.LeaderEpoch != 1 {
 		t.Errorf("after stopping leader 1: %+v, want leader 2 isr [2 3] epoch 1", s)
 	}

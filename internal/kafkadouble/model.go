@@ -58,8 +58,6 @@ type isrChange struct {
 	isr []int32
 }
 
-func (p *partition) name() string { return fmt.Sprintf("%s-%d", p.topic.name, p.id) }
-
 func (p *partition) moving() bool { return p.target != nil }
 
 // adding is target − origin (item 1).
