@@ -149,3 +149,29 @@ func TestRehearseStall(t *testing.T) {
 		t.Errorf("last step %d: gave up %v, stalls %q: want step 1 given up on an inbound stall", last.Number, last.GaveUp, last.Stalls)
 	}
 }
+
+// TestRehearseSkipsZooKeeperSteps lists a plan's zk-join step as skipped and
+// runs the reassignment step after it although the executor cannot tell
+// that the ZooKeeper step is done.
+func TestRehearseSkipsZooKeeperSteps(t *testing.T) {
+	snap, m := synth.Generate(synth.Options{SourceBrokers: 3, TargetBrokers: 3, Topics: 3, Partitions: 6, TotalBytes: 6 << 30, Seed: 2})
+	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Plan
+	join := plans.Step{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "127.0.0.1:1",
+		Join: []plans.ZKServer{{ID: 4, Host: "127.0.0.1", QuorumPort: 2, ElectionPort: 3, ClientPort: 4, Role: "observer"}}}}
+	p.Steps = append([]plans.Step{join}, p.Steps...)
+	for i := range p.Steps {
+		p.Steps[i].Number = i + 1
+	}
+	rep, err := Run(runCtx(t), snap, p, Options{Speed: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, p, rep)
+	if rep.Steps[1].Simulated <= 0 {
+		t.Errorf("step 2 after the skipped zk-join: simulated %s", rep.Steps[1].Simulated)
+	}
+}
