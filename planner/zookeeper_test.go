@@ -95,6 +95,18 @@ func TestZooKeeperSteps(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Errorf("plan does not validate: %v", err)
 			}
+			rb := plans.Rollback(p)
+			if err := rb.Validate(); err != nil {
+				t.Errorf("rollback plan does not validate: %v", err)
+			}
+			// zk-fork and zk-prune have no undo: a fork's rollback starts with the last lower-rf step.
+			wantFirst := plans.PhaseZKHandover
+			if strings.HasPrefix(tc.last[0], "zk-fork") {
+				wantFirst = plans.PhaseLowerRF
+			}
+			if first, last := rb.Steps[0].Phase, rb.Steps[len(rb.Steps)-1].Phase; first != wantFirst || last != plans.PhaseZKJoin {
+				t.Errorf("rollback plan runs %s first and %s last, want %s and %s", first, last, wantFirst, plans.PhaseZKJoin)
+			}
 			for i, s := range p.Steps[1 : n-len(tc.last)] {
 				if !s.Phase.IsReassignment() || s.Number != i+2 {
 					t.Errorf("step %d is %s between the zk steps", s.Number, s.Phase)
