@@ -130,6 +130,19 @@ func TestConnectTLS(t *testing.T) {
 // testCA makes a CA and a server certificate for host signed by it.
 func testCA(t *testing.T, host string) ([]byte, tls.Certificate) {
 	t.Helper()
+	ca := newTestAuthority(t)
+	return ca.pem, ca.issue(t, host, x509.ExtKeyUsageServerAuth)
+}
+
+// testAuthority is a CA that issues certificates for tests.
+type testAuthority struct {
+	pem  []byte
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newTestAuthority(t *testing.T) *testAuthority {
+	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -145,35 +158,76 @@ func testCA(t *testing.T, host string) ([]byte, tls.Certificate) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &testAuthority{pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), cert: ca, key: caKey}
+}
+
+// issue makes a certificate for host with the given use, signed by the CA.
+func (a *testAuthority) issue(t *testing.T, host string, use x509.ExtKeyUsage) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: host},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP(host)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP(host)}, ExtKeyUsage: []x509.ExtKeyUsage{use},
 		KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-func TestConnectZooKeeperUnreachableFailsWithinTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// writePair writes a certificate and its unencrypted key as PEM files.
+func writePair(t *testing.T, dir string, c tls.Certificate) (certFile, keyFile string) {
+	t.Helper()
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	start := time.Now()
-	_, err = ConnectZooKeeper(context.Background(), ZooKeeperOptions{Connect: addr + "/kafka"}, 500*time.Millisecond)
-	if err == nil || !strings.Contains(err.Error(), "no session within 500ms") || !strings.Contains(err.Error(), addr) {
-		t.Errorf("unreachable zookeeper: %v", err)
+	certFile, keyFile = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("took %s to fail", took)
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+func TestConnectMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestAuthority(t)
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(&tls.Config{
+		Certificates: []tls.Certificate{ca.issue(t, "127.0.0.1", x509.ExtKeyUsageServerAuth)},
+		ClientCAs:    pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	certFile, keyFile := writePair(t, dir, ca.issue(t, "127.0.0.1", x509.ExtKeyUsageClientAuth))
+
+	o := Options{Bootstrap: c.ListenAddrs(), DialTimeout: 2 * time.Second, TLS: TLSOptions{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}}
+	cl, err := Connect(context.Background(), o)
+	if err != nil {
+		t.Fatalf("with a client certificate: %v", err)
+	}
+	cl.Close()
+
+	o.TLS.CertFile, o.TLS.KeyFile = "", ""
+	if _, err := Connect(context.Background(), o); err == nil {
+		t.Error("connected without the client certificate the broker requires")
+	}
+	o.TLS.CertFile, o.TLS.KeyFile = certFile, caFile
+	if _, err := Connect(context.Background(), o); err == nil || !strings.Contains(err.Error(), "cannot load TLS client certificate") {
+		t.Errorf("key file that is not a key: %v", err)
 	}
 }
