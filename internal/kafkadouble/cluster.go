@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // Version selects which Kafka release the double emulates.
@@ -113,7 +112,7 @@ type Cluster struct {
 	cfg      Config
 	clock    *Clock
 	sasl     *saslServer
-	versions *kversion.Versions // what ApiVersions advertises
+	versions map[int16]int16 // API key → max version ApiVersions advertises
 
 	mu         sync.Mutex
 	now        time.Time

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -25,11 +26,14 @@ const maxFrame = 100 << 20
 // AlterPartitionReassignments and ListPartitionReassignments v0,
 // ElectLeaders v2, DescribeLogDirs v1, CreateTopics v5, no DescribeCluster.
 // V3_x is 3.6.0 in ZooKeeper mode: DescribeCluster v0, DescribeLogDirs v4.
-func emulated(v Version) *kversion.Versions {
+func emulated(v Version) map[int16]int16 {
+	vs := kversion.V2_4_0()
 	if v == V3_x {
-		return kversion.V3_6_0()
+		vs = kversion.V3_6_0()
 	}
-	return kversion.V2_4_0()
+	out := make(map[int16]int16)
+	vs.EachMaxKeyVersion(func(k, max int16) { out[k] = max })
+	return out
 }
 
 // implemented are the APIs the model answers. The others a real broker
@@ -179,7 +183,7 @@ func (c *Cluster) handleFrame(s *session, frame []byte) ([]byte, error) {
 	if req == nil {
 		return nil, errClose
 	}
-	maxVersion, ok := c.versions.LookupMaxKeyVersion(key)
+	maxVersion, ok := c.versions[key]
 	if key == 18 && (version > maxVersion || version > req.MaxVersion()) {
 		// An ApiVersions request newer than the broker knows gets
 		// UNSUPPORTED_VERSION with a v0 body listing what it supports.
@@ -251,10 +255,11 @@ func skipTags(b []byte) ([]byte, error) {
 func (c *Cluster) apiVersionsResponse(version int16) *kmsg.ApiVersionsResponse {
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.SetVersion(version)
-	c.versions.EachMaxKeyVersion(func(k, v int16) {
+	for k, v := range c.versions {
 		ak := kmsg.NewApiVersionsResponseApiKey()
 		ak.ApiKey, ak.MaxVersion = k, v
 		resp.ApiKeys = append(resp.ApiKeys, ak)
-	})
+	}
+	sort.Slice(resp.ApiKeys, func(i, j int) bool { return resp.ApiKeys[i].ApiKey < resp.ApiKeys[j].ApiKey })
 	return resp
 }
