@@ -24,8 +24,9 @@ func ForkRunbook(ch *plans.ZooKeeperChange) string {
   2. Write each target node's fork config: kshift zk config --mapping MAPPING --kind fork
   3. Stop all target nodes, install the fork configs (keep their data directories), start them.
      Brokers reconnect within their session timeout and keep their sessions.
-  4. Remove the target nodes from the source ensemble (they are observers there):
-     kshift zk status --zookeeper SOURCE shows them; reconfig -remove their ids.
+  4. Remove the target nodes from the source ensemble, where they are still listed as
+     observers (kshift zk status --zookeeper SOURCE shows them): in zkCli.sh connected to a
+     source node, "addauth digest super:PASSWORD", then "reconfig -remove ID" for each target.
   5. kshift apply PLAN --step N checks the new ensemble: no source server (%v) is a member,
      it serves the chroot; kshift zk status --zookeeper %s shows it.
 `, ch.Chroot, ch.Connect, ch.Chroot, ch.Sources, ch.Connect)
