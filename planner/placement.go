@@ -243,7 +243,7 @@ func (pl *placer) collect(r *refusals) {
 	var underReplicated, notPreferred []string
 	for ti := range pl.snap.Topics {
 		t := &pl.snap.Topics[ti]
-		onTargets := t.Partitions[:0:0]
+		onTargets := 0
 		maxRF, minRF := 0, 0
 		for pi := range t.Partitions {
 			sp := &t.Partitions[pi]
@@ -266,7 +266,7 @@ func (pl *placer) collect(r *refusals) {
 				continue
 			}
 			if sources == 0 {
-				onTargets = append(onTargets, *sp)
+				onTargets++
 				pl.count(sp.Replicas, sp.Size)
 				continue
 			}
@@ -298,8 +298,8 @@ func (pl *placer) collect(r *refusals) {
 			}
 			pl.parts = append(pl.parts, p)
 		}
-		if len(onTargets) > 0 {
-			pl.warn(WarnAlreadyOnTargets, t.Name, "%d partitions are already on target brokers only and are left as they are", len(onTargets))
+		if onTargets > 0 {
+			pl.warn(WarnAlreadyOnTargets, t.Name, "%d partitions are already on target brokers only and are left as they are", onTargets)
 		}
 		if maxRF > 0 {
 			pl.checkRF(r, t, minRF, maxRF)
