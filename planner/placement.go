@@ -240,7 +240,8 @@ func (pl *placer) collect(r *refusals) {
 	// One allocation for every part; the capacity is exact, so pointers
 	// into it stay valid.
 	slab := make([]part, 0, pl.snap.PartitionCount())
-	var underReplicated, notPreferred []string
+	var underReplicated, notPreferred, doneTopics []string
+	done := 0
 	for ti := range pl.snap.Topics {
 		t := &pl.snap.Topics[ti]
 		onTargets := 0
@@ -299,11 +300,15 @@ func (pl *placer) collect(r *refusals) {
 			pl.parts = append(pl.parts, p)
 		}
 		if onTargets > 0 {
-			pl.warn(WarnAlreadyOnTargets, t.Name, "%d partitions are already on target brokers only and are left as they are", onTargets)
+			doneTopics = append(doneTopics, fmt.Sprintf("%s (%d)", t.Name, onTargets))
+			done += onTargets
 		}
 		if maxRF > 0 {
 			pl.checkRF(r, t, minRF, maxRF)
 		}
+	}
+	if done > 0 {
+		pl.warn(WarnAlreadyOnTargets, fmt.Sprintf("%d partitions", done), "partitions of %s are already on target brokers only and are left as they are", examples(doneTopics, 10))
 	}
 	if len(pl.atMinISR) > 0 {
 		pl.warn(WarnRFAtMinISR, fmt.Sprintf("%d topics", len(pl.atMinISR)), "%s: target replication factor equals min.insync.replicas, so one replica down stops producers with acks=all", examples(pl.atMinISR, 10))
