@@ -28,6 +28,7 @@ func (c *Cluster) deleteTopics(id int32, r *kmsg.DeleteTopicsRequest) kmsg.Respo
 		case !ok:
 			rt.ErrorCode = errUnknownTopicOrPartition
 		default:
+			c.topics[name].deleted = true
 			delete(c.topics, name)
 		}
 		resp.Topics = append(resp.Topics, rt)

@@ -26,6 +26,9 @@ type topic struct {
 	// brokers enforce: the last value that parsed (item 15: an unparsable
 	// value leaves the earlier one in force).
 	leaderThrottle, followerThrottle throttleList
+	// deleted is set when the topic is deleted, for the partitions still
+	// indexed as busy or in flight.
+	deleted bool
 }
 
 type partition struct {
@@ -495,7 +498,7 @@ func (c *Cluster) rebalanceOn() bool {
 // and in sync. It does nothing while any reassignment is in flight.
 func (c *Cluster) rebalanceLocked() {
 	for p := range c.inFlight {
-		if c.topics[p.topic.name] == p.topic && p.moving() {
+		if !p.topic.deleted && p.moving() {
 			return
 		}
 		delete(c.inFlight, p)

@@ -96,6 +96,18 @@ type copyFlow struct {
 	p    *partition
 	r    int32
 	rate float64
+	// in and out are the loads of the replica's and the leader's brokers;
+	// follower and leader whether the copy is throttled on either side.
+	in, out          *brokerLoad
+	follower, leader bool
+}
+
+// brokerLoad counts the copies into and out of one broker, and holds its
+// rates parsed once per computation.
+type brokerLoad struct {
+	into, outOf, fThrottled, lThrottled int
+	leaderRate, followerRate            float64
+	hasLeader, hasFollower              bool
 }
 
 // copiesLocked lists every replica catching up (live, not in the ISR, with a
@@ -104,62 +116,60 @@ type copyFlow struct {
 // follower rate of its broker and the leader rate of its leader's broker when
 // the topic's throttled-replica lists name it (item 16: rates without lists
 // throttle nothing; ~0.9x the rate; one broker's rate shared by all its
-// throttled copies).
+// throttled copies). It runs at every event while time advances, so it
+// looks each broker up once per flow side and nothing else.
 func (c *Cluster) copiesLocked() []copyFlow {
+	loads := make(map[int32]*brokerLoad, len(c.brokers))
+	for id, b := range c.brokers {
+		if !b.alive {
+			continue
+		}
+		l := &brokerLoad{}
+		l.leaderRate, l.hasLeader = c.rate(id, LeaderRateKey)
+		l.followerRate, l.hasFollower = c.rate(id, FollowerRateKey)
+		loads[id] = l
+	}
 	var flows []copyFlow
 	for p := range c.busy {
-		if c.topics[p.topic.name] != p.topic || (len(p.have) == 0 && p.inbound == 0) {
-			delete(c.busy, p) // deleted topic, or nothing left to do
+		if p.topic.deleted || (len(p.have) == 0 && p.inbound == 0) {
+			delete(c.busy, p) // nothing left to do
 			continue
 		}
-		if p.leader == -1 || !c.alive(p.leader) {
+		out := loads[p.leader] // nil when the leader is down or -1
+		if out == nil {
 			continue
 		}
-		for _, r := range p.replicas {
-			if _, ok := p.have[r]; ok && c.alive(r) && r != p.leader {
-				flows = append(flows, copyFlow{p: p, r: r})
+		for _, r := range p.replicas { // in replica order: ISR joins are repeatable
+			if _, lagging := p.have[r]; !lagging || r == p.leader {
+				continue
 			}
-		}
-	}
-	// Parse each broker's rates once per call, not once per flow.
-	type rates struct {
-		leader, follower       float64
-		hasLeader, hasFollower bool
-	}
-	brokerRates := make(map[int32]rates, len(c.brokers))
-	for id := range c.brokers {
-		var r rates
-		r.leader, r.hasLeader = c.rate(id, LeaderRateKey)
-		r.follower, r.hasFollower = c.rate(id, FollowerRateKey)
-		brokerRates[id] = r
-	}
-	into := make(map[int32]int)
-	outOf := make(map[int32]int)
-	fThrottled := make(map[int32]int)
-	lThrottled := make(map[int32]int)
-	follower := make([]bool, len(flows))
-	leader := make([]bool, len(flows))
-	for i, f := range flows {
-		into[f.r]++
-		outOf[f.p.leader]++
-		if brokerRates[f.r].hasFollower && f.p.topic.followerThrottle.has(f.p.id, f.r) {
-			follower[i] = true
-			fThrottled[f.r]++
-		}
-		if brokerRates[f.p.leader].hasLeader && f.p.topic.leaderThrottle.has(f.p.id, f.p.leader) {
-			leader[i] = true
-			lThrottled[f.p.leader]++
+			in := loads[r]
+			if in == nil {
+				continue
+			}
+			f := copyFlow{p: p, r: r, in: in, out: out}
+			in.into++
+			out.outOf++
+			if in.hasFollower && p.topic.followerThrottle.has(p.id, r) {
+				f.follower = true
+				in.fThrottled++
+			}
+			if out.hasLeader && p.topic.leaderThrottle.has(p.id, p.leader) {
+				f.leader = true
+				out.lThrottled++
+			}
+			flows = append(flows, f)
 		}
 	}
 	network := float64(c.cfg.NetworkRate)
 	for i := range flows {
 		f := &flows[i]
-		f.rate = min(network/float64(into[f.r]), network/float64(outOf[f.p.leader]))
-		if follower[i] {
-			f.rate = min(f.rate, throttleEfficiency*brokerRates[f.r].follower/float64(fThrottled[f.r]))
+		f.rate = min(network/float64(f.in.into), network/float64(f.out.outOf))
+		if f.follower {
+			f.rate = min(f.rate, throttleEfficiency*f.in.followerRate/float64(f.in.fThrottled))
 		}
-		if leader[i] {
-			f.rate = min(f.rate, throttleEfficiency*brokerRates[f.p.leader].leader/float64(lThrottled[f.p.leader]))
+		if f.leader {
+			f.rate = min(f.rate, throttleEfficiency*f.out.leaderRate/float64(f.out.lThrottled))
 		}
 	}
 	return flows
