@@ -176,7 +176,8 @@ type Layout struct {
 	Other []Subtree `json:"other" yaml:"other"`
 }
 
-// Subtree is a znode and how many znodes it holds, itself included.
+// Subtree is a znode and how many znodes it holds, itself included (-1
+// when the ACLs keep this session from counting them).
 type Subtree struct {
 	Path   string `json:"path" yaml:"path"`
 	ZNodes int    `json:"znodes" yaml:"znodes"`
@@ -224,6 +225,11 @@ func (l *Layout) walk(ctx context.Context, conn ZKConn, p string, depth int) (bo
 		}
 		kp := path.Join(p, k)
 		ok, err := l.walk(ctx, conn, kp, depth+1)
+		if errors.Is(err, zk.ErrNoAuth) {
+			// Another application's data this session may not read.
+			l.Other = append(l.Other, Subtree{Path: kp, ZNodes: -1})
+			continue
+		}
 		if err != nil {
 			return false, err
 		}
@@ -238,7 +244,9 @@ func (l *Layout) walk(ctx context.Context, conn ZKConn, p string, depth int) (bo
 	}
 	for _, kp := range plain {
 		n, err := CountZNodes(ctx, conn, kp)
-		if err != nil {
+		if errors.Is(err, zk.ErrNoAuth) {
+			n = -1
+		} else if err != nil {
 			return false, err
 		}
 		l.Other = append(l.Other, Subtree{Path: kp, ZNodes: n})

@@ -77,6 +77,17 @@ func TestZKStatusConfigAndPruneCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "authorised: yes") || !strings.Contains(out, "abc") {
 		t.Errorf("zk status table: exit %d\n%s", code, out)
 	}
+	// Without credentials: reconfig not authorised, unreadable data listed as such.
+	if _, err := admin.Create("/secret", nil, 0, zk.DigestACL(zk.PermAll, "someone", "else")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KSHIFT_ZK_DIGEST", "")
+	out, code = runKshift(t, "zk", "status", "--zookeeper", e.Connect(), "-o", "json")
+	if code != 0 || !strings.Contains(out, `"authorised": false`) || !strings.Contains(out, "super digest") ||
+		!strings.Contains(out, "\"path\": \"/secret\",\n        \"znodes\": -1") {
+		t.Errorf("zk status without credentials: exit %d\n%s", code, out)
+	}
+	t.Setenv("KSHIFT_ZK_DIGEST", zktest.SuperUser+":"+zktest.SuperPassword)
 
 	dir := t.TempDir()
 	mapping := filepath.Join(dir, "mapping.yaml")
