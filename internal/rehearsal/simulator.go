@@ -15,7 +15,12 @@ import (
 // watches the partitions of the step running on the double itself (in
 // process, not over the protocol): when each reaches its `to`, and how many
 // replicas and bytes every broker holds meanwhile. The clock moves only here,
-// so between two ticks the double does no work however often it is asked.
+// so between two ticks the double does no work however often it is asked,
+// and only while a step's reassignment runs (from its submission until its
+// last partition is at `to`): the executor's gates, locking and verifying
+// take no simulated time, so a rehearsal does not depend on how busy the
+// machine is (or on whether the controller's periodic leader rebalance
+// happened to run between two steps).
 type simulator struct {
 	d     *kafkadouble.Cluster
 	clock *kafkadouble.Clock
@@ -95,7 +100,8 @@ func (s *simulator) updateLocked(key string, st kafkadouble.PartitionState) {
 }
 
 // run advances the clock every tick by the real time passed times speed
-// (at most two ticks' worth), and observes the step, until ctx ends.
+// (at most two ticks' worth) while a reassignment runs, and observes the
+// step, until ctx ends.
 func (s *simulator) run(ctx context.Context) {
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
@@ -108,11 +114,20 @@ func (s *simulator) run(ctx context.Context) {
 			// A tick late because the machine is busy advances no more than
 			// two ticks: the simulation slows down rather than losing
 			// precision.
-			s.clock.Advance(time.Duration(float64(min(now.Sub(last), 2*s.tick)) * s.speed))
+			if s.running() {
+				s.clock.Advance(time.Duration(float64(min(now.Sub(last), 2*s.tick)) * s.speed))
+			}
 			last = now
 			s.observe()
 		}
 	}
+}
+
+// running reports whether a step's reassignment is submitted and not done.
+func (s *simulator) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w != nil && !s.w.started.IsZero() && len(s.w.outstanding) > 0
 }
 
 // begin starts watching step st, calling cancel once its reassignment has
