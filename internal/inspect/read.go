@@ -457,6 +457,20 @@ func readLogDirs(ctx context.Context, cl *kgo.Client, o ReadOptions, st *State) 
 	// kept only when the leader's size is missing.
 	fallback := map[key]int64{}
 	leaderSeen := map[key]bool{}
+	// Built before any answer arrives: the goroutines below write the sizes
+	// of the partitions this reads.
+	var filter []kmsg.DescribeLogDirsRequestTopic
+	if o.Topics != nil {
+		filter = make([]kmsg.DescribeLogDirsRequestTopic, 0, len(s.Topics))
+		for _, t := range s.Topics {
+			rt := kmsg.NewDescribeLogDirsRequestTopic()
+			rt.Topic = t.Name
+			for i := range t.Partitions {
+				rt.Partitions = append(rt.Partitions, t.Partitions[i].ID)
+			}
+			filter = append(filter, rt)
+		}
+	}
 	var mu sync.Mutex
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
@@ -465,17 +479,7 @@ func readLogDirs(ctx context.Context, cl *kgo.Client, o ReadOptions, st *State) 
 			continue
 		}
 		req := kmsg.NewPtrDescribeLogDirsRequest()
-		if o.Topics != nil {
-			req.Topics = make([]kmsg.DescribeLogDirsRequestTopic, 0, len(s.Topics))
-			for _, t := range s.Topics {
-				rt := kmsg.NewDescribeLogDirsRequestTopic()
-				rt.Topic = t.Name
-				for _, p := range t.Partitions {
-					rt.Partitions = append(rt.Partitions, p.ID)
-				}
-				req.Topics = append(req.Topics, rt)
-			}
-		}
+		req.Topics = filter
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
