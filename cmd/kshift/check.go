@@ -102,8 +102,16 @@ func checkTables(rep *inspect.CheckReport) []table {
 			found.rows = append(found.rows, []string{string(g.Gate), f.Subject, f.Detail, f.Owner})
 		}
 	}
-	if len(found.rows) == 0 {
-		return []table{gates}
+	out := []table{gates}
+	if len(found.rows) > 0 {
+		out = append(out, found)
 	}
-	return []table{gates, found}
+	if len(rep.Notes) > 0 {
+		notes := table{title: "notes", header: []string{"what could not be known"}}
+		for _, n := range rep.Notes {
+			notes.rows = append(notes.rows, []string{n})
+		}
+		out = append(out, notes)
+	}
+	return out
 }

@@ -102,6 +102,8 @@ type CheckScope struct {
 type CheckReport struct {
 	ClusterID string       `json:"cluster_id" yaml:"cluster_id"`
 	Gates     []GateResult `json:"gates" yaml:"gates"`
+	// Notes say what could not be read (a broker's log dirs, hidden rates).
+	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
 }
 
 // GateResult is one gate's outcome and what it found.
@@ -195,7 +197,7 @@ func Check(ctx context.Context, cl *kafkaconn.Clients, scope CheckScope) (*Check
 	}
 	c := &checker{st: st, scope: scope, moves: moves, partitions: partitions, inFlight: inFlight}
 	c.targets, c.sources = c.brokerRoles()
-	rep := &CheckReport{ClusterID: st.Snapshot.ClusterID}
+	rep := &CheckReport{ClusterID: st.Snapshot.ClusterID, Notes: st.Notes}
 	rep.Gates = []GateResult{
 		c.clusterID(zkErr), c.controller(), c.targetBrokers(), c.brokerConfigs(),
 	}
