@@ -446,3 +446,53 @@ func TestSnapshotSynth(t *testing.T) {
 		t.Fatalf("plan the synthetic cluster: exit %d: %s", code, errMsg)
 	}
 }
+
+// TestPlanShuffledSnapshot: a snapshot listing the same brokers, topics and
+// partitions in another order gives the same files, but for the snapshot's
+// hash in the header (it is the hash of the file's bytes, which differ).
+func TestPlanShuffledSnapshot(t *testing.T) {
+	shuffled := `version: 1
+cluster_id: lkc-test
+controller: 1
+brokers:
+  - {id: 6, rack: c}
+  - {id: 2, rack: b}
+  - {id: 4, rack: a}
+  - {id: 1, rack: a}
+  - {id: 5, rack: b}
+  - {id: 3, rack: c}
+topics:
+  - name: clicks
+    partitions:
+      - {id: 1, replicas: [2, 3], leader: 2, isr: [2, 3], size: 700}
+      - {id: 0, replicas: [1, 2], leader: 1, isr: [1, 2], size: 500}
+  - name: orders
+    configs: {min.insync.replicas: "2"}
+    partitions:
+      - {id: 2, replicas: [3, 1, 2], leader: 3, isr: [3, 1, 2], size: 3000}
+      - {id: 0, replicas: [1, 2, 3], leader: 1, isr: [1, 2, 3], size: 1000}
+      - {id: 1, replicas: [2, 3, 1], leader: 2, isr: [2, 3, 1], size: 2000}
+`
+	snapA, mapping, dir := planFixture(t, testSnapshot, testMapping)
+	snapB := filepath.Join(dir, "shuffled.yaml")
+	if err := os.WriteFile(snapB, []byte(shuffled), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outA, outB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, run := range [][2]string{{snapA, outA}, {snapB, outB}} {
+		if code, _, errMsg := planRun(t, "plan", "--snapshot", run[0], "--mapping", mapping, "--out", run[1]); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errMsg)
+		}
+	}
+	hashA, hashB := plans.SHA256Hex([]byte(testSnapshot)), plans.SHA256Hex([]byte(shuffled))
+	for _, file := range []string{planFileName, rollbackFileName, summaryFileName} {
+		a, _ := os.ReadFile(filepath.Join(outA, file))
+		b, _ := os.ReadFile(filepath.Join(outB, file))
+		if !strings.Contains(string(a), hashA) {
+			t.Errorf("%s lacks the snapshot hash", file)
+		}
+		if strings.ReplaceAll(string(a), hashA, "HASH") != strings.ReplaceAll(string(b), hashB, "HASH") {
+			t.Errorf("%s differs for a shuffled snapshot (%s)", file, firstDifference(string(a), string(b)))
+		}
+	}
+}
