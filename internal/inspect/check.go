@@ -194,6 +194,7 @@ func Check(ctx context.Context, cl *kafkaconn.Clients, scope CheckScope) (*Check
 		if zkErr != nil && !isChrootError(zkErr) {
 			return nil, zkErr
 		}
+		noteHiddenRates(st)
 	}
 	c := &checker{st: st, scope: scope, moves: moves, partitions: partitions, inFlight: inFlight}
 	c.targets, c.sources = c.brokerRoles()

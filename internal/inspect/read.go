@@ -572,7 +572,12 @@ func findPartition(t *plans.Topic, id int32) *plans.Partition {
 	return nil
 }
 
+// hiddenRatesNote starts the note noteHiddenRates writes.
+const hiddenRatesNote = "throttle rates are set but hidden by the brokers"
+
+// noteHiddenRates notes the rates still unknown, replacing an earlier note.
 func noteHiddenRates(st *State) {
+	st.Notes = slices.DeleteFunc(st.Notes, func(n string) bool { return strings.HasPrefix(n, hiddenRatesNote) })
 	var hidden []string
 	for _, b := range st.Snapshot.Brokers {
 		for _, k := range rateKeys {
@@ -588,7 +593,7 @@ func noteHiddenRates(st *State) {
 	}
 	if len(hidden) > 0 {
 		sort.Strings(hidden)
-		st.Notes = append(st.Notes, fmt.Sprintf("throttle rates are set but hidden by the brokers (Kafka before 3.x), recorded as %q: %s; give --zookeeper to read them from /config/brokers",
-			UnknownValue, strings.Join(hidden, ", ")))
+		st.Notes = append(st.Notes, fmt.Sprintf("%s (Kafka before 3.x), recorded as %q: %s; give --zookeeper to read them from /config/brokers",
+			hiddenRatesNote, UnknownValue, strings.Join(hidden, ", ")))
 	}
 }
