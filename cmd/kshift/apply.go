@@ -178,32 +178,53 @@ func (z zkSteps) Undo(ctx context.Context, s *plans.Step) error {
 
 // healthGates runs the `kshift check` gates for a step's brokers and
 // partitions. The throttles gate is left out: the executor records foreign
-// throttles and leaves them exactly as they were, so they need not stop a step.
+// throttles and leaves them exactly as they were, so they need not stop a
+// step. A failing check is read again for a while before it refuses: one
+// read can catch a move completing between its Metadata and reassignment
+// reads, and the ISR trails the truth (KAFKA-BEHAVIOUR.md 21).
 func healthGates(clients *kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error {
 	return func(ctx context.Context, p *plans.Plan, s *plans.Step) error {
-		rep, err := inspect.Check(ctx, clients, inspect.CheckScope{Plan: p, Step: s.Number, OwnMoves: s.Partitions, AllowOwnThrottles: true})
-		if err != nil {
-			return err
-		}
-		var failed []string
-		for _, g := range rep.Gates {
-			if g.Status == inspect.StatusFail && g.Gate != inspect.GateThrottles {
-				msg := string(g.Gate) + ": " + g.Summary
-				for i, f := range g.Findings {
-					if i == 5 {
-						msg += fmt.Sprintf("; and %d more", len(g.Findings)-5)
-						break
-					}
-					msg += fmt.Sprintf("; %s: %s", f.Subject, f.Detail)
-				}
-				failed = append(failed, msg)
+		deadline := time.Now().Add(healthSettle)
+		for {
+			err := healthCheck(ctx, clients, p, s)
+			if err == nil || time.Now().After(deadline) {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(500 * time.Millisecond):
 			}
 		}
-		if len(failed) > 0 {
-			return fmt.Errorf("step %d: kshift check failed (see kshift check for details, or --skip-health-check): %s", s.Number, strings.Join(failed, " | "))
-		}
-		return nil
 	}
+}
+
+// healthSettle is how long a failing health check is retried.
+const healthSettle = 10 * time.Second
+
+func healthCheck(ctx context.Context, clients *kafkaconn.Clients, p *plans.Plan, s *plans.Step) error {
+	rep, err := inspect.Check(ctx, clients, inspect.CheckScope{Plan: p, Step: s.Number, OwnMoves: s.Partitions, AllowOwnThrottles: true})
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, g := range rep.Gates {
+		if g.Status == inspect.StatusFail && g.Gate != inspect.GateThrottles {
+			msg := string(g.Gate) + ": " + g.Summary
+			for i, f := range g.Findings {
+				if i == 5 {
+					msg += fmt.Sprintf("; and %d more", len(g.Findings)-5)
+					break
+				}
+				msg += fmt.Sprintf("; %s: %s", f.Subject, f.Detail)
+			}
+			failed = append(failed, msg)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("step %d: kshift check failed (see kshift check for details, or --skip-health-check): %s", s.Number, strings.Join(failed, " | "))
+	}
+	return nil
 }
 
 // flagsAfterArgs lets the executor commands take flags after PLAN, as in

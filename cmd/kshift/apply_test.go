@@ -20,6 +20,7 @@ import (
 	"github.com/kshift/kshift/executor"
 	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestMain lets tests run this test binary as the kshift command itself
@@ -193,13 +194,37 @@ func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test: 50 subprocess runs")
 	}
-	m := newMigration(t, 5, 4, 3, 40<<20, 10<<20, 4)
+	m := newMigration(t, 8, 4, 3, 16<<20, 10<<20, 4)
 	audit := filepath.Join(m.dir, "audit.jsonl")
-	args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock", "--audit-log", audit, "--poll-interval", "20ms")
+	args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock", "--audit-log", audit, "--poll-interval", "20ms",
+		// Elections one partition at a time, paced: move-leader steps last
+		// long enough for kills to land in them.
+		"--election-batch", "1", "--election-wait", "40ms")
 	rng := rand.New(rand.NewSource(20261122))
 	stop := make(chan struct{})
 	rfReport := m.watchRF(stop)
 	finishedEarly := 0
+	cl, err := kgo.NewClient(kgo.SeedBrokers(m.c.Bootstrap()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	status := executor.New(cl, executor.Options{Command: "status"})
+	killedIn := map[plans.Phase]int{}
+	// resumeFrom is the phase of the first step not done: where a run
+	// killed now leaves the migration for the next one.
+	resumeFrom := func() plans.Phase {
+		st, err := status.Status(context.Background(), executor.PlanRef{Plan: m.plan, Path: m.planPath})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range st.Steps {
+			if s.State != executor.StepDone {
+				return s.Phase
+			}
+		}
+		return "none"
+	}
 	for run := range 50 {
 		cmd := kshiftCmd(t, args...)
 		var out strings.Builder
@@ -207,7 +232,12 @@ func TestKillAndResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		delay := time.Duration(20+rng.Intn(500)) * time.Millisecond
+		// Steps that copy nothing pass in tens of milliseconds: kill sooner
+		// there, so that kills land in every phase.
+		delay := time.Duration(20+rng.Intn(300)) * time.Millisecond
+		if ph := resumeFrom(); ph == plans.PhaseMoveLeader || ph == plans.PhaseLowerRF {
+			delay = time.Duration(10+rng.Intn(250)) * time.Millisecond
+		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -219,6 +249,7 @@ func TestKillAndResume(t *testing.T) {
 		case <-time.After(delay):
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-done
+			killedIn[resumeFrom()]++
 		}
 	}
 	final := kshiftCmd(t, args...)
@@ -231,10 +262,12 @@ func TestKillAndResume(t *testing.T) {
 		t.Errorf("partitions below their original RF: %v", bad)
 	}
 	m.finalState(t)
-	if finishedEarly > 40 {
-		t.Errorf("%d of 50 runs finished before being killed: the kills did not land mid-migration", finishedEarly)
+	for _, ph := range []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF} {
+		if killedIn[ph] == 0 {
+			t.Errorf("no kill left the migration in a %s step (kills per phase: %v)", ph, killedIn)
+		}
 	}
-	t.Logf("%d of 50 runs finished before the kill", finishedEarly)
+	t.Logf("kills per phase of the first step not done after the kill: %v; %d runs finished before their kill", killedIn, finishedEarly)
 }
 
 // exitCodeOf returns a finished command's exit code.
