@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math/rand"
 	"net"
 	"sort"
 	"strconv"
@@ -93,7 +92,7 @@ type Config struct {
 	// LogDeleteDelay keeps a removed or cancelled replica's log listed in
 	// DescribeLogDirs for this long (item 20 saw 1-2 s); 0 deletes at once.
 	LogDeleteDelay time.Duration
-	// Seed seeds the ISR lag delays, so runs are repeatable.
+	// Seed varies the ISR lag delays; the same seed gives the same delays.
 	Seed int64
 	// RebalanceInterval is leader.imbalance.check.interval.seconds; 300 s when
 	// zero. The check itself is switched by each broker's
@@ -116,7 +115,6 @@ type Cluster struct {
 
 	mu         sync.Mutex
 	now        time.Time
-	rng        *rand.Rand
 	brokers    map[int32]*broker
 	controller int32
 	topics     map[string]*topic
@@ -199,7 +197,6 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		versions: emulated(cfg.Version),
 		clock:    cfg.Clock,
 		sasl:     sasl,
-		rng:      rand.New(rand.NewSource(cfg.Seed)),
 		brokers:  make(map[int32]*broker),
 		topics:   make(map[string]*topic),
 		defaults: make(map[string]string),

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"strconv"
 	"time"
@@ -208,7 +209,7 @@ func (c *Cluster) setISR(p *partition, isr []int32, byController bool) {
 	}
 	delay := time.Second
 	if !byController {
-		delay = 500*time.Millisecond + time.Duration(c.rng.Int63n(int64(7*time.Second)))
+		delay = 500*time.Millisecond + time.Duration(c.lagHash(p)%uint64(7*time.Second))
 	}
 	at := c.now.Add(delay)
 	if n := len(p.pending); n > 0 && p.pending[n-1].at.After(at) {
@@ -216,6 +217,15 @@ func (c *Cluster) setISR(p *partition, isr []int32, byController bool) {
 	}
 	p.pending = append(p.pending, isrChange{at: at, isr: clone(isr)})
 	c.delayed[p] = struct{}{}
+}
+
+// lagHash picks a leader's ISR change delay from the seed, the partition,
+// its ISR and the time, so that it does not depend on the order in which
+// partitions are visited.
+func (c *Cluster) lagHash(p *partition) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s/%d/%v/%d", c.cfg.Seed, p.topic.name, p.id, p.isr, c.now.UnixNano())
+	return h.Sum64()
 }
 
 // joinISR adds a caught-up replica to the ISR (a leader's change: no epoch
