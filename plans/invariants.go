@@ -16,8 +16,9 @@ const (
 	// layout 1:1, so its balance is whatever the source cluster had.
 	BalanceUnchecked BalanceScope = ""
 	// BalanceAllTargets compares every target broker with every other one.
-	// It holds where the target racks are of equal size; CheckOptionsFor
-	// uses BalanceByRack, which holds always.
+	// A plan meets it only where rack spread gives every rack the same share
+	// per broker; CheckOptionsFor uses BalanceByRack, the bound the planner
+	// promises.
 	BalanceAllTargets BalanceScope = "all-targets"
 	// BalanceByRack compares each target broker with the target brokers of its
 	// own rack. How much lands in a rack is not the planner's choice: the
