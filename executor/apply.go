@@ -126,7 +126,9 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	}
 	// From here on the cluster may change: whatever happens, the throttles
 	// are put back by a cleanup with its own context.
-	submitted := false
+	// submitted: something of the step may be moving (a resumed step
+	// already is), so an interrupt with CancelOnInterrupt must revert it.
+	submitted := slices.ContainsFunc(st, func(p PartitionStatus) bool { return p.State == StateInFlight })
 	defer func() {
 		if e.opts.DryRun {
 			return
