@@ -148,3 +148,50 @@ func TestLegacyReassignmentZNode(t *testing.T) {
 		t.Errorf("replicas %v, want [0 1 4]", s.Replicas)
 	}
 }
+
+// Item 10: an API call on a partition moved through /admin/reassign_partitions
+// removes it from that znode; API-started moves do not create it.
+func TestAPICallTakesPartitionOutOfLegacyZNode(t *testing.T) {
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	conn := e.Client()
+	c, _, cl := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2}, []int32{1, 2, 0})
+	for p := int32(0); p < 2; p++ {
+		if err := c.SetPartitionSize("orders", p, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.RegisterZooKeeper(ctx(t), conn, "/kafka-c"); err != nil {
+		t.Fatal(err)
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{1: {1, 2, 0, 5}})
+	if err := c.SyncZooKeeper(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := conn.Exists("/kafka-c/admin/reassign_partitions"); ok {
+		t.Fatal("an API move created /admin/reassign_partitions")
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{1: nil})
+	move := `{"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[0,1,2,4]},{"topic":"orders","partition":1,"replicas":[1,2,0,3]}]}`
+	if _, err := conn.Create("/kafka-c/admin", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Create("/kafka-c/admin/reassign_partitions", []byte(move), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SyncZooKeeper(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: nil})
+	if err := c.SyncZooKeeper(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var left struct{ Partitions []legacyMove }
+	zkJSON(t, conn, "/kafka-c/admin/reassign_partitions", &left)
+	if len(left.Partitions) != 1 || left.Partitions[0].Partition != 1 {
+		t.Errorf("znode after cancelling partition 0 by API: %+v, want only partition 1", left.Partitions)
+	}
+	if s := state(t, c, "orders", 1); !equal(s.Adding, []int32{3}) {
+		t.Errorf("orders-1 adding %v, want [3] from the znode", s.Adding)
+	}
+}
