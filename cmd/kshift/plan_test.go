@@ -76,14 +76,6 @@ func planFixture(t *testing.T, snapshot, mapping string) (snapPath, mappingPath,
 	return snapPath, mappingPath, dir
 }
 
-func mustReplace(t *testing.T, s, old, new string) string {
-	t.Helper()
-	if !strings.Contains(s, old) {
-		t.Fatalf("fixture lacks %q", old)
-	}
-	return strings.Replace(s, old, new, 1)
-}
-
 func TestPlanWritesDirectory(t *testing.T) {
 	snap, mapping, dir := planFixture(t, testSnapshot, testMapping)
 	out := filepath.Join(dir, "plan")
