@@ -20,17 +20,21 @@ func newRehearseCommand() *cli.Command {
 the snapshot's brokers, topics, replica lists, sizes and configs plus the plan's
 target brokers, and applies every reassignment step of PLAN through the same
 executor as kshift apply (gates, lock, throttles, reassignment, elections,
-verification), on a clock running --speed times faster than real time. Reports
-per step the simulated duration (submission to the last partition at its target)
-against the plan's estimate, the stalls the executor reported, the most replicas
-on one broker and the most extra bytes on disk; then totals and the ideal time
-(the busiest broker's bytes in or out over the whole plan, at the throttle).
-"ideal reached" is the same at the rate a throttle reaches (0.9x). With --inbound,
-producers keep writing meanwhile; a step that cannot finish (a stall) is given up
-after --step-limit of simulated time and the rehearsal stops (exit 1). ZooKeeper
-steps are listed, not run. Touches no real cluster.`,
+verification). The double's clock runs --speed times faster than real time while
+a step's reassignment runs, and stands still while kshift checks, locks and
+verifies, so the numbers do not depend on the machine.
+
+Reports per step the simulated duration (submission to the last partition at its
+target) against the plan's estimate, the stalls the executor reported, the most
+replicas on one broker and the most extra bytes on disk; then totals and the
+ideal time (the busiest broker's bytes in or out over the whole plan at the
+throttle; "ideal reached" at the 0.9x of it a throttled copy reaches).
+
+With --inbound, producers keep writing meanwhile; a step that cannot finish (a
+stall) is given up after --step-limit of simulated time and the rehearsal stops
+(exit 1). ZooKeeper steps are listed, not run. Touches no real cluster.`,
 		Flags: []cli.Flag{
-			&cli.PathFlag{Name: "snapshot", Usage: "the snapshot the plan was made from (`FILE`)"},
+			&cli.PathFlag{Name: "snapshot", Usage: "the snapshot the plan was made from"},
 			&cli.Float64Flag{Name: "speed", Value: rehearsal.DefaultSpeed, Usage: "simulated time runs this many times faster than real time"},
 			&cli.StringFlag{Name: "throttle", Usage: "replication rate per broker, overriding the plan's (e.g. 100MiB/s)"},
 			&cli.StringFlag{Name: "inbound", Usage: "producers write this much into the cluster while it rehearses (e.g. 200MiB/s), spread over the partitions by size"},
