@@ -60,6 +60,19 @@ func TestJoinAndHandoverUnderWrites(t *testing.T) {
 	if got, want := membership(t, ctx, conn), "4:participant 5:participant 6:participant"; got != want {
 		t.Fatalf("after handover: %s, want %s", got, want)
 	}
+	if st, err = zkops.ReadStatus(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if st.Leader < 4 || st.QuorumSize != 3 || st.SyncedFollowers != 2 {
+		t.Errorf("after handover: leader %d, quorum size %d, synced followers %d; want a target leading 3 voters", st.Leader, st.QuorumSize, st.SyncedFollowers)
+	}
+	// The retired sources still run: they follow the new leader without a vote until stopped.
+	t.Logf("after handover: %d non-voting followers (the retired sources, still running)", st.SyncedNonVoting)
+	for _, m := range st.Members {
+		if !m.InSync {
+			t.Errorf("after handover: member %d not in sync: %+v", m.ID, m)
+		}
+	}
 	t.Logf("progress:\n%s", log.String())
 	w.check(t, zktest.Dial(t, src.Connect(4, 5, 6), false), 5*time.Second)
 }

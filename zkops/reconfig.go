@@ -513,6 +513,9 @@ func Handover(ctx context.Context, conn ZKConn, promote, retire []int, opts Opti
 			return err
 		}
 	}
+	if len(retire) > 0 {
+		opts.logf("stop servers %v once nothing connects to them: removed servers keep following the leader, without a vote, until stopped", retire)
+	}
 	return nil
 }
 

@@ -41,9 +41,13 @@ type EnsembleStatus struct {
 	ConfigVersion string         `json:"config_version" yaml:"config_version"`
 	Leader        int            `json:"leader" yaml:"leader"`
 	Members       []MemberStatus `json:"members" yaml:"members"`
-	// QuorumSize, SyncedFollowers and SyncedObservers come from the leader's mntr.
+	// QuorumSize, SyncedFollowers (voting), SyncedNonVoting and
+	// SyncedObservers come from the leader's mntr. Non-voting followers are
+	// running servers that are not members, such as retired voters not yet
+	// stopped: they still receive every write.
 	QuorumSize      int            `json:"quorum_size" yaml:"quorum_size"`
 	SyncedFollowers int            `json:"synced_followers" yaml:"synced_followers"`
+	SyncedNonVoting int            `json:"synced_non_voting" yaml:"synced_non_voting"`
 	SyncedObservers int            `json:"synced_observers" yaml:"synced_observers"`
 	Reconfig        ReconfigAccess `json:"reconfig" yaml:"reconfig"`
 
@@ -111,7 +115,10 @@ func statusOf(ctx context.Context, cfg *Config) *EnsembleStatus {
 	if st.Leader != 0 {
 		if vars, err := Mntr(ctx, ClientAddr(*cfg.Member(st.Leader))); err == nil {
 			st.QuorumSize, _ = strconv.Atoi(vars["zk_quorum_size"])
+			// zk_synced_followers counts the non-voting followers too.
 			st.SyncedFollowers, _ = strconv.Atoi(vars["zk_synced_followers"])
+			st.SyncedNonVoting, _ = strconv.Atoi(vars["zk_synced_non_voting_followers"])
+			st.SyncedFollowers -= st.SyncedNonVoting
 			st.SyncedObservers, _ = strconv.Atoi(vars["zk_synced_observers"])
 		}
 	}

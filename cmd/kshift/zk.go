@@ -122,8 +122,8 @@ func zkStatusTables(o zkStatusOutput) []table {
 	if st.Reconfig.Detail != "" {
 		reconfig += " (" + st.Reconfig.Detail + ")"
 	}
-	summary := table{title: "Ensemble", header: []string{"config version", "leader", "quorum size", "synced followers", "synced observers", "reconfig"},
-		rows: [][]string{{st.ConfigVersion, strconv.Itoa(st.Leader), strconv.Itoa(st.QuorumSize), strconv.Itoa(st.SyncedFollowers), strconv.Itoa(st.SyncedObservers), reconfig}}}
+	summary := table{title: "Ensemble", header: []string{"config version", "leader", "quorum size", "synced followers", "synced observers", "non-voting followers", "reconfig"},
+		rows: [][]string{{st.ConfigVersion, strconv.Itoa(st.Leader), strconv.Itoa(st.QuorumSize), strconv.Itoa(st.SyncedFollowers), strconv.Itoa(st.SyncedObservers), strconv.Itoa(st.SyncedNonVoting), reconfig}}}
 	clusters := table{title: "Kafka clusters", header: []string{"chroot", "cluster id", "live brokers", "controller", "legacy reassignment", "note"}}
 	for _, k := range o.Layout.Clusters {
 		ctrl := "none"
