@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/planner"
@@ -108,19 +109,29 @@ func nameInputFiles(err error, paths map[string]string) error {
 	return errors.Join(out...)
 }
 
-// planDirFiles renders the plan, its rollback and its summary.
+// planDirFiles renders the plan, its rollback and its summary. The plan and
+// its rollback are tens of megabytes for a large cluster: they are encoded
+// side by side.
 func planDirFiles(res *planner.Result) ([]outdir.File, error) {
-	planYAML, err := plans.Marshal(res.Plan)
-	if err != nil {
-		return nil, fmt.Errorf("encode the plan: %w", err)
-	}
-	rollbackYAML, err := plans.Marshal(plans.Rollback(res.Plan))
-	if err != nil {
-		return nil, fmt.Errorf("encode the rollback plan: %w", err)
-	}
+	var planYAML, rollbackYAML []byte
+	var planErr, rollbackErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rollbackYAML, rollbackErr = plans.Marshal(plans.Rollback(res.Plan))
+	}()
+	planYAML, planErr = plans.Marshal(res.Plan)
 	var summary bytes.Buffer
-	if err := planner.WriteSummary(&summary, res); err != nil {
-		return nil, fmt.Errorf("write the summary: %w", err)
+	summaryErr := planner.WriteSummary(&summary, res)
+	wg.Wait()
+	switch {
+	case planErr != nil:
+		return nil, fmt.Errorf("encode the plan: %w", planErr)
+	case rollbackErr != nil:
+		return nil, fmt.Errorf("encode the rollback plan: %w", rollbackErr)
+	case summaryErr != nil:
+		return nil, fmt.Errorf("write the summary: %w", summaryErr)
 	}
 	return []outdir.File{
 		{Name: planFileName, Data: planYAML},
