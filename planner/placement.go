@@ -70,7 +70,7 @@ type placer struct {
 	m    *plans.Mapping
 
 	rackOf  map[int32]string
-	sources idIndex
+	sources idIndex // position in the sorted source list
 	// Target brokers by index (sorted by id) and their loads.
 	targets   []int32
 	tIndex    idIndex
@@ -106,8 +106,8 @@ func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
 	for _, b := range snap.Brokers {
 		pl.rackOf[b.ID] = b.Rack
 	}
-	for _, id := range m.SourceBrokers {
-		pl.sources.set(id, 0)
+	for i, id := range m.SourceBrokers {
+		pl.sources.set(id, i)
 		if _, ok := pl.rackOf[id]; !ok {
 			r.add("mapping", "source_brokers", "broker %d is not in the snapshot: check the id, or take a fresh snapshot", id)
 		}

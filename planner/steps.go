@@ -205,28 +205,26 @@ func (pl *placer) orderParts() []*part {
 // not yet moved that has a replica on it. Each group runs all its phases
 // before the next starts, so a group's source broker holds nothing at its end.
 func (pl *placer) drainGroups(ordered []*part) [][]*part {
-	var groups [][]*part
-	done := make(map[*part]bool, len(ordered))
-	var canaries []*part
+	// A partition belongs to the group of its lowest source broker: the first
+	// group that would take it. sources maps a source id to its position in
+	// the sorted source list.
+	buckets := make([][]*part, len(pl.m.SourceBrokers)+1)
 	for _, p := range ordered {
-		if p.class == classCanary {
-			canaries = append(canaries, p)
-			done[p] = true
-		}
-	}
-	if len(canaries) > 0 {
-		groups = append(groups, canaries)
-	}
-	for _, src := range pl.m.SourceBrokers {
-		var group []*part
-		for _, p := range ordered {
-			if !done[p] && slices.Contains(p.current, src) {
-				group = append(group, p)
-				done[p] = true
+		g := 0
+		if p.class != classCanary {
+			g = len(buckets) - 1 // every moved partition has a source replica
+			for _, id := range p.current {
+				if i := pl.sources.at(id); i >= 0 {
+					g = min(g, i+1)
+				}
 			}
 		}
-		if len(group) > 0 {
-			groups = append(groups, group)
+		buckets[g] = append(buckets[g], p)
+	}
+	var groups [][]*part
+	for _, b := range buckets {
+		if len(b) > 0 {
+			groups = append(groups, b)
 		}
 	}
 	return groups
