@@ -58,10 +58,12 @@ func zooKeeperSteps(snap *plans.Snapshot, m *plans.Mapping) (before, after []pla
 		return nil, nil, err
 	}
 
-	sourceConnect := connectOf(sources)
 	targetConnect := connectOf(joins)
+	// Sources and targets: the step's status stays readable once the
+	// sources are retired and stopped.
+	bothConnect := connectOf(append(slices.Clone(sources), joins...))
 	join := plans.Step{Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{
-		Connect: sourceConnect,
+		Connect: bothConnect,
 		Join:    joins,
 		Before:  sources,
 	}}
@@ -77,7 +79,7 @@ func zooKeeperSteps(snap *plans.Snapshot, m *plans.Mapping) (before, after []pla
 			promote = append(promote, j.ID)
 		}
 		after = []plans.Step{{Phase: plans.PhaseZKHandover, ZooKeeper: &plans.ZooKeeperChange{
-			Connect: connectOf(append(slices.Clone(sources), joins...)),
+			Connect: bothConnect,
 			Promote: promote,
 			Retire:  sourceIDs,
 			Before:  sortedMembers(append(slices.Clone(sources), joins...)),

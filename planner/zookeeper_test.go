@@ -57,14 +57,14 @@ func TestZooKeeperSteps(t *testing.T) {
 		{
 			name:  "dedicated ensemble: handover",
 			snap:  zkSnapshot(),
-			first: "1 zk-join zk1:2181,zk2:2181,zk3:2181 join=[4:observer 5:observer 6:observer] promote=[] retire=[] sources=[] prune=[] chroot= before=[1:participant 2:participant 3:participant]",
+			first: "1 zk-join zk1:2181,zk2:2181,zk3:2181,new4:2181,new5:2181,new6:2181 join=[4:observer 5:observer 6:observer] promote=[] retire=[] sources=[] prune=[] chroot= before=[1:participant 2:participant 3:participant]",
 			last: []string{"zk-handover zk1:2181,zk2:2181,zk3:2181,new4:2181,new5:2181,new6:2181 join=[] promote=[4 5 6] retire=[1 2 3] sources=[] prune=[] chroot= " +
 				"before=[1:participant 2:participant 3:participant 4:observer 5:observer 6:observer]"},
 		},
 		{
 			name:  "shared ensemble: fork and prune",
 			snap:  zkSnapshot("/other-b", "/other-a"),
-			first: "1 zk-join zk1:2181,zk2:2181,zk3:2181 join=[4:observer 5:observer 6:observer] promote=[] retire=[] sources=[] prune=[] chroot= before=[1:participant 2:participant 3:participant]",
+			first: "1 zk-join zk1:2181,zk2:2181,zk3:2181,new4:2181,new5:2181,new6:2181 join=[4:observer 5:observer 6:observer] promote=[] retire=[] sources=[] prune=[] chroot= before=[1:participant 2:participant 3:participant]",
 			last: []string{
 				"zk-fork new4:2181,new5:2181,new6:2181 join=[] promote=[] retire=[] sources=[1 2 3] prune=[] chroot=/kafka before=[]",
 				"zk-prune new4:2181,new5:2181,new6:2181 join=[] promote=[] retire=[] sources=[1 2 3] prune=[/other-a /other-b] chroot=/kafka before=[]",
@@ -74,7 +74,7 @@ func TestZooKeeperSteps(t *testing.T) {
 			name:  "fork asked for, no other chroot: nothing to prune",
 			snap:  zkSnapshot(),
 			mode:  plans.ZKModeFork,
-			first: "1 zk-join zk1:2181,zk2:2181,zk3:2181 join=[4:observer 5:observer 6:observer] promote=[] retire=[] sources=[] prune=[] chroot= before=[1:participant 2:participant 3:participant]",
+			first: "1 zk-join zk1:2181,zk2:2181,zk3:2181,new4:2181,new5:2181,new6:2181 join=[4:observer 5:observer 6:observer] promote=[] retire=[] sources=[] prune=[] chroot= before=[1:participant 2:participant 3:participant]",
 			last:  []string{"zk-fork new4:2181,new5:2181,new6:2181 join=[] promote=[] retire=[] sources=[1 2 3] prune=[] chroot=/kafka before=[]"},
 		},
 	} {
