@@ -1,0 +1,74 @@
+package plans_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/kshift/kshift/internal/synth"
+	"github.com/kshift/kshift/planner"
+	"github.com/kshift/kshift/plans"
+)
+
+// The 200,000-partition, 20,000-topic synthetic cluster of the README's
+// performance section. Run with:
+//
+//	go test ./plans -run '^$' -bench 200k -benchtime 1x -benchmem
+func bench200k(b *testing.B) (snapYAML []byte, plan *plans.Plan) {
+	b.Helper()
+	snap, m := synth.Generate(synth.Options{SourceBrokers: 60, TargetBrokers: 60, Racks: 3, Topics: 20000, Partitions: 200000, Seed: 1})
+	data, err := plans.Marshal(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data, res.Plan
+}
+
+// BenchmarkDecodeSnapshot200k decodes the 18 MB snapshot by the fast path,
+// and by plain yaml.v3 (a comment after each `partitions:` key takes the
+// file out of kshift's own form).
+func BenchmarkDecodeSnapshot200k(b *testing.B) {
+	data, _ := bench200k(b)
+	slow := bytes.ReplaceAll(data, []byte("    partitions:\n"), []byte("    partitions: # yaml.v3 path\n"))
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"fast", data}, {"yaml.v3", slow}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := plans.Decode[plans.Snapshot](c.data, "snapshot.yaml"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPlan200k writes the 73 MB plan and reads it back.
+func BenchmarkPlan200k(b *testing.B) {
+	_, plan := bench200k(b)
+	data, err := plans.Marshal(plan)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := plans.Marshal(plan); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := plans.Decode[plans.Plan](data, "plan.yaml"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
