@@ -34,6 +34,12 @@
 // the lock and read back through Metadata. Releasing deletes the holder topic,
 // then the lock topic.
 //
+// A ZooKeeper ephemeral znode would be the other choice: it expires with a
+// crashed holder's session, so no --break-lock is needed. It was not taken
+// because it works only when every operator gives --zookeeper, and kshift
+// must refuse a second run whether or not ZooKeeper is configured; the topic
+// lock needs Kafka access alone, which every command has.
+//
 // Limits: the lock is advisory (it stops kshift, not kafka-reassign-partitions);
 // it has no lease, so a kshift killed with SIGKILL leaves it behind, and the
 // next run is refused until an operator who has checked that the holder is
