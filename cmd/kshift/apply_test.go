@@ -299,6 +299,13 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 	if out, code := run("status", m.planPath, "-o", "json"); code != 0 || !strings.Contains(out, `"state": "pending"`) {
 		t.Fatalf("status before: %d\n%s", code, out)
 	}
+	// --dry-run prints the calls and changes nothing.
+	if out, code := run("apply", m.planPath, "--step", "1", "--dry-run"); code != 0 || !strings.Contains(out, "would call AlterPartitionAssignments") || !strings.Contains(out, "would call IncrementalAlterConfigs") {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if st, _ := m.c.Partition("topic-0", 0); st.Reassigning || len(st.Replicas) != 3 {
+		t.Fatalf("dry run changed topic-0-0: %+v", st)
+	}
 	// SIGINT mid-copy: exit 4, the move keeps going, resume command printed.
 	cmd := kshiftCmd(t, append(append([]string{"apply"}, conn...), m.planPath, "--step", "1", "--poll-interval", "20ms")...)
 	var out strings.Builder
