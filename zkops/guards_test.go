@@ -39,6 +39,9 @@ func TestPromotionRefusedWhileObserverLags(t *testing.T) {
 }
 
 func TestRemovalBreakingMajorityRefused(t *testing.T) {
+	// Small and independent: runs beside the other small tests, at most
+	// -parallel (GOMAXPROCS) at once, after the heavy serial ones.
+	t.Parallel()
 	ctx := testCtx(t, 2*time.Minute)
 	e := zktest.StartEnsemble(t, zktest.Options{Voters: 3})
 	leader := e.Leader()
@@ -65,6 +68,7 @@ func TestRemovalBreakingMajorityRefused(t *testing.T) {
 }
 
 func TestReconfigWithoutAuthorisationExplainsAlternative(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t, time.Minute)
 	e := zktest.StartEnsemble(t, zktest.Options{Voters: 3})
 	n := e.AddNode("")
@@ -87,6 +91,7 @@ func TestReconfigWithoutAuthorisationExplainsAlternative(t *testing.T) {
 }
 
 func TestReconfigDisabledExplainsAlternative(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t, time.Minute)
 	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1, ReconfigDisabled: true})
 	conn := e.Client()

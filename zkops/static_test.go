@@ -15,6 +15,7 @@ import (
 // an observer once the sources were restarted one at a time, followers
 // first, with the target in their server list.
 func TestStaticConfigRollingRestart(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t, 2*time.Minute)
 	src := zktest.StartEnsemble(t, zktest.Options{Voters: 3, ReconfigDisabled: true})
 	admin := src.Client(1, 2, 3)

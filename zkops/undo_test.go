@@ -84,6 +84,7 @@ func TestStepsUndoRestorePreviousMembership(t *testing.T) {
 }
 
 func TestPruneRefusedWhileSourceIsMember(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t, time.Minute)
 	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
 	admin := e.Client()
@@ -102,6 +103,7 @@ func TestPruneRefusedWhileSourceIsMember(t *testing.T) {
 }
 
 func TestPruneRefusedWithLiveBrokers(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t, time.Minute)
 	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
 	admin := e.Client()
