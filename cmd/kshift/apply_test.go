@@ -333,6 +333,11 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 	if out, code := run("status", m.planPath); code != 0 || !strings.Contains(out, "in-flight") {
 		t.Errorf("status mid-step: exit %d\n%s", code, out)
 	}
+	// The throttles left for the moving partitions are found through the
+	// audit log beside the plan.
+	if out, code := run("throttle set", "20MiB/s", m.planPath); code != 0 || m.c.BrokerRates(3)[executor.FollowerRateKey] != "20971520" {
+		t.Errorf("throttle set: exit %d, broker 3 rates %v\n%s", code, m.c.BrokerRates(3), out)
+	}
 	if out, code := run("apply", m.planPath, "--through", "2", "--auto-continue", "--poll-interval", "20ms"); code != 0 {
 		t.Fatalf("resume: exit %d\n%s", code, out)
 	}
@@ -358,7 +363,7 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 	if out, code := run("apply", m.planPath, "--all", "--auto-continue", "--poll-interval", "20ms"); code != 0 {
 		t.Fatalf("apply --all: exit %d\n%s", code, out)
 	}
-	if out, code := run("throttle clear", "--audit-log", filepath.Join(m.dir, "kshift-audit.jsonl")); code != 0 {
+	if out, code := run("throttle clear", m.planPath); code != 0 {
 		t.Fatalf("throttle clear: exit %d\n%s", code, out)
 	}
 	m.finalState(t)

@@ -13,39 +13,49 @@ func newThrottleCommand() *cli.Command {
 		Name:  "throttle",
 		Usage: "change or clear the replication throttles kshift set",
 		Description: `kshift records every throttle config it changes, with the value from before, in the
-audit log (--audit-log; default kshift-audit.jsonl in the current directory here, since
-throttle takes no plan). "set" changes the rate on the brokers kshift throttles while a step
+audit log: --audit-log, or kshift-audit.jsonl beside PLAN when a plan is given (as apply
+writes it), else in the current directory. "set" changes the rate on the brokers kshift throttles while a step
 runs; "clear" removes what kshift set and restores earlier values, and with --all also
 deletes every other throttle config on the cluster.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "set",
 				Usage:     "change the per-broker rate of kshift's throttles (while a step runs)",
-				ArgsUsage: "RATE",
+				ArgsUsage: "RATE [PLAN]",
 				Flags:     append(executorFlags(), clusterFlags()...),
 				Action:    flagsAfterArgs(runThrottleSet),
 			},
 			{
-				Name:  "clear",
-				Usage: "remove the throttles kshift set, restoring earlier values",
+				Name:      "clear",
+				Usage:     "remove the throttles kshift set, restoring earlier values",
+				ArgsUsage: "[PLAN]",
 				Flags: append(append([]cli.Flag{
 					&cli.BoolFlag{Name: "all", Usage: "also delete throttle configs kshift did not set"},
 				}, executorFlags()...), clusterFlags()...),
-				Action: runThrottleClear,
+				Action: flagsAfterArgs(runThrottleClear),
 			},
 		},
 	}
 }
 
+// auditBeside returns the plan path whose directory holds the default audit
+// log: the optional argument at index i.
+func auditBeside(c *cli.Context, i int) string {
+	if c.NArg() > i {
+		return c.Args().Get(i)
+	}
+	return ""
+}
+
 func runThrottleSet(c *cli.Context) error {
-	if err := requireArgs(c, 1, "RATE (e.g. 80MiB/s)"); err != nil {
-		return err
+	if c.NArg() < 1 || c.NArg() > 2 {
+		return usageError{"throttle set: want RATE [PLAN] (see kshift throttle set --help)"}
 	}
 	rate, err := plans.ParseRate(c.Args().First())
 	if err != nil || rate <= 0 {
 		return usageError{fmt.Sprintf("throttle set: %q is not a positive rate like 80MiB/s", c.Args().First())}
 	}
-	s, err := openSession(c, "", "throttle", executor.Options{})
+	s, err := openSession(c, auditBeside(c, 1), "throttle", executor.Options{})
 	if err != nil {
 		return err
 	}
@@ -58,7 +68,10 @@ func runThrottleSet(c *cli.Context) error {
 }
 
 func runThrottleClear(c *cli.Context) error {
-	s, err := openSession(c, "", "throttle", executor.Options{})
+	if c.NArg() > 1 {
+		return usageError{"throttle clear: want at most one PLAN (see kshift throttle clear --help)"}
+	}
+	s, err := openSession(c, auditBeside(c, 0), "throttle", executor.Options{})
 	if err != nil {
 		return err
 	}
