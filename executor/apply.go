@@ -15,8 +15,10 @@ import (
 
 // StepResult is what applying one step did.
 type StepResult struct {
-	Step  int         `json:"step" yaml:"step"`
-	Phase plans.Phase `json:"phase" yaml:"phase"`
+	Step int `json:"step" yaml:"step"`
+	// Undoes is the forward step a rollback step undoes, 0 otherwise.
+	Undoes int         `json:"undoes,omitempty" yaml:"undoes,omitempty"`
+	Phase  plans.Phase `json:"phase" yaml:"phase"`
 	// AlreadyDone is set when the step was done before the run: nothing changed.
 	AlreadyDone bool          `json:"already_done" yaml:"already_done"`
 	Partitions  int           `json:"partitions" yaml:"partitions"`
@@ -50,7 +52,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	e.begin(ref, s.Number)
 	start := time.Now()
 	callsAtStart := e.Calls()
-	res = &StepResult{Step: s.Number, Phase: s.Phase, Partitions: len(s.Partitions)}
+	res = &StepResult{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions)}
 	startRec := e.auditRecord(AuditStart)
 	e.audit(startRec)
 	defer func() {
@@ -357,7 +359,7 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 		states := map[tp]PartitionState{}
 		var inflight []tp
 		var drifted []string
-		pr := Progress{Step: s.Number, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(start)}
+		pr := Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(start)}
 		moving := false
 		for _, p := range st {
 			key := tp{p.Topic, p.Partition}
@@ -378,7 +380,7 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 			}
 		}
 		if len(drifted) > 0 {
-			return fmt.Errorf("step %d: partitions changed while the step ran: %s", s.Number, nameList(drifted))
+			return fmt.Errorf("%s: partitions changed while the step ran: %s", s.Label(), nameList(drifted))
 		}
 		sizes := e.replicaSizes(ctx, inflight)
 		pr.BytesTotal, pr.BytesCopied = copyProgress(s.Partitions, states, v, sizes)
@@ -457,7 +459,7 @@ func (e *Executor) elect(ctx context.Context, s *plans.Step) (int, error) {
 			return elected, nil
 		}
 		if time.Now().After(deadline) {
-			return elected, fmt.Errorf("step %d: leaders did not move to the first replica: %s; run apply again once the replicas are in sync", s.Number, nameList(append(waiting, movesNames(eligible)...)))
+			return elected, fmt.Errorf("%s: leaders did not move to the first replica: %s; run apply again once the replicas are in sync", s.Label(), nameList(append(waiting, movesNames(eligible)...)))
 		}
 		for i := 0; i < len(eligible); i += e.opts.ElectionBatch {
 			batch := eligible[i:min(i+e.opts.ElectionBatch, len(eligible))]
@@ -473,7 +475,7 @@ func (e *Executor) elect(ctx context.Context, s *plans.Step) (int, error) {
 			}
 		}
 		if e.opts.Progress != nil {
-			e.opts.Progress(Progress{Step: s.Number, Phase: s.Phase, Partitions: len(s.Partitions), Done: len(s.Partitions) - len(eligible) - len(waiting), InFlight: len(eligible) + len(waiting), Note: fmt.Sprintf("electing leaders: %d elected", elected)})
+			e.opts.Progress(Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), Done: len(s.Partitions) - len(eligible) - len(waiting), InFlight: len(eligible) + len(waiting), Note: fmt.Sprintf("electing leaders: %d elected", elected)})
 		}
 		if err := sleep(ctx, e.opts.PollInterval); err != nil {
 			return elected, err
@@ -616,7 +618,7 @@ func (e *Executor) verify(ctx context.Context, s *plans.Step, before map[tp]offs
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("step %d: verification failed after %s: %s", s.Number, e.opts.SettleTimeout, nameList(bad))
+			return fmt.Errorf("%s: verification failed after %s: %s", s.Label(), e.opts.SettleTimeout, nameList(bad))
 		}
 		if err := sleep(ctx, e.opts.PollInterval); err != nil {
 			return err
@@ -637,7 +639,7 @@ func (e *Executor) verify(ctx context.Context, s *plans.Step, before map[tp]offs
 		}
 	}
 	if len(back) > 0 {
-		return fmt.Errorf("step %d: offsets went backwards (data loss?): %s", s.Number, nameList(back))
+		return fmt.Errorf("%s: offsets went backwards (data loss?): %s", s.Label(), nameList(back))
 	}
 	return nil
 }

@@ -149,7 +149,7 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 // forward step and its undo is run.
 func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepResult, prevDone func(context.Context) error, undo bool) (err error) {
 	if e.opts.ZooKeeperSteps == nil {
-		return refusal("step %d is a %s step: give --zookeeper so kshift can reach the ensemble", s.Number, s.Phase)
+		return refusal("%s is a %s step: give --zookeeper so kshift can reach the ensemble", s.Label(), s.Phase)
 	}
 	v, err := e.readView(ctx, nil)
 	if err != nil {
@@ -160,7 +160,7 @@ func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepR
 	}
 	state, detail, err := e.opts.ZooKeeperSteps.State(ctx, s)
 	if err != nil {
-		return fmt.Errorf("step %d: %w", s.Number, err)
+		return fmt.Errorf("%s: %w", s.Label(), err)
 	}
 	finished := StepDone
 	if undo {
@@ -171,7 +171,7 @@ func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepR
 		return nil
 	}
 	if state == StepDrifted {
-		return refusal("step %d (%s): the ensemble is at neither end of the step: %s", s.Number, s.Phase, detail)
+		return refusal("%s (%s): the ensemble is at neither end of the step: %s", s.Label(), s.Phase, detail)
 	}
 	if !e.opts.ForceOrder && prevDone != nil {
 		if err := prevDone(ctx); err != nil {

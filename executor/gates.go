@@ -60,7 +60,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		}
 	}
 	if len(drifted) > 0 {
-		return st, refusal("step %d: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Number, len(drifted), nameList(drifted))
+		return st, refusal("%s: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Label(), len(drifted), nameList(drifted))
 	}
 	// 3. No reassignment the step did not start.
 	var foreign []string
@@ -94,7 +94,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		}
 	}
 	if len(low) > 0 {
-		return st, refusal("step %d would leave partitions with fewer replicas than min.insync.replicas (producers with acks=all would fail): %s", s.Number, nameList(low))
+		return st, refusal("%s would leave partitions with fewer replicas than min.insync.replicas (producers with acks=all would fail): %s", s.Label(), nameList(low))
 	}
 	// 6. Target brokers alive; partitions fully in sync (polled: the ISR in
 	// Metadata trails the truth, KAFKA-BEHAVIOUR.md 21).
@@ -107,7 +107,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		}
 	}
 	if len(dead) > 0 {
-		return st, refusal("step %d needs brokers that are not alive and registered: %s", s.Number, nameList(dead))
+		return st, refusal("%s needs brokers that are not alive and registered: %s", s.Label(), nameList(dead))
 	}
 	if err := e.waitInSync(ctx, s, st); err != nil {
 		return st, err
@@ -155,7 +155,7 @@ func (e *Executor) waitInSync(ctx context.Context, s *plans.Step, st []Partition
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return refusal("step %d: %d partition(s) are under-replicated (a replica is out of the ISR); wait until they catch up: %s", s.Number, len(out), nameList(out))
+			return refusal("%s: %d partition(s) are under-replicated (a replica is out of the ISR); wait until they catch up: %s", s.Label(), len(out), nameList(out))
 		}
 		if err := sleep(ctx, e.opts.PollInterval); err != nil {
 			return err

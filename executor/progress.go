@@ -10,8 +10,10 @@ import (
 
 // Progress is the state of a running step, sent after every poll.
 type Progress struct {
-	Step  int         `json:"step"`
-	Phase plans.Phase `json:"phase"`
+	Step int `json:"step"`
+	// Undoes is the forward step a rollback step undoes, 0 otherwise.
+	Undoes int         `json:"undoes,omitempty"`
+	Phase  plans.Phase `json:"phase"`
 	// Partitions, Done and InFlight count the step's partitions.
 	Partitions int `json:"partitions"`
 	Done       int `json:"done"`

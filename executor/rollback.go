@@ -57,7 +57,11 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	if s.Phase.IsZooKeeper() {
 		// zkops undoes a ZooKeeper step from the forward step, which records
 		// the membership it found.
-		return e.applyStep(ctx, ref, s, nil, true)
+		res, err := e.applyStep(ctx, ref, s, nil, true)
+		if res != nil {
+			res.Undoes = n
+		}
+		return res, err
 	}
 	// The undo of a partially done step: its done partitions are at the
 	// undo's from, its pending ones already at the undo's to.

@@ -205,3 +205,16 @@ func (s *Step) validate(pr *problems, index int) {
 		s.ZooKeeper.validate(pr, loc)
 	}
 }
+
+// Label names the step for people: "step 12", or "undo of step 12" for a step
+// of a rollback plan, whose own number means nothing to the operator.
+func (s *Step) Label() string { return StepLabel(s.Number, s.Undoes) }
+
+// StepLabel is Step.Label for results that carry a step's number and the
+// forward step it undoes (0 for a forward step).
+func StepLabel(number, undoes int) string {
+	if undoes > 0 {
+		return fmt.Sprintf("undo of step %d", undoes)
+	}
+	return fmt.Sprintf("step %d", number)
+}

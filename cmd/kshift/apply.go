@@ -315,9 +315,14 @@ func flagsAfterArgs(action cli.ActionFunc) cli.ActionFunc {
 	}
 }
 
-// execErr maps executor errors to kshift's exit codes.
+// execErr maps executor errors to kshift's exit codes: a safety refusal by
+// the executor (gates, drift, lock, a throttle rate it cannot read) or by a
+// zkops guard exits 3.
 func execErr(err error) error {
-	if err != nil && errors.Is(err, executor.ErrRefused) {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, executor.ErrRefused), errors.Is(err, executor.ErrUnknownRate), errors.Is(err, zkops.ErrRefused):
 		return refused(err)
 	}
 	return err
@@ -445,10 +450,10 @@ func runApply(c *cli.Context) error {
 func printStepResult(w io.Writer, res *executor.StepResult) {
 	switch {
 	case res.AlreadyDone:
-		fmt.Fprintf(w, "step %d (%s): already done, nothing changed\n", res.Step, res.Phase)
+		fmt.Fprintf(w, "%s (%s): already done, nothing changed\n", plans.StepLabel(res.Step, res.Undoes), res.Phase)
 	default:
-		fmt.Fprintf(w, "step %d (%s): %d partitions submitted, %d leaders elected, %s, %d Kafka calls\n",
-			res.Step, res.Phase, res.Submitted, res.Elected, res.Duration.Round(time.Millisecond), res.Calls)
+		fmt.Fprintf(w, "%s (%s): %d partitions submitted, %d leaders elected, %s, %d Kafka calls\n",
+			plans.StepLabel(res.Step, res.Undoes), res.Phase, res.Submitted, res.Elected, res.Duration.Round(time.Millisecond), res.Calls)
 	}
 	for _, wn := range res.Warnings {
 		fmt.Fprintln(w, "warning: "+wn)
@@ -483,8 +488,8 @@ func (p *progressPrinter) update(pr executor.Progress) {
 	} else if pr.Partitions > 0 {
 		frac = float64(pr.Done) / float64(pr.Partitions)
 	}
-	line := fmt.Sprintf("step %d %s: %d/%d partitions done, %s of %s copied (%.0f%%)",
-		pr.Step, pr.Phase, pr.Done, pr.Partitions, plans.ByteSize(pr.BytesCopied), plans.ByteSize(pr.BytesTotal), frac*100)
+	line := fmt.Sprintf("%s %s: %d/%d partitions done, %s of %s copied (%.0f%%)",
+		plans.StepLabel(pr.Step, pr.Undoes), pr.Phase, pr.Done, pr.Partitions, plans.ByteSize(pr.BytesCopied), plans.ByteSize(pr.BytesTotal), frac*100)
 	if pr.ETA > 0 {
 		line += fmt.Sprintf(", eta %s", pr.ETA.Round(time.Second))
 	}

@@ -155,7 +155,6 @@ func runDemo(c *cli.Context) error {
 	rb, err := e.Rollback(ctx, ref, last.Number, false)
 	pr.finish()
 	if rb != nil {
-		fmt.Fprint(out, "undo: ")
 		printStepResult(out, rb)
 		fmt.Fprintf(out, "  (%s of the double's simulated time)\n", d.Clock().Now().Sub(start).Round(time.Second))
 	}

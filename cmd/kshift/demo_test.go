@@ -27,7 +27,6 @@ func TestDemo(t *testing.T) {
 		"$ kshift snapshot && kshift plan",
 		"$ kshift status",
 		"$ kshift rollback",
-		"undo: step 1 (lower-rf)",
 		"Final assignment:",
 		"Verified: every partition is on target brokers [101 102 103]",
 	} {
@@ -38,6 +37,10 @@ func TestDemo(t *testing.T) {
 	p, _, err := plans.LoadFile[plans.Plan](filepath.Join(dir, planFileName))
 	if err != nil {
 		t.Fatal(err)
+	}
+	last := p.Steps[len(p.Steps)-1]
+	if want := "undo of step " + strconv.Itoa(last.Number) + " (lower-rf): "; !strings.Contains(out, want) {
+		t.Errorf("output lacks the rollback's result %q:\n%s", want, out)
 	}
 	for _, s := range p.Steps {
 		if !strings.Contains(out, "step "+strconv.Itoa(s.Number)+" ("+string(s.Phase)+"): ") {

@@ -60,6 +60,5 @@ func printRollback(c *cli.Context, res *executor.StepResult) {
 		fmt.Fprintf(c.App.Writer, "undo of step %d (%s): nothing to undo\n", res.Step, res.Phase)
 		return
 	}
-	fmt.Fprint(c.App.Writer, "undo: ")
 	printStepResult(c.App.Writer, res)
 }
