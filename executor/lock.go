@@ -11,14 +11,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Lock topic names (see the package doc for the design).
 const (
-	LockTopic         = "__kshift_lock"
-	lockHolderPrefix  = "__kshift_lock_holder_"
+	LockTopic         = plans.KshiftTopicPrefix + "lock"
+	lockHolderPrefix  = plans.KshiftTopicPrefix + "lock_holder_"
 	maxTopicNameBytes = 249
 )
 

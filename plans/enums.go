@@ -1,5 +1,7 @@
 package plans
 
+import "strings"
+
 // Phase says what a plan step does. Every step belongs to exactly one phase.
 type Phase string
 
@@ -82,6 +84,14 @@ func IsInternalTopic(name string) bool {
 	}
 	return false
 }
+
+// KshiftTopicPrefix starts the name of every topic kshift itself creates in a
+// cluster (the executor's operator lock). They are not the cluster's data:
+// snapshots leave them out and nothing migrates them.
+const KshiftTopicPrefix = "__kshift_"
+
+// IsKshiftTopic reports whether name is one of kshift's own topics.
+func IsKshiftTopic(name string) bool { return strings.HasPrefix(name, KshiftTopicPrefix) }
 
 // PlanKind tells a forward migration plan from its generated rollback plan.
 type PlanKind string

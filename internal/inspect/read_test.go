@@ -208,3 +208,25 @@ func TestSnapshotAndPlanNeverContainSecrets(t *testing.T) {
 		t.Errorf("the snapshot was not read: %.200s", snap)
 	}
 }
+
+// A snapshot taken while a kshift holds the operator lock leaves the lock's
+// topics out: they are kshift's, not the cluster's data, and must never be planned.
+func TestReadLeavesOutKshiftTopics(t *testing.T) {
+	d, cl := startDouble(t, kafkadouble.Config{Brokers: brokers(1, 2, 3)})
+	for _, name := range []string{"orders", plans.KshiftTopicPrefix + "lock", plans.KshiftTopicPrefix + "lock_holder_abc"} {
+		if err := d.CreateTopic(name, [][]int32{{1, 2}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := Read(ctxT(t), cl, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tp := range st.Snapshot.Topics {
+		names = append(names, tp.Name)
+	}
+	if !slices.Equal(names, []string{"orders"}) {
+		t.Errorf("snapshot topics %v, want only [orders]", names)
+	}
+}
