@@ -1,7 +1,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -42,3 +45,91 @@ func markUsageErrors(cmds []*cli.Command) {
 }
 
 func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err.Error()} }
+
+// flagsAfterArgs lets a command take flags after its positional arguments, as
+// in `kshift apply plan.yaml --step 3` (urfave/cli v2 stops parsing flags at the
+// first positional argument). When flags trail, the command's flags are
+// parsed again over the remaining arguments, on top of the values cli
+// already parsed. Slice flags keep their elements (all their names share one
+// value); every name of a scalar flag gets the value given under any of them.
+func flagsAfterArgs(action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		args := c.Args().Slice()
+		trailing := false
+		for _, a := range args {
+			if a == "--" {
+				break
+			}
+			trailing = trailing || (strings.HasPrefix(a, "-") && a != "-")
+		}
+		if !trailing {
+			return action(c)
+		}
+		set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+		set.SetOutput(io.Discard)
+		for _, f := range c.Command.Flags {
+			if err := f.Apply(set); err != nil {
+				return err
+			}
+		}
+		for _, f := range c.Command.Flags {
+			name := f.Names()[0]
+			if !c.IsSet(name) {
+				continue
+			}
+			vals := []string{fmt.Sprint(c.Value(name))}
+			if _, ok := f.(*cli.StringSliceFlag); ok {
+				vals = c.StringSlice(name)
+			}
+			for _, v := range vals {
+				if err := set.Set(name, v); err != nil {
+					return usageError{fmt.Sprintf("%s: --%s: %v", c.Command.FullName(), name, err)}
+				}
+			}
+		}
+		var positional []string
+		for rest := args; len(rest) > 0; {
+			if rest[0] == "--" {
+				positional = append(positional, rest[1:]...)
+				break
+			}
+			if err := set.Parse(rest); err != nil {
+				return usageError{fmt.Sprintf("%s: %v (see kshift %s --help)", c.Command.FullName(), err, c.Command.FullName())}
+			}
+			if rest = set.Args(); len(rest) > 0 && rest[0] != "--" {
+				positional, rest = append(positional, rest[0]), rest[1:]
+			}
+		}
+		if err := set.Parse(append([]string{"--"}, positional...)); err != nil {
+			return usageError{err.Error()}
+		}
+		// Scalar flags get one value per name: give every alias the value set.
+		given := map[string]bool{}
+		set.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		for _, f := range c.Command.Flags {
+			if _, ok := f.(*cli.StringSliceFlag); ok {
+				continue
+			}
+			for _, n := range f.Names() {
+				if !given[n] {
+					continue
+				}
+				for _, other := range f.Names() {
+					if other != n {
+						if err := set.Set(other, set.Lookup(n).Value.String()); err != nil {
+							return usageError{err.Error()}
+						}
+					}
+				}
+				break
+			}
+		}
+		var parent *cli.Context
+		if l := c.Lineage(); len(l) > 1 {
+			parent = l[1]
+		}
+		reparsed := cli.NewContext(c.App, set, parent)
+		reparsed.Command = c.Command
+		return action(reparsed)
+	}
+}

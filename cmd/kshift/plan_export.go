@@ -27,7 +27,7 @@ preferred-leader election (after a move-leader step) are then yours to do.`,
 			&cli.StringFlag{Name: "format", Value: exportFormatKafkaJSON, Usage: "output format: kafka-json"},
 			&cli.StringFlag{Name: "out", Usage: "write to `FILE` instead of standard output"},
 		},
-		Action: interspersed(runPlanExport),
+		Action: flagsAfterArgs(runPlanExport),
 	}
 }
 

@@ -31,7 +31,7 @@ in the JSON.`,
 			&cli.StringFlag{Name: "bytes-per-step", Value: plans.DefaultLimits.BytesPerStep.String(), Usage: "at most `SIZE` copied per step, e.g. 500GiB"},
 			&cli.IntFlag{Name: "moves-into-broker", Value: plans.DefaultLimits.MovesIntoBroker, Usage: "at most `N` replicas added to one broker per step"},
 		},
-		Action: interspersed(runPlanImport),
+		Action: flagsAfterArgs(runPlanImport),
 	}
 }
 

@@ -22,7 +22,7 @@ the field names of the plan file.`,
 			outputFlag,
 			&cli.IntFlag{Name: "step", Usage: "show only step `N`'s partitions"},
 		},
-		Action: interspersed(runPlanShow),
+		Action: flagsAfterArgs(runPlanShow),
 	}
 }
 

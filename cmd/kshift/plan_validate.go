@@ -34,7 +34,7 @@ Exit codes: 0 no violation; 3 any violation; 2 a file cannot be read or parsed.`
 			&cli.StringFlag{Name: "snapshot", Usage: "the snapshot `FILE` the plan was made from"},
 			&cli.StringFlag{Name: "mapping", Usage: "the mapping `FILE` the plan was made from"},
 		},
-		Action: interspersed(runPlanValidate),
+		Action: flagsAfterArgs(runPlanValidate),
 	}
 }
 
