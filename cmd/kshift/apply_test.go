@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -227,19 +228,32 @@ func TestKillAndResume(t *testing.T) {
 	}
 	for run := range 50 {
 		cmd := kshiftCmd(t, args...)
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
+		ph := resumeFrom()
+		out := newStepStartWatch(ph)
+		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		// Steps that copy nothing pass in tens of milliseconds: kill sooner
 		// there, so that kills land in every phase.
 		delay := time.Duration(20+rng.Intn(300)) * time.Millisecond
-		if ph := resumeFrom(); ph == plans.PhaseMoveLeader || ph == plans.PhaseLowerRF {
+		if ph == plans.PhaseMoveLeader || ph == plans.PhaseLowerRF {
 			delay = time.Duration(10+rng.Intn(250)) * time.Millisecond
+		}
+		// On a loaded machine a run can pass every such step before its
+		// delay ends; while a phase has had no kill, also kill right after
+		// its next step starts, so every phase is covered whatever the load.
+		var atStepStart <-chan struct{}
+		if killedIn[ph] == 0 {
+			atStepStart = out.started
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		kill := func() {
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			killedIn[resumeFrom()]++
+		}
 		select {
 		case err := <-done:
 			if err != nil {
@@ -247,9 +261,10 @@ func TestKillAndResume(t *testing.T) {
 			}
 			finishedEarly++
 		case <-time.After(delay):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			killedIn[resumeFrom()]++
+			kill()
+		case <-atStepStart:
+			time.Sleep(time.Duration(rng.Intn(10)) * time.Millisecond)
+			kill()
 		}
 	}
 	final := kshiftCmd(t, args...)
@@ -389,4 +404,35 @@ func TestMetricsServeProgress(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
+}
+
+// stepStartWatch collects a kshift run's output and closes started when the
+// run prints the start of a step of the watched phase.
+type stepStartWatch struct {
+	mu      sync.Mutex
+	out     strings.Builder
+	marker  string
+	started chan struct{}
+	seen    bool
+}
+
+func newStepStartWatch(phase plans.Phase) *stepStartWatch {
+	return &stepStartWatch{marker: " (" + string(phase) + "): ", started: make(chan struct{})}
+}
+
+func (w *stepStartWatch) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.out.Write(b)
+	if !w.seen && strings.Contains(w.out.String(), w.marker) {
+		w.seen = true
+		close(w.started)
+	}
+	return len(b), nil
+}
+
+func (w *stepStartWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.String()
 }
