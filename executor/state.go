@@ -155,8 +155,9 @@ func inFlightOrigin(lp *livePartition) []int32 {
 	return out
 }
 
-// sameSet reports whether a and b hold the same broker ids, in any order.
-func sameSet(a, b []int32) bool {
+// sameSet reports whether a and b hold the same elements (broker ids,
+// throttle list entries), in any order; neither holds duplicates.
+func sameSet[T comparable](a, b []T) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -536,7 +536,7 @@ func (e *Executor) clearThrottles(ctx context.Context, rec *ThrottleRecord, keep
 				}
 			}
 			switch {
-			case sameEntries(left, parseList(prior.Value)) && prior.Present:
+			case sameSet(left, parseList(prior.Value)) && prior.Present:
 				if now.Value != prior.Value {
 					v := prior.Value
 					ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, &v})
@@ -602,18 +602,6 @@ func keepsEntry(keep map[tp]bool, topic, en string) bool {
 	}
 	n, err := strconv.Atoi(p)
 	return err == nil && keep[tp{topic, int32(n)}]
-}
-
-func sameEntries(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
 }
 
 // setRate changes the rate of every broker in the open throttle records.

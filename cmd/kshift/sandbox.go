@@ -11,6 +11,7 @@ import (
 	"github.com/kshift/kshift/internal/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/internal/rehearsal"
 	"github.com/kshift/kshift/internal/synth"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
@@ -88,7 +89,7 @@ func sandboxAction(c *cli.Context) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.LoadSnapshot(sandboxLoadable(shape)); err != nil {
+	if err := d.LoadSnapshot(rehearsal.Loadable(shape)); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	bootstrap := strings.Join(d.Bootstrap(), ",")
@@ -172,26 +173,4 @@ func writeSandboxFiles(c *cli.Context, bootstrap string, m *plans.Mapping) error
 		fmt.Fprintln(c.App.ErrWriter, "wrote mapping template "+p)
 	}
 	return nil
-}
-
-// sandboxLoadable is the shape without what the double must not take from a
-// real cluster's snapshot: its listeners (the double has its own) and rates
-// recorded as unknown.
-func sandboxLoadable(s *plans.Snapshot) *plans.Snapshot {
-	out := *s
-	out.Brokers = make([]plans.Broker, len(s.Brokers))
-	for i, b := range s.Brokers {
-		b.Configs = nil
-		for k, v := range s.Brokers[i].Configs {
-			if v == inspect.UnknownValue || k == inspect.KeyListeners || k == inspect.KeyAdvertisedListeners {
-				continue
-			}
-			if b.Configs == nil {
-				b.Configs = map[string]string{}
-			}
-			b.Configs[k] = v
-		}
-		out.Brokers[i] = b
-	}
-	return &out
 }
