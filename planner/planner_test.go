@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kshift/kshift/plans"
 )
@@ -222,7 +223,7 @@ func TestStepSizing(t *testing.T) {
 	snap.Topics[0].Partitions[6].Size = 10 << 30 // larger than bytes_per_step
 	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
 		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
-		m.Limits = plans.Limits{PartitionsPerStep: 5, BytesPerStep: 7 << 30, MovesIntoBroker: 2}
+		m.Limits = plans.Limits{PartitionsPerStep: 5, BytesPerStep: 7 << 30, MovesIntoBroker: 2, MaxStepDuration: plans.Duration(time.Hour)}
 	})
 	res := mustBuild(t, snap, m)
 	var raise []int
@@ -254,15 +255,50 @@ func TestStepSizing(t *testing.T) {
 	}
 }
 
-// TestStepBrokerCap: with every copy coming from broker 1, a step may not
-// pile more than twice its even share (2 x 7 GiB / 3 targets) onto broker 1,
-// so each step takes one partition even though the other limits allow more;
-// a later partition with another leader joins an earlier step.
-func TestStepBrokerCap(t *testing.T) {
-	snap := cluster(sixBrokers, map[string][][]int32{"t": {{1, 2, 3}, {1, 3, 2}, {1, 2, 3}, {2, 3, 1}}})
+// TestStepsTimeAligned: steps run one after another and last as long as
+// their busiest broker, so two partitions led by broker 1 go in different
+// steps, each beside a partition of another leader: the plan takes broker
+// 1's total (6 GiB sent), not 9 GiB as with t-0 and t-1 together.
+func TestStepsTimeAligned(t *testing.T) {
+	snap := cluster(sixBrokers, map[string][][]int32{"t": {{1, 2, 3}, {1, 3, 2}, {2, 3, 1}, {3, 1, 2}}})
 	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
 		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
-		m.Limits = plans.Limits{PartitionsPerStep: 10, BytesPerStep: 7 << 30, MovesIntoBroker: 10}
+		m.Limits.PartitionsPerStep = 2
+	})
+	res := mustBuild(t, snap, m)
+	var got []string
+	var total plans.Duration
+	for _, s := range res.Plan.Steps {
+		if s.Phase == plans.PhaseRaiseRF {
+			var names []string
+			for _, mv := range s.Partitions {
+				names = append(names, mv.Name())
+			}
+			got = append(got, strings.Join(names, ","))
+			total += s.Estimate.Duration
+		}
+	}
+	if want := []string{"t-0,t-2", "t-1,t-3"}; !slices.Equal(got, want) {
+		t.Errorf("raise-rf steps %q, want %q", got, want)
+	}
+	rate := plans.Rate(float64(m.Throttle) * plans.ThrottleEfficiency)
+	if want := plans.Duration(rate.TimeFor(6 << 30)); total.String() != want.String() {
+		t.Errorf("raise-rf steps take %s, want %s (broker 1 sending 6 GiB)", total, want)
+	}
+}
+
+// TestStepDurationLimit: max_step_duration caps the bytes through each
+// broker per step; a partition that alone takes longer gets its own step
+// and a warning.
+func TestStepDurationLimit(t *testing.T) {
+	snap := cluster(sixBrokers, map[string][][]int32{"t": {{1, 2, 3}, {2, 3, 1}, {3, 1, 2}, {1, 2, 3}, {1, 3, 2}}})
+	snap.Topics[0].Partitions[3].Size = 4 << 30
+	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		m.Throttle = 10 << 20
+		// 3 GiB at 9 MiB/s (0.9 x the throttle): one 1 GiB partition's
+		// three copies from each leader.
+		m.Limits.MaxStepDuration = plans.Duration(plans.Rate(9<<20).TimeFor(3<<30) + time.Second)
 	})
 	res := mustBuild(t, snap, m)
 	var got []string
@@ -275,8 +311,15 @@ func TestStepBrokerCap(t *testing.T) {
 			got = append(got, strings.Join(names, ","))
 		}
 	}
-	if want := []string{"t-0,t-3", "t-1", "t-2"}; !slices.Equal(got, want) {
+	// Broker 1 leads t-0 and t-4: they cannot share a step. After t-3,
+	// broker 1 has 6 GiB to send, the others 3 GiB and each target 4 GiB
+	// to receive: two steps of 3 GiB, the targets' share of each 2 GiB. The
+	// 4 GiB t-3 (12 GiB sent) is alone, last: smaller steps first.
+	if want := []string{"t-0,t-1", "t-2,t-4", "t-3"}; !slices.Equal(got, want) {
 		t.Errorf("raise-rf steps %q, want %q", got, want)
+	}
+	if !hasWarning(res, WarnPartitionOverStepLimit, "t-3") {
+		t.Errorf("no over-limit warning for t-3: %v", res.Warnings)
 	}
 }
 

@@ -57,6 +57,7 @@ func randomCase(seed uint64) (*plans.Snapshot, *plans.Mapping, string) {
 		PartitionsPerStep: 1 + rng.IntN(40),
 		BytesPerStep:      plans.ByteSize(1+rng.IntN(100)) << 30,
 		MovesIntoBroker:   1 + rng.IntN(8),
+		MaxStepDuration:   plans.Duration(time.Duration(1+rng.IntN(120)) * time.Minute),
 	}
 	n := len(snap.Topics)
 	for range rng.IntN(3) {
@@ -263,21 +264,18 @@ func TestPlanSharesNothingWithInput(t *testing.T) {
 	}
 }
 
-// TestPropertyStepsSpreadBytes: in every raise-rf step no broker receives or
-// sends more than twice its even share of bytes_per_step, unless one
-// partition alone puts it there.
-func TestPropertyStepsSpreadBytes(t *testing.T) {
+// TestPropertyStepsWithinDuration: in every raise-rf step of more than one
+// partition no broker receives or sends more than max_step_duration at the
+// throttle's effective rate, so no step's estimate exceeds it.
+func TestPropertyStepsWithinDuration(t *testing.T) {
 	checked := 0
 	for seed := uint64(1); seed <= 200; seed++ {
 		snap, m, desc := randomCase(seed)
-		if len(m.RackMap) > 0 {
-			continue // only the rack_map's racks receive: the share is larger
-		}
 		res, err := Build(Input{Snapshot: snap, Mapping: m})
 		if err != nil {
 			continue
 		}
-		limit := 2 * m.Limits.BytesPerStep / plans.ByteSize(len(m.TargetBrokers))
+		limit := plans.ByteSize(float64(m.Throttle) * plans.ThrottleEfficiency * time.Duration(m.Limits.MaxStepDuration).Seconds())
 		leaders := map[string]int32{}
 		for _, tp := range snap.Topics {
 			for _, p := range tp.Partitions {
@@ -285,30 +283,28 @@ func TestPropertyStepsSpreadBytes(t *testing.T) {
 			}
 		}
 		for _, s := range res.Plan.Steps {
-			if s.Phase != plans.PhaseRaiseRF {
+			if s.Phase != plans.PhaseRaiseRF || len(s.Partitions) == 1 {
 				continue
 			}
 			load := map[int32]plans.ByteSize{}
-			largest := map[int32]plans.ByteSize{}
-			add := func(id int32, n plans.ByteSize) {
-				load[id] += n
-				largest[id] = max(largest[id], n)
-			}
 			for _, mv := range s.Partitions {
 				adds := mv.Adding()
 				sender := mv.From[0]
 				if l := leaders[mv.Name()]; contains32(mv.From, l) {
 					sender = l
 				}
-				add(sender, mv.Size*plans.ByteSize(len(adds)))
+				load[sender] += mv.Size * plans.ByteSize(len(adds))
 				for _, id := range adds {
-					add(id, mv.Size)
+					load[id] += mv.Size
 				}
 			}
 			for id, n := range load {
-				if n > max(limit, largest[id]) {
-					t.Errorf("%s: step %d puts %s through broker %d, above %s", desc, s.Number, n, id, max(limit, largest[id]))
+				if n > limit {
+					t.Errorf("%s: step %d puts %s through broker %d, above %s (%s at the throttle)", desc, s.Number, n, id, limit, m.Limits.MaxStepDuration)
 				}
+			}
+			if s.Estimate.BusiestBrokerBytes > limit {
+				t.Errorf("%s: step %d estimates %s on its busiest broker, above %s", desc, s.Number, s.Estimate.BusiestBrokerBytes, limit)
 			}
 			checked++
 		}

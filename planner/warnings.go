@@ -18,7 +18,8 @@ const (
 	WarnFewerRacksThanRF WarningKind = "fewer-racks-than-rf"
 	// WarnOverCapacity: a target broker ends with more bytes than its known disk capacity.
 	WarnOverCapacity WarningKind = "over-capacity"
-	// WarnPartitionOverStepLimit: a partition copies more than bytes_per_step;
+	// WarnPartitionOverStepLimit: a partition copies more than bytes_per_step
+	// or takes longer than max_step_duration;
 	// it gets a step of its own.
 	WarnPartitionOverStepLimit WarningKind = "partition-over-step-limit"
 	// WarnUnknownTopic: a canary or excluded topic is not in the snapshot (a

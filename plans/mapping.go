@@ -3,6 +3,7 @@ package plans
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Mapping is written by a person: which brokers are sources and targets, how
@@ -68,11 +69,15 @@ type Limits struct {
 	BytesPerStep ByteSize `yaml:"bytes_per_step"`
 	// MovesIntoBroker caps the replicas one step adds to any single broker.
 	MovesIntoBroker int `yaml:"moves_into_broker"`
+	// MaxStepDuration caps a step's estimated duration: its busiest broker's
+	// bytes in or out at the throttle's effective rate. A partition that alone
+	// takes longer gets a step of its own.
+	MaxStepDuration Duration `yaml:"max_step_duration"`
 }
 
 // DefaultLimits are used for any limit a mapping leaves out. A limit written
 // as 0 is an error, not "unlimited".
-var DefaultLimits = Limits{PartitionsPerStep: 500, BytesPerStep: 500 << 30, MovesIntoBroker: 50}
+var DefaultLimits = Limits{PartitionsPerStep: 500, BytesPerStep: 1 << 50, MovesIntoBroker: 50, MaxStepDuration: Duration(time.Hour)}
 
 // DefaultThrottle is used when a mapping leaves the throttle out.
 const DefaultThrottle Rate = 50 << 20
@@ -174,6 +179,9 @@ func (m *Mapping) Validate() error {
 	}
 	if m.Limits.MovesIntoBroker < 1 {
 		p.add("limits.moves_into_broker", "must be at least 1 (leave it out for the default %d)", DefaultLimits.MovesIntoBroker)
+	}
+	if m.Limits.MaxStepDuration < Duration(time.Second) {
+		p.add("limits.max_step_duration", "must be at least 1s (leave it out for the default %s)", DefaultLimits.MaxStepDuration)
 	}
 	if m.Throttle < 1 {
 		p.add("throttle", "must be a positive rate such as 50MiB/s")
