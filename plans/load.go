@@ -106,8 +106,12 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// LoadFile reads and decodes a kshift file, returning it with the SHA-256 of
-// its bytes (plans record the hashes of the files they were made from).
+// LoadFile reads and decodes a kshift file, returning it with its content
+// hash, which plans record for the files they were made from. The hash is
+// the SHA-256 of the file as kshift writes it (a snapshot sorted by
+// Normalize), so a snapshot listing its brokers and topics in another order,
+// or a mapping with other comments and layout, hashes the same and plans to
+// the same bytes. For a file kshift wrote, it is the SHA-256 of its bytes.
 func LoadFile[T any, P interface {
 	*T
 	validator
@@ -121,7 +125,14 @@ func LoadFile[T any, P interface {
 	if err != nil {
 		return nil, "", err
 	}
-	return v, SHA256Hex(data), nil
+	if n, ok := any(v).(interface{ Normalize() }); ok {
+		n.Normalize()
+	}
+	canonical, err := Marshal(v)
+	if err != nil {
+		return nil, "", &InputError{File: path, Err: fmt.Errorf("cannot encode it again to hash it: %w", err)}
+	}
+	return v, SHA256Hex(canonical), nil
 }
 
 // SHA256Hex returns the hex SHA-256 of data.
