@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"time"
 )
 
 // BalanceScope says which target brokers are compared with each other when a
@@ -484,6 +485,11 @@ func (c *checker) step(s *Step) {
 	// A partition larger than the limit goes alone in its step: it cannot be split.
 	if l.BytesPerStep > 0 && copyBytes > l.BytesPerStep && len(s.Partitions) > 1 {
 		c.pr.add(loc, "copies %s, above the limit of %s per step", copyBytes, l.BytesPerStep)
+	}
+	// The same holds for a partition that alone takes longer than the limit.
+	// The estimate is written rounded to seconds: allow that second.
+	if limit := time.Duration(l.MaxStepDuration); limit > 0 && time.Duration(s.Estimate.Duration) > limit+time.Second && len(s.Partitions) > 1 {
+		c.pr.add(loc, "estimated at %s, above the limit of %s per step", s.Estimate.Duration, Duration(limit))
 	}
 	if l.MovesIntoBroker > 0 {
 		for _, id := range sortedKeys(into) {

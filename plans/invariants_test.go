@@ -3,6 +3,7 @@ package plans
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // invSnapshot: sources 1, 2, 3 on racks r1..r3, targets 11, 12, 13 on z1..z3;
@@ -108,10 +109,12 @@ func TestCheckInvariantsFindsViolations(t *testing.T) {
 			p.Steps[0].Estimate.BytesToCopy = 1
 		}, true, []string{"step 1: estimate says 1 bytes to copy, the partitions add 6442450944"}},
 		{"limits", func(p *Plan, s *Snapshot, o *CheckOptions) {
-			o.Limits = Limits{PartitionsPerStep: 1, BytesPerStep: 1 << 30, MovesIntoBroker: 1}
+			o.Limits = Limits{PartitionsPerStep: 1, BytesPerStep: 1 << 30, MovesIntoBroker: 1, MaxStepDuration: Duration(time.Hour)}
+			p.Steps[0].Estimate.Duration = Duration(2 * time.Hour)
 		}, false, []string{
 			"step 1: 2 partitions, above the limit of 1 per step",
 			"step 1: copies 6.0 GiB, above the limit of 1.0 GiB per step",
+			"step 1: estimated at 2h0m0s, above the limit of 1h0m0s per step",
 			"step 1: adds 2 replicas to broker 11, above the limit of 1 per broker",
 		}},
 		{"final RF", func(p *Plan, s *Snapshot, o *CheckOptions) {
