@@ -289,27 +289,24 @@ func (e *Executor) alterAssignments(ctx context.Context, moves []plans.Move, can
 	}
 	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
 	req.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
-	idx := map[string]int{}
 	var desc []string
-	for _, m := range moves {
-		i, ok := idx[m.Topic]
-		if !ok {
-			t := kmsg.NewAlterPartitionAssignmentsRequestTopic()
-			t.Topic = m.Topic
-			req.Topics = append(req.Topics, t)
-			i = len(req.Topics) - 1
-			idx[m.Topic] = i
+	topics, byTopic := groupByTopic(moves, func(m plans.Move) string { return m.Topic })
+	for _, name := range topics {
+		t := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+		t.Topic = name
+		for _, m := range byTopic[name] {
+			p := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+			p.Partition = m.Partition
+			if cancel {
+				p.Replicas = nil
+				desc = append(desc, m.Name()+"=cancel")
+			} else {
+				p.Replicas = slices.Clone(m.To)
+				desc = append(desc, fmt.Sprintf("%s=%v", m.Name(), m.To))
+			}
+			t.Partitions = append(t.Partitions, p)
 		}
-		p := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
-		p.Partition = m.Partition
-		if cancel {
-			p.Replicas = nil
-			desc = append(desc, m.Name()+"=cancel")
-		} else {
-			p.Replicas = slices.Clone(m.To)
-			desc = append(desc, fmt.Sprintf("%s=%v", m.Name(), m.To))
-		}
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, p)
+		req.Topics = append(req.Topics, t)
 	}
 	call := "AlterPartitionAssignments"
 	if e.dryRun(call, desc) {
@@ -499,17 +496,14 @@ func (e *Executor) electBatch(ctx context.Context, batch []plans.Move) (int, err
 	req := kmsg.NewPtrElectLeadersRequest()
 	req.ElectionType = 0 // preferred
 	req.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
-	idx := map[string]int{}
-	for _, m := range batch {
-		i, ok := idx[m.Topic]
-		if !ok {
-			t := kmsg.NewElectLeadersRequestTopic()
-			t.Topic = m.Topic
-			req.Topics = append(req.Topics, t)
-			i = len(req.Topics) - 1
-			idx[m.Topic] = i
+	topics, byTopic := groupByTopic(batch, func(m plans.Move) string { return m.Topic })
+	for _, name := range topics {
+		t := kmsg.NewElectLeadersRequestTopic()
+		t.Topic = name
+		for _, m := range byTopic[name] {
+			t.Partitions = append(t.Partitions, m.Partition)
 		}
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, m.Partition)
+		req.Topics = append(req.Topics, t)
 	}
 	if len(req.Topics) == 0 {
 		return 0, nil
@@ -552,19 +546,16 @@ func (e *Executor) offsets(ctx context.Context, moves []plans.Move) (map[tp]offs
 	for _, ts := range []int64{-2, -1} {
 		req := kmsg.NewPtrListOffsetsRequest()
 		req.ReplicaID = -1
-		idx := map[string]int{}
-		for _, m := range moves {
-			i, ok := idx[m.Topic]
-			if !ok {
-				t := kmsg.NewListOffsetsRequestTopic()
-				t.Topic = m.Topic
-				req.Topics = append(req.Topics, t)
-				i = len(req.Topics) - 1
-				idx[m.Topic] = i
+		topics, byTopic := groupByTopic(moves, func(m plans.Move) string { return m.Topic })
+		for _, name := range topics {
+			t := kmsg.NewListOffsetsRequestTopic()
+			t.Topic = name
+			for _, m := range byTopic[name] {
+				p := kmsg.NewListOffsetsRequestTopicPartition()
+				p.Partition, p.Timestamp, p.CurrentLeaderEpoch = m.Partition, ts, -1
+				t.Partitions = append(t.Partitions, p)
 			}
-			p := kmsg.NewListOffsetsRequestTopicPartition()
-			p.Partition, p.Timestamp, p.CurrentLeaderEpoch = m.Partition, ts, -1
-			req.Topics[i].Partitions = append(req.Topics[i].Partitions, p)
+			req.Topics = append(req.Topics, t)
 		}
 		resp, err := request[*kmsg.ListOffsetsResponse](ctx, e, req)
 		if err != nil {

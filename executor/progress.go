@@ -39,17 +39,14 @@ type Progress struct {
 // (broker, partition) -> bytes. Brokers that do not answer are left out.
 func (e *Executor) replicaSizes(ctx context.Context, parts []tp) map[int32]map[tp]int64 {
 	req := kmsg.NewPtrDescribeLogDirsRequest()
-	idx := map[string]int{}
-	for _, p := range parts {
-		i, ok := idx[p.Topic]
-		if !ok {
-			t := kmsg.NewDescribeLogDirsRequestTopic()
-			t.Topic = p.Topic
-			req.Topics = append(req.Topics, t)
-			i = len(req.Topics) - 1
-			idx[p.Topic] = i
+	topics, byTopic := groupByTopic(parts, func(p tp) string { return p.Topic })
+	for _, name := range topics {
+		t := kmsg.NewDescribeLogDirsRequestTopic()
+		t.Topic = name
+		for _, p := range byTopic[name] {
+			t.Partitions = append(t.Partitions, p.Partition)
 		}
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, p.Partition)
+		req.Topics = append(req.Topics, t)
 	}
 	out := map[int32]map[tp]int64{}
 	if len(parts) == 0 {

@@ -223,3 +223,19 @@ func classifyStep(s *plans.Step, v *view) []PartitionStatus {
 	}
 	return out
 }
+
+// groupByTopic returns the topics of items in the order they first appear,
+// with each topic's items: Kafka's requests list every topic once, with its
+// partitions under it.
+func groupByTopic[T any](items []T, topic func(T) string) ([]string, map[string][]T) {
+	var order []string
+	groups := map[string][]T{}
+	for _, it := range items {
+		name := topic(it)
+		if _, seen := groups[name]; !seen {
+			order = append(order, name)
+		}
+		groups[name] = append(groups[name], it)
+	}
+	return order, groups
+}
