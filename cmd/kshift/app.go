@@ -26,20 +26,22 @@ lock); 4 interrupted (what is left is printed).`,
 		// main prints errors once, with the exit code mapped from their kind.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
+		// In the order of a migration: read, plan, prepare, apply, watch,
+		// undo; then ZooKeeper; then the tools that need no cluster.
 		Commands: []*cli.Command{
+			newSnapshotCommand(),
+			newPlanCommand(),
+			newCheckCommand(),
+			newJoinCommand(),
 			newApplyCommand(),
 			newStatusCommand(),
 			newCancelCommand(),
 			newRollbackCommand(),
 			newThrottleCommand(),
-			newCheckCommand(),
-			newJoinCommand(),
+			newZKCommand(),
+			newRehearseCommand(),
 			newSandboxCommand(),
 			newDemoCommand(),
-			newRehearseCommand(),
-			newPlanCommand(),
-			newSnapshotCommand(),
-			newZKCommand(),
 		},
 	}
 	markUsageErrors(app.Commands)
