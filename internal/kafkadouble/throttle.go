@@ -1,6 +1,7 @@
 package kafkadouble
 
 import (
+	"container/heap"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,42 +95,65 @@ func (c *Cluster) rate(id int32, key string) (float64, bool) {
 // copyFlow is one replica copying from its leader at rate bytes/s.
 type copyFlow struct {
 	p    *partition
-	r    int32
 	rate float64
-	// in and out are the loads of the replica's and the leader's brokers;
-	// follower and leader whether the copy is throttled on either side.
-	in, out          *brokerLoad
-	follower, leader bool
+	r    int32
+	// cons are the indexes of the capacity constraints the copy crosses
+	// (network in and out always, throttled in and out when throttled).
+	cons  [4]int32
+	ncons uint8
 }
 
-// brokerLoad counts the copies into and out of one broker, and holds its
-// rates parsed once per computation.
+// Constraint slots of one broker, in copyAllocator.cons at 4*broker slot + k.
+const (
+	netIn = iota
+	netOut
+	followerIn // throttled bytes in: follower.replication.throttled.rate
+	leaderOut  // throttled bytes out: leader.replication.throttled.rate
+	slotsPerBroker
+)
+
+// brokerLoad holds one live broker's first constraint index and its rates,
+// parsed once per computation.
 type brokerLoad struct {
-	into, outOf, fThrottled, lThrottled int
-	leaderRate, followerRate            float64
-	hasLeader, hasFollower              bool
+	base                     int32
+	leaderRate, followerRate float64
+	hasLeader, hasFollower   bool
+}
+
+// constraint is one capacity shared by the copies crossing it: rem is what
+// the frozen copies left of it, active how many copies still rise through it.
+type constraint struct {
+	rem    float64
+	active int32
 }
 
 // copiesLocked lists every replica catching up (live, not in the ISR, with a
-// live leader) and the rate it copies at: the broker network rate shared by
-// the copies into its broker and out of its leader's broker, limited by the
-// follower rate of its broker and the leader rate of its leader's broker when
-// the topic's throttled-replica lists name it (item 16: rates without lists
-// throttle nothing; ~0.9x the rate; one broker's rate shared by all its
-// throttled copies). It runs at every event while time advances, so it
-// looks each broker up once per flow side and nothing else.
+// live leader) and the rate it copies at. Each broker's network rate caps the
+// bytes of all copies into it and, separately, out of it; its follower rate
+// caps the bytes into it of copies its topic's follower list names, its
+// leader rate the bytes out of copies the leader list names, at 0.9 × the
+// rate (item 16: rates without lists throttle nothing; one broker's rate is a
+// total shared by all its throttled copies). The rates are the max-min fair
+// share of those capacities (see fillRates): capacity one copy cannot use,
+// because another constraint holds it back, goes to the others. It runs at
+// every event while time advances, so it looks each broker up once per flow
+// side and allocates a few flat slices.
 func (c *Cluster) copiesLocked() []copyFlow {
 	loads := make(map[int32]*brokerLoad, len(c.brokers))
-	for id, b := range c.brokers {
-		if !b.alive {
+	var caps []float64
+	network := float64(c.cfg.NetworkRate)
+	for _, id := range c.brokerIDsLocked() { // in id order: equal shares round alike every run
+		if !c.brokers[id].alive {
 			continue
 		}
-		l := &brokerLoad{}
+		l := &brokerLoad{base: int32(len(caps))}
 		l.leaderRate, l.hasLeader = c.rate(id, LeaderRateKey)
 		l.followerRate, l.hasFollower = c.rate(id, FollowerRateKey)
 		loads[id] = l
+		caps = append(caps, network, network,
+			throttleEfficiency*l.followerRate, throttleEfficiency*l.leaderRate)
 	}
-	var flows []copyFlow
+	flows := make([]copyFlow, 0, len(c.busy)) // most busy partitions copy to one replica
 	for p := range c.busy {
 		if p.topic.deleted || (len(p.have) == 0 && p.inbound == 0) {
 			delete(c.busy, p) // nothing left to do
@@ -147,32 +171,119 @@ func (c *Cluster) copiesLocked() []copyFlow {
 			if in == nil {
 				continue
 			}
-			f := copyFlow{p: p, r: r, in: in, out: out}
-			in.into++
-			out.outOf++
+			f := copyFlow{p: p, r: r, ncons: 2}
+			f.cons[0], f.cons[1] = in.base+netIn, out.base+netOut
 			if in.hasFollower && p.topic.followerThrottle.has(p.id, r) {
-				f.follower = true
-				in.fThrottled++
+				f.cons[f.ncons] = in.base + followerIn
+				f.ncons++
 			}
 			if out.hasLeader && p.topic.leaderThrottle.has(p.id, p.leader) {
-				f.leader = true
-				out.lThrottled++
+				f.cons[f.ncons] = out.base + leaderOut
+				f.ncons++
 			}
 			flows = append(flows, f)
 		}
 	}
-	network := float64(c.cfg.NetworkRate)
+	fillRates(flows, caps)
+	return flows
+}
+
+// fillRates sets every flow's rate to its max-min fair share of caps
+// (progressive filling): all rates rise together; when a constraint is used
+// up, the flows crossing it stop there and the rest keep rising with what
+// the others leave. The constraints are taken in the order they saturate
+// from a heap, so the cost is O((flows + constraints) log constraints).
+func fillRates(flows []copyFlow, caps []float64) {
+	cons := make([]constraint, len(caps))
+	for i, v := range caps {
+		cons[i].rem = v
+	}
+	// members[start[k]:start[k+1]] are the flows crossing constraint k.
+	start := make([]int32, len(caps)+1)
 	for i := range flows {
-		f := &flows[i]
-		f.rate = min(network/float64(f.in.into), network/float64(f.out.outOf))
-		if f.follower {
-			f.rate = min(f.rate, throttleEfficiency*f.in.followerRate/float64(f.in.fThrottled))
-		}
-		if f.leader {
-			f.rate = min(f.rate, throttleEfficiency*f.out.leaderRate/float64(f.out.lThrottled))
+		for _, k := range flows[i].cons[:flows[i].ncons] {
+			cons[k].active++
+			start[k+1]++
 		}
 	}
-	return flows
+	for k := range caps {
+		start[k+1] += start[k]
+	}
+	members := make([]int32, start[len(caps)])
+	next := append([]int32(nil), start[:len(caps)]...)
+	for i := range flows {
+		for _, k := range flows[i].cons[:flows[i].ncons] {
+			members[next[k]] = int32(i)
+			next[k]++
+		}
+	}
+	h := make(saturations, 0, len(caps))
+	for k, con := range cons {
+		if con.active > 0 {
+			h = append(h, saturation{level: con.rem / float64(con.active), k: int32(k), active: con.active})
+		}
+	}
+	heap.Init(&h)
+	frozen := make([]bool, len(flows))
+	touched := make([]bool, len(caps))
+	var changed []int32
+	level := 0.0
+	for h.Len() > 0 {
+		s := heap.Pop(&h).(saturation)
+		if cons[s.k].active != s.active || s.active == 0 {
+			continue // stale: flows through it froze since it was pushed
+		}
+		level = max(level, s.level) // rounding must not lower a later level
+		for _, i := range members[start[s.k]:start[s.k+1]] {
+			if frozen[i] {
+				continue
+			}
+			frozen[i] = true
+			f := &flows[i]
+			f.rate = level
+			for _, k := range f.cons[:f.ncons] {
+				cons[k].rem -= level
+				cons[k].active--
+				if !touched[k] {
+					touched[k] = true
+					changed = append(changed, k)
+				}
+			}
+		}
+		// One new entry per constraint whose flows froze, not per flow.
+		for _, k := range changed {
+			touched[k] = false
+			if cons[k].active > 0 {
+				heap.Push(&h, saturation{level: max(cons[k].rem, 0) / float64(cons[k].active), k: k, active: cons[k].active})
+			}
+		}
+		changed = changed[:0]
+	}
+}
+
+// saturation is the common rate at which constraint k is used up while
+// active of its flows still rise; a min-heap on level.
+type saturation struct {
+	level     float64
+	k, active int32
+}
+
+type saturations []saturation
+
+func (h saturations) Len() int { return len(h) }
+func (h saturations) Less(i, j int) bool {
+	if h[i].level != h[j].level {
+		return h[i].level < h[j].level
+	}
+	return h[i].k < h[j].k // a total order: the same pops every run
+}
+func (h saturations) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *saturations) Push(x any)   { *h = append(*h, x.(saturation)) }
+func (h *saturations) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,6 +1,7 @@
 package kafkadouble
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -75,21 +76,74 @@ func TestRatesWithoutListsDoNotThrottle(t *testing.T) {
 	}
 }
 
-// Item 16: one leader's rate is shared by all throttled followers fetching
-// from it.
+// Item 16: one leader's rate is a total shared by all throttled followers
+// fetching from it, max-min fair: a follower held back by its own broker's
+// follower rate leaves the rest of the leader's rate to the others.
 func TestLeaderRateSharedByFollowers(t *testing.T) {
-	c, adm, cl := start(t, Config{})
-	mustCreate(t, c, "orders", []int32{0, 1, 2})
-	if err := c.SetPartitionSize("orders", 0, 1<<30); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name          string
+		followerRate3 string // follower rate on broker 3, "" for none
+		followerList  string
+		want3, want4  int64 // MiB copied in 10 s
+	}{
+		{"symmetric: even split", "", "", 90, 90},
+		{"one follower limited: the other takes the rest", "4194304", "0:3", 36, 144},
+		{"follower rate above its share: even split", "41943040", "0:3", 90, 90},
 	}
-	reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 2, 3, 4}})
-	mustOK(t, alterBroker(t, adm, 0, kadm.SetConfig, LeaderRateKey, "20971520"))
-	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, LeaderThrottledKey, "0:0"))
-	c.Clock().Advance(10 * time.Second)
-	s := state(t, c, "orders", 0)
-	if total := s.ReplicaSizes[3] + s.ReplicaSizes[4]; !near(total, 180*mib) {
-		t.Errorf("two followers copied %d MiB together in 10 s, want 180 (0.9 x 20 MiB/s)", total/mib)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, adm, cl := start(t, Config{})
+			mustCreate(t, c, "orders", []int32{0, 1, 2})
+			if err := c.SetPartitionSize("orders", 0, 1<<30); err != nil {
+				t.Fatal(err)
+			}
+			reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 2, 3, 4}})
+			mustOK(t, alterBroker(t, adm, 0, kadm.SetConfig, LeaderRateKey, "20971520"))
+			if tc.followerRate3 != "" {
+				mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, tc.followerRate3))
+			}
+			mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, LeaderThrottledKey, "0:0", FollowerThrottledKey, tc.followerList))
+			c.Clock().Advance(10 * time.Second)
+			s := state(t, c, "orders", 0)
+			if got3, got4 := s.ReplicaSizes[3], s.ReplicaSizes[4]; !near(got3, tc.want3*mib) || !near(got4, tc.want4*mib) {
+				t.Errorf("followers 3 and 4 copied %d and %d MiB in 10 s, want %d and %d (0.9 x 20 MiB/s shared)",
+					got3/mib, got4/mib, tc.want3, tc.want4)
+			}
+		})
+	}
+}
+
+// Item 16 and the network rate: rates are the max-min fair share of every
+// capacity a copy crosses (network in and out of each broker, throttled in
+// and out), so no capacity is left idle while a copy through it could use it.
+func TestFillRatesMaxMinFair(t *testing.T) {
+	// Constraints 0..2 with the capacities below; each flow lists the
+	// constraints it crosses.
+	tests := []struct {
+		name  string
+		caps  []float64
+		flows [][]int32
+		want  []float64
+	}{
+		{"one constraint splits evenly", []float64{90}, [][]int32{{0}, {0}, {0}}, []float64{30, 30, 30}},
+		{"a flow held back elsewhere leaves its share", []float64{90, 10}, [][]int32{{0, 1}, {0}, {0}}, []float64{10, 40, 40}},
+		{"chain: the middle flow gets the smaller leftover", []float64{100, 30, 100},
+			[][]int32{{0}, {0, 1}, {1, 2}, {2}}, []float64{85, 15, 15, 85}},
+		{"zero capacity stops its flows only", []float64{100, 0}, [][]int32{{0, 1}, {0}}, []float64{0, 100}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			flows := make([]copyFlow, len(tc.flows))
+			for i, cs := range tc.flows {
+				flows[i].ncons = uint8(copy(flows[i].cons[:], cs))
+			}
+			fillRates(flows, tc.caps)
+			for i, f := range flows {
+				if math.Abs(f.rate-tc.want[i]) > 1e-9 {
+					t.Errorf("flow %d (constraints %v): rate %g, want %g", i, tc.flows[i], f.rate, tc.want[i])
+				}
+			}
+		})
 	}
 }
 
