@@ -2,6 +2,7 @@ package kafkadouble
 
 import (
 	"container/heap"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,10 +218,11 @@ func fillRates(flows []copyFlow, caps []float64) {
 			next[k]++
 		}
 	}
-	h := make(saturations, 0, len(caps))
+	h := saturations{pos: make([]int, len(caps))}
 	for k, con := range cons {
 		if con.active > 0 {
-			h = append(h, saturation{level: con.rem / float64(con.active), k: int32(k), active: con.active})
+			h.pos[k] = len(h.s)
+			h.s = append(h.s, saturation{level: con.rem / float64(con.active), k: int32(k)})
 		}
 	}
 	heap.Init(&h)
@@ -228,13 +230,12 @@ func fillRates(flows []copyFlow, caps []float64) {
 	touched := make([]bool, len(caps))
 	var changed []int32
 	level := 0.0
-	for h.Len() > 0 {
-		s := heap.Pop(&h).(saturation)
-		if cons[s.k].active != s.active || s.active == 0 {
-			continue // stale: flows through it froze since it was pushed
-		}
-		level = max(level, s.level) // rounding must not lower a later level
-		for _, i := range members[start[s.k]:start[s.k+1]] {
+	// The top constraint is used up next; a used-up one sinks to +Inf, so the
+	// heap is updated in place and never grows.
+	for len(h.s) > 0 && !math.IsInf(h.s[0].level, 1) {
+		top := h.s[0].k
+		level = max(level, h.s[0].level) // rounding must not lower a later level
+		for _, i := range members[start[top]:start[top+1]] {
 			if frozen[i] {
 				continue
 			}
@@ -250,39 +251,51 @@ func fillRates(flows []copyFlow, caps []float64) {
 				}
 			}
 		}
-		// One new entry per constraint whose flows froze, not per flow.
 		for _, k := range changed {
 			touched[k] = false
+			e := &h.s[h.pos[k]]
+			e.level = math.Inf(1)
 			if cons[k].active > 0 {
-				heap.Push(&h, saturation{level: max(cons[k].rem, 0) / float64(cons[k].active), k: k, active: cons[k].active})
+				e.level = max(cons[k].rem, 0) / float64(cons[k].active)
 			}
+			heap.Fix(&h, h.pos[k])
 		}
 		changed = changed[:0]
 	}
 }
 
-// saturation is the common rate at which constraint k is used up while
-// active of its flows still rise; a min-heap on level.
+// saturation is the common rate at which constraint k is used up by the
+// flows still rising through it.
 type saturation struct {
-	level     float64
-	k, active int32
+	level float64
+	k     int32
 }
 
-type saturations []saturation
+// saturations is a min-heap on level with each constraint's position in pos,
+// for heap.Fix; nothing is pushed or popped once built.
+type saturations struct {
+	s   []saturation
+	pos []int
+}
 
-func (h saturations) Len() int { return len(h) }
-func (h saturations) Less(i, j int) bool {
-	if h[i].level != h[j].level {
-		return h[i].level < h[j].level
+func (h *saturations) Len() int { return len(h.s) }
+func (h *saturations) Less(i, j int) bool {
+	if h.s[i].level != h.s[j].level {
+		return h.s[i].level < h.s[j].level
 	}
-	return h[i].k < h[j].k // a total order: the same pops every run
+	return h.s[i].k < h.s[j].k // a total order: the same filling every run
 }
-func (h saturations) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *saturations) Push(x any)   { *h = append(*h, x.(saturation)) }
+func (h *saturations) Swap(i, j int) {
+	h.s[i], h.s[j] = h.s[j], h.s[i]
+	h.pos[h.s[i].k], h.pos[h.s[j].k] = i, j
+}
+
+// Push and Pop complete heap.Interface; Init and Fix, all fillRates uses,
+// never call them.
+func (h *saturations) Push(x any) { h.s = append(h.s, x.(saturation)) }
 func (h *saturations) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	x := h.s[len(h.s)-1]
+	h.s = h.s[:len(h.s)-1]
 	return x
 }
 
