@@ -1,6 +1,9 @@
 package plans
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Phase says what a plan step does. Every step belongs to exactly one phase.
 type Phase string
@@ -76,14 +79,7 @@ var AllInternalTopicsOrders = []InternalTopicsOrder{InternalTopicsFirst, Interna
 var InternalTopics = []string{"__consumer_offsets", "__transaction_state"}
 
 // IsInternalTopic reports whether name is one of Kafka's internal topics.
-func IsInternalTopic(name string) bool {
-	for _, t := range InternalTopics {
-		if t == name {
-			return true
-		}
-	}
-	return false
-}
+func IsInternalTopic(name string) bool { return slices.Contains(InternalTopics, name) }
 
 // KshiftTopicPrefix starts the name of every topic kshift itself creates in a
 // cluster (the executor's operator lock). They are not the cluster's data:
@@ -105,12 +101,3 @@ const (
 
 // AllPlanKinds lists every plan kind.
 var AllPlanKinds = []PlanKind{KindMigration, KindRollback}
-
-func oneOf[T comparable](v T, all []T) bool {
-	for _, a := range all {
-		if a == v {
-			return true
-		}
-	}
-	return false
-}

@@ -468,7 +468,7 @@ func (c *checker) step(s *Step) {
 			c.at(s, m, "to %v has %d replicas, below min.insync.replicas %d", m.To, len(m.To), st.minISR)
 		}
 		for _, id := range m.To {
-			if !containsID(m.From, id) {
+			if !slices.Contains(m.From, id) {
 				copyBytes += m.Size
 				into[id]++
 			}
@@ -503,12 +503,12 @@ func (c *checker) step(s *Step) {
 // counts returns how many replicas m adds and removes.
 func counts(m *Move) (adding, removing int) {
 	for _, id := range m.To {
-		if !containsID(m.From, id) {
+		if !slices.Contains(m.From, id) {
 			adding++
 		}
 	}
 	for _, id := range m.From {
-		if !containsID(m.To, id) {
+		if !slices.Contains(m.To, id) {
 			removing++
 		}
 	}
@@ -524,7 +524,7 @@ func (c *checker) forwardMove(s *Step, m *Move) {
 			c.at(s, m, "raise-rf %v -> %v must keep the current replicas first, in order, and only add", m.From, m.To)
 		}
 		for _, id := range m.To {
-			if !c.targets.empty() && !c.targets.has(id) && !containsID(m.From, id) {
+			if !c.targets.empty() && !c.targets.has(id) && !slices.Contains(m.From, id) {
 				c.at(s, m, "raise-rf adds broker %d, which is not a target", id)
 			}
 		}
@@ -543,7 +543,7 @@ func (c *checker) forwardMove(s *Step, m *Move) {
 			c.at(s, m, "lower-rf %v -> %v must only drop replicas", m.From, m.To)
 		}
 		for _, id := range m.From {
-			if !c.sources.empty() && !c.sources.has(id) && !containsID(m.To, id) {
+			if !c.sources.empty() && !c.sources.has(id) && !slices.Contains(m.To, id) {
 				c.at(s, m, "lower-rf drops broker %d, which is not a source", id)
 			}
 		}

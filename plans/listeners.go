@@ -3,6 +3,7 @@ package plans
 import (
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // Listeners is the listener/port map of the target brokers in a mapping:
@@ -52,12 +53,12 @@ func (l *Listeners) validate(p *problems, targets []int32) {
 		}
 	}
 	for _, id := range sortedKeys(l.Racks) {
-		if !containsID(targets, id) {
+		if !slices.Contains(targets, id) {
 			p.add(fmt.Sprintf("listeners.racks[%d]", id), "broker %d is not in target_brokers", id)
 		}
 	}
 	for _, id := range sortedKeys(l.AdvertisedHosts) {
-		if !containsID(targets, id) {
+		if !slices.Contains(targets, id) {
 			p.add(fmt.Sprintf("listeners.advertised_hosts[%d]", id), "broker %d is not in target_brokers", id)
 		}
 	}

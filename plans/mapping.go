@@ -2,6 +2,7 @@ package plans
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -95,19 +96,10 @@ func (m *Mapping) UnmarshalYAML(unmarshal func(any) error) error {
 }
 
 // IsSource reports whether id is a source broker.
-func (m *Mapping) IsSource(id int32) bool { return containsID(m.SourceBrokers, id) }
+func (m *Mapping) IsSource(id int32) bool { return slices.Contains(m.SourceBrokers, id) }
 
 // IsTarget reports whether id is a target broker.
-func (m *Mapping) IsTarget(id int32) bool { return containsID(m.TargetBrokers, id) }
-
-func containsID(ids []int32, id int32) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
+func (m *Mapping) IsTarget(id int32) bool { return slices.Contains(m.TargetBrokers, id) }
 
 // Validate reports every problem of the mapping on its own. Problems that need
 // the snapshot (unknown brokers or topics) are the planner's to report.
@@ -186,10 +178,10 @@ func (m *Mapping) Validate() error {
 	if m.Throttle < 1 {
 		p.add("throttle", "must be a positive rate such as 50MiB/s")
 	}
-	if !oneOf(m.Strategy, AllStrategies) {
+	if !slices.Contains(AllStrategies, m.Strategy) {
 		p.add("strategy", "%q is not one of %v", m.Strategy, AllStrategies)
 	}
-	if !oneOf(m.InternalTopics, AllInternalTopicsOrders) {
+	if !slices.Contains(AllInternalTopicsOrders, m.InternalTopics) {
 		p.add("internal_topics", "%q is not one of %v", m.InternalTopics, AllInternalTopicsOrders)
 	}
 	excluded := make(map[string]bool, len(m.Exclude))

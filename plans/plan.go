@@ -104,7 +104,7 @@ func (m *Move) IsReorder() bool {
 func missingFrom(list, other []int32) []int32 {
 	var out []int32
 	for _, id := range list {
-		if !containsID(other, id) {
+		if !slices.Contains(other, id) {
 			out = append(out, id)
 		}
 	}
@@ -124,13 +124,13 @@ func (p *Plan) Step(number int) *Step {
 // balance) are checked by CheckInvariants.
 func (p *Plan) Validate() error {
 	var pr problems
-	if !oneOf(p.Kind, AllPlanKinds) {
+	if !slices.Contains(AllPlanKinds, p.Kind) {
 		pr.add("kind", "%q is not one of %v", p.Kind, AllPlanKinds)
 	}
 	if p.ClusterID == "" {
 		pr.add("cluster_id", "is empty")
 	}
-	if !oneOf(p.Strategy, AllStrategies) {
+	if !slices.Contains(AllStrategies, p.Strategy) {
 		pr.add("strategy", "%q is not one of %v", p.Strategy, AllStrategies)
 	}
 	if p.Throttle < 0 {
@@ -147,7 +147,7 @@ func (s *Step) validate(pr *problems, index int) {
 	if s.Number != index+1 {
 		pr.add(fmt.Sprintf("steps[%d]", index), "is numbered %d: steps are numbered 1, 2, 3, ... in order", s.Number)
 	}
-	if !oneOf(s.Phase, AllPhases) {
+	if !slices.Contains(AllPhases, s.Phase) {
 		pr.add(loc, "phase %q is not one of %v", s.Phase, AllPhases)
 		return
 	}

@@ -117,7 +117,7 @@ const (
 )
 
 func (z *ZooKeeperMapping) validate(p *problems) {
-	if z.Mode != "" && !oneOf(z.Mode, AllZooKeeperModes) {
+	if z.Mode != "" && !slices.Contains(AllZooKeeperModes, z.Mode) {
 		p.add("zookeeper.mode", "%q is not one of %v", z.Mode, AllZooKeeperModes)
 	}
 	if len(z.Targets) == 0 {
