@@ -2,6 +2,7 @@ package kafkadouble
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,7 +98,7 @@ func (c *Cluster) describeConfigs(id int32, r *kmsg.DescribeConfigsRequest) kmsg
 			res.ErrorMessage = strp("Unsupported resource type " + itoa(int64(rr.ResourceType)))
 		}
 		for _, e := range entries {
-			if rr.ConfigNames != nil && !containsString(rr.ConfigNames, e.name) {
+			if rr.ConfigNames != nil && !slices.Contains(rr.ConfigNames, e.name) {
 				continue
 			}
 			rc := kmsg.NewDescribeConfigsResponseResourceConfig()
@@ -323,7 +324,7 @@ func (c *Cluster) appendList(old, value string) string {
 	var out []string
 	for _, e := range append(strings.Split(old, ","), strings.Split(value, ",")...) {
 		e = strings.TrimSpace(e)
-		if e != "" && !containsString(out, e) {
+		if e != "" && !slices.Contains(out, e) {
 			out = append(out, e)
 		}
 	}
@@ -336,7 +337,7 @@ func subtractList(old, value string) string {
 	drop := strings.Split(value, ",")
 	var out []string
 	for _, e := range strings.Split(old, ",") {
-		if !containsString(drop, strings.TrimSpace(e)) {
+		if !slices.Contains(drop, strings.TrimSpace(e)) {
 			out = append(out, e)
 		}
 	}
@@ -379,15 +380,6 @@ func validateConfig(key, value string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

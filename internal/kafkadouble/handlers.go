@@ -2,6 +2,7 @@ package kafkadouble
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -453,7 +454,7 @@ func (c *Cluster) describeLogDirs(id int32, r *kmsg.DescribeLogDirsRequest) kmsg
 		for _, p := range c.topics[name].partitions {
 			var size, lag int64
 			switch {
-			case contains(p.replicas, id):
+			case slices.Contains(p.replicas, id):
 				size = int64(p.replicaSize(id))
 				if !p.inISR(id) {
 					size -= size % fetchStep

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -70,7 +71,7 @@ func (p *partition) adding() []int32 { return minus(p.target, p.origin) }
 // removing is origin − target (item 1).
 func (p *partition) removing() []int32 { return minus(p.origin, p.target) }
 
-func (p *partition) inISR(r int32) bool { return contains(p.isr, r) }
+func (p *partition) inISR(r int32) bool { return slices.Contains(p.isr, r) }
 
 func (p *partition) replicaSize(r int32) float64 {
 	if p.inISR(r) {
@@ -130,7 +131,7 @@ func (c *Cluster) createTopicLocked(name string, assignment [][]int32, configs m
 func (c *Cluster) loadISRLocked(p *partition, isr []int32, leader int32) {
 	p.isr = nil
 	for _, r := range isr {
-		if contains(p.replicas, r) && !p.inISR(r) {
+		if slices.Contains(p.replicas, r) && !p.inISR(r) {
 			p.isr = append(p.isr, r)
 		}
 	}
@@ -144,7 +145,7 @@ func (c *Cluster) loadISRLocked(p *partition, isr []int32, leader int32) {
 		}
 	}
 	p.leader = -1
-	if contains(p.isr, leader) && c.alive(leader) {
+	if slices.Contains(p.isr, leader) && c.alive(leader) {
 		p.leader = leader
 	} else if l := c.firstAliveInISR(p, p.replicas); l != -1 {
 		p.leader = l
@@ -269,7 +270,7 @@ func (c *Cluster) completeLocked(p *partition) {
 	}
 	p.epoch += 1 + int32(len(removed))
 	c.setISR(p, isr, true)
-	if !contains(p.replicas, p.leader) {
+	if !slices.Contains(p.replicas, p.leader) {
 		p.leader = c.firstAliveInISR(p, p.replicas)
 	}
 }
@@ -342,7 +343,7 @@ func (c *Cluster) cancelLocked(p *partition) {
 	p.replicas = intersect(p.replicas, p.origin)
 	p.origin, p.target = nil, nil
 	p.epoch++
-	if !contains(p.replicas, p.leader) {
+	if !slices.Contains(p.replicas, p.leader) {
 		p.leader = c.firstAliveInISR(p, p.replicas)
 	}
 }
@@ -369,7 +370,7 @@ func (c *Cluster) dropReplica(p *partition, r int32) {
 func (c *Cluster) brokerDownLocked(id int32) {
 	for _, t := range c.topics {
 		for _, p := range t.partitions {
-			if !contains(p.replicas, id) {
+			if !slices.Contains(p.replicas, id) {
 				continue
 			}
 			if !p.inISR(id) {
@@ -398,7 +399,7 @@ func (c *Cluster) brokerDownLocked(id int32) {
 func (c *Cluster) brokerUpLocked(id int32) {
 	for _, t := range c.topics {
 		for _, p := range t.partitions {
-			if !contains(p.replicas, id) {
+			if !slices.Contains(p.replicas, id) {
 				continue
 			}
 			if p.leader == -1 && p.inISR(id) {
@@ -438,7 +439,7 @@ func (c *Cluster) advanceLocked() {
 		c.integrate(copies, step.Seconds())
 		c.now = c.now.Add(step)
 		for _, cp := range copies {
-			if cp.p.size-cp.p.have[cp.r] < 1 && !cp.p.inISR(cp.r) && contains(cp.p.replicas, cp.r) {
+			if cp.p.size-cp.p.have[cp.r] < 1 && !cp.p.inISR(cp.r) && slices.Contains(cp.p.replicas, cp.r) {
 				c.joinISR(cp.p, cp.r)
 			}
 		}

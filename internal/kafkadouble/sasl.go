@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/xdg-go/scram"
@@ -35,7 +36,7 @@ func newSASLServer(mechanism string, users []SASLUser) (*saslServer, error) {
 	if mechanism == "" {
 		return nil, nil
 	}
-	if !containsString(allSASLMechanisms, mechanism) {
+	if !slices.Contains(allSASLMechanisms, mechanism) {
 		return nil, fmt.Errorf("unknown SASL mechanism %q: use one of %v", mechanism, allSASLMechanisms)
 	}
 	if len(users) == 0 {

@@ -3,6 +3,7 @@ package kafkadouble
 import (
 	"container/heap"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -315,20 +316,11 @@ func clone(s []int32) []int32 {
 	return append([]int32(nil), s...)
 }
 
-func contains(s []int32, v int32) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // minus returns a − b, in a's order.
 func minus(a, b []int32) []int32 {
 	var out []int32
 	for _, x := range a {
-		if !contains(b, x) {
+		if !slices.Contains(b, x) {
 			out = append(out, x)
 		}
 	}
@@ -339,7 +331,7 @@ func minus(a, b []int32) []int32 {
 func intersect(a, b []int32) []int32 {
 	var out []int32
 	for _, x := range a {
-		if contains(b, x) {
+		if slices.Contains(b, x) {
 			out = append(out, x)
 		}
 	}
@@ -348,7 +340,7 @@ func intersect(a, b []int32) []int32 {
 
 func subset(a, b []int32) bool {
 	for _, x := range a {
-		if !contains(b, x) {
+		if !slices.Contains(b, x) {
 			return false
 		}
 	}
