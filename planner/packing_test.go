@@ -21,43 +21,8 @@ func BenchmarkPacking10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(res.Plan.Totals.Duration)/float64(idealTime(snap, res.Plan)), "plan/ideal")
+		_, busiest := plans.BusiestTotal(res.Plan, snap)
+		b.ReportMetric(float64(res.Plan.Totals.Duration)/float64(res.Plan.Throttle.TimeFor(busiest)), "plan/ideal")
 		b.ReportMetric(float64(res.Plan.Totals.Steps), "steps")
 	}
-}
-
-// idealTime is the busiest broker's bytes in or out over the whole plan at
-// the plan's throttle, the snapshot's leaders sending.
-func idealTime(snap *plans.Snapshot, p *plans.Plan) plans.Duration {
-	type key struct {
-		topic string
-		id    int32
-	}
-	leader := map[key]int32{}
-	for _, t := range snap.Topics {
-		for _, pt := range t.Partitions {
-			leader[key{t.Name, pt.ID}] = pt.Leader
-		}
-	}
-	in, out := map[int32]plans.ByteSize{}, map[int32]plans.ByteSize{}
-	var most plans.ByteSize
-	for _, s := range p.Steps {
-		for _, m := range s.Partitions {
-			added := m.Adding()
-			if len(added) == 0 {
-				continue
-			}
-			for _, id := range added {
-				in[id] += m.Size
-				most = max(most, in[id])
-			}
-			sender := m.From[0]
-			if l := leader[key{m.Topic, m.Partition}]; contains32(m.From, l) {
-				sender = l
-			}
-			out[sender] += m.Size * plans.ByteSize(len(added))
-			most = max(most, out[sender])
-		}
-	}
-	return plans.Duration(p.Throttle.TimeFor(most))
 }

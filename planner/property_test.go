@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -290,7 +291,7 @@ func TestPropertyStepsWithinDuration(t *testing.T) {
 			for _, mv := range s.Partitions {
 				adds := mv.Adding()
 				sender := mv.From[0]
-				if l := leaders[mv.Name()]; contains32(mv.From, l) {
+				if l := leaders[mv.Name()]; slices.Contains(mv.From, l) {
 					sender = l
 				}
 				load[sender] += mv.Size * plans.ByteSize(len(adds))
@@ -312,13 +313,4 @@ func TestPropertyStepsWithinDuration(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no raise-rf step checked")
 	}
-}
-
-func contains32(ids []int32, id int32) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }

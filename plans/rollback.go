@@ -94,6 +94,51 @@ func cloneZooKeeperChange(z *ZooKeeperChange) *ZooKeeperChange {
 	return &c
 }
 
+// BusiestTotal returns the broker with the most bytes in or out over every
+// step of p, and those bytes: the least time any run of p can take is them
+// at the throttle. Each copy is sent by the partition's leader in snap, as
+// Kafka sends it (the first replica of from when snap names no leader among
+// them), not by the first replica as EstimateMoves assumes.
+func BusiestTotal(p *Plan, snap *Snapshot) (broker int32, bytes ByteSize) {
+	type key struct {
+		topic string
+		id    int32
+	}
+	leader := make(map[key]int32, snap.PartitionCount())
+	for _, t := range snap.Topics {
+		for _, pt := range t.Partitions {
+			leader[key{t.Name, pt.ID}] = pt.Leader
+		}
+	}
+	in, out := map[int32]ByteSize{}, map[int32]ByteSize{}
+	broker = -1
+	consider := func(id int32, load ByteSize) {
+		if load > bytes || (load == bytes && id < broker) {
+			broker, bytes = id, load
+		}
+	}
+	for _, s := range p.Steps {
+		for i := range s.Partitions {
+			m := &s.Partitions[i]
+			added := m.Adding()
+			if len(added) == 0 || m.Size <= 0 || len(m.From) == 0 {
+				continue
+			}
+			for _, id := range added {
+				in[id] += m.Size
+				consider(id, max(in[id], out[id]))
+			}
+			sender := m.From[0]
+			if l, ok := leader[key{m.Topic, m.Partition}]; ok && slices.Contains(m.From, l) {
+				sender = l
+			}
+			out[sender] += m.Size * ByteSize(len(added))
+			consider(sender, max(in[sender], out[sender]))
+		}
+	}
+	return broker, bytes
+}
+
 // EstimateMoves estimates one reassignment step: every replica a move adds
 // copies the partition's size from the current leader (the first replica of
 // from). A broker's load is the larger of what it receives and what it sends;

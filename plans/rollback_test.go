@@ -193,3 +193,26 @@ func TestEstimateMoves(t *testing.T) {
 		})
 	}
 }
+
+func TestBusiestTotal(t *testing.T) {
+	snap := &Snapshot{Topics: []Topic{{Name: "t", Partitions: []Partition{
+		{ID: 0, Replicas: []int32{1, 2}, Leader: 2, Size: 100},  // not led by its first replica
+		{ID: 1, Replicas: []int32{1, 2}, Leader: -1, Size: 100}, // offline: the first replica counts
+	}}}}
+	p := &Plan{Steps: []Step{
+		{Partitions: []Move{{Topic: "t", Partition: 0, From: []int32{1, 2}, To: []int32{1, 2, 7, 8}, Size: 100}}},
+		{Partitions: []Move{
+			{Topic: "t", Partition: 1, From: []int32{1, 2}, To: []int32{1, 2, 7}, Size: 100},
+			{Topic: "u", Partition: 0, From: []int32{3}, To: []int32{3, 8}, Size: 50},           // not in the snapshot
+			{Topic: "t", Partition: 0, From: []int32{1, 2, 7, 8}, To: []int32{7, 8}, Size: 100}, // adds nothing
+		}},
+	}}
+	// Broker 2 sends 200 (two copies of t-0), broker 1 100, broker 8
+	// receives 150, broker 7 200: the tie goes to the lower id.
+	if broker, bytes := BusiestTotal(p, snap); broker != 2 || bytes != 200 {
+		t.Errorf("BusiestTotal = broker %d, %d bytes; want broker 2, 200", broker, bytes)
+	}
+	if got := EstimateMoves(p.Steps[0].Partitions, 100); got.BusiestBroker != 1 {
+		t.Errorf("EstimateMoves takes the first replica as the sender: busiest %d, want 1", got.BusiestBroker)
+	}
+}

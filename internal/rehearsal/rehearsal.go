@@ -132,7 +132,8 @@ type Report struct {
 	Simulated time.Duration `json:"simulated" yaml:"simulated"`
 	Estimate  time.Duration `json:"estimate" yaml:"estimate"`
 	// Ideal is the least time the whole migration can take: the busiest
-	// broker's bytes in or out over every step, at the throttle. IdealReached
+	// broker's bytes in or out over every step, the leaders sending
+	// (plans.BusiestTotal), at the throttle. IdealReached
 	// is the same at the rate a throttle reaches (plans.ThrottleEfficiency).
 	Ideal        time.Duration `json:"ideal" yaml:"ideal"`
 	IdealReached time.Duration `json:"ideal_reached" yaml:"ideal_reached"`
@@ -200,11 +201,7 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 
 	rep := &Report{ClusterID: p.ClusterID, KafkaVersion: version.String(), Speed: o.Speed, Throttle: rate,
 		Resolution: time.Duration(float64(o.Tick) * o.Speed)}
-	var all []plans.Move
-	for _, s := range p.Steps {
-		all = append(all, s.Partitions...)
-	}
-	busiest := plans.EstimateMoves(all, rate).BusiestBrokerBytes
+	_, busiest := plans.BusiestTotal(p, snap)
 	rep.Ideal = rate.TimeFor(busiest)
 	rep.IdealReached = plans.Rate(float64(rate) * plans.ThrottleEfficiency).TimeFor(busiest)
 
