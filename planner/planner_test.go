@@ -311,15 +311,50 @@ func TestStepDurationLimit(t *testing.T) {
 			got = append(got, strings.Join(names, ","))
 		}
 	}
-	// Broker 1 leads t-0 and t-4: they cannot share a step. After t-3,
-	// broker 1 has 6 GiB to send, the others 3 GiB and each target 4 GiB
-	// to receive: two steps of 3 GiB, the targets' share of each 2 GiB. The
-	// 4 GiB t-3 (12 GiB sent) is alone, last: smaller steps first.
-	if want := []string{"t-0,t-1", "t-2,t-4", "t-3"}; !slices.Equal(got, want) {
+	// The 4 GiB t-3 (12 GiB sent by broker 1) alone outlasts the limit: its
+	// step is that long, and t-1 (led by broker 2, 1 GiB into each target)
+	// ends within it, so it comes along instead of waiting for a step of
+	// its own. Broker 1 also leads t-0 and t-4: with t-3 it would send
+	// 15 GiB, and together 6 GiB, above the limit, so they go in two steps,
+	// t-4 with t-2 (led by broker 3). Smaller steps first; broker 1 sends
+	// 18 GiB in all, as it must.
+	if want := []string{"t-0", "t-2,t-4", "t-3,t-1"}; !slices.Equal(got, want) {
 		t.Errorf("raise-rf steps %q, want %q", got, want)
 	}
 	if !hasWarning(res, WarnPartitionOverStepLimit, "t-3") {
 		t.Errorf("no over-limit warning for t-3: %v", res.Warnings)
+	}
+}
+
+func TestPartitionsOverDurationShareAStep(t *testing.T) {
+	snap := cluster(sixBrokers, map[string][][]int32{"big": {{1, 2, 3}, {2, 3, 1}}})
+	snap.Topics[0].Partitions[0].Size = 4 << 30
+	snap.Topics[0].Partitions[1].Size = 3 << 30
+	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		m.Throttle = 10 << 20
+		m.Limits.MaxStepDuration = plans.Duration(plans.Rate(9 << 20).TimeFor(3 << 30))
+	})
+	res := mustBuild(t, snap, m)
+	// Both outlast the limit alone (broker 1 sends 12 GiB, broker 2 9 GiB).
+	// big-0 sets the step's length; big-1 ends within it, so the two run
+	// side by side rather than one after the other.
+	var raise []plans.Step
+	for _, s := range res.Plan.Steps {
+		if s.Phase == plans.PhaseRaiseRF {
+			raise = append(raise, s)
+		}
+	}
+	if len(raise) != 1 || len(raise[0].Partitions) != 2 {
+		t.Fatalf("raise-rf steps %v, want one step with both partitions", raise)
+	}
+	if e := raise[0].Estimate; e.BusiestBroker != 1 || e.BusiestBrokerBytes != 12<<30 {
+		t.Errorf("estimate %+v, want broker 1 sending 12 GiB", e)
+	}
+	for _, name := range []string{"big-0", "big-1"} {
+		if !hasWarning(res, WarnPartitionOverStepLimit, name) {
+			t.Errorf("no over-limit warning for %s: %v", name, res.Warnings)
+		}
 	}
 }
 

@@ -185,7 +185,7 @@ func (pl *placer) steps() []plans.Step {
 		}
 	}
 	if len(oversize) > 0 {
-		pl.warn(WarnPartitionOverStepLimit, fmt.Sprintf("%d partitions", len(oversize)), "%s each copy more than bytes_per_step %s or take longer than max_step_duration %s at the throttle: each gets a step of its own", examples(oversize, 10), pl.m.Limits.BytesPerStep, pl.m.Limits.MaxStepDuration)
+		pl.warn(WarnPartitionOverStepLimit, fmt.Sprintf("%d partitions", len(oversize)), "%s each copy more than bytes_per_step %s (a step of its own) or take longer than max_step_duration %s at the throttle (a step that long, shared only with partitions that end within it)", examples(oversize, 10), pl.m.Limits.BytesPerStep, pl.m.Limits.MaxStepDuration)
 	}
 	return b.steps
 }
@@ -287,7 +287,8 @@ func (b *builder) pack(ps []*part, phase *plans.Phase) [][]*part {
 // partition that keeps each broker's bytes in and out within D and the step
 // within the limits. Steps are then ordered smaller first. A partition that
 // alone copies more than bytes_per_step or takes longer than
-// max_step_duration gets a step of its own (warned about when warn).
+// max_step_duration makes its step that long, and is warned about when
+// warn; one that copies more than bytes_per_step gets a step of its own.
 func (b *builder) packCopies(ps []*part, warn bool, batches [][]*part) [][]*part {
 	lim := b.pl.m.Limits
 	rate := float64(b.pl.m.Throttle) * plans.ThrottleEfficiency
@@ -388,10 +389,15 @@ func (b *builder) packCopies(ps []*part, warn bool, batches [][]*part) [][]*part
 					load = max(load, b.in[i])
 				}
 			}
-			if len(batch) == 1 && (it.cost > lim.BytesPerStep || it.cost > maxLoad) {
-				if warn {
-					b.oversizeSeen[it.p] = true
-				}
+			if warn && (it.cost > lim.BytesPerStep || it.cost > maxLoad) {
+				b.oversizeSeen[it.p] = true
+			}
+			// A partition over bytes_per_step goes alone. One that alone
+			// outlasts max_step_duration sets the step's length (the
+			// budget is its cost, as it is the largest left): partitions
+			// that end within it, on brokers it leaves free, come along
+			// instead of waiting for steps of their own.
+			if len(batch) == 1 && it.cost > lim.BytesPerStep {
 				break
 			}
 		}

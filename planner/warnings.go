@@ -19,8 +19,8 @@ const (
 	// WarnOverCapacity: a target broker ends with more bytes than its known disk capacity.
 	WarnOverCapacity WarningKind = "over-capacity"
 	// WarnPartitionOverStepLimit: a partition copies more than bytes_per_step
-	// or takes longer than max_step_duration;
-	// it gets a step of its own.
+	// (it gets a step of its own) or takes longer than max_step_duration (its
+	// step lasts as long as it does).
 	WarnPartitionOverStepLimit WarningKind = "partition-over-step-limit"
 	// WarnUnknownTopic: a canary or excluded topic is not in the snapshot (a
 	// typo, or a topic deleted since); it is ignored.

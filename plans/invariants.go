@@ -437,10 +437,12 @@ func (c *checker) step(s *Step) {
 	if !s.Phase.IsReassignment() {
 		return
 	}
-	var copyBytes ByteSize
+	var copyBytes, largestCopy ByteSize
 	into := map[int32]int{}
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
+		adding, _ := counts(m)
+		largestCopy = max(largestCopy, m.Size*ByteSize(adding))
 		st := c.state.get(m.Topic, m.Partition)
 		switch {
 		case st == nil:
@@ -486,10 +488,18 @@ func (c *checker) step(s *Step) {
 	if l.BytesPerStep > 0 && copyBytes > l.BytesPerStep && len(s.Partitions) > 1 {
 		c.pr.add(loc, "copies %s, above the limit of %s per step", copyBytes, l.BytesPerStep)
 	}
-	// The same holds for a partition that alone takes longer than the limit.
-	// The estimate is written rounded to seconds: allow that second.
-	if limit := time.Duration(l.MaxStepDuration); limit > 0 && time.Duration(s.Estimate.Duration) > limit+time.Second && len(s.Partitions) > 1 {
-		c.pr.add(loc, "estimated at %s, above the limit of %s per step", s.Estimate.Duration, Duration(limit))
+	// A partition that alone takes longer than the limit makes its step that
+	// long: its leader sends every copy it adds. Others may share the step
+	// as long as they do not make it longer. The estimate is written rounded
+	// to seconds: allow that second.
+	if limit := time.Duration(l.MaxStepDuration); limit > 0 {
+		longest := Rate(float64(s.Throttle) * ThrottleEfficiency).TimeFor(largestCopy)
+		switch est := time.Duration(s.Estimate.Duration); {
+		case longest > limit && est > longest+time.Second:
+			c.pr.add(loc, "estimated at %s, longer than its largest partition alone (%s, above the limit of %s per step)", s.Estimate.Duration, Duration(longest), Duration(limit))
+		case longest <= limit && est > limit+time.Second:
+			c.pr.add(loc, "estimated at %s, above the limit of %s per step", s.Estimate.Duration, Duration(limit))
+		}
 	}
 	if l.MovesIntoBroker > 0 {
 		for _, id := range sortedKeys(into) {

@@ -172,6 +172,32 @@ func TestCheckInvariantsOversizedPartitionAlone(t *testing.T) {
 	}
 }
 
+func TestCheckInvariantsPartitionOverDurationSetsStepLength(t *testing.T) {
+	// At 1 MiB/s (0.9 MiB/s reached) t-0's three 1 GiB copies from its
+	// leader take 56m53s alone, above the 10m limit: its step may be that
+	// long, with t-1 in it, but no longer.
+	const limit = 10 * time.Minute
+	o := CheckOptions{Limits: Limits{MaxStepDuration: Duration(limit)}}
+	for _, tc := range []struct {
+		estimate time.Duration
+		want     string
+	}{
+		{56*time.Minute + 53*time.Second, ""},
+		{time.Hour, "step 1: estimated at 1h0m0s, longer than its largest partition alone (56m53s, above the limit of 10m0s per step)"},
+	} {
+		p := goodPlan()
+		p.Steps[0].Throttle = 1 << 20
+		p.Steps[0].Estimate.Duration = Duration(tc.estimate)
+		err := CheckInvariants(p, invSnapshot(), o)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("estimate %s: refused: %v", tc.estimate, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("estimate %s: got %v, want %q", tc.estimate, err, tc.want)
+		}
+	}
+}
+
 // rollbackOf is the literal inverse of goodPlan, as plans.Rollback writes it.
 func rollbackOf() *Plan {
 	p := goodPlan()

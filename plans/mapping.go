@@ -72,7 +72,8 @@ type Limits struct {
 	MovesIntoBroker int `yaml:"moves_into_broker"`
 	// MaxStepDuration caps a step's estimated duration: its busiest broker's
 	// bytes in or out at the throttle's effective rate. A partition that alone
-	// takes longer gets a step of its own.
+	// takes longer makes its step that long, shared only with partitions that
+	// end within it.
 	MaxStepDuration Duration `yaml:"max_step_duration"`
 }
 
