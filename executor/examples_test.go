@@ -13,8 +13,8 @@ import (
 // TestExamplesMigrateEndToEnd pins the bundled examples (the planner's plans
 // for examples/six-brokers and examples/rack-to-zone) applied step by step to
 // a double seeded from their snapshots: every partition ends on target
-// brokers only at its target RF, leaders are spread over every target
-// broker, no throttle config and no lock is left, and the audit log has a
+// brokers only at its target RF, led by its preferred replica, leaders are
+// spread evenly over the target brokers, no throttle config and no lock is left, and the audit log has a
 // start, calls and an end for every step.
 func TestExamplesMigrateEndToEnd(t *testing.T) {
 	for _, name := range []string{"six-brokers", "rack-to-zone"} {
@@ -69,12 +69,19 @@ func TestExamplesMigrateEndToEnd(t *testing.T) {
 						t.Errorf("%s: replica on non-target broker %d", m.Name(), r)
 					}
 				}
+				if st.Leader != m.To[0] {
+					t.Errorf("%s: led by %d, not its preferred replica %d", m.Name(), st.Leader, m.To[0])
+				}
 				leaders[st.Leader]++
 			}
+			// Spread: every target leads, and no two differ by more than 2
+			// (the planner balances leaders among peers to within 1 per rack).
+			most, least := 0, len(final)
 			for b := range targets {
-				if leaders[b] == 0 {
-					t.Errorf("target broker %d leads no partition: leaders %v", b, leaders)
-				}
+				most, least = max(most, leaders[b]), min(least, leaders[b])
+			}
+			if least == 0 || most-least > 2 {
+				t.Errorf("leaders per target broker %v: from %d to %d, want every target leading and within 2", leaders, least, most)
 			}
 			c.noThrottlesOn(t, p.SourceBrokers, p.TargetBrokers)
 			if h, err := e.ReadLock(ctx); err != nil || h != nil {
