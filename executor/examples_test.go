@@ -75,7 +75,7 @@ func TestExamplesMigrateEndToEnd(t *testing.T) {
 				leaders[st.Leader]++
 			}
 			// Spread: every target leads, and no two differ by more than 2
-			// (the planner balances leaders among peers to within 1 per rack).
+			// (the planner keeps each within 1 of its rack peers' mean).
 			most, least := 0, len(final)
 			for b := range targets {
 				most, least = max(most, leaders[b]), min(least, leaders[b])
