@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/user"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -244,16 +243,12 @@ func (e *Executor) dryRunNote(s *plans.Step) {
 	if !e.opts.DryRun || len(e.dry.steps) == 0 {
 		return
 	}
-	labels := make([]string, len(e.dry.steps))
-	for i, d := range e.dry.steps {
-		labels[i] = d.Label()
-	}
 	gates := ""
 	if e.opts.Gates != nil {
 		gates = "; the health gates still read the live cluster"
 	}
-	fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as this dry run's %s would leave it (partitions at their to), not the live cluster, where nothing changed%s\n",
-		s.Label(), strings.Join(labels, ", "), gates)
+	fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed%s\n",
+		s.Label(), len(e.dry.steps), gates)
 }
 
 func whoAmI() (string, string) {

@@ -481,9 +481,9 @@ func TestDryRunChangesNothing(t *testing.T) {
 			// entries and rates removed
 			`would call IncrementalAlterConfigs: [SET topic orders leader.replication.throttled.replicas="0:0" DELETE topic orders follower.replication.throttled.replicas`,
 			"DELETE broker 3 follower.replication.throttled.rate"},
-		2: {"dry run: step 2 is checked against the cluster as this dry run's step 1 would leave it",
+		2: {"dry run: step 2 is checked against the cluster as the 1 step(s) dry-run before it would leave it",
 			"would call AlterPartitionAssignments: [orders-0=[3 4 5 0 1 2]]", "would call ElectLeaders"},
-		3: {"dry run: step 3 is checked against the cluster as this dry run's step 1, step 2 would leave it",
+		3: {"dry run: step 3 is checked against the cluster as the 2 step(s) dry-run before it would leave it",
 			"would call AlterPartitionAssignments: [orders-0=[3 4 5]]"},
 	}
 	for n := 1; n <= 3; n++ {
