@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -219,6 +220,17 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 		return nil, err
 	}
 	return out, nil
+}
+
+// StepDone reports whether step n of ref's plan is done on the live
+// cluster, so that applying it would change nothing.
+func (e *Executor) StepDone(ctx context.Context, ref PlanRef, n int) (bool, error) {
+	e.begin(ref, n)
+	err := e.stepDone(ctx, n)
+	if errors.Is(err, ErrRefused) {
+		return false, nil // not done, or not readable: applying it says which
+	}
+	return err == nil, err
 }
 
 // stepDone reports whether step n of the plan is done on the live cluster,
