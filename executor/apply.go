@@ -26,6 +26,10 @@ type StepResult struct {
 	Elected     int           `json:"elected" yaml:"elected"`
 	Duration    time.Duration `json:"duration" yaml:"duration"`
 	Calls       int64         `json:"calls" yaml:"calls"`
+	// DryRun is set when the step was only dry-run: nothing was sent, and
+	// WouldSubmit partitions would have been submitted.
+	DryRun      bool `json:"dry_run,omitempty" yaml:"dry_run,omitempty"`
+	WouldSubmit int  `json:"would_submit,omitempty" yaml:"would_submit,omitempty"`
 	// Warnings are things the operator must know (a rate kshift could not
 	// restore, ...).
 	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
@@ -52,7 +56,8 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	e.begin(ref, s.Number)
 	start := time.Now()
 	callsAtStart := e.Calls()
-	res = &StepResult{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions)}
+	res = &StepResult{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), DryRun: e.opts.DryRun}
+	e.dryRunNote(s)
 	startRec := e.auditRecord(AuditStart)
 	e.audit(startRec)
 	defer func() {
@@ -133,6 +138,12 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	submitted := slices.ContainsFunc(st, func(p PartitionStatus) bool { return p.State == StateInFlight })
 	defer func() {
 		if e.opts.DryRun {
+			// A dry run shows a step that succeeds: its partitions end at
+			// `to` for the steps after it, and its throttles are cleared.
+			if err == nil {
+				e.dryRunDone(s, v)
+				err = e.finishRecords(recs, nil, res)
+			}
 			return
 		}
 		cctx, cancel := context.WithTimeout(context.Background(), 4*e.opts.CallTimeout)
@@ -183,13 +194,14 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	if err := e.submit(ctx, pending); err != nil {
 		return res, err
 	}
-	res.Submitted = len(pending)
 	if e.opts.DryRun {
+		res.WouldSubmit = len(pending)
 		if s.Phase == plans.PhaseMoveLeader {
 			e.dryRun("ElectLeaders (preferred, in batches)", fmt.Sprintf("%d partitions, %d per batch, %s apart", len(s.Partitions), e.opts.ElectionBatch, e.opts.ElectionWait))
 		}
 		return res, nil
 	}
+	res.Submitted = len(pending)
 	if err := e.watch(ctx, s, start); err != nil {
 		return res, err
 	}
@@ -216,10 +228,14 @@ func allState(st []PartitionStatus, want PartitionState) bool {
 }
 
 // finishRecords clears what the throttle records added, keeping the
-// entries of partitions still moving.
+// entries of partitions still moving. A dry run prints the calls and keeps
+// the records as they would be left, for the next dry-run step.
 func (e *Executor) finishRecords(recs []*ThrottleRecord, keep map[tp]bool, res *StepResult) error {
 	if e.opts.DryRun {
-		return nil
+		defer func() {
+			e.dry.records = slices.DeleteFunc(slices.Clone(recs), (*ThrottleRecord).empty)
+			e.dry.haveRecords = true
+		}()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*e.opts.CallTimeout)
 	defer cancel()

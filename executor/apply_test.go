@@ -3,10 +3,12 @@ package executor
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/plans"
 )
 
 // TestApplyPhasedMigration pins the whole apply path on a 2.4 double: each
@@ -112,5 +114,38 @@ func applyPhasedMigration(t *testing.T, cfg kafkadouble.Config) {
 	}
 	if st.Lock != nil {
 		t.Errorf("lock still held: %v", st.Lock)
+	}
+}
+
+// TestThrottlePrecedence pins which rate a step throttles at: the
+// operator's --throttle (Options.Throttle) over the step's own rate, and
+// the step's over the plan's (README "Applying steps", step 3). The rate
+// is read from the calls a dry run prints.
+func TestThrottlePrecedence(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	for _, tc := range []struct {
+		name                 string
+		plan, step, operator plans.Rate
+		want                 plans.Rate
+	}{
+		{"plan only", 10 << 20, 0, 0, 10 << 20},
+		{"step over plan", 10 << 20, 20 << 20, 0, 20 << 20},
+		{"operator over step and plan", 10 << 20, 20 << 20, 30 << 20, 30 << 20},
+		{"operator over plan", 10 << 20, 0, 30 << 20, 30 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := phasedPlan(t, c, tc.plan, "orders")
+			p.Steps[0].Throttle = tc.step
+			var out strings.Builder
+			e, _ := testExecutor(t, c, func(o *Options) { o.Throttle, o.DryRun, o.DryRunOut = tc.operator, true, &out })
+			if _, err := e.Apply(testCtx(t, 30*time.Second), PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("SET broker 3 follower.replication.throttled.rate=%q", fmt.Sprint(int64(tc.want)))
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("dry run lacks %s:\n%s", want, out.String())
+			}
+		})
 	}
 }

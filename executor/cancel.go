@@ -144,6 +144,12 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	return res, err
 }
 
+// dryRunChangedEnsemble reports whether this dry run has dry-run a
+// ZooKeeper step: the live ensemble then is not where the next one starts.
+func (e *Executor) dryRunChangedEnsemble() bool {
+	return e.opts.DryRun && slices.ContainsFunc(e.dry.steps, func(s *plans.Step) bool { return s.Phase.IsZooKeeper() })
+}
+
 // applyZooKeeper runs a zk-* step through ZooKeeperSteps with the same
 // cluster, order and lock rules as a reassignment step. With undo, s is the
 // forward step and its undo is run.
@@ -170,7 +176,10 @@ func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepR
 		res.AlreadyDone = true
 		return nil
 	}
-	if state == StepDrifted {
+	switch {
+	case state == StepDrifted && e.dryRunChangedEnsemble():
+		fmt.Fprintf(e.opts.DryRunOut, "dry run: %s (%s): the live ensemble (%s) does not show the ZooKeeper steps dry-run before it, so its start is not checked\n", s.Label(), s.Phase, detail)
+	case state == StepDrifted:
 		return refusal("%s (%s): the ensemble is at neither end of the step: %s", s.Label(), s.Phase, detail)
 	}
 	if !e.opts.ForceOrder && prevDone != nil {
@@ -192,6 +201,7 @@ func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepR
 		call = "zookeeper undo " + string(s.Phase)
 	}
 	if e.dryRun(call, s.ZooKeeper) {
+		e.dryRunDone(s, v)
 		return nil
 	}
 	if undo {

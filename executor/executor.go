@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -119,6 +120,23 @@ type Executor struct {
 	planHash string
 	step     int
 	cluster  string
+
+	// dry is what the steps of this dry run so far would have left.
+	dry dryRunState
+}
+
+// dryRunState is what the steps already dry-run by this executor would have
+// left on the cluster, had they run: a dry run over several steps gates each
+// step against it, not against the live cluster, where nothing was applied.
+type dryRunState struct {
+	// steps are the steps dry-run so far, in order.
+	steps []*plans.Step
+	// moved are their partitions as they would end: at `to`, in sync.
+	moved map[tp]*livePartition
+	// records are the throttle records as the dry-run steps would leave
+	// them, once a step has finished them (openRecords then returns these).
+	records     []*ThrottleRecord
+	haveRecords bool
 }
 
 // New returns an executor talking to the cluster through k.
@@ -185,6 +203,54 @@ func (e *Executor) dryRun(call string, req any) bool {
 	return true
 }
 
+// dryRunDone records that step s was dry-run: later steps of this dry run
+// see its partitions at `to`, in sync, and led as the step leaves them (v is
+// the last read of the cluster before it).
+func (e *Executor) dryRunDone(s *plans.Step, v *view) {
+	e.dry.steps = append(e.dry.steps, s)
+	if e.dry.moved == nil {
+		e.dry.moved = map[tp]*livePartition{}
+	}
+	for _, m := range s.Partitions {
+		key := tp{m.Topic, m.Partition}
+		leader := m.To[0]
+		if lp := v.Partitions[key]; lp != nil && s.Phase != plans.PhaseMoveLeader && slices.Contains(m.To, lp.Leader) {
+			leader = lp.Leader // only move-leader steps (and removing the leader) move it
+		}
+		e.dry.moved[key] = &livePartition{Replicas: slices.Clone(m.To), ISR: slices.Clone(m.To), Leader: leader}
+	}
+}
+
+// dryRunSimulated reports whether step n was dry-run earlier in this run.
+func (e *Executor) dryRunSimulated(n int) bool {
+	return slices.ContainsFunc(e.dry.steps, func(s *plans.Step) bool { return s.Number == n })
+}
+
+// overlayDryRun shows v as the steps dry-run so far would have left it.
+func (e *Executor) overlayDryRun(v *view) {
+	for key, lp := range e.dry.moved {
+		if _, read := v.Partitions[key]; read {
+			moved := *lp
+			v.Partitions[key] = &moved
+		}
+		delete(v.InFlight, key) // a dry-run step waits for its moves to finish
+	}
+}
+
+// dryRunNote says, before a step of a dry run that follows other dry-run
+// steps, that it is checked against what they would leave.
+func (e *Executor) dryRunNote(s *plans.Step) {
+	if !e.opts.DryRun || len(e.dry.steps) == 0 {
+		return
+	}
+	gates := ""
+	if e.opts.Gates != nil {
+		gates = "; the health gates still read the live cluster"
+	}
+	fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed%s\n",
+		s.Label(), len(e.dry.steps), gates)
+}
+
 func whoAmI() (string, string) {
 	name := "unknown"
 	if u, err := user.Current(); err == nil {
@@ -245,6 +311,9 @@ func (e *Executor) recordThrottles(rec *ThrottleRecord) error {
 
 // openRecords returns the throttle records a previous run left open.
 func (e *Executor) openRecords() ([]*ThrottleRecord, error) {
+	if e.opts.DryRun && e.dry.haveRecords {
+		return e.dry.records, nil // as the earlier dry-run steps left them
+	}
 	if e.opts.Audit == nil {
 		return nil, nil
 	}

@@ -461,27 +461,65 @@ func TestThrottleSetAndClear(t *testing.T) {
 }
 
 // TestDryRunChangesNothing pins --dry-run: every mutating call is printed,
-// none is made, no lock is taken.
+// none is made, no lock is taken. Over several steps (--through, --all),
+// each step after the first is gated against what the dry-run steps before
+// it would leave, not against the live cluster where nothing was applied,
+// and each prints its calls through the end-of-step throttle removal.
 func TestDryRunChangesNothing(t *testing.T) {
 	c := startCluster(t, 200, kafkadouble.Config{})
-	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	prior := map[string]string{LeaderReplicasKey: "0:0"} // another tool's throttle
+	c.topic(t, "orders", 1<<20, prior, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	var out strings.Builder
 	e, audit := testExecutor(t, c, func(o *Options) { o.DryRun, o.DryRunOut = true, &out })
-	if _, err := e.Apply(testCtx(t, 30*time.Second), PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
-		t.Fatal(err)
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	wants := map[int][]string{
+		1: {`would call IncrementalAlterConfigs: [SET topic orders leader.replication.throttled.replicas="0:0,0:1,0:2"`,
+			"would call AlterPartitionAssignments: [orders-0=[0 1 2 3 4 5]]",
+			// the end-of-step restore: the prior list back, kshift's
+			// entries and rates removed
+			`would call IncrementalAlterConfigs: [SET topic orders leader.replication.throttled.replicas="0:0" DELETE topic orders follower.replication.throttled.replicas`,
+			"DELETE broker 3 follower.replication.throttled.rate"},
+		2: {"dry run: step 2 is checked against the cluster as the 1 step(s) dry-run before it would leave it",
+			"would call AlterPartitionAssignments: [orders-0=[3 4 5 0 1 2]]", "would call ElectLeaders"},
+		3: {"dry run: step 3 is checked against the cluster as the 2 step(s) dry-run before it would leave it",
+			"would call AlterPartitionAssignments: [orders-0=[3 4 5]]"},
 	}
-	for _, want := range []string{"IncrementalAlterConfigs", "follower.replication.throttled.replicas", "AlterPartitionAssignments", "orders-0=[0 1 2 3 4 5]"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
+	for n := 1; n <= 3; n++ {
+		out.Reset()
+		res, err := e.Apply(ctx, ref, n)
+		if err != nil {
+			t.Fatalf("dry run of step %d: %v\n%s", n, err, out.String())
+		}
+		if !res.DryRun || res.WouldSubmit != 1 || res.Submitted != 0 {
+			t.Errorf("dry run of step %d: result %+v, want dry run, 1 to submit, none submitted", n, res)
+		}
+		for _, want := range wants[n] {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("dry run of step %d: output lacks %q:\n%s", n, want, out.String())
+			}
 		}
 	}
-	if st := c.replicas(t, "orders", 0); len(st.Replicas) != 3 || st.Reassigning {
+	if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, []int32{0, 1, 2}) || st.Reassigning || st.Leader != 0 {
 		t.Errorf("dry run changed orders-0: %+v", st)
 	}
-	c.noThrottles(t)
+	if cfg, _ := c.TopicConfigs("orders"); len(cfg) != 1 || cfg[LeaderReplicasKey] != "0:0" {
+		t.Errorf("dry run changed the throttles of orders: %v, want %v", cfg, prior)
+	}
+	for b := int32(0); b < 6; b++ {
+		if r := c.BrokerRates(b); len(r) > 0 {
+			t.Errorf("dry run set rates on broker %d: %v", b, r)
+		}
+	}
 	if recs, _ := ReadAudit(audit); len(recs) != 0 {
 		t.Errorf("dry run wrote %d audit records", len(recs))
+	}
+	// The same executor, no longer in a dry run, still sees the live
+	// cluster: step 2 is refused because step 1 is not done.
+	e.opts.DryRun = false
+	if _, err := e.Apply(ctx, ref, 2); !errors.Is(err, ErrRefused) {
+		t.Errorf("real step 2 after the dry run: %v, want refused (step 1 not applied)", err)
 	}
 }
 

@@ -111,6 +111,9 @@ func (e *Executor) readView(ctx context.Context, topics []string) (*view, error)
 			}
 		}
 	}
+	if e.opts.DryRun {
+		e.overlayDryRun(v)
+	}
 	return v, nil
 }
 

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -221,6 +222,17 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 	return out, nil
 }
 
+// StepDone reports whether step n of ref's plan is done on the live
+// cluster, so that applying it would change nothing.
+func (e *Executor) StepDone(ctx context.Context, ref PlanRef, n int) (bool, error) {
+	e.begin(ref, n)
+	err := e.stepDone(ctx, n)
+	if errors.Is(err, ErrRefused) {
+		return false, nil // not done, or not readable: applying it says which
+	}
+	return err == nil, err
+}
+
 // stepDone reports whether step n of the plan is done on the live cluster,
 // as an error saying what is not done.
 func (e *Executor) stepDone(ctx context.Context, n int) error {
@@ -229,6 +241,9 @@ func (e *Executor) stepDone(ctx context.Context, n int) error {
 		return nil
 	}
 	if s.Phase.IsZooKeeper() {
+		if e.opts.DryRun && e.dryRunSimulated(n) {
+			return nil // the ensemble does not show it, but this dry run did it
+		}
 		if e.opts.ZooKeeperSteps == nil {
 			return refusal("step %d (%s) before this one cannot be checked without ZooKeeper: give --zookeeper, or --force-order if you know it is done", n, s.Phase)
 		}

@@ -115,6 +115,17 @@ func throttlesFor(moves []plans.Move) throttlePlan {
 	return tpl
 }
 
+// withEntries returns list with the entries of add it lacks appended.
+func withEntries(list, add []string) []string {
+	out := slices.Clone(list)
+	for _, en := range add {
+		if !slices.Contains(out, en) {
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
 // parseList splits a throttled-replicas value into entries; "*" is kept as is.
 func parseList(v string) []string {
 	var out []string
@@ -378,13 +389,7 @@ func (e *Executor) setThrottles(ctx context.Context, rec *ThrottleRecord, moves 
 				continue
 			}
 			have := parseList(now.Value)
-			merged := slices.Clone(have)
-			for _, en := range *added {
-				if !slices.Contains(merged, en) {
-					merged = append(merged, en)
-				}
-			}
-			if len(merged) != len(have) {
+			if merged := withEntries(have, *added); len(merged) != len(have) {
 				v := strings.Join(merged, ",")
 				ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, &v})
 			}
@@ -525,6 +530,14 @@ func (e *Executor) clearThrottles(ctx context.Context, rec *ThrottleRecord, keep
 				}
 			}
 			now := cur[t][i]
+			if e.opts.DryRun && !(now.Present && strings.TrimSpace(now.Value) == throttleWildcardValue) {
+				// A dry run set nothing: clear from what setThrottles
+				// would have left.
+				have := parseList(now.Value)
+				if merged := withEntries(have, *added); len(merged) != len(have) {
+					now = PriorValue{Present: true, Known: true, Value: strings.Join(merged, ",")}
+				}
+			}
 			if len(remove) == 0 || (now.Present && strings.TrimSpace(now.Value) == throttleWildcardValue) {
 				*added = kept
 				continue

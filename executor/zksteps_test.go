@@ -3,6 +3,8 @@ package executor
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,5 +82,43 @@ func TestZooKeeperStepsInOrder(t *testing.T) {
 	}
 	if zkCalls != 2 {
 		t.Errorf("audit log has %d zk calls, want 2", zkCalls)
+	}
+}
+
+// TestDryRunOverZooKeeperSteps pins a dry run across ZooKeeper steps: the
+// step after a dry-run zk-join is not refused for it, and a later zk step,
+// which the live ensemble shows at neither end because zk-join only ran dry,
+// prints its call with a note instead of being refused for drift. Nothing
+// is applied.
+func TestDryRunOverZooKeeperSteps(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	for i := range p.Steps {
+		p.Steps[i].Number++
+	}
+	p.Steps = append([]plans.Step{{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}}}, p.Steps...)
+	p.Steps = append(p.Steps, plans.Step{Number: 5, Phase: plans.PhaseZKHandover, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}})
+	zk := &recordingZK{state: map[int]StepState{1: StepPending, 5: StepDrifted}}
+	var out strings.Builder
+	e, _ := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps, o.DryRun, o.DryRunOut = zk, true, &out })
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	for n := 1; n <= 5; n++ {
+		if _, err := e.Apply(ctx, ref, n); err != nil {
+			t.Fatalf("dry run of step %d: %v\n%s", n, err, out.String())
+		}
+	}
+	for _, want := range []string{"would call zookeeper zk-join", "would call AlterPartitionAssignments: [orders-0=[3 4 5]]",
+		"dry run: step 5 (zk-handover): the live ensemble (recorded) does not show the ZooKeeper steps dry-run before it", "would call zookeeper zk-handover"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if len(zk.calls) != 0 {
+		t.Errorf("dry run ran zk steps: %v", zk.calls)
+	}
+	if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, []int32{0, 1, 2}) {
+		t.Errorf("dry run changed orders-0: %+v", st)
 	}
 }

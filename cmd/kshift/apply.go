@@ -38,7 +38,7 @@ func executorFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.PathFlag{Name: flagAuditLog, Usage: "JSON-lines audit log to append to (default: kshift-audit.jsonl beside the plan); it also records the throttles kshift set, keep it where every operator's kshift finds it"},
 		&cli.BoolFlag{Name: flagBreakLock, Usage: "take over the cluster's operator lock from a kshift that is gone (check the holder first)"},
-		&cli.BoolFlag{Name: flagDryRun, Usage: "read the cluster and run the gates, print every change it would make, change nothing"},
+		&cli.BoolFlag{Name: flagDryRun, Usage: "read the cluster and run the gates, print every change it would make, change nothing; over several steps, each is checked against what the dry-run steps before it would leave"},
 		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide (Kafka 2.4 without --zookeeper); they are deleted at the end"},
 		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "how often progress is read"},
 		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before a step (kshift's own safety gates still run)"},
@@ -245,20 +245,21 @@ func newApplyCommand() *cli.Command {
 		Usage:     "apply plan steps to the live cluster: gates, lock, throttles, reassignment, verification",
 		ArgsUsage: "PLAN",
 		Description: `Applies step N of PLAN (--step N), steps 1..N not yet done (--through N) or every step
-(--all, asking before each step unless --auto-continue). Each step is checked against the
-live cluster first (cluster id, drift, foreign reassignments, brokers alive, partitions in
-sync, min.insync.replicas, previous step done) and refused with the reasons otherwise. A
-step already done is a no-op; a step left in flight by an interrupted run is resumed.
-Ctrl-C leaves the reassignment to finish in Kafka under its throttles and prints how to
-resume (exit 4); with --cancel-on-interrupt it reverts the step instead.`,
+(--all), asking before each step that will change something unless --auto-continue. Each
+step is checked against the live cluster first (cluster id, drift, foreign reassignments,
+brokers alive, partitions in sync, min.insync.replicas, previous step done) and refused
+with the reasons otherwise. A step already done is a no-op; a step left in flight by an
+interrupted run is resumed. Ctrl-C leaves the reassignment to finish in Kafka under its
+throttles and prints how to resume (exit 4); with --cancel-on-interrupt it reverts the step
+instead.`,
 		Flags: append(append([]cli.Flag{
-			&cli.IntFlag{Name: "step", Usage: "apply step `N`"},
-			&cli.IntFlag{Name: "through", Usage: "apply every step up to and including `N`"},
-			&cli.BoolFlag{Name: "all", Usage: "apply every step"},
+			&cli.IntFlag{Name: "step", Usage: "apply step `N`", DefaultText: "none"},
+			&cli.IntFlag{Name: "through", Usage: "apply steps 1 to `N` (those not done yet), asking before each one that will change something unless --auto-continue", DefaultText: "none"},
+			&cli.BoolFlag{Name: "all", Usage: "apply every step (those not done yet), asking before each one that will change something unless --auto-continue"},
 			&cli.BoolFlag{Name: "auto-continue", Usage: "with --through or --all, do not ask before each step"},
 			&cli.BoolFlag{Name: "force-order", Usage: "apply a step although the step before it is not done"},
 			&cli.BoolFlag{Name: "cancel-on-interrupt", Usage: "on Ctrl-C or SIGTERM, cancel the step in flight and restore its from state"},
-			&cli.StringFlag{Name: "throttle", Usage: "replication rate per broker, overriding the plan's (e.g. 50MiB/s)"},
+			&cli.StringFlag{Name: "throttle", Usage: "replication `RATE` per broker (e.g. 50MiB/s), overriding the plan's rate and each step's own", DefaultText: "each step's rate, else the plan's"},
 			&cli.IntFlag{Name: "election-batch", Value: executor.DefaultOptions().ElectionBatch, Usage: "partitions per preferred-leader election (move-leader steps)"},
 			&cli.DurationFlag{Name: "election-wait", Value: executor.DefaultOptions().ElectionWait, Usage: "pause between election batches"},
 			&cli.IntFlag{Name: "chunk-size", Value: executor.DefaultOptions().ChunkSize, Usage: "partitions per reassignment request"},
@@ -337,19 +338,17 @@ func runApply(c *cli.Context) error {
 	in := bufio.NewReader(c.App.Reader)
 	for i, n := range steps {
 		st := p.Step(n)
-		if i > 0 && len(steps) > 1 && !c.Bool("auto-continue") && !c.Bool(flagDryRun) {
-			fmt.Fprintf(c.App.Writer, "next: step %d (%s, %d partitions, about %s). Continue? [y/N] ", n, st.Phase, len(st.Partitions), st.Estimate.Duration)
-			line, _ := in.ReadString('\n')
-			if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-				fmt.Fprintf(c.App.Writer, "stopped before step %d; continue with: kshift apply %s --step %d\n", n, ref.Path, n)
-				return nil
+		if i > 0 && !c.Bool("auto-continue") && !c.Bool(flagDryRun) {
+			goOn, err := confirmStep(c, s.exec, ref, st, in)
+			if err != nil || !goOn {
+				return err
 			}
 		}
 		fmt.Fprintf(c.App.Writer, "step %d (%s): %d partitions, %s to copy\n", n, st.Phase, len(st.Partitions), st.Estimate.BytesToCopy)
 		res, err := s.exec.Apply(c.Context, ref, n)
 		pr.finish()
 		if res != nil {
-			printStepResult(c.App.Writer, res)
+			printStepResult(c.App.Writer, res, err)
 		}
 		if err != nil {
 			return execErr(err)
@@ -358,13 +357,42 @@ func runApply(c *cli.Context) error {
 	return nil
 }
 
-func printStepResult(w io.Writer, res *executor.StepResult) {
+// confirmStep asks whether to go on with step st, unless it is done
+// already: only a step that will change something is asked about.
+func confirmStep(c *cli.Context, e *executor.Executor, ref executor.PlanRef, st *plans.Step, in *bufio.Reader) (bool, error) {
+	done, err := e.StepDone(c.Context, ref, st.Number)
+	if err != nil || done {
+		return err == nil, execErr(err)
+	}
+	fmt.Fprintf(c.App.Writer, "next: step %d (%s, %d partitions, about %s). Continue? [y/N] ", st.Number, st.Phase, len(st.Partitions), st.Estimate.Duration)
+	line, _ := in.ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		fmt.Fprintf(c.App.Writer, "stopped before step %d; continue with: kshift apply %s --step %d\n", st.Number, ref.Path, st.Number)
+		return false, nil
+	}
+	return true, nil
+}
+
+// printStepResult prints what a step did. A step that failed or was
+// refused before submitting anything prints only its warnings: the error
+// says the rest.
+func printStepResult(w io.Writer, res *executor.StepResult, err error) {
+	label := plans.StepLabel(res.Step, res.Undoes)
+	sent := res.Submitted > 0 || res.Elected > 0
 	switch {
 	case res.AlreadyDone:
-		fmt.Fprintf(w, "%s (%s): already done, nothing changed\n", plans.StepLabel(res.Step, res.Undoes), res.Phase)
+		fmt.Fprintf(w, "%s (%s): already done, nothing changed\n", label, res.Phase)
+	case err != nil && !sent:
+	case res.DryRun:
+		fmt.Fprintf(w, "%s (%s): dry run, would submit %d partitions; nothing changed\n", label, res.Phase, res.WouldSubmit)
+	case res.Phase.IsZooKeeper():
+		fmt.Fprintf(w, "%s (%s): done, %s\n", label, res.Phase, res.Duration.Round(time.Millisecond))
+	case !sent:
+		fmt.Fprintf(w, "%s (%s): done, finishing the moves an earlier run left in flight (none submitted), %s, %d Kafka calls\n",
+			label, res.Phase, res.Duration.Round(time.Millisecond), res.Calls)
 	default:
 		fmt.Fprintf(w, "%s (%s): %d partitions submitted, %d leaders elected, %s, %d Kafka calls\n",
-			plans.StepLabel(res.Step, res.Undoes), res.Phase, res.Submitted, res.Elected, res.Duration.Round(time.Millisecond), res.Calls)
+			label, res.Phase, res.Submitted, res.Elected, res.Duration.Round(time.Millisecond), res.Calls)
 	}
 	for _, wn := range res.Warnings {
 		fmt.Fprintln(w, "warning: "+wn)

@@ -322,12 +322,7 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 		t.Fatalf("status before: %d\n%s", code, out)
 	}
 	// --dry-run prints the calls and changes nothing.
-	if out, code := run("apply", m.planPath, "--step", "1", "--dry-run"); code != 0 || !strings.Contains(out, "would call AlterPartitionAssignments") || !strings.Contains(out, "would call IncrementalAlterConfigs") {
-		t.Fatalf("dry run: exit %d\n%s", code, out)
-	}
-	if st, _ := m.c.Partition("topic-0", 0); st.Reassigning || len(st.Replicas) != 3 {
-		t.Fatalf("dry run changed topic-0-0: %+v", st)
-	}
+	dryRunSteps(t, m, run, "--through", "2")
 	// SIGINT mid-copy: exit 4, the move keeps going, resume command printed.
 	cmd := kshiftCmd(t, append(append([]string{"apply"}, conn...), m.planPath, "--step", "1", "--poll-interval", "20ms")...)
 	var out strings.Builder
@@ -343,8 +338,9 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	// While it runs, a second kshift is refused by the lock.
-	if out2, code := run("apply", m.planPath, "--step", "1"); code != exitRefused || !strings.Contains(out2, "operator lock") || !strings.Contains(out2, "plan.yaml step 1") {
+	// While it runs, a second kshift is refused by the lock, and says
+	// nothing of partitions it did not submit.
+	if out2, code := run("apply", m.planPath, "--step", "1"); code != exitRefused || !strings.Contains(out2, "operator lock") || !strings.Contains(out2, "plan.yaml step 1") || strings.Contains(out2, "submitted") {
 		t.Errorf("second apply while the first runs: exit %d\n%s", code, out2)
 	}
 	cmd.Process.Signal(os.Interrupt)
@@ -362,6 +358,14 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 	}
 	if out, code := run("apply", m.planPath, "--through", "2", "--auto-continue", "--poll-interval", "20ms"); code != 0 {
 		t.Fatalf("resume: exit %d\n%s", code, out)
+	}
+	// --through asks only before a step that will change something: not
+	// before step 2, done already, but before step 3.
+	ask := kshiftCmd(t, append(append([]string{"apply"}, conn...), m.planPath, "--through", "3")...)
+	ask.Stdin = strings.NewReader("n\n")
+	if outb, err := ask.CombinedOutput(); err != nil || strings.Count(string(outb), "Continue?") != 1 ||
+		!strings.Contains(string(outb), "next: step 3 (lower-rf") || !strings.Contains(string(outb), "step 2 (move-leader): already done") {
+		t.Errorf("apply --through 3 answering no: %v\n%s", err, outb)
 	}
 	outJSON, code := run("status", m.planPath, "-o", "json")
 	if code != 0 {
@@ -389,6 +393,76 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 		t.Fatalf("throttle clear: exit %d\n%s", code, out)
 	}
 	m.finalState(t)
+}
+
+// dryRunSteps runs apply --dry-run with the step flags given and fails
+// unless it exits 0, prints every step's calls, throttle removal included,
+// says the later steps are gated against what the earlier ones would
+// leave, and changes nothing on the double.
+func dryRunSteps(t *testing.T, m *migration, run func(string, ...string) (string, int), steps ...string) {
+	t.Helper()
+	out, code := run("apply", append([]string{m.planPath, "--dry-run"}, steps...)...)
+	if code != 0 {
+		t.Fatalf("dry run %v: exit %d\n%s", steps, code, out)
+	}
+	last := len(m.plan.Steps)
+	if steps[0] == "--through" {
+		fmt.Sscan(steps[1], &last)
+	}
+	for _, s := range m.plan.Steps[:last] {
+		var calls []string
+		for _, mv := range s.Partitions {
+			calls = append(calls, fmt.Sprintf("%s=%v", mv.Name(), mv.To))
+		}
+		wants := []string{
+			fmt.Sprintf("step %d (%s): dry run, would submit %d partitions; nothing changed", s.Number, s.Phase, len(s.Partitions)),
+			"would call AlterPartitionAssignments: [" + strings.Join(calls, " ") + "]",
+		}
+		if s.Number > 1 {
+			wants = append(wants, fmt.Sprintf("dry run: step %d is checked against the cluster as the %d step(s) dry-run before it", s.Number, s.Number-1))
+		}
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				t.Errorf("dry run %v: output lacks %q:\n%s", steps, want, out)
+			}
+		}
+	}
+	// raise-rf steps copy: their throttles are set, then removed.
+	if n := strings.Count(out, "DELETE broker 3 follower.replication.throttled.rate"); n != strings.Count(out, "SET broker 3 follower.replication.throttled.rate") || n == 0 {
+		t.Errorf("dry run %v: %d throttle removals on broker 3 for its settings:\n%s", steps, n, out)
+	}
+	if strings.Contains(out, "submitted") {
+		t.Errorf("dry run %v claims partitions were submitted:\n%s", steps, out)
+	}
+	seen := map[string]bool{}
+	for _, s := range m.plan.Steps {
+		for _, mv := range s.Partitions {
+			if seen[mv.Name()] {
+				continue
+			}
+			seen[mv.Name()] = true // its first move starts where it is
+			if st, _ := m.c.Partition(mv.Topic, mv.Partition); st.Reassigning || !slices.Equal(st.Replicas, mv.From) {
+				t.Errorf("dry run changed %s: %+v, want replicas %v", mv.Name(), st, mv.From)
+			}
+		}
+	}
+	for b := int32(0); b < 6; b++ {
+		if r := m.c.BrokerRates(b); len(r) > 0 {
+			t.Errorf("dry run set rates on broker %d: %v", b, r)
+		}
+	}
+}
+
+// TestApplyDryRunAllSteps pins apply --all --dry-run over a plan whose
+// steps of one phase move different partitions: step 2 is not refused for
+// step 1 being pending on the live cluster.
+func TestApplyDryRunAllSteps(t *testing.T) {
+	m := newMigration(t, 20, 2, 2, 100<<20, 10<<20, 2)
+	run := func(command string, args ...string) (string, int) {
+		out, err := kshiftCmd(t, append(append(strings.Fields(command), args...), m.connArgs()...)...).CombinedOutput()
+		return string(out), exitCodeOf(err)
+	}
+	dryRunSteps(t, m, run, "--all")
 }
 
 // TestMetricsServeProgress pins --metrics-addr: the step's progress is
@@ -446,4 +520,37 @@ func (w *stepStartWatch) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.out.String()
+}
+
+// TestApplyHelpDefaults pins apply's help: one default per flag that says
+// what happens when the flag is left out, none that is meaningless.
+func TestApplyHelpDefaults(t *testing.T) {
+	code, out, _ := planRun(t, "apply", "--help")
+	if code != 0 {
+		t.Fatalf("apply --help: exit %d", code)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "--") {
+			lines[f[0]] = l
+		}
+	}
+	for flag, want := range map[string][]string{
+		"--dial-timeout":    {"(default: the profile's dial_timeout, else 10s)"},
+		"--request-timeout": {"(default: the profile's request_timeout, else 30s)"},
+		"--step":            {"(default: none)"},
+		"--through":         {"unless --auto-continue", "(default: none)"},
+		"--all":             {"unless --auto-continue"},
+		"--throttle":        {"overriding the plan's rate and each step's own"},
+	} {
+		l := lines[flag]
+		for _, w := range want {
+			if !strings.Contains(l, w) {
+				t.Errorf("%s help %q lacks %q", flag, l, w)
+			}
+		}
+		if strings.Count(l, "default") > 1 || strings.Contains(l, "(default: 0") {
+			t.Errorf("%s help %q: more than one or a meaningless default", flag, l)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -41,10 +40,11 @@ func clusterFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: flagBootstrap, Aliases: []string{"b"}, EnvVars: []string{"KSHIFT_BOOTSTRAP"}, Category: connCategory,
 			Usage: "bootstrap servers host:port, comma-separated or repeated"},
 		&cli.StringFlag{Name: flagClientID, Category: connCategory, Usage: "Kafka client id (default kshift)"},
+		// Not Value: a flag left unset must not override the profile.
 		&cli.DurationFlag{Name: flagDialTimeout, Category: connCategory,
-			Usage: fmt.Sprintf("give up connecting after this long (default %s)", kafkaconn.DefaultDialTimeout)},
+			Usage: "give up connecting after this long", DefaultText: "the profile's dial_timeout, else " + kafkaconn.DefaultDialTimeout.String()},
 		&cli.DurationFlag{Name: flagRequestTimeout, Category: connCategory,
-			Usage: fmt.Sprintf("give up one request, retries included, after this long (default %s)", kafkaconn.DefaultRequestTimeout)},
+			Usage: "give up one request, retries included, after this long", DefaultText: "the profile's request_timeout, else " + kafkaconn.DefaultRequestTimeout.String()},
 		&cli.BoolFlag{Name: flagTLS, Category: connCategory, Usage: "connect with TLS (implied by the other --tls-* flags)"},
 		&cli.PathFlag{Name: flagTLSCA, Category: connCategory, Usage: "PEM file of the CAs that signed the broker certificates (default: system CAs)"},
 		&cli.PathFlag{Name: flagTLSCert, Category: connCategory, Usage: "PEM client certificate for mutual TLS"},

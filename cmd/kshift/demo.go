@@ -155,7 +155,7 @@ func runDemo(c *cli.Context) error {
 	rb, err := e.Rollback(ctx, ref, last.Number, false)
 	pr.finish()
 	if rb != nil {
-		printStepResult(out, rb)
+		printStepResult(out, rb, err)
 		fmt.Fprintf(out, "  (%s of the double's simulated time)\n", d.Clock().Now().Sub(start).Round(time.Second))
 	}
 	if err != nil {
@@ -320,7 +320,7 @@ func demoApply(ctx context.Context, out io.Writer, e *executor.Executor, ref exe
 	res, err := e.Apply(ctx, ref, s.Number)
 	pr.finish()
 	if res != nil {
-		printStepResult(out, res)
+		printStepResult(out, res, err)
 		fmt.Fprintf(out, "  (%s of the double's simulated time)\n", clock.Now().Sub(start).Round(time.Second))
 	}
 	return execErr(err)

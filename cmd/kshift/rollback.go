@@ -44,21 +44,25 @@ func runRollback(c *cli.Context) error {
 	if c.IsSet("step") {
 		res, err := s.exec.Rollback(c.Context, ref, c.Int("step"), c.Bool("force"))
 		if res != nil {
-			printRollback(c, res)
+			printRollback(c, res, err)
 		}
 		return execErr(err)
 	}
 	results, err := s.exec.RollbackTo(c.Context, ref, c.Int("to-step"), c.Bool("force"))
-	for _, res := range results {
-		printRollback(c, res)
+	for i, res := range results {
+		var resErr error
+		if i == len(results)-1 {
+			resErr = err // the steps before the last one succeeded
+		}
+		printRollback(c, res, resErr)
 	}
 	return execErr(err)
 }
 
-func printRollback(c *cli.Context, res *executor.StepResult) {
+func printRollback(c *cli.Context, res *executor.StepResult, err error) {
 	if res.AlreadyDone {
 		fmt.Fprintf(c.App.Writer, "undo of step %d (%s): nothing to undo\n", res.Step, res.Phase)
 		return
 	}
-	printStepResult(c.App.Writer, res)
+	printStepResult(c.App.Writer, res, err)
 }
