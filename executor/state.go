@@ -22,12 +22,15 @@ const (
 	// StateInFlight: a reassignment towards `to` is in flight, or (move-leader)
 	// the replicas are `to` and the preferred-leader election has not happened.
 	StateInFlight PartitionState = "in-flight"
+	// StateUndoInFlight: the undo of the step (kshift rollback) is in
+	// flight: a reassignment from `to` back towards `from`.
+	StateUndoInFlight PartitionState = "undo-in-flight"
 	// StateDrifted: anything else; the step refuses to run.
 	StateDrifted PartitionState = "drifted"
 )
 
 // AllPartitionStates lists every partition state.
-var AllPartitionStates = []PartitionState{StateDone, StatePending, StateInFlight, StateDrifted}
+var AllPartitionStates = []PartitionState{StateDone, StatePending, StateInFlight, StateUndoInFlight, StateDrifted}
 
 // tp names a partition.
 type tp struct {
@@ -192,6 +195,16 @@ func classify(phase plans.Phase, m *plans.Move, lp *livePartition) (PartitionSta
 	default:
 		return StateDrifted, fmt.Sprintf("replicas are %v, step expects %v (from) or %v (to)", lp.Replicas, m.From, m.To)
 	}
+}
+
+// undoInFlight reports whether lp is the undo of move m in flight (a
+// reassignment from m's `to` towards its `from`, as kshift rollback submits
+// it), with a detail for status.
+func undoInFlight(m *plans.Move, lp *livePartition) (bool, string) {
+	if lp == nil || !lp.Reassigning || !slices.Equal(inFlightTarget(lp), m.From) || !sameSet(inFlightOrigin(lp), m.To) {
+		return false, ""
+	}
+	return true, fmt.Sprintf("undo (rollback) in flight back to %v: replicas %v, adding %v, removing %v", m.From, lp.Replicas, lp.Adding, lp.Removing)
 }
 
 // PartitionStatus is one partition of a step on the live cluster.
