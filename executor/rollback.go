@@ -43,7 +43,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	if !force {
 		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial && got != StepUndoInFlight {
 			if got == StepPending {
-				return &StepResult{Step: n, Phase: s.Phase, AlreadyDone: true}, nil
+				return &StepResult{Step: n, Undoes: n, Phase: s.Phase, AlreadyDone: true}, nil
 			}
 			return nil, refusal("step %d is %s: rollback undoes a done step (run kshift cancel for a step in flight, or --force)", n, got)
 		}

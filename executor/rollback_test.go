@@ -49,9 +49,9 @@ func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (*Exe
 // TestInterruptedRollbackResumes pins an interrupted rollback: the error
 // names the forward step being undone and the commands that resume it
 // (kshift rollback) or revert it (kshift cancel), never apply; status shows
-// the step's undo in flight with its copy progress, not drift; and running
-// the rollback again resumes it to the step's exact from, with no throttle
-// left.
+// the step's undo in flight with its copy progress, not drift; applying the
+// step meanwhile is refused with the same advice; and running the rollback
+// again resumes it to the step's exact from, with no throttle left.
 func TestInterruptedRollbackResumes(t *testing.T) {
 	c := startCluster(t, 20, kafkadouble.Config{})
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
@@ -89,6 +89,11 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 		if ps.State != StateUndoInFlight || !strings.Contains(ps.Detail, "undo") {
 			t.Errorf("%s: %s (%s); want undo-in-flight", ps.Name(), ps.State, ps.Detail)
 		}
+	}
+
+	// Applying the step forward meanwhile is refused with the same advice.
+	if _, err := slow.Apply(testCtx(t, 30*time.Second), ref, 3); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "kshift rollback plan.yaml --step 3") {
+		t.Errorf("apply of step 3 while its undo is in flight: %v; want a refusal saying how to finish or revert the undo", err)
 	}
 
 	resume, _ := testExecutor(t, c, func(o *Options) { o.Audit, o.Throttle = slow.opts.Audit, fastRate })
@@ -163,5 +168,57 @@ func TestCancelRevertsUndoInFlight(t *testing.T) {
 	st, err := slow.Status(ctx, ref)
 	if err != nil || st.Steps[0].State != StepDone {
 		t.Errorf("status after cancel: %+v, %v; want step 1 done", st, err)
+	}
+}
+
+// TestInterruptedMoveLeaderRollbackResumes pins the undo of a move-leader
+// step interrupted between its elections: the replicas are back at the
+// step's from but some leaders are still the targets. Status shows the undo
+// in flight (not pending, which would make rollback report nothing to undo),
+// and running the rollback again elects the rest.
+func TestInterruptedMoveLeaderRollbackResumes(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	e, _ := testExecutor(t, c, nil)
+	ctx := testCtx(t, 60*time.Second)
+	for n := 1; n <= 2; n++ {
+		if _, err := e.Apply(ctx, ref, n); err != nil {
+			t.Fatalf("apply step %d: %v", n, err)
+		}
+	}
+	// One election at a time, a second apart: interrupt after the first.
+	rctx, cancel := context.WithCancel(ctx)
+	slow, _ := testExecutor(t, c, func(o *Options) { o.ElectionBatch, o.ElectionWait = 1, time.Second })
+	go func() {
+		defer cancel()
+		for rctx.Err() == nil {
+			for _, m := range p.Steps[1].Partitions {
+				if st, _ := c.Partition(m.Topic, m.Partition); st.Leader == m.From[0] {
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	if _, err := slow.Rollback(rctx, ref, 2, false); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
+	}
+	st, err := e.Status(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2 := st.Steps[1]; s2.State != StepUndoInFlight || s2.UndoInFlight == 0 || s2.UndoInFlight+s2.Pending != 3 {
+		t.Fatalf("step 2 after its undo was interrupted between elections: %+v; want undo-in-flight", s2)
+	}
+	res, err := e.Rollback(ctx, ref, 2, false)
+	if err != nil || res.AlreadyDone {
+		t.Fatalf("resumed rollback: %+v, %v; want the remaining elections run", res, err)
+	}
+	for _, m := range p.Steps[1].Partitions {
+		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, m.From) || got.Leader != m.From[0] {
+			t.Errorf("after the resumed rollback: %s replicas %v leader %d; want %v led by %d", m.Name(), got.Replicas, got.Leader, m.From, m.From[0])
+		}
 	}
 }

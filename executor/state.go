@@ -197,14 +197,23 @@ func classify(phase plans.Phase, m *plans.Move, lp *livePartition) (PartitionSta
 	}
 }
 
-// undoInFlight reports whether lp is the undo of move m in flight (a
-// reassignment from m's `to` towards its `from`, as kshift rollback submits
-// it), with a detail for status.
-func undoInFlight(m *plans.Move, lp *livePartition) (bool, string) {
-	if lp == nil || !lp.Reassigning || !slices.Equal(inFlightTarget(lp), m.From) || !sameSet(inFlightOrigin(lp), m.To) {
+// undoInFlight reports whether lp is the undo of move m in flight, as
+// kshift rollback leaves it when interrupted, with a detail for status:
+// a reassignment from m's `to` back towards its `from`, or for move-leader
+// the replicas back at `from` still led by `to`'s first replica (the undo's
+// preferred-leader election has not happened).
+func undoInFlight(phase plans.Phase, m *plans.Move, lp *livePartition) (bool, string) {
+	switch {
+	case lp == nil || len(m.From) == 0 || len(m.To) == 0:
 		return false, ""
+	case lp.Reassigning:
+		if slices.Equal(inFlightTarget(lp), m.From) && sameSet(inFlightOrigin(lp), m.To) {
+			return true, fmt.Sprintf("undo (rollback) in flight back to %v: replicas %v, adding %v, removing %v", m.From, lp.Replicas, lp.Adding, lp.Removing)
+		}
+	case phase == plans.PhaseMoveLeader && slices.Equal(lp.Replicas, m.From) && lp.Leader == m.To[0] && lp.Leader != m.From[0]:
+		return true, fmt.Sprintf("undo (rollback) in flight: replicas back at %v, leader still %d: preferred-leader election pending", m.From, lp.Leader)
 	}
-	return true, fmt.Sprintf("undo (rollback) in flight back to %v: replicas %v, adding %v, removing %v", m.From, lp.Replicas, lp.Adding, lp.Removing)
+	return false, ""
 }
 
 // PartitionStatus is one partition of a step on the live cluster.

@@ -104,7 +104,12 @@ func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 		var atDetail string
 		for i := len(chain) - 1; i >= 0; i-- {
 			st, detail := classify(phase(chain[i].step), chain[i].move, lp)
-			if st == StateDone || st == StateInFlight {
+			if st == StatePending {
+				if ok, undoDetail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
+					st, detail = StateUndoInFlight, undoDetail
+				}
+			}
+			if st == StateDone || st == StateInFlight || st == StateUndoInFlight {
 				at, atState, atDetail = i, st, detail
 				break
 			}
@@ -115,7 +120,7 @@ func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 		// At neither end of any move: an interrupted rollback may have left
 		// the undo of one of them in flight (`to` back towards `from`).
 		for i := len(chain) - 1; at == -2 && i >= 0; i-- {
-			if ok, detail := undoInFlight(chain[i].move, lp); ok {
+			if ok, detail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
 				at, atState, atDetail = i, StateUndoInFlight, detail
 			}
 		}
