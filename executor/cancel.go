@@ -167,7 +167,7 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	if len(res.Unrecognised) > 0 {
 		sort.Strings(res.Unrecognised)
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d reassignment(s) in flight are neither a step of %s nor the undo of one, so cancel left them alone: %s. "+
-			"kshift kept its throttles on them and the broker rates, so that they do not copy unthrottled. "+
+			"kshift left the throttles it set in place while they move (their throttled-replica entries and the broker rates, where it set any), so that they do not copy unthrottled. "+
 			"Let them finish (or cancel them with the tool that started them), then run `kshift throttle clear %s`",
 			len(res.Unrecognised), ref.Path, nameList(res.Unrecognised), ref.Path))
 	}

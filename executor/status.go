@@ -251,8 +251,11 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 // undoStepOf returns the undo of reassignment step s of p (plans.UndoStep),
 // numbered and labelled as the undo of s, or nil when s has none.
 func undoStepOf(p *plans.Plan, s *plans.Step) *plans.Step {
+	if !s.Phase.IsReassignment() {
+		return nil
+	}
 	u, ok := plans.UndoStep(s, p.Throttle)
-	if !ok || !s.Phase.IsReassignment() {
+	if !ok {
 		return nil
 	}
 	u.Number, u.Undoes = s.Number, s.Number
