@@ -280,6 +280,14 @@ func (e *Executor) leftMessage(s *plans.Step, keep map[tp]bool) string {
 			names = append(names, m.Name())
 		}
 	}
+	if e.opts.Command == "rollback" && s.Undoes > 0 {
+		// s is a step of the derived rollback plan: the operator knows the
+		// forward step and resumes through rollback, not apply.
+		return fmt.Sprintf("left in flight: the undo of step %d keeps moving %d partition(s) back in Kafka under kshift's throttles (%s).\n"+
+			"resume with: kshift rollback %s --step %d (it waits for them, verifies and clears the throttles)\n"+
+			"or revert with: kshift cancel %s (it cancels the undo, restores step %d's to in its exact replica order, and clears the throttles)",
+			s.Undoes, len(names), nameList(names), e.planPath, s.Undoes, e.planPath, s.Undoes)
+	}
 	return fmt.Sprintf("left in flight: %d partition(s) of step %d keep moving in Kafka under kshift's throttles (%s).\n"+
 		"resume with: kshift apply %s --step %d (it waits for them, verifies and clears the throttles)\n"+
 		"or revert with: kshift cancel %s", len(names), s.Number, nameList(names), e.planPath, s.Number, e.planPath)

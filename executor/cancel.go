@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/kshift/kshift/plans"
@@ -32,7 +33,7 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 	}
 	for start := 0; start < len(cancel); start += e.opts.ChunkSize {
 		if err := e.alterAssignments(ctx, cancel[start:min(start+e.opts.ChunkSize, len(cancel))], true); err != nil {
-			return fmt.Errorf("cancelling step %d: %w", s.Number, err)
+			return fmt.Errorf("cancelling %s: %w", s.Label(), err)
 		}
 	}
 	if e.opts.DryRun {
@@ -56,14 +57,14 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 			case sameSet(lp.Replicas, m.From):
 				reorder = append(reorder, plans.Move{Topic: m.Topic, Partition: m.Partition, From: lp.Replicas, To: m.From})
 			default:
-				return fmt.Errorf("cancelling step %d: %s has replicas %v after the cancel, expected the set of %v", s.Number, m.Name(), lp.Replicas, m.From)
+				return fmt.Errorf("cancelling %s: %s has replicas %v after the cancel, expected the set of %v", s.Label(), m.Name(), lp.Replicas, m.From)
 			}
 		}
 		if len(left) == 0 {
 			return e.submit(ctx, reorder)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("cancelling step %d: still in flight after the cancel: %s", s.Number, nameList(left))
+			return fmt.Errorf("cancelling %s: still in flight after the cancel: %s", s.Label(), nameList(left))
 		}
 		if err := sleep(ctx, e.opts.PollInterval); err != nil {
 			return err
@@ -74,12 +75,21 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 // CancelResult says what Cancel reverted.
 type CancelResult struct {
 	// Steps are the steps that had reassignments in flight.
-	Steps    []int    `json:"steps" yaml:"steps"`
-	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+	Steps []int `json:"steps" yaml:"steps"`
+	// Undos are the steps whose undo (an interrupted kshift rollback) was in
+	// flight: it was reverted and they are back at their to.
+	Undos []int `json:"undos,omitempty" yaml:"undos,omitempty"`
+	// Unrecognised are reassignments still in flight that are neither a step
+	// of the plan nor the undo of one: kshift kept its throttles for them.
+	Unrecognised []string `json:"unrecognised,omitempty" yaml:"unrecognised,omitempty"`
+	Warnings     []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 }
 
 // Cancel reverts every step of the plan that has reassignments in flight,
-// restores their `from` order and clears kshift's throttles.
+// and every undo of a step (kshift rollback) in flight, restores their exact
+// starting order and clears kshift's throttles, except those of
+// reassignments still in flight: clearing them would let those copy
+// unthrottled.
 func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, err error) {
 	e.begin(ref, 0)
 	res = &CancelResult{}
@@ -108,39 +118,62 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 		}
 	}()
 	states := planStates(ref.Plan, v)
+	recognised := map[tp]bool{}
 	for i := range ref.Plan.Steps {
 		s := &ref.Plan.Steps[i]
-		moving := false
+		moving, undoing := false, false
 		for key, ps := range states[s.Number] {
-			if ps.State == StateInFlight && v.InFlight[key] != nil {
+			if v.InFlight[key] == nil {
+				continue
+			}
+			switch ps.State {
+			case StateInFlight:
 				moving = true
+			case StateUndoInFlight:
+				undoing = true
+			default:
+				continue
+			}
+			recognised[key] = true
+		}
+		if moving {
+			res.Steps = append(res.Steps, s.Number)
+			if err := e.revertAudited(ctx, s); err != nil {
+				return res, err
 			}
 		}
-		if !moving {
-			continue
-		}
-		e.step = s.Number
-		r := e.auditRecord(AuditStart)
-		e.audit(r)
-		res.Steps = append(res.Steps, s.Number)
-		rerr := e.revert(ctx, s)
-		end := e.auditRecord(AuditEnd)
-		end.Result = "ok"
-		if rerr != nil {
-			end.Result, end.Error = "error", rerr.Error()
-		}
-		e.audit(end)
-		if rerr != nil {
-			return res, rerr
+		if undo := undoStepOf(ref.Plan, s); undoing && undo != nil {
+			res.Undos = append(res.Undos, s.Number)
+			if err := e.revertAudited(ctx, undo); err != nil {
+				return res, err
+			}
 		}
 	}
 	recs, err := e.openRecords()
 	if err != nil {
 		return res, err
 	}
+	after, err := e.readView(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("throttles left in place (clear them with `kshift throttle clear %s` once nothing moves): %w", ref.Path, err)
+	}
+	keep := map[tp]bool{}
+	for key := range after.InFlight {
+		keep[key] = true
+		if !recognised[key] {
+			res.Unrecognised = append(res.Unrecognised, key.String())
+		}
+	}
+	if len(res.Unrecognised) > 0 {
+		sort.Strings(res.Unrecognised)
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d reassignment(s) in flight are neither a step of %s nor the undo of one, so cancel left them alone: %s. "+
+			"kshift left the throttles it set in place while they move (their throttled-replica entries and the broker rates, where it set any), so that they do not copy unthrottled. "+
+			"Let them finish (or cancel them with the tool that started them), then run `kshift throttle clear %s`",
+			len(res.Unrecognised), ref.Path, nameList(res.Unrecognised), ref.Path))
+	}
 	sr := &StepResult{}
-	err = e.finishRecords(recs, nil, sr)
-	res.Warnings = sr.Warnings
+	err = e.finishRecords(recs, keep, sr)
+	res.Warnings = append(res.Warnings, sr.Warnings...)
 	return res, err
 }
 
@@ -148,6 +181,21 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 // ZooKeeper step: the live ensemble then is not where the next one starts.
 func (e *Executor) dryRunChangedEnsemble() bool {
 	return e.opts.DryRun && slices.ContainsFunc(e.dry.steps, func(s *plans.Step) bool { return s.Phase.IsZooKeeper() })
+}
+
+// revertAudited reverts s (a step, or the undo of one numbered as the step)
+// as its own run in the audit log.
+func (e *Executor) revertAudited(ctx context.Context, s *plans.Step) error {
+	e.step = s.Number
+	e.audit(e.auditRecord(AuditStart))
+	err := e.revert(ctx, s)
+	end := e.auditRecord(AuditEnd)
+	end.Result = "ok"
+	if err != nil {
+		end.Result, end.Error = "error", err.Error()
+	}
+	e.audit(end)
+	return err
 }
 
 // applyZooKeeper runs a zk-* step through ZooKeeperSteps with the same

@@ -45,12 +45,15 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		}
 	}
 	// 2. Every partition at from, at to, or in flight towards to.
-	var drifted []string
+	var drifted, undoing []string
 	ours := map[tp]bool{}
 	allDone := true
-	for _, p := range st {
+	for i, p := range st {
 		switch p.State {
 		case StateDrifted:
+			if ok, _ := undoInFlight(s.Phase, &s.Partitions[i], v.Partitions[tp{p.Topic, p.Partition}]); ok {
+				undoing = append(undoing, p.Name())
+			}
 			drifted = append(drifted, p.Name()+": "+p.Detail)
 		case StateInFlight:
 			ours[tp{p.Topic, p.Partition}] = true
@@ -58,6 +61,10 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		if p.State != StateDone {
 			allDone = false
 		}
+	}
+	if len(undoing) > 0 && e.plan.Kind == plans.KindMigration {
+		return st, refusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s, then run this again",
+			s.Label(), len(undoing), nameList(undoing), e.planPath, s.Number, e.planPath)
 	}
 	if len(drifted) > 0 {
 		return st, refusal("%s: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Label(), len(drifted), nameList(drifted))

@@ -19,8 +19,9 @@ func undoOf(rb *plans.Plan, n int) *plans.Step {
 }
 
 // Rollback applies the undo of forward step n (plans.Rollback): step n must
-// be done and every later step pending, unless force. The undo step goes
-// through the same gates, lock, throttles and verification as apply.
+// be done (or its undo in flight: an interrupted rollback is resumed) and
+// every later step pending, unless force. The undo step goes through the
+// same gates, lock, throttles and verification as apply.
 func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool) (*StepResult, error) {
 	fwd := ref.Plan
 	s := fwd.Step(n)
@@ -40,9 +41,9 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 		return nil, err
 	}
 	if !force {
-		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial {
+		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial && got != StepUndoInFlight {
 			if got == StepPending {
-				return &StepResult{Step: n, Phase: s.Phase, AlreadyDone: true}, nil
+				return &StepResult{Step: n, Undoes: n, Phase: s.Phase, AlreadyDone: true}, nil
 			}
 			return nil, refusal("step %d is %s: rollback undoes a done step (run kshift cancel for a step in flight, or --force)", n, got)
 		}

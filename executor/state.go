@@ -22,12 +22,15 @@ const (
 	// StateInFlight: a reassignment towards `to` is in flight, or (move-leader)
 	// the replicas are `to` and the preferred-leader election has not happened.
 	StateInFlight PartitionState = "in-flight"
+	// StateUndoInFlight: the undo of the step (kshift rollback) is in
+	// flight: a reassignment from `to` back towards `from`.
+	StateUndoInFlight PartitionState = "undo-in-flight"
 	// StateDrifted: anything else; the step refuses to run.
 	StateDrifted PartitionState = "drifted"
 )
 
 // AllPartitionStates lists every partition state.
-var AllPartitionStates = []PartitionState{StateDone, StatePending, StateInFlight, StateDrifted}
+var AllPartitionStates = []PartitionState{StateDone, StatePending, StateInFlight, StateUndoInFlight, StateDrifted}
 
 // tp names a partition.
 type tp struct {
@@ -195,6 +198,25 @@ func classify(phase plans.Phase, m *plans.Move, lp *livePartition) (PartitionSta
 	default:
 		return StateDrifted, fmt.Sprintf("replicas are %v, step expects %v (from) or %v (to)", lp.Replicas, m.From, m.To)
 	}
+}
+
+// undoInFlight reports whether lp is the undo of move m in flight, as
+// kshift rollback leaves it when interrupted, with a detail for status:
+// a reassignment from m's `to` back towards its `from`, or for move-leader
+// the replicas back at `from` still led by `to`'s first replica (the undo's
+// preferred-leader election has not happened).
+func undoInFlight(phase plans.Phase, m *plans.Move, lp *livePartition) (bool, string) {
+	switch {
+	case lp == nil || len(m.From) == 0 || len(m.To) == 0:
+		return false, ""
+	case lp.Reassigning:
+		if slices.Equal(inFlightTarget(lp), m.From) && sameSet(inFlightOrigin(lp), m.To) {
+			return true, fmt.Sprintf("undo (rollback) in flight back to %v: replicas %v, adding %v, removing %v", m.From, lp.Replicas, lp.Adding, lp.Removing)
+		}
+	case phase == plans.PhaseMoveLeader && slices.Equal(lp.Replicas, m.From) && lp.Leader == m.To[0] && lp.Leader != m.From[0]:
+		return true, fmt.Sprintf("undo (rollback) in flight: replicas back at %v, leader still %d: preferred-leader election pending", m.From, lp.Leader)
+	}
+	return false, ""
 }
 
 // PartitionStatus is one partition of a step on the live cluster.

@@ -23,6 +23,10 @@ const (
 	// StepPartial: some partitions are done, the others pending (an
 	// interrupted or failed run); apply resumes it.
 	StepPartial StepState = "partial"
+	// StepUndoInFlight: the undo of the step (kshift rollback) is in flight
+	// for some partitions: an interrupted rollback; rollback resumes it,
+	// cancel reverts it.
+	StepUndoInFlight StepState = "undo-in-flight"
 	// StepDrifted: some partitions are at neither end of the step.
 	StepDrifted StepState = "drifted"
 	// StepUnknown: a ZooKeeper step whose state cannot be read without ZooKeeper.
@@ -30,7 +34,7 @@ const (
 )
 
 // AllStepStates lists every step state.
-var AllStepStates = []StepState{StepDone, StepPending, StepInFlight, StepPartial, StepDrifted, StepUnknown}
+var AllStepStates = []StepState{StepDone, StepPending, StepInFlight, StepPartial, StepUndoInFlight, StepDrifted, StepUnknown}
 
 // StepStatus is one step of a plan on the live cluster.
 type StepStatus struct {
@@ -42,7 +46,10 @@ type StepStatus struct {
 	InFlight   int         `json:"in_flight" yaml:"in_flight"`
 	Pending    int         `json:"pending" yaml:"pending"`
 	Drifted    int         `json:"drifted" yaml:"drifted"`
-	// BytesTotal and BytesCopied measure the copy of a step in flight.
+	// UndoInFlight counts the partitions whose undo (rollback) is in flight.
+	UndoInFlight int `json:"undo_in_flight,omitempty" yaml:"undo_in_flight,omitempty"`
+	// BytesTotal and BytesCopied measure the copy of a step in flight, or
+	// of its undo when that is in flight.
 	BytesTotal  int64 `json:"bytes_total,omitempty" yaml:"bytes_total,omitempty"`
 	BytesCopied int64 `json:"bytes_copied,omitempty" yaml:"bytes_copied,omitempty"`
 	// Detail explains the state of a ZooKeeper step.
@@ -98,12 +105,24 @@ func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 		var atDetail string
 		for i := len(chain) - 1; i >= 0; i-- {
 			st, detail := classify(phase(chain[i].step), chain[i].move, lp)
-			if st == StateDone || st == StateInFlight {
+			if st == StatePending {
+				if ok, undoDetail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
+					st, detail = StateUndoInFlight, undoDetail
+				}
+			}
+			if st == StateDone || st == StateInFlight || st == StateUndoInFlight {
 				at, atState, atDetail = i, st, detail
 				break
 			}
 			if st == StatePending && i == 0 {
 				at, atState = -1, StatePending
+			}
+		}
+		// At neither end of any move: an interrupted rollback may have left
+		// the undo of one of them in flight (`to` back towards `from`).
+		for i := len(chain) - 1; at == -2 && i >= 0; i-- {
+			if ok, detail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
+				at, atState, atDetail = i, StateUndoInFlight, detail
 			}
 		}
 		for i, l := range chain {
@@ -146,6 +165,9 @@ func summarise(s *plans.Step, parts map[tp]PartitionStatus) StepStatus {
 		case StateInFlight:
 			ss.InFlight++
 			ss.Problems = append(ss.Problems, p)
+		case StateUndoInFlight:
+			ss.UndoInFlight++
+			ss.Problems = append(ss.Problems, p)
 		case StateDrifted:
 			ss.Drifted++
 			ss.Problems = append(ss.Problems, p)
@@ -154,6 +176,8 @@ func summarise(s *plans.Step, parts map[tp]PartitionStatus) StepStatus {
 	switch {
 	case ss.Drifted > 0:
 		ss.State = StepDrifted
+	case ss.UndoInFlight > 0:
+		ss.State = StepUndoInFlight
 	case ss.InFlight > 0:
 		ss.State = StepInFlight
 	case ss.Done == ss.Partitions:
@@ -202,7 +226,10 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 			continue
 		}
 		ss := summarise(s, states[s.Number])
-		if ss.InFlight > 0 {
+		switch {
+		case ss.UndoInFlight > 0:
+			ss.BytesTotal, ss.BytesCopied = e.undoProgress(ctx, p, s, states[s.Number], v)
+		case ss.InFlight > 0:
 			var inflight []tp
 			pst := map[tp]PartitionState{}
 			for k, ps := range states[s.Number] {
@@ -231,6 +258,44 @@ func (e *Executor) StepDone(ctx context.Context, ref PlanRef, n int) (bool, erro
 		return false, nil // not done, or not readable: applying it says which
 	}
 	return err == nil, err
+}
+
+// undoStepOf returns the undo of reassignment step s of p (plans.UndoStep),
+// numbered and labelled as the undo of s, or nil when s has none.
+func undoStepOf(p *plans.Plan, s *plans.Step) *plans.Step {
+	if !s.Phase.IsReassignment() {
+		return nil
+	}
+	u, ok := plans.UndoStep(s, p.Throttle)
+	if !ok {
+		return nil
+	}
+	u.Number, u.Undoes = s.Number, s.Number
+	return &u
+}
+
+// undoProgress measures the copy of step s's undo in flight: the undo's
+// adding replicas (the ones the forward step removed) against their leaders.
+// A partition back at the forward step's from has its undo done.
+func (e *Executor) undoProgress(ctx context.Context, p *plans.Plan, s *plans.Step, parts map[tp]PartitionStatus, v *view) (total, copied int64) {
+	undo := undoStepOf(p, s)
+	if undo == nil {
+		return 0, 0
+	}
+	undoStates := map[tp]PartitionState{}
+	var inflight []tp
+	for k, ps := range parts {
+		switch ps.State {
+		case StateUndoInFlight:
+			undoStates[k] = StateInFlight
+			inflight = append(inflight, k)
+		case StatePending:
+			undoStates[k] = StateDone
+		default:
+			undoStates[k] = StatePending
+		}
+	}
+	return copyProgress(undo.Partitions, undoStates, v, e.replicaSizes(ctx, inflight))
 }
 
 // stepDone reports whether step n of the plan is done on the live cluster,

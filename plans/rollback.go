@@ -41,7 +41,7 @@ func Rollback(p *Plan) *Plan {
 	}
 	for i := len(p.Steps) - 1; i >= 0; i-- {
 		fwd := &p.Steps[i]
-		undo, ok := undoStep(fwd, p.Throttle)
+		undo, ok := UndoStep(fwd, p.Throttle)
 		if !ok {
 			continue
 		}
@@ -55,8 +55,10 @@ func Rollback(p *Plan) *Plan {
 	return r
 }
 
-// undoStep returns the step that undoes s, or false when s cannot be undone.
-func undoStep(s *Step, planThrottle Rate) (Step, bool) {
+// UndoStep returns the step that undoes s (numbered 0, Undoes unset), or
+// false when s cannot be undone. The executor also uses it to recognise and
+// revert an undo left in flight by an interrupted rollback.
+func UndoStep(s *Step, planThrottle Rate) (Step, bool) {
 	u := Step{Phase: s.Phase, Throttle: s.Throttle}
 	if s.Phase.IsReassignment() {
 		u.Partitions = make([]Move, len(s.Partitions))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
 )
 
@@ -61,7 +62,7 @@ func runRollback(c *cli.Context) error {
 
 func printRollback(c *cli.Context, res *executor.StepResult, err error) {
 	if res.AlreadyDone {
-		fmt.Fprintf(c.App.Writer, "undo of step %d (%s): nothing to undo\n", res.Step, res.Phase)
+		fmt.Fprintf(c.App.Writer, "%s (%s): nothing to undo\n", plans.StepLabel(res.Step, res.Undoes), res.Phase)
 		return
 	}
 	printStepResult(c.App.Writer, res, err)

@@ -15,8 +15,10 @@ func newStatusCommand() *cli.Command {
 		Usage:     "show where each step of a plan stands on the live cluster",
 		ArgsUsage: "PLAN",
 		Description: `Reads the live cluster and shows each step as done, in-flight (with copy progress),
-partial (some partitions done: an interrupted run; apply resumes it), pending or drifted
-(partitions at neither end of the step, named). Also shows the operator lock's holder.`,
+partial (some partitions done: an interrupted run; apply resumes it), undo-in-flight (an
+interrupted kshift rollback of the step, with copy progress; rollback resumes it, cancel
+reverts it), pending or drifted (partitions at neither end of the step, named). Also shows
+the operator lock's holder.`,
 		Flags: append([]cli.Flag{
 			outputFlag,
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "print the status again every --interval until interrupted"},
@@ -74,7 +76,7 @@ func statusTables(p *plans.Plan, st *executor.PlanStatus) []table {
 			copied = fmt.Sprintf("%s / %s", plans.ByteSize(s.BytesCopied), plans.ByteSize(s.BytesTotal))
 		}
 		steps.rows = append(steps.rows, []string{fmt.Sprint(s.Number), string(s.Phase), string(s.State),
-			fmt.Sprint(s.Partitions), fmt.Sprint(s.Done), fmt.Sprint(s.InFlight), fmt.Sprint(s.Pending), fmt.Sprint(s.Drifted), copied})
+			fmt.Sprint(s.Partitions), fmt.Sprint(s.Done), fmt.Sprint(s.InFlight + s.UndoInFlight), fmt.Sprint(s.Pending), fmt.Sprint(s.Drifted), copied})
 		for _, ps := range s.Problems {
 			problems.rows = append(problems.rows, []string{fmt.Sprint(s.Number), ps.Name(), string(ps.State),
 				fmt.Sprint(ps.Replicas), fmt.Sprint(ps.Leader), fmt.Sprint(ps.ISR), ps.Detail})
