@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // testCluster is a double with source brokers 0-2 and target brokers 3-5,
@@ -155,4 +157,70 @@ func (c *testCluster) replicas(t *testing.T, topic string, p int32) kafkadouble.
 		t.Fatalf("%s-%d does not exist", topic, p)
 	}
 	return st
+}
+
+// recordingKafka passes every request to the double through the real
+// client and keeps what kshift sent and what came back, so a test can see
+// the calls themselves (not kshift's own account of them). onAnswer, when
+// set, sees each answer as it arrives.
+type recordingKafka struct {
+	Kafka
+	mu       sync.Mutex
+	sent     []kmsg.Request
+	onAnswer func(req kmsg.Request, resp kmsg.Response)
+}
+
+func (r *recordingKafka) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
+	r.record(req)
+	resp, err := r.Kafka.Request(ctx, req)
+	if err == nil {
+		r.answer(req, resp)
+	}
+	return resp, err
+}
+
+func (r *recordingKafka) RequestSharded(ctx context.Context, req kmsg.Request) []kgo.ResponseShard {
+	r.record(req)
+	shards := r.Kafka.RequestSharded(ctx, req)
+	for _, sh := range shards {
+		if sh.Err == nil {
+			r.answer(req, sh.Resp)
+		}
+	}
+	return shards
+}
+
+func (r *recordingKafka) record(req kmsg.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, req)
+}
+
+func (r *recordingKafka) answer(req kmsg.Request, resp kmsg.Response) {
+	r.mu.Lock()
+	f := r.onAnswer
+	r.mu.Unlock()
+	if f != nil {
+		f(req, resp)
+	}
+}
+
+// requests returns the requests sent with API key key, in order.
+func (r *recordingKafka) requests(key int16) []kmsg.Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []kmsg.Request
+	for _, req := range r.sent {
+		if req.Key() == key {
+			out = append(out, req)
+		}
+	}
+	return out
+}
+
+// recorded makes e send through a recordingKafka and returns it.
+func recorded(e *Executor) *recordingKafka {
+	r := &recordingKafka{Kafka: e.k}
+	e.k = r
+	return r
 }
