@@ -165,8 +165,10 @@ func (c *testCluster) replicas(t *testing.T, topic string, p int32) kafkadouble.
 // set, sees each answer as it arrives.
 type recordingKafka struct {
 	Kafka
-	mu       sync.Mutex
-	sent     []kmsg.Request
+	mu   sync.Mutex
+	sent []kmsg.Request
+	// sentAt is when each request was sent, for pacing checks.
+	sentAt   []time.Time
 	onAnswer func(req kmsg.Request, resp kmsg.Response)
 }
 
@@ -194,6 +196,7 @@ func (r *recordingKafka) record(req kmsg.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sent = append(r.sent, req)
+	r.sentAt = append(r.sentAt, time.Now())
 }
 
 func (r *recordingKafka) answer(req kmsg.Request, resp kmsg.Response) {
@@ -205,17 +208,19 @@ func (r *recordingKafka) answer(req kmsg.Request, resp kmsg.Response) {
 	}
 }
 
-// requests returns the requests sent with API key key, in order.
-func (r *recordingKafka) requests(key int16) []kmsg.Request {
+// requests returns the requests sent with API key key, in order, and when
+// each was sent.
+func (r *recordingKafka) requests(key int16) ([]kmsg.Request, []time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []kmsg.Request
-	for _, req := range r.sent {
+	var at []time.Time
+	for i, req := range r.sent {
 		if req.Key() == key {
-			out = append(out, req)
+			out, at = append(out, req), append(at, r.sentAt[i])
 		}
 	}
-	return out
+	return out, at
 }
 
 // recorded makes e send through a recordingKafka and returns it.

@@ -153,8 +153,8 @@ func TestUnreadableOffsetsAreReported(t *testing.T) {
 			want := func(m plans.Move) []int32 { return m.To }
 			if tc.failBefore {
 				want = func(m plans.Move) []int32 { return m.From }
-				if n := len(k.requests(kmsg.AlterPartitionAssignments.Int16())); n != 0 {
-					t.Errorf("%d AlterPartitionAssignments sent although the offsets before the step could not be read", n)
+				if sent, _ := k.requests(kmsg.AlterPartitionAssignments.Int16()); len(sent) != 0 {
+					t.Errorf("%d AlterPartitionAssignments sent although the offsets before the step could not be read", len(sent))
 				}
 			}
 			c.atEnds(t, &p.Steps[0], want, "after the run")
