@@ -229,3 +229,24 @@ func recorded(e *Executor) *recordingKafka {
 	e.k = r
 	return r
 }
+
+// splitStep replaces step n of p by one step per partition, in order, and
+// renumbers the steps after it.
+func splitStep(t *testing.T, p *plans.Plan, n int) {
+	t.Helper()
+	var steps []plans.Step
+	for _, s := range p.Steps {
+		if s.Number != n {
+			s.Number = len(steps) + 1
+			steps = append(steps, s)
+			continue
+		}
+		for _, m := range s.Partitions {
+			steps = append(steps, plans.Step{Number: len(steps) + 1, Phase: s.Phase, Partitions: []plans.Move{m}})
+		}
+	}
+	p.Steps = steps
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
