@@ -1,9 +1,11 @@
 package executor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -563,13 +565,75 @@ func (e *Executor) electBatch(ctx context.Context, batch []plans.Move) (int, err
 // offsetPair is a partition's log start and end offsets.
 type offsetPair struct{ start, end int64 }
 
-// offsets reads the log start and end offsets of the moves' partitions;
-// partitions whose leader does not answer are left out.
+// offsetsUnreadableError names the partitions whose log offsets could not be
+// read, with why.
+type offsetsUnreadableError struct {
+	failed map[tp]string
+	after  time.Duration
+}
+
+// keys returns the unread partitions in name order.
+func (e *offsetsUnreadableError) keys() []tp {
+	out := slices.Collect(maps.Keys(e.failed))
+	slices.SortFunc(out, func(a, b tp) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return out
+}
+
+func (e *offsetsUnreadableError) names() []string {
+	var out []string
+	for _, key := range e.keys() {
+		out = append(out, fmt.Sprintf("%s: %s", key, e.failed[key]))
+	}
+	return out
+}
+
+func (e *offsetsUnreadableError) Error() string {
+	return fmt.Sprintf("could not read the log start and end offsets of %d partition(s), retried for %s: %s; "+
+		"kshift compares them before and after a step and does not pass a partition it could not read: "+
+		"find why their leaders do not answer ListOffsets (kshift check, the brokers' logs) and run the command again",
+		len(e.failed), e.after, nameList(e.names()))
+}
+
+// offsets reads the log start and end offsets of every move's partition.
+// Partitions whose leader answers with an error (a leader elected a moment
+// ago answers OFFSET_NOT_AVAILABLE until its high watermark is known) or
+// whose request fails are read again every poll until SettleTimeout; any
+// still unread then make an *offsetsUnreadableError: no partition is left
+// out.
 func (e *Executor) offsets(ctx context.Context, moves []plans.Move) (map[tp]offsetPair, error) {
 	out := map[tp]offsetPair{}
+	todo := moves
+	deadline := time.Now().Add(e.opts.SettleTimeout)
+	for {
+		failed := e.readOffsets(ctx, todo, out)
+		if len(failed) == 0 {
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if time.Now().After(deadline) {
+			return nil, &offsetsUnreadableError{failed: failed, after: e.opts.SettleTimeout}
+		}
+		todo = slices.DeleteFunc(slices.Clone(todo), func(m plans.Move) bool { return failed[tp{m.Topic, m.Partition}] == "" })
+		if err := sleep(ctx, e.opts.PollInterval); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readOffsets sends one earliest and one latest ListOffsets for moves, split
+// by leader, stores the partitions read in both into out and returns the
+// others with why.
+func (e *Executor) readOffsets(ctx context.Context, moves []plans.Move, out map[tp]offsetPair) map[tp]string {
+	failed := map[tp]string{}
+	got := map[tp]offsetPair{}
 	for _, ts := range []int64{-2, -1} {
 		req := kmsg.NewPtrListOffsetsRequest()
 		req.ReplicaID = -1
+		unanswered := map[tp]bool{}
 		topics, byTopic := groupByTopic(moves, func(m plans.Move) string { return m.Topic })
 		for _, name := range topics {
 			t := kmsg.NewListOffsetsRequestTopic()
@@ -578,30 +642,65 @@ func (e *Executor) offsets(ctx context.Context, moves []plans.Move) (map[tp]offs
 				p := kmsg.NewListOffsetsRequestTopicPartition()
 				p.Partition, p.Timestamp, p.CurrentLeaderEpoch = m.Partition, ts, -1
 				t.Partitions = append(t.Partitions, p)
+				unanswered[tp{m.Topic, m.Partition}] = true
 			}
 			req.Topics = append(req.Topics, t)
 		}
-		resp, err := request[*kmsg.ListOffsetsResponse](ctx, e, req)
-		if err != nil {
-			return nil, fmt.Errorf("reading log offsets: %w", err)
+		cctx, cancel := context.WithTimeout(ctx, e.opts.CallTimeout)
+		e.calls.Add(1)
+		shards := e.k.RequestSharded(cctx, req)
+		cancel()
+		for _, sh := range shards {
+			if sh.Err != nil {
+				// The shard's partitions (one leader's, or those without
+				// a known leader) got no answer.
+				if r, ok := sh.Req.(*kmsg.ListOffsetsRequest); ok {
+					for _, t := range r.Topics {
+						for _, p := range t.Partitions {
+							key := tp{t.Topic, p.Partition}
+							failed[key], unanswered[key] = sh.Err.Error(), false
+						}
+					}
+				}
+				continue
+			}
+			resp, ok := sh.Resp.(*kmsg.ListOffsetsResponse)
+			if !ok {
+				continue
+			}
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					key := tp{t.Topic, p.Partition}
+					if !unanswered[key] {
+						continue // not asked, or answered twice
+					}
+					unanswered[key] = false
+					if err := codeErr(p.ErrorCode, nil); err != nil {
+						failed[key] = err.Error()
+						continue
+					}
+					op := got[key]
+					if ts == -2 {
+						op.start = p.Offset
+					} else {
+						op.end = p.Offset
+					}
+					got[key] = op
+				}
+			}
 		}
-		for _, t := range resp.Topics {
-			for _, p := range t.Partitions {
-				if p.ErrorCode != 0 {
-					continue
-				}
-				key := tp{t.Topic, p.Partition}
-				op := out[key]
-				if ts == -2 {
-					op.start = p.Offset
-				} else {
-					op.end = p.Offset
-				}
-				out[key] = op
+		for key, missing := range unanswered {
+			if missing {
+				failed[key] = "not in the ListOffsets answer"
 			}
 		}
 	}
-	return out, nil
+	for key, op := range got {
+		if failed[key] == "" {
+			out[key] = op
+		}
+	}
+	return failed
 }
 
 // verify checks the step's end state: every partition at `to` with its full
@@ -640,21 +739,36 @@ func (e *Executor) verify(ctx context.Context, s *plans.Step, before map[tp]offs
 		}
 	}
 	after, err := e.offsets(ctx, s.Partitions)
+	var unreadable *offsetsUnreadableError
+	if errors.As(err, &unreadable) {
+		var was []string
+		for _, key := range unreadable.keys() {
+			b := before[key]
+			was = append(was, fmt.Sprintf("%s: start %d, end %d", key, b.start, b.end))
+		}
+		return fmt.Errorf("%s: verification failed: the partitions are at `to` but the log offsets of %d partition(s) could not be read after the step, so kshift cannot show that no data was lost: %s. "+
+			"Read them by hand (kafka-run-class.sh kafka.tools.GetOffsetShell --topic T --partitions N --time -2, then -1) and compare with those before the step (%s): a start or end lower than before means lost data",
+			s.Label(), len(unreadable.failed), nameList(unreadable.names()), nameList(was))
+	}
 	if err != nil {
 		return err
 	}
 	var back []string
-	for key, b := range before {
-		a, ok := after[key]
-		if !ok {
-			continue
-		}
-		if a.start < b.start || a.end < b.end {
+	for _, m := range s.Partitions {
+		key := tp{m.Topic, m.Partition}
+		b, okBefore := before[key]
+		a, okAfter := after[key]
+		switch {
+		case !okBefore || !okAfter:
+			// offsets never returns a partial map; a gap here is a bug
+			// and must not pass as continuity.
+			back = append(back, fmt.Sprintf("%s: offsets not read (before %v, after %v)", key, okBefore, okAfter))
+		case a.start < b.start || a.end < b.end:
 			back = append(back, fmt.Sprintf("%s: start %d->%d, end %d->%d", key, b.start, a.start, b.end, a.end))
 		}
 	}
 	if len(back) > 0 {
-		return fmt.Errorf("%s: offsets went backwards (data loss?): %s", s.Label(), nameList(back))
+		return fmt.Errorf("%s: verification failed: log offsets went backwards (data lost, e.g. by an unclean leader election; check the brokers' logs): %s", s.Label(), nameList(back))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -282,22 +283,92 @@ func TestTargetBrokerStopsMidStep(t *testing.T) {
 }
 
 // TestAutoRebalanceMovesNoLeaderBeforeMoveLeader pins invariant 4 with item
-// 19: with automatic leader rebalancing on and checking often, raise-rf
-// moves no leader; only the move-leader step does.
+// 19: with automatic leader rebalancing on and checking often, no raise-rf
+// step moves a leader; only the move-leader step does. Two control cases
+// show the check can fail: the double's rebalancer does move a leader that
+// is off its preferred replica, and a raise-rf that puts a target first
+// has its leader moved and caught by the same check.
 func TestAutoRebalanceMovesNoLeaderBeforeMoveLeader(t *testing.T) {
 	c := startCluster(t, 200, kafkadouble.Config{RebalanceInterval: 10 * time.Second})
 	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
-	p := phasedPlan(t, c, 10<<20, "orders")
+	c.topic(t, "wrong", 4<<20, nil, []int32{0, 1, 2})
+	ctx := testCtx(t, 60*time.Second)
 	e, _ := testExecutor(t, c, nil)
-	ctx := testCtx(t, 30*time.Second)
-	if _, err := e.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
+	// movedLeaders lets an hour of rebalance checks pass, then names the
+	// partitions of moves not led by want(m).
+	movedLeaders := func(moves []plans.Move, want func(plans.Move) int32) []string {
+		c.Clock().Advance(time.Hour)
+		var moved []string
+		for _, m := range moves {
+			if st := c.replicas(t, m.Topic, m.Partition); st.Leader != want(m) {
+				moved = append(moved, fmt.Sprintf("%s: leader %d, want %d", m.Name(), st.Leader, want(m)))
+			}
+		}
+		return moved
+	}
+	fromFirst := func(m plans.Move) int32 { return m.From[0] }
+
+	// Control: the rebalancer is on. orders-1 fails over to broker 2
+	// while its preferred broker 1 is down; once 1 is back, the rebalancer
+	// (nothing else) makes it leader again.
+	if err := c.StopBroker(1); err != nil {
 		t.Fatal(err)
 	}
-	c.Clock().Advance(time.Hour) // many rebalance checks
-	for _, m := range p.Steps[0].Partitions {
-		if st := c.replicas(t, m.Topic, m.Partition); st.Leader != m.From[0] {
-			t.Errorf("%s: leader %d after raise-rf and an hour of rebalance checks, want %d", m.Name(), st.Leader, m.From[0])
+	if st := c.replicas(t, "orders", 1); st.Leader != 2 {
+		t.Fatalf("control: orders-1 leader %d with broker 1 down, want 2", st.Leader)
+	}
+	if err := c.StartBroker(1); err != nil {
+		t.Fatal(err)
+	}
+	c.Clock().Advance(time.Hour)
+	if st := c.replicas(t, "orders", 1); st.Leader != 1 {
+		t.Fatalf("control: orders-1 leader %d after an hour of rebalance checks with broker 1 back, want 1: the rebalancer does not run", st.Leader)
+	}
+
+	// Control: a raise-rf that puts a target first has its leader moved
+	// by the rebalancer, and the check catches it.
+	wrongFrom := []int32{0, 1, 2}
+	wrong := &plans.Plan{Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: c.ClusterID(), Strategy: plans.StrategyPhased, Throttle: 10 << 20,
+		Steps: []plans.Step{{Number: 1, Phase: plans.PhaseRaiseRF, Partitions: []plans.Move{{Topic: "wrong", Partition: 0, From: wrongFrom, To: []int32{3, 0, 1, 2, 4, 5}}}}}}
+	if _, err := e.Apply(ctx, PlanRef{Plan: wrong, Path: "wrong.yaml"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if moved := movedLeaders(wrong.Steps[0].Partitions, fromFirst); len(moved) != 1 {
+		t.Fatalf("control: a raise-rf putting broker 3 first: moved leaders %v; want wrong-0 moved to 3 and caught", moved)
+	}
+
+	// The plan: raise-rf one partition per step, then move-leader and
+	// lower-rf. No leader moves until move-leader; then each partition is
+	// led by its first target and stays so.
+	p := phasedPlan(t, c, 10<<20, "orders")
+	splitStep(t, p, 1)
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	var raises []plans.Move
+	for _, s := range p.Steps {
+		if s.Phase == plans.PhaseRaiseRF {
+			raises = append(raises, s.Partitions...)
 		}
+	}
+	raised := 0
+	for _, s := range p.Steps {
+		if _, err := e.Apply(ctx, ref, s.Number); err != nil {
+			t.Fatalf("step %d: %v", s.Number, err)
+		}
+		switch s.Phase {
+		case plans.PhaseRaiseRF:
+			raised++
+			// Every partition: those raised and those still waiting.
+			if moved := movedLeaders(raises, fromFirst); len(moved) > 0 {
+				t.Errorf("after raise-rf step %d and an hour of rebalance checks: %v", s.Number, moved)
+			}
+		default:
+			if moved := movedLeaders(s.Partitions, func(m plans.Move) int32 { return m.To[0] }); len(moved) > 0 {
+				t.Errorf("after %s step %d and an hour of rebalance checks: %v", s.Phase, s.Number, moved)
+			}
+		}
+	}
+	if raised != 3 || len(raises) != 3 {
+		t.Errorf("%d raise-rf steps checked over %d partitions, want 3 over 3", raised, len(raises))
 	}
 }
 

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // testCluster is a double with source brokers 0-2 and target brokers 3-5,
@@ -155,4 +157,96 @@ func (c *testCluster) replicas(t *testing.T, topic string, p int32) kafkadouble.
 		t.Fatalf("%s-%d does not exist", topic, p)
 	}
 	return st
+}
+
+// recordingKafka passes every request to the double through the real
+// client and keeps what kshift sent and what came back, so a test can see
+// the calls themselves (not kshift's own account of them). onAnswer, when
+// set, sees each answer as it arrives.
+type recordingKafka struct {
+	Kafka
+	mu   sync.Mutex
+	sent []kmsg.Request
+	// sentAt is when each request was sent, for pacing checks.
+	sentAt   []time.Time
+	onAnswer func(req kmsg.Request, resp kmsg.Response)
+}
+
+func (r *recordingKafka) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
+	r.record(req)
+	resp, err := r.Kafka.Request(ctx, req)
+	if err == nil {
+		r.answer(req, resp)
+	}
+	return resp, err
+}
+
+func (r *recordingKafka) RequestSharded(ctx context.Context, req kmsg.Request) []kgo.ResponseShard {
+	r.record(req)
+	shards := r.Kafka.RequestSharded(ctx, req)
+	for _, sh := range shards {
+		if sh.Err == nil {
+			r.answer(req, sh.Resp)
+		}
+	}
+	return shards
+}
+
+func (r *recordingKafka) record(req kmsg.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, req)
+	r.sentAt = append(r.sentAt, time.Now())
+}
+
+func (r *recordingKafka) answer(req kmsg.Request, resp kmsg.Response) {
+	r.mu.Lock()
+	f := r.onAnswer
+	r.mu.Unlock()
+	if f != nil {
+		f(req, resp)
+	}
+}
+
+// requests returns the requests sent with API key key, in order, and when
+// each was sent.
+func (r *recordingKafka) requests(key int16) ([]kmsg.Request, []time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []kmsg.Request
+	var at []time.Time
+	for i, req := range r.sent {
+		if req.Key() == key {
+			out, at = append(out, req), append(at, r.sentAt[i])
+		}
+	}
+	return out, at
+}
+
+// recorded makes e send through a recordingKafka and returns it.
+func recorded(e *Executor) *recordingKafka {
+	r := &recordingKafka{Kafka: e.k}
+	e.k = r
+	return r
+}
+
+// splitStep replaces step n of p by one step per partition, in order, and
+// renumbers the steps after it.
+func splitStep(t *testing.T, p *plans.Plan, n int) {
+	t.Helper()
+	var steps []plans.Step
+	for _, s := range p.Steps {
+		if s.Number != n {
+			s.Number = len(steps) + 1
+			steps = append(steps, s)
+			continue
+		}
+		for _, m := range s.Partitions {
+			steps = append(steps, plans.Step{Number: len(steps) + 1, Phase: s.Phase, Partitions: []plans.Move{m}})
+		}
+	}
+	p.Steps = steps
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -551,6 +551,42 @@ func (c *Cluster) SetInboundRate(topic string, partition int32, bytesPerSec int6
 	return nil
 }
 
+// SetLogOffsets sets a partition's log start and end offsets, as an
+// unclean leader election that truncates the log (end going back) or records
+// deleted or expired (start going forward) would. A test control: the model
+// moves these offsets only by producing.
+func (c *Cluster) SetLogOffsets(topic string, partition int32, start, end int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked()
+	p, err := c.partitionLocked(topic, partition)
+	if err != nil {
+		return fmt.Errorf("set log offsets: %w", err)
+	}
+	if start < 0 || end < start {
+		return fmt.Errorf("set log offsets of %s-%d: start %d and end %d must satisfy 0 <= start <= end", topic, partition, start, end)
+	}
+	p.start, p.offset = start, float64(end)
+	return nil
+}
+
+// SetListOffsetsError makes the partition's leader answer ListOffsets with
+// error code (0 answers normally again), as a leader elected a moment ago
+// answers OFFSET_NOT_AVAILABLE (78) until its high watermark is known
+// (KIP-207), or one whose log dir failed answers KAFKA_STORAGE_ERROR (56).
+// A test control: the model never sets it by itself.
+func (c *Cluster) SetListOffsetsError(topic string, partition int32, code int16) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked()
+	p, err := c.partitionLocked(topic, partition)
+	if err != nil {
+		return fmt.Errorf("set ListOffsets error: %w", err)
+	}
+	p.listOffsetsErr = code
+	return nil
+}
+
 func (c *Cluster) partitionLocked(topic string, partition int32) (*partition, error) {
 	t, ok := c.topics[topic]
 	if !ok {
@@ -579,8 +615,8 @@ type PartitionState struct {
 	// replica's (an adding replica's grows as it copies).
 	Size         int64
 	ReplicaSizes map[int32]int64
-	// EndOffset is the log end offset.
-	EndOffset int64
+	// StartOffset and EndOffset are the log start and end offsets.
+	StartOffset, EndOffset int64
 }
 
 // Partition returns a partition's state, false when it does not exist.
@@ -602,6 +638,7 @@ func (c *Cluster) Partition(topic string, partition int32) (PartitionState, bool
 		Reassigning:  p.moving(),
 		Size:         int64(p.size),
 		ReplicaSizes: make(map[int32]int64, len(p.replicas)),
+		StartOffset:  p.start,
 		EndOffset:    int64(p.offset),
 	}
 	if p.moving() {

@@ -1,10 +1,12 @@
 package kafkadouble
 
 import (
+	"errors"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -215,6 +217,59 @@ func TestProduceAndListOffsets(t *testing.T) {
 	short := client(t, c, kgo.DefaultProduceTopic("orders"), kgo.RecordDeliveryTimeout(time.Second))
 	if err := short.ProduceSync(ctx(t), &kgo.Record{Value: []byte("x")}).FirstErr(); err == nil {
 		t.Error("produce with acks=all succeeded with 1 of min.insync.replicas=2 in sync")
+	}
+}
+
+// The offset controls: SetLogOffsets moves the start and end offsets
+// ListOffsets reports (a truncated log, deleted records), and
+// SetListOffsetsError makes the leader answer with an error until cleared.
+func TestLogOffsetControls(t *testing.T) {
+	c, adm, _ := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2}, []int32{1, 2, 0})
+	if err := c.SetLogOffsets("orders", 0, 100, 5000); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetLogOffsets("orders", 1, 10, 5); err == nil {
+		t.Error("SetLogOffsets accepted an end below the start")
+	}
+	starts, err := adm.ListStartOffsets(ctx(t), "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := adm.ListEndOffsets(ctx(t), "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := starts.Lookup("orders", 0)
+	e, _ := ends.Lookup("orders", 0)
+	if s.Offset != 100 || e.Offset != 5000 || s.Err != nil || e.Err != nil {
+		t.Errorf("orders-0 offsets start %+v end %+v, want 100 and 5000", s, e)
+	}
+	if st := state(t, c, "orders", 0); st.StartOffset != 100 || st.EndOffset != 5000 {
+		t.Errorf("state offsets %d..%d, want 100..5000", st.StartOffset, st.EndOffset)
+	}
+	if err := c.SetListOffsetsError("orders", 1, 78); err != nil {
+		t.Fatal(err)
+	}
+	ends, err = adm.ListEndOffsets(ctx(t), "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("orders", 1); !errors.Is(o.Err, kerr.OffsetNotAvailable) {
+		t.Errorf("orders-1 with an injected error: %+v, want OFFSET_NOT_AVAILABLE", o)
+	}
+	if o, _ := ends.Lookup("orders", 0); o.Err != nil || o.Offset != 5000 {
+		t.Errorf("orders-0 beside the injected error: %+v", o)
+	}
+	if err := c.SetListOffsetsError("orders", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	ends, err = adm.ListEndOffsets(ctx(t), "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("orders", 1); o.Err != nil {
+		t.Errorf("orders-1 after clearing the error: %+v", o)
 	}
 }
 

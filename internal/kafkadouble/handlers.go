@@ -547,7 +547,7 @@ func (t *topic) minISR(c *Cluster) int {
 	return int(n)
 }
 
-// listOffsets answers earliest (-2) with the log start offset (0) and every
+// listOffsets answers earliest (-2) with the log start offset and every
 // other timestamp with the log end offset, on the leader only.
 func (c *Cluster) listOffsets(id int32, r *kmsg.ListOffsetsRequest) kmsg.Response {
 	resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
@@ -564,8 +564,11 @@ func (c *Cluster) listOffsets(id int32, r *kmsg.ListOffsetsRequest) kmsg.Respons
 				lp.ErrorCode = errUnknownTopicOrPartition
 			case p.leader != id:
 				lp.ErrorCode = errNotLeader
+			case p.listOffsetsErr != 0:
+				lp.ErrorCode = p.listOffsetsErr
 			default:
 				lp.LeaderEpoch = p.epoch
+				lp.Offset = p.start
 				if rp.Timestamp != -2 {
 					lp.Offset = int64(p.offset)
 				}

@@ -49,6 +49,11 @@ type partition struct {
 
 	size   float64 // leader's log size in bytes
 	offset float64 // log end offset
+	// start is the log start offset (0 unless SetLogOffsets moved it);
+	// listOffsetsErr is the error code SetListOffsetsError makes the
+	// leader answer ListOffsets with (0: none).
+	start          int64
+	listOffsetsErr int16
 	// have holds the log size of every replica not in the ISR (copying,
 	// catching up or down); in-sync replicas have size.
 	have    map[int32]float64
