@@ -187,109 +187,156 @@ func (m *migration) watchRF(stop <-chan struct{}) <-chan []string {
 }
 
 // TestKillAndResume pins idempotency and resumability: the kshift process
-// killed with SIGKILL at random moments in 50 runs of `apply --all` over a
-// 9-step migration; every re-run picks up where the cluster is, no partition
-// ever has fewer in-sync replicas than its original RF, and a final run ends
-// with every partition at its target, no throttle and no lock left.
+// killed with SIGKILL at random moments in at least 50 runs of `apply --all`
+// over 9-step migrations, every kill landing inside a migration in progress.
+// Each migration takes kills in each of its phases in turn (at a random
+// moment shortly after a step of the phase starts); when it has converged,
+// its final state is checked and a fresh migration on a fresh double takes
+// the next kills. Every re-run picks up where the cluster is, no partition
+// ever has fewer in-sync replicas than its original RF, and each migration
+// ends with every partition at its target, no throttle and no lock left.
 func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test: 50 subprocess runs")
 	}
-	m := newMigration(t, 8, 4, 3, 16<<20, 10<<20, 4)
-	audit := filepath.Join(m.dir, "audit.jsonl")
-	args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock", "--audit-log", audit, "--poll-interval", "20ms",
-		// Elections one partition at a time, paced: move-leader steps last
-		// long enough for kills to land in them.
-		"--election-batch", "1", "--election-wait", "40ms")
+	const (
+		killsWanted = 50
+		// killsPerPhase is how many kills each migration takes in each phase
+		// before the next phase's steps become the target.
+		killsPerPhase = 9
+		// minKillsPerPhase is the least each phase must have taken overall.
+		minKillsPerPhase = 8
+	)
+	phases := []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF}
+	// maxDelay bounds the random wait, after a step of the target phase
+	// starts, before the kill. It is below one step's length on an idle
+	// machine (a raise-rf step copies for about 0.7s, a move-leader step
+	// elects 4 partitions 40ms apart, a lower-rf step completes inside its
+	// call in about 20ms), so most kills land in the phase they target; a
+	// step resumed by a later run starts part-way through, so the kills
+	// spread over the whole step. On a loaded machine steps take longer and
+	// kills land earlier in them.
+	maxDelay := map[plans.Phase]time.Duration{plans.PhaseRaiseRF: 400 * time.Millisecond, plans.PhaseMoveLeader: 100 * time.Millisecond, plans.PhaseLowerRF: 20 * time.Millisecond}
 	rng := rand.New(rand.NewSource(20261122))
-	stop := make(chan struct{})
-	rfReport := m.watchRF(stop)
-	finishedEarly := 0
-	cl, err := kgo.NewClient(kgo.SeedBrokers(m.c.Bootstrap()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	status := executor.New(cl, executor.Options{Command: "status"})
 	killedIn := map[plans.Phase]int{}
-	// resumeFrom is the phase of the first step not done: where a run
-	// killed now leaves the migration for the next one.
-	resumeFrom := func() plans.Phase {
-		st, err := status.Status(context.Background(), executor.PlanRef{Plan: m.plan, Path: m.planPath})
+	kills, runs, migrations, finishedOnTheirOwn, lateKills := 0, 0, 0, 0, 0
+	for kills < killsWanted {
+		migrations++
+		m := newMigration(t, 8, 4, 3, 8<<20, 10<<20, 4)
+		args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock",
+			"--audit-log", filepath.Join(m.dir, "audit.jsonl"), "--poll-interval", "20ms",
+			// Elections one partition at a time, paced: move-leader steps last
+			// long enough for kills to land in them.
+			"--election-batch", "1", "--election-wait", "40ms")
+		stop := make(chan struct{})
+		rfReport := m.watchRF(stop)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(m.c.Bootstrap()...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range st.Steps {
-			if s.State != executor.StepDone {
-				return s.Phase
-			}
-		}
-		return "none"
-	}
-	for run := range 50 {
-		cmd := kshiftCmd(t, args...)
-		ph := resumeFrom()
-		// On a loaded machine a run can pass every step of a phase before
-		// its delay ends: also kill right after the start of a step of any
-		// phase that has had no kill yet, so that every phase is covered
-		// whatever the load.
-		var unkilled []plans.Phase
-		for _, p := range []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF} {
-			if killedIn[p] == 0 {
-				unkilled = append(unkilled, p)
-			}
-		}
-		out := newStepStartWatch(unkilled)
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Steps that copy nothing pass in tens of milliseconds: kill sooner
-		// there, so that kills land in every phase.
-		delay := time.Duration(20+rng.Intn(300)) * time.Millisecond
-		if ph == plans.PhaseMoveLeader || ph == plans.PhaseLowerRF {
-			delay = time.Duration(10+rng.Intn(250)) * time.Millisecond
-		}
-		var atStepStart <-chan struct{}
-		if len(unkilled) > 0 {
-			atStepStart = out.started
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		kill := func() {
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			killedIn[resumeFrom()]++
-		}
-		select {
-		case err := <-done:
+		status := executor.New(cl, executor.Options{Command: "status"})
+		// resumeFrom is the phase of the first step not done ("" once every
+		// step is): where a run killed now leaves the migration.
+		resumeFrom := func() plans.Phase {
+			st, err := status.Status(context.Background(), executor.PlanRef{Plan: m.plan, Path: m.planPath})
 			if err != nil {
-				t.Fatalf("run %d ended on its own with %v:\n%s", run, err, out.String())
+				t.Fatal(err)
 			}
-			finishedEarly++
-		case <-time.After(delay):
-			kill()
-		case <-atStepStart:
-			time.Sleep(time.Duration(rng.Intn(10)) * time.Millisecond)
-			kill()
+			for _, s := range st.Steps {
+				if s.State != executor.StepDone {
+					return s.Phase
+				}
+			}
+			return ""
+		}
+		quota := map[plans.Phase]int{}
+		for _, ph := range phases {
+			quota[ph] = killsPerPhase
+		}
+		for {
+			cur := resumeFrom()
+			if cur == "" {
+				break
+			}
+			runs++
+			if runs > 4*killsWanted {
+				t.Fatalf("%d runs and only %d kills inside a migration (per phase: %v)", runs, kills, killedIn)
+			}
+			// The target is the first phase, from where the migration stands,
+			// with kills left in its quota; none once enough kills are made:
+			// that run is left to finish the migration.
+			var target plans.Phase
+			if kills < killsWanted {
+				for _, ph := range phases[slices.Index(phases, cur):] {
+					if quota[ph] > 0 {
+						target = ph
+						break
+					}
+				}
+			}
+			out := newStepStartWatch(target)
+			cmd := kshiftCmd(t, args...)
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			killed := false
+			if target != "" {
+				select {
+				case err = <-done:
+				case <-out.started:
+					select {
+					case err = <-done:
+					case <-time.After(time.Duration(rng.Int63n(int64(maxDelay[target])))):
+						cmd.Process.Signal(syscall.SIGKILL)
+						<-done
+						killed = true
+					}
+				}
+			} else {
+				err = <-done
+			}
+			if !killed {
+				if err != nil {
+					t.Fatalf("migration %d run %d ended on its own with %v:\n%s", migrations, runs, err, out.String())
+				}
+				finishedOnTheirOwn++
+				continue
+			}
+			// A kill after the last step was done (while kshift released its
+			// throttles and lock) is not inside a migration in progress: it is
+			// counted apart and the migration's last run clears what it left.
+			ph := resumeFrom()
+			if ph == "" {
+				lateKills++
+				continue
+			}
+			kills++
+			killedIn[ph]++
+			quota[ph]--
+		}
+		// Converged: a last run clears what a late kill may have left, then
+		// the final state must hold.
+		if outb, err := kshiftCmd(t, args...).CombinedOutput(); err != nil {
+			t.Fatalf("migration %d: last apply: %v\n%s", migrations, err, outb)
+		}
+		close(stop)
+		if bad := <-rfReport; len(bad) > 0 {
+			t.Errorf("migration %d: partitions below their original RF: %v", migrations, bad)
+		}
+		m.finalState(t)
+		cl.Close()
+		m.c.Close()
+	}
+	for _, ph := range phases {
+		if killedIn[ph] < minKillsPerPhase {
+			t.Errorf("only %d kills left a migration in a %s step, want at least %d (kills per phase: %v)", killedIn[ph], ph, minKillsPerPhase, killedIn)
 		}
 	}
-	final := kshiftCmd(t, args...)
-	outb, err := final.CombinedOutput()
-	if err != nil {
-		t.Fatalf("final apply: %v\n%s", err, outb)
-	}
-	close(stop)
-	if bad := <-rfReport; len(bad) > 0 {
-		t.Errorf("partitions below their original RF: %v", bad)
-	}
-	m.finalState(t)
-	for _, ph := range []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF} {
-		if killedIn[ph] == 0 {
-			t.Errorf("no kill left the migration in a %s step (kills per phase: %v)", ph, killedIn)
-		}
-	}
-	t.Logf("kills per phase of the first step not done after the kill: %v; %d runs finished before their kill", killedIn, finishedEarly)
+	t.Logf("%d kills inside %d migrations, per phase of the first step not done after the kill: %v; %d kills after the last step; %d runs finished on their own",
+		kills, migrations, killedIn, lateKills, finishedOnTheirOwn)
 }
 
 // exitCodeOf returns a finished command's exit code.
@@ -414,28 +461,24 @@ func TestMetricsServeProgress(t *testing.T) {
 }
 
 // stepStartWatch collects a kshift run's output and closes started when the
-// run prints the start of a step of one of the watched phases.
+// run prints the start of a step of the watched phase.
 type stepStartWatch struct {
 	mu      sync.Mutex
 	out     strings.Builder
-	markers []string
+	marker  string
 	started chan struct{}
 	seen    bool
 }
 
-func newStepStartWatch(phases []plans.Phase) *stepStartWatch {
-	w := &stepStartWatch{started: make(chan struct{})}
-	for _, ph := range phases {
-		w.markers = append(w.markers, " ("+string(ph)+"): ")
-	}
-	return w
+func newStepStartWatch(phase plans.Phase) *stepStartWatch {
+	return &stepStartWatch{started: make(chan struct{}), marker: " (" + string(phase) + "): "}
 }
 
 func (w *stepStartWatch) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.out.Write(b)
-	if !w.seen && slices.ContainsFunc(w.markers, func(m string) bool { return strings.Contains(w.out.String(), m) }) {
+	if !w.seen && strings.Contains(w.out.String(), w.marker) {
 		w.seen = true
 		close(w.started)
 	}
