@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -458,6 +459,70 @@ func TestThrottleSetAndClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.noThrottles(t)
+}
+
+// TestThrottleClearAllRemovesClusterDefaultRates pins the cluster-default
+// rates (broker resource <default>): Kafka 2.4 stores them without
+// enforcing them and hides their values (KAFKA-BEHAVIOUR.md 12, 13). A step
+// and a plain `throttle clear` leave them as they are (kshift did not set
+// them); `throttle clear --all` deletes them and nothing else of the default
+// resource, and the audit log says so.
+func TestThrottleClearAllRemovesClusterDefaultRates(t *testing.T) {
+	c := startCluster(t, 50, kafkadouble.Config{})
+	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2})
+	ctx := testCtx(t, 60*time.Second)
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, ""
+	for key, value := range map[string]string{LeaderRateKey: "1000", FollowerRateKey: "2000", "message.max.bytes": "2000000"} {
+		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Op, cfg.Value = key, kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr(value)
+		res.Configs = append(res.Configs, cfg)
+	}
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, c.client)
+	if err != nil || resp.Resources[0].ErrorCode != 0 {
+		t.Fatalf("setting the cluster-default rates: %v %+v", err, resp)
+	}
+	wantDefaults := map[string]string{LeaderRateKey: "1000", FollowerRateKey: "2000", "message.max.bytes": "2000000"}
+	if got := c.BrokerDynamicConfigs(-1); !maps.Equal(got, wantDefaults) {
+		t.Fatalf("cluster defaults %v, want %v", got, wantDefaults)
+	}
+	p := phasedPlan(t, c, 10<<20, "orders")
+	e, audit := testExecutor(t, c, nil)
+	if _, err := e.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
+		t.Fatalf("apply step 1: %v", err)
+	}
+	if _, err := e.ClearThrottles(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.BrokerDynamicConfigs(-1); !maps.Equal(got, wantDefaults) {
+		t.Errorf("a step and throttle clear changed the cluster defaults kshift did not set: %v, want %v", got, wantDefaults)
+	}
+	cleared, err := e.ClearThrottles(ctx, true)
+	if err != nil {
+		t.Fatalf("throttle clear --all: %v", err)
+	}
+	if !cleared.ClusterDefault {
+		t.Errorf("throttle clear --all does not report the cluster-default rates: %+v", cleared)
+	}
+	c.noThrottles(t)
+	if got := c.BrokerDynamicConfigs(-1); !maps.Equal(got, map[string]string{"message.max.bytes": "2000000"}) {
+		t.Errorf("cluster defaults after throttle clear --all: %v, want only message.max.bytes left", got)
+	}
+	recs, err := ReadAudit(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := false
+	for _, r := range recs {
+		if r.Event == AuditCall && r.Call == "IncrementalAlterConfigs" && r.Result == "ok" && strings.Contains(fmt.Sprint(r.Request), "DELETE broker <default> "+LeaderRateKey) {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("the audit log has no call deleting the cluster-default rates: %+v", recs)
+	}
 }
 
 // TestDryRunChangesNothing pins --dry-run: every mutating call is printed,
