@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -439,24 +443,179 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 }
 
 // TestMetricsServeProgress pins --metrics-addr: the step's progress is
-// served as Prometheus gauges.
+// served as Prometheus gauges, and an adding replica's gauges go once it is
+// no longer reported (its partition done).
 func TestMetricsServeProgress(t *testing.T) {
 	m, addr, stop, err := serveMetrics("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
-	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second})
-	resp, err := http.Get("http://" + addr + "/metrics")
+	scrape := func() string {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second,
+		Replicas: []executor.ReplicaProgress{{Topic: "orders", Partition: 7, Broker: 4, Copied: 20, Size: 100}}})
+	body := scrape()
+	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90",
+		`kshift_adding_replica_bytes_copied{broker="4",partition="7",topic="orders"} 20`, `kshift_adding_replica_bytes_total{broker="4",partition="7",topic="orders"} 100`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 5, BytesTotal: 1000, BytesCopied: 500})
+	if body := scrape(); strings.Contains(body, `partition="7"`) {
+		t.Errorf("metrics keep the gauges of a replica no longer copying:\n%s", body)
+	}
+}
+
+// TestApplyProgressLines pins the progress of a copying step as an operator
+// sees it, through a real apply against the double: each line counts the
+// adding replicas of the partitions still in flight and names the least
+// advanced (at most 3, least advanced first, bytes copied of their leader's
+// size, never going back), and its ETA agrees with the bytes left and the
+// rate it prints; --metrics-addr serves the copy of each adding replica.
+func TestApplyProgressLines(t *testing.T) {
+	const size = 16 << 20
+	m := newMigration(t, 4, 2, 2, size, 10<<20, 4)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("metrics lack %q:\n%s", want, body)
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := kshiftCmd(t, append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--step", "1", "--poll-interval", "20ms",
+		"--progress-interval", "0s", "--metrics-addr", addr, "--audit-log", filepath.Join(m.dir, "audit.jsonl"))...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	linesc := make(chan []string, 1)
+	go func() {
+		var lines []string
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
 		}
+		linesc <- lines
+	}()
+	// While the step copies, scrape until a replica is seen part-way.
+	sample := regexp.MustCompile(`(?m)^kshift_adding_replica_bytes_copied\{broker="(\d+)",partition="(\d+)",topic="([^"]+)"\} (\S+)$`)
+	var lines []string
+	var midCopyMetric string
+scrape:
+	for {
+		select {
+		case lines = <-linesc:
+			break scrape
+		case <-time.After(20 * time.Millisecond):
+		}
+		if midCopyMetric != "" {
+			continue
+		}
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue // not serving yet, or done
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, sm := range sample.FindAllStringSubmatch(string(body), -1) {
+			v, _ := strconv.ParseFloat(sm[4], 64)
+			total := fmt.Sprintf(`kshift_adding_replica_bytes_total{broker="%s",partition="%s",topic="%s"} %g`, sm[1], sm[2], sm[3], float64(size))
+			if v > 0 && v < size && strings.Contains(string(body), total) {
+				midCopyMetric = sm[0]
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("apply: %v\n%s\n%s", err, stdout.String(), strings.Join(lines, "\n"))
+	}
+	if midCopyMetric == "" {
+		t.Errorf("--metrics-addr never served an adding replica part-way through its copy")
+	}
+
+	lineRe := regexp.MustCompile(`^step 1 raise-rf: (\d)/4 partitions done, (.+?) of (.+?) copied \(\d+%\)(?: at (.+?)/s, eta (\S+))?(?:; least advanced of (\d+) adding replicas: (.+))?$`)
+	entryRe := regexp.MustCompile(`(topic-\d+-\d+) on broker (\d+) ([\d.]+ \w*B)/([\d.]+ \w*B) \((\d+)%\)`)
+	parse := func(s string) int64 {
+		b, err := plans.ParseByteSize(s)
+		if err != nil {
+			t.Fatalf("%q in a progress line: %v", s, err)
+		}
+		return int64(b)
+	}
+	copiedBy := map[string]int64{}
+	progressLines, etaLines, midCopyLines := 0, 0, 0
+	for _, line := range lines {
+		lm := lineRe.FindStringSubmatch(line)
+		if lm == nil {
+			continue
+		}
+		progressLines++
+		done, _ := strconv.Atoi(lm[1])
+		adding, _ := strconv.Atoi(lm[6])
+		if adding != 3*(4-done) {
+			t.Errorf("%d adding replicas with %d of 4 partitions done, want 3 per partition in flight: %s", adding, done, line)
+		}
+		entries := entryRe.FindAllStringSubmatch(lm[7], -1)
+		if len(entries) != min(3, adding) {
+			t.Errorf("%d replicas named, want %d: %s", len(entries), min(3, adding), line)
+		}
+		// The least advanced replica holds at most the mean of those in
+		// flight (the line's bytes copied, less the done partitions'),
+		// within the rounding of the printed sizes.
+		if len(entries) > 0 {
+			mean := (parse(lm[2]) - int64(done)*3*size) / int64(adding)
+			if first := parse(entries[0][3]); first > mean+1<<20 {
+				t.Errorf("%s on broker %s named least advanced with %s, above the mean %s of the replicas in flight: %s",
+					entries[0][1], entries[0][2], plans.ByteSize(first), plans.ByteSize(mean), line)
+			}
+		}
+		lastPct := -1
+		for _, en := range entries {
+			key := en[1] + " on broker " + en[2]
+			copied, total := parse(en[3]), parse(en[4])
+			pct, _ := strconv.Atoi(en[5])
+			if total != size {
+				t.Errorf("%s: size %d, want its leader's %d: %s", key, total, size, line)
+			}
+			if pct < lastPct {
+				t.Errorf("replicas not least advanced first: %s", line)
+			}
+			if copied < copiedBy[key] {
+				t.Errorf("%s went back from %d to %d bytes: %s", key, copiedBy[key], copied, line)
+			}
+			if copied > 0 && copied < total {
+				midCopyLines++
+			}
+			lastPct, copiedBy[key] = pct, copied
+		}
+		if lm[5] != "" {
+			etaLines++
+			eta, err := time.ParseDuration(lm[5])
+			if err != nil {
+				t.Fatalf("eta %q: %v", lm[5], err)
+			}
+			left := float64(parse(lm[3]) - parse(lm[2]))
+			want := time.Duration(left / float64(parse(lm[4])) * float64(time.Second))
+			if d := eta - want; d < -time.Second-want/10 || d > time.Second+want/10 {
+				t.Errorf("eta %s, but %s left at the printed rate takes %s: %s", eta, plans.ByteSize(left), want.Round(time.Second), line)
+			}
+		}
+	}
+	if progressLines < 2 || etaLines == 0 || midCopyLines == 0 {
+		t.Errorf("%d progress lines, %d with an eta, %d naming a replica part-way; want several, some with an eta and some part-way:\n%s",
+			progressLines, etaLines, midCopyLines, strings.Join(lines, "\n"))
 	}
 }
 
