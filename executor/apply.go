@@ -407,6 +407,7 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 		}
 		sizes := e.replicaSizes(ctx, inflight)
 		pr.BytesTotal, pr.BytesCopied = copyProgress(s.Partitions, states, v, sizes)
+		pr.Replicas = addingReplicas(s.Partitions, states, v, sizes)
 		if firstCopied < 0 {
 			firstCopied = pr.BytesCopied
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -374,19 +376,20 @@ func TestAutoRebalanceMovesNoLeaderBeforeMoveLeader(t *testing.T) {
 
 // TestLockRefusesSecondRun pins the operator lock: while one kshift holds
 // it, another is refused with the holder's details and changes nothing;
-// --break-lock takes a stale lock over.
+// --break-lock takes a stale lock over. Every lock call (taking, recording
+// the holder, breaking, releasing) is in the audit log with its result.
 func TestLockRefusesSecondRun(t *testing.T) {
 	c := startCluster(t, 200, kafkadouble.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ctx := testCtx(t, 30*time.Second)
-	first, _ := testExecutor(t, c, nil)
+	first, firstAudit := testExecutor(t, c, nil)
 	first.begin(PlanRef{Plan: p, Path: "/plans/plan.yaml"}, 7)
 	lock, err := first.AcquireLock(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, _ := testExecutor(t, c, nil)
+	second, secondAudit := testExecutor(t, c, nil)
 	_, err = second.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1)
 	var locked *LockedError
 	if !errors.As(err, &locked) || !errors.Is(err, ErrRefused) {
@@ -407,6 +410,52 @@ func TestLockRefusesSecondRun(t *testing.T) {
 		t.Errorf("lock after the run: %v, %v; want released", h, err)
 	}
 	_ = lock
+	wantFirst := []string{
+		"CreateTopics " + LockTopic + " (take the operator lock): ok",
+		"CreateTopics " + lockHolderPrefix + "* (record the operator lock's holder): ok",
+	}
+	if got := lockCalls(t, firstAudit); !slices.Equal(got, wantFirst) {
+		t.Errorf("lock calls in the first run's audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantFirst, "\n"))
+	}
+	wantSecond := []string{
+		// Refused: the lock topic exists.
+		"CreateTopics " + LockTopic + " (take the operator lock): error " + kerr.TopicAlreadyExists.Message,
+		// --break-lock: refused again, the stale lock deleted, taken.
+		"CreateTopics " + LockTopic + " (take the operator lock): error " + kerr.TopicAlreadyExists.Message,
+		"DeleteTopics " + LockTopic + ", " + lockHolderPrefix + "* (break the operator lock): ok",
+		"CreateTopics " + LockTopic + " (take the operator lock): ok",
+		"CreateTopics " + lockHolderPrefix + "* (record the operator lock's holder): ok",
+		"DeleteTopics " + lockHolderPrefix + "* (release the operator lock: its holder record): ok",
+		"DeleteTopics " + LockTopic + " (release the operator lock): ok",
+	}
+	if got := lockCalls(t, secondAudit); !slices.Equal(got, wantSecond) {
+		t.Errorf("lock calls in the second run's audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantSecond, "\n"))
+	}
+}
+
+// lockCalls lists the CreateTopics and DeleteTopics calls of an audit log as
+// "call request: result [error code]", holder record names shortened to
+// their prefix and "*".
+func lockCalls(t *testing.T, audit string) []string {
+	t.Helper()
+	recs, err := ReadAudit(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := regexp.MustCompile(regexp.QuoteMeta(lockHolderPrefix) + `[a-z2-7]+`)
+	var out []string
+	for _, r := range recs {
+		if r.Event != AuditCall || (r.Call != "CreateTopics" && r.Call != "DeleteTopics") {
+			continue
+		}
+		line := fmt.Sprintf("%s %s: %s", r.Call, holder.ReplaceAllString(fmt.Sprint(r.Request), lockHolderPrefix+"*"), r.Result)
+		if r.Error != "" {
+			code, _, _ := strings.Cut(r.Error, ":")
+			line += " " + code
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // TestInterruptLeavesMoveToFinish pins the default Ctrl-C behaviour: the
@@ -529,6 +578,70 @@ func TestThrottleSetAndClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.noThrottles(t)
+}
+
+// TestThrottleClearAllRemovesClusterDefaultRates pins the cluster-default
+// rates (broker resource <default>): Kafka 2.4 stores them without
+// enforcing them and hides their values (KAFKA-BEHAVIOUR.md 12, 13). A step
+// and a plain `throttle clear` leave them as they are (kshift did not set
+// them); `throttle clear --all` deletes them and nothing else of the default
+// resource, and the audit log says so.
+func TestThrottleClearAllRemovesClusterDefaultRates(t *testing.T) {
+	c := startCluster(t, 50, kafkadouble.Config{})
+	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2})
+	ctx := testCtx(t, 60*time.Second)
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, ""
+	for key, value := range map[string]string{LeaderRateKey: "1000", FollowerRateKey: "2000", "message.max.bytes": "2000000"} {
+		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Op, cfg.Value = key, kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr(value)
+		res.Configs = append(res.Configs, cfg)
+	}
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, c.client)
+	if err != nil || resp.Resources[0].ErrorCode != 0 {
+		t.Fatalf("setting the cluster-default rates: %v %+v", err, resp)
+	}
+	wantDefaults := map[string]string{LeaderRateKey: "1000", FollowerRateKey: "2000", "message.max.bytes": "2000000"}
+	if got := c.BrokerDynamicConfigs(-1); !maps.Equal(got, wantDefaults) {
+		t.Fatalf("cluster defaults %v, want %v", got, wantDefaults)
+	}
+	p := phasedPlan(t, c, 10<<20, "orders")
+	e, audit := testExecutor(t, c, nil)
+	if _, err := e.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
+		t.Fatalf("apply step 1: %v", err)
+	}
+	if _, err := e.ClearThrottles(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.BrokerDynamicConfigs(-1); !maps.Equal(got, wantDefaults) {
+		t.Errorf("a step and throttle clear changed the cluster defaults kshift did not set: %v, want %v", got, wantDefaults)
+	}
+	cleared, err := e.ClearThrottles(ctx, true)
+	if err != nil {
+		t.Fatalf("throttle clear --all: %v", err)
+	}
+	if !cleared.ClusterDefault {
+		t.Errorf("throttle clear --all does not report the cluster-default rates: %+v", cleared)
+	}
+	c.noThrottles(t)
+	if got := c.BrokerDynamicConfigs(-1); !maps.Equal(got, map[string]string{"message.max.bytes": "2000000"}) {
+		t.Errorf("cluster defaults after throttle clear --all: %v, want only message.max.bytes left", got)
+	}
+	recs, err := ReadAudit(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := false
+	for _, r := range recs {
+		if r.Event == AuditCall && r.Call == "IncrementalAlterConfigs" && r.Result == "ok" && strings.Contains(fmt.Sprint(r.Request), "DELETE broker <default> "+LeaderRateKey) {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("the audit log has no call deleting the cluster-default rates: %+v", recs)
+	}
 }
 
 // TestDryRunChangesNothing pins --dry-run: every mutating call is printed,

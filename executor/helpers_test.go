@@ -129,7 +129,8 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// noThrottles fails unless no broker and no topic has a throttle config.
+// noThrottles fails unless no broker, no topic and not the cluster default
+// (broker -1 here) has a throttle config.
 func (c *testCluster) noThrottles(t *testing.T) {
 	t.Helper()
 	for _, name := range c.Topics() {
@@ -140,7 +141,7 @@ func (c *testCluster) noThrottles(t *testing.T) {
 			}
 		}
 	}
-	for b := int32(0); b < 6; b++ {
+	for b := int32(-1); b < 6; b++ {
 		for k, v := range c.BrokerDynamicConfigs(b) {
 			if k == LeaderRateKey || k == FollowerRateKey {
 				t.Errorf("broker %d still has %s=%q", b, k, v)

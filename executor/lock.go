@@ -143,25 +143,30 @@ func (e *Executor) lockTopics(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (e *Executor) createTopic(ctx context.Context, name string) error {
+// createTopic creates a one-partition topic of the lock (why says which
+// step of locking it is) and records the call and its result in the audit
+// log, refusals included: every mutating call is audited.
+func (e *Executor) createTopic(ctx context.Context, name, why string) error {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
 	t := kmsg.NewCreateTopicsRequestTopic()
 	t.Topic, t.NumPartitions, t.ReplicationFactor = name, 1, 1
 	req.Topics = append(req.Topics, t)
 	resp, err := request[*kmsg.CreateTopicsResponse](ctx, e, req)
-	if err != nil {
-		return err
-	}
-	for _, r := range resp.Topics {
-		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil {
-			return err
+	if err == nil {
+		var errs []error
+		for _, r := range resp.Topics {
+			errs = append(errs, codeErr(r.ErrorCode, r.ErrorMessage))
 		}
+		err = errors.Join(errs...)
 	}
-	return nil
+	e.auditCall("CreateTopics", lockCallRequest([]string{name}, why), err)
+	return err
 }
 
-func (e *Executor) deleteTopics(ctx context.Context, names []string) error {
+// deleteTopics deletes topics of the lock (a topic already gone counts as
+// deleted) and records the call and its result in the audit log.
+func (e *Executor) deleteTopics(ctx context.Context, names []string, why string) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -174,16 +179,23 @@ func (e *Executor) deleteTopics(ctx context.Context, names []string) error {
 		req.Topics = append(req.Topics, t)
 	}
 	resp, err := request[*kmsg.DeleteTopicsResponse](ctx, e, req)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, r := range resp.Topics {
-		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
-			errs = append(errs, err)
+	if err == nil {
+		var errs []error
+		for _, r := range resp.Topics {
+			if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+				errs = append(errs, err)
+			}
 		}
+		err = errors.Join(errs...)
 	}
-	return errors.Join(errs...)
+	e.auditCall("DeleteTopics", lockCallRequest(names, why), err)
+	return err
+}
+
+// lockCallRequest is the audit log's request of a lock call: the topics and
+// what the call is for.
+func lockCallRequest(topics []string, why string) string {
+	return strings.Join(topics, ", ") + " (" + why + ")"
 }
 
 // AcquireLock takes the cluster's operator lock for the current run. A dry
@@ -197,7 +209,7 @@ func (e *Executor) AcquireLock(ctx context.Context) (*Lock, error) {
 	broke := false
 	deadline := time.Now().Add(e.opts.SettleTimeout)
 	for {
-		err := e.createTopic(ctx, LockTopic)
+		err := e.createTopic(ctx, LockTopic, "take the operator lock")
 		if err == nil {
 			break
 		}
@@ -220,7 +232,7 @@ func (e *Executor) AcquireLock(ctx context.Context) (*Lock, error) {
 			if lerr != nil {
 				return nil, lerr
 			}
-			if derr := e.deleteTopics(ctx, topics); derr != nil {
+			if derr := e.deleteTopics(ctx, topics, "break the operator lock"); derr != nil {
 				return nil, fmt.Errorf("breaking the operator lock: %w", derr)
 			}
 			r := e.auditRecord(AuditCall)
@@ -241,7 +253,7 @@ func (e *Executor) AcquireLock(ctx context.Context) (*Lock, error) {
 		}
 	}
 	l := &Lock{e: e, holder: h.topicName()}
-	if err := e.createTopic(ctx, l.holder); err != nil {
+	if err := e.createTopic(ctx, l.holder, "record the operator lock's holder"); err != nil {
 		e.log.Warn("the operator lock is held, but its holder record could not be written", "err", err)
 	}
 	return l, nil
@@ -255,10 +267,10 @@ func (l *Lock) Release() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*l.e.opts.CallTimeout)
 	defer cancel()
-	if err := l.e.deleteTopics(ctx, []string{l.holder}); err != nil {
+	if err := l.e.deleteTopics(ctx, []string{l.holder}, "release the operator lock: its holder record"); err != nil {
 		return fmt.Errorf("releasing the operator lock: %w", err)
 	}
-	if err := l.e.deleteTopics(ctx, []string{LockTopic}); err != nil {
+	if err := l.e.deleteTopics(ctx, []string{LockTopic}, "release the operator lock"); err != nil {
 		return fmt.Errorf("releasing the operator lock (delete topic %s by hand if it stays): %w", LockTopic, err)
 	}
 	return nil

@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/kshift/kshift/plans"
@@ -23,6 +25,10 @@ type Progress struct {
 	// leader's, KAFKA-BEHAVIOUR.md 20).
 	BytesTotal  int64 `json:"bytes_total"`
 	BytesCopied int64 `json:"bytes_copied"`
+	// Replicas is the copy of every adding replica of the partitions in
+	// flight, least advanced first (smallest share copied, then most bytes
+	// left): a display of hundreds of partitions shows the first few.
+	Replicas []ReplicaProgress `json:"replicas,omitempty"`
 	// Rate is the copy rate measured over the step so far, bytes/s.
 	Rate    float64       `json:"rate"`
 	ETA     time.Duration `json:"eta"`
@@ -34,6 +40,20 @@ type Progress struct {
 	// Note says what the step is doing now ("electing leaders", ...).
 	Note string `json:"note,omitempty"`
 }
+
+// ReplicaProgress is the copy of one adding replica.
+type ReplicaProgress struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Broker    int32  `json:"broker"`
+	// Copied is what the replica holds now; Size what it must reach (its
+	// leader's size, KAFKA-BEHAVIOUR.md 20).
+	Copied int64 `json:"copied"`
+	Size   int64 `json:"size"`
+}
+
+// Name is topic-partition.
+func (r ReplicaProgress) Name() string { return tp{r.Topic, r.Partition}.String() }
 
 // replicaSizes reads the log size of every replica of the given partitions:
 // (broker, partition) -> bytes. Brokers that do not answer are left out.
@@ -82,6 +102,18 @@ func (e *Executor) replicaSizes(ctx context.Context, parts []tp) map[int32]map[t
 	return out
 }
 
+// leaderSize is what each adding replica of m must copy: its leader's size
+// now, or the plan's size when the leader did not answer.
+func leaderSize(m *plans.Move, v *view, sizes map[int32]map[tp]int64) int64 {
+	key := tp{m.Topic, m.Partition}
+	if lp := v.Partitions[key]; lp != nil && lp.Leader >= 0 {
+		if s, ok := sizes[lp.Leader][key]; ok {
+			return s
+		}
+	}
+	return int64(m.Size)
+}
+
 // copyProgress sums what the adding replicas of moves must copy and hold now.
 // A done move counts as copied in full; lag is what is left to copy.
 func copyProgress(moves []plans.Move, states map[tp]PartitionState, v *view, sizes map[int32]map[tp]int64) (total, copied int64) {
@@ -92,23 +124,45 @@ func copyProgress(moves []plans.Move, states map[tp]PartitionState, v *view, siz
 			continue
 		}
 		key := tp{m.Topic, m.Partition}
-		leaderSize := int64(m.Size)
-		if lp := v.Partitions[key]; lp != nil && lp.Leader >= 0 {
-			if s, ok := sizes[lp.Leader][key]; ok {
-				leaderSize = s
-			}
-		}
-		total += leaderSize * int64(len(adding))
+		size := leaderSize(m, v, sizes)
+		total += size * int64(len(adding))
 		if states[key] == StateDone {
-			copied += leaderSize * int64(len(adding))
+			copied += size * int64(len(adding))
 			continue
 		}
 		if states[key] != StateInFlight {
 			continue
 		}
 		for _, b := range adding {
-			copied += min(sizes[b][key], leaderSize)
+			copied += min(sizes[b][key], size)
 		}
 	}
 	return total, copied
+}
+
+// addingReplicas lists the copy of every adding replica of the moves in
+// flight, least advanced first.
+func addingReplicas(moves []plans.Move, states map[tp]PartitionState, v *view, sizes map[int32]map[tp]int64) []ReplicaProgress {
+	var out []ReplicaProgress
+	for i := range moves {
+		m := &moves[i]
+		key := tp{m.Topic, m.Partition}
+		if states[key] != StateInFlight {
+			continue
+		}
+		size := leaderSize(m, v, sizes)
+		for _, b := range m.Adding() {
+			out = append(out, ReplicaProgress{Topic: m.Topic, Partition: m.Partition, Broker: b, Copied: min(sizes[b][key], size), Size: size})
+		}
+	}
+	share := func(r ReplicaProgress) float64 {
+		if r.Size <= 0 {
+			return 1
+		}
+		return float64(r.Copied) / float64(r.Size)
+	}
+	slices.SortStableFunc(out, func(a, b ReplicaProgress) int {
+		return cmp.Or(cmp.Compare(share(a), share(b)), cmp.Compare(b.Size-b.Copied, a.Size-a.Copied))
+	})
+	return out
 }

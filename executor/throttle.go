@@ -23,6 +23,10 @@ const (
 	LeaderReplicasKey     = "leader.replication.throttled.replicas"
 	FollowerReplicasKey   = "follower.replication.throttled.replicas"
 	throttleWildcardValue = "*"
+	// clusterDefaultResource names the cluster-default broker config
+	// resource (ZooKeeper /config/brokers/<default>): its rates are stored
+	// but not enforced on Kafka 2.4 (KAFKA-BEHAVIOUR.md 12).
+	clusterDefaultResource = ""
 )
 
 // ErrUnknownRate refuses to overwrite a throttle rate whose current value
@@ -233,6 +237,39 @@ func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32]
 	return out, nil
 }
 
+// clusterDefaultRates reads the cluster-default throttle rates (the broker
+// resource "", KAFKA-BEHAVIOUR.md 12). Kafka 2.4 hides their values, so only
+// whether each is set is certain there.
+func (e *Executor) clusterDefaultRates(ctx context.Context) ([2]PriorValue, error) {
+	var pv [2]PriorValue
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	r := kmsg.NewDescribeConfigsRequestResource()
+	r.ResourceType = kmsg.ConfigResourceTypeBroker
+	r.ResourceName = clusterDefaultResource
+	r.ConfigNames = []string{LeaderRateKey, FollowerRateKey}
+	req.Resources = append(req.Resources, r)
+	resp, err := request[*kmsg.DescribeConfigsResponse](ctx, e, req)
+	if err != nil {
+		return pv, fmt.Errorf("reading the cluster-default throttle rates: %w", err)
+	}
+	for _, r := range resp.Resources {
+		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil {
+			return pv, fmt.Errorf("reading the cluster-default throttle rates: %w", err)
+		}
+		for _, c := range r.Configs {
+			if c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig || (c.Name != LeaderRateKey && c.Name != FollowerRateKey) {
+				continue
+			}
+			i := keyIndex(c.Name)
+			pv[i] = PriorValue{Present: true, Known: c.Value != nil}
+			if c.Value != nil {
+				pv[i].Value = *c.Value
+			}
+		}
+	}
+	return pv, nil
+}
+
 // zkRates fills hidden rates from /config/brokers/N (KAFKA-BEHAVIOUR.md 13).
 func (e *Executor) zkRates(id int32, pv [2]PriorValue) ([2]PriorValue, error) {
 	p := path.Join("/", e.opts.ZooKeeperChroot, "config/brokers", strconv.Itoa(int(id)))
@@ -296,7 +333,7 @@ func (e *Executor) alterConfigs(ctx context.Context, ops []configOp) error {
 	if err == nil {
 		for _, r := range resp.Resources {
 			if rerr := codeErr(r.ErrorCode, r.ErrorMessage); rerr != nil {
-				errs = append(errs, fmt.Errorf("%s %s: %w", resourceKind(r.ResourceType), r.ResourceName, rerr))
+				errs = append(errs, fmt.Errorf("%s: %w", resourceLabel(r.ResourceType, r.ResourceName), rerr))
 			}
 		}
 		err = errors.Join(errs...)
@@ -308,20 +345,25 @@ func (e *Executor) alterConfigs(ctx context.Context, ops []configOp) error {
 	return nil
 }
 
-func resourceKind(t kmsg.ConfigResourceType) string {
-	if t == kmsg.ConfigResourceTypeBroker {
-		return "broker"
+// resourceLabel names a config resource for messages: "topic orders",
+// "broker 3", "broker <default>".
+func resourceLabel(t kmsg.ConfigResourceType, name string) string {
+	if t != kmsg.ConfigResourceTypeBroker {
+		return "topic " + name
 	}
-	return "topic"
+	if name == clusterDefaultResource {
+		return "broker <default>"
+	}
+	return "broker " + name
 }
 
 func describeOps(ops []configOp) []string {
 	out := make([]string, 0, len(ops))
 	for _, op := range ops {
 		if op.value == nil {
-			out = append(out, fmt.Sprintf("DELETE %s %s %s", resourceKind(op.resourceType), op.name, op.key))
+			out = append(out, fmt.Sprintf("DELETE %s %s", resourceLabel(op.resourceType, op.name), op.key))
 		} else {
-			out = append(out, fmt.Sprintf("SET %s %s %s=%q", resourceKind(op.resourceType), op.name, op.key, *op.value))
+			out = append(out, fmt.Sprintf("SET %s %s=%q", resourceLabel(op.resourceType, op.name), op.key, *op.value))
 		}
 	}
 	return out
@@ -438,12 +480,16 @@ func (e *Executor) verifyConfigs(ctx context.Context, ops []configOp) error {
 func (e *Executor) checkConfigs(ctx context.Context, ops []configOp) error {
 	var topics []string
 	var brokers []int32
+	clusterDefault := false
 	for _, op := range ops {
-		if op.resourceType == kmsg.ConfigResourceTypeTopic {
+		switch {
+		case op.resourceType == kmsg.ConfigResourceTypeTopic:
 			if !slices.Contains(topics, op.name) {
 				topics = append(topics, op.name)
 			}
-		} else {
+		case op.name == clusterDefaultResource:
+			clusterDefault = true
+		default:
 			id, _ := strconv.Atoi(op.name)
 			if !slices.Contains(brokers, int32(id)) {
 				brokers = append(brokers, int32(id))
@@ -452,6 +498,7 @@ func (e *Executor) checkConfigs(ctx context.Context, ops []configOp) error {
 	}
 	var tc map[string][2]PriorValue
 	var bc map[int32][2]PriorValue
+	var dc [2]PriorValue
 	var err error
 	if len(topics) > 0 {
 		if tc, err = e.topicConfigs(ctx, topics); err != nil {
@@ -463,22 +510,30 @@ func (e *Executor) checkConfigs(ctx context.Context, ops []configOp) error {
 			return err
 		}
 	}
+	if clusterDefault {
+		if dc, err = e.clusterDefaultRates(ctx); err != nil {
+			return err
+		}
+	}
 	var bad []string
 	for _, op := range ops {
 		var pv PriorValue
-		if op.resourceType == kmsg.ConfigResourceTypeTopic {
+		switch {
+		case op.resourceType == kmsg.ConfigResourceTypeTopic:
 			pv = tc[op.name][keyIndex(op.key)]
-		} else {
+		case op.name == clusterDefaultResource:
+			pv = dc[keyIndex(op.key)]
+		default:
 			id, _ := strconv.Atoi(op.name)
 			pv = bc[int32(id)][keyIndex(op.key)]
 		}
 		switch {
 		case op.value == nil && pv.Present:
-			bad = append(bad, fmt.Sprintf("%s %s %s still set", resourceKind(op.resourceType), op.name, op.key))
+			bad = append(bad, fmt.Sprintf("%s %s still set", resourceLabel(op.resourceType, op.name), op.key))
 		case op.value != nil && !pv.Present:
-			bad = append(bad, fmt.Sprintf("%s %s %s not set", resourceKind(op.resourceType), op.name, op.key))
+			bad = append(bad, fmt.Sprintf("%s %s not set", resourceLabel(op.resourceType, op.name), op.key))
 		case op.value != nil && pv.Known && pv.Value != *op.value:
-			bad = append(bad, fmt.Sprintf("%s %s %s reads back %q, set %q", resourceKind(op.resourceType), op.name, op.key, pv.Value, *op.value))
+			bad = append(bad, fmt.Sprintf("%s %s reads back %q, set %q", resourceLabel(op.resourceType, op.name), op.key, pv.Value, *op.value))
 		}
 	}
 	if len(bad) > 0 {

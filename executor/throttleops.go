@@ -15,6 +15,9 @@ type ThrottleResult struct {
 	ClusterID string   `json:"cluster_id" yaml:"cluster_id"`
 	Brokers   []int32  `json:"brokers,omitempty" yaml:"brokers,omitempty,flow"`
 	Topics    []string `json:"topics,omitempty" yaml:"topics,omitempty"`
+	// ClusterDefault is set when `throttle clear --all` deleted the
+	// cluster-default rates (broker resource <default>).
+	ClusterDefault bool `json:"cluster_default,omitempty" yaml:"cluster_default,omitempty"`
 	// InFlight counts reassignments still in flight, which run unthrottled
 	// after a clear.
 	InFlight int      `json:"in_flight" yaml:"in_flight"`
@@ -74,7 +77,8 @@ func (e *Executor) auditPath() string {
 
 // ClearThrottles removes what kshift set (the open throttle records),
 // restoring prior values. With all, it also deletes every other throttle
-// config on the cluster's topics and brokers.
+// config on the cluster's topics and brokers, the cluster-default rates
+// included.
 func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleResult, err error) {
 	v, err := e.clusterView(ctx)
 	if err != nil {
@@ -110,10 +114,11 @@ func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleR
 	}
 	res.Warnings = sr.Warnings
 	if all {
-		ts, bs, err := e.clearAll(ctx)
+		ts, bs, clusterDefault, err := e.clearAll(ctx)
 		if err != nil {
 			return res, err
 		}
+		res.ClusterDefault = clusterDefault
 		for _, t := range ts {
 			topics[t] = true
 		}
@@ -132,57 +137,68 @@ func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleR
 	return res, nil
 }
 
-// clearAll deletes every throttle config of every topic and broker.
-func (e *Executor) clearAll(ctx context.Context) ([]string, []int32, error) {
+// clearAll deletes every throttle config of every topic and broker, and the
+// cluster-default rates: Kafka 2.4 does not enforce those (KAFKA-BEHAVIOUR.md
+// 12) but a later version would, so they are throttles too. It returns the
+// topics and brokers it changed and whether the defaults were set.
+func (e *Executor) clearAll(ctx context.Context) (topics []string, brokers []int32, clusterDefault bool, err error) {
 	mresp, err := request[*kmsg.MetadataResponse](ctx, e, kmsg.NewPtrMetadataRequest())
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing topics: %w", err)
+		return nil, nil, false, fmt.Errorf("listing topics: %w", err)
 	}
-	var topics []string
+	var all []string
 	for _, t := range mresp.Topics {
 		if t.Topic != nil && t.ErrorCode == 0 {
-			topics = append(topics, *t.Topic)
+			all = append(all, *t.Topic)
 		}
 	}
-	sort.Strings(topics)
-	var brokers []int32
+	sort.Strings(all)
+	var ids []int32
 	for _, b := range mresp.Brokers {
-		brokers = append(brokers, b.NodeID)
+		ids = append(ids, b.NodeID)
 	}
-	sort.Slice(brokers, func(i, j int) bool { return brokers[i] < brokers[j] })
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	var ops []configOp
-	var touchedT []string
-	var touchedB []int32
-	if len(topics) > 0 {
-		tc, err := e.topicConfigs(ctx, topics)
+	if len(all) > 0 {
+		tc, err := e.topicConfigs(ctx, all)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
-		for _, t := range topics {
+		for _, t := range all {
 			for i, key := range []string{LeaderReplicasKey, FollowerReplicasKey} {
 				if tc[t][i].Present {
 					ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, nil})
-					touchedT = append(touchedT, t)
+					topics = append(topics, t)
 				}
 			}
 		}
 	}
-	if len(brokers) > 0 {
-		bc, err := e.brokerRates(ctx, brokers)
+	if len(ids) > 0 {
+		bc, err := e.brokerRates(ctx, ids)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
-		for _, b := range brokers {
+		for _, b := range ids {
 			for i, key := range []string{LeaderRateKey, FollowerRateKey} {
 				if bc[b][i].Present {
 					ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, nil})
-					touchedB = append(touchedB, b)
+					brokers = append(brokers, b)
 				}
 			}
 		}
 	}
-	if err := e.alterConfigs(ctx, ops); err != nil {
-		return nil, nil, err
+	dc, err := e.clusterDefaultRates(ctx)
+	if err != nil {
+		return nil, nil, false, err
 	}
-	return touchedT, touchedB, e.verifyConfigs(ctx, ops)
+	for i, key := range []string{LeaderRateKey, FollowerRateKey} {
+		if dc[i].Present {
+			ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, clusterDefaultResource, key, nil})
+			clusterDefault = true
+		}
+	}
+	if err := e.alterConfigs(ctx, ops); err != nil {
+		return nil, nil, false, err
+	}
+	return topics, brokers, clusterDefault, e.verifyConfigs(ctx, ops)
 }

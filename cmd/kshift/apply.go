@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -265,6 +266,7 @@ instead.`,
 			&cli.IntFlag{Name: "chunk-size", Value: executor.DefaultOptions().ChunkSize, Usage: "partitions per reassignment request"},
 			&cli.DurationFlag{Name: "stall-after", Value: executor.DefaultOptions().StallAfter, Usage: "report a stall after this long without progress"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the step's progress on this `host:port` (/metrics)"},
+			&cli.DurationFlag{Name: "progress-interval", Value: defaultProgressInterval, Usage: "how often a progress line is written when stderr is not a terminal (0: at every poll)"},
 		}, executorFlags()...), clusterFlags()...),
 		Action: flagsAfterArgs(runApply),
 	}
@@ -319,6 +321,7 @@ func runApply(c *cli.Context) error {
 		o.Throttle = r
 	}
 	pr := newProgressPrinter(c.App.ErrWriter)
+	pr.interval = c.Duration("progress-interval")
 	o.Progress = pr.update
 	var metrics *stepMetrics
 	if addr := c.String("metrics-addr"); addr != "" {
@@ -400,7 +403,9 @@ func printStepResult(w io.Writer, res *executor.StepResult, err error) {
 }
 
 // progressPrinter renders progress: a bar redrawn in place on a terminal,
-// a line every 10 seconds (and on every stall change) otherwise.
+// a line every interval (and on every stall change) otherwise. Both name the
+// least advanced adding replicas, so that a step of hundreds of partitions
+// stays readable: one on the bar, progressLineReplicas on a line.
 type progressPrinter struct {
 	w        io.Writer
 	tty      bool
@@ -410,6 +415,14 @@ type progressPrinter struct {
 	interval time.Duration
 }
 
+// defaultProgressInterval is how often a progress line is written when
+// stderr is not a terminal.
+const defaultProgressInterval = 10 * time.Second
+
+// progressLineReplicas is how many of the least advanced adding replicas a
+// progress line names.
+const progressLineReplicas = 3
+
 func newProgressPrinter(w io.Writer) *progressPrinter {
 	tty := false
 	if f, ok := w.(*os.File); ok {
@@ -417,7 +430,7 @@ func newProgressPrinter(w io.Writer) *progressPrinter {
 			tty = true
 		}
 	}
-	return &progressPrinter{w: w, tty: tty, interval: 10 * time.Second}
+	return &progressPrinter{w: w, tty: tty, interval: defaultProgressInterval}
 }
 
 func (p *progressPrinter) update(pr executor.Progress) {
@@ -430,7 +443,7 @@ func (p *progressPrinter) update(pr executor.Progress) {
 	line := fmt.Sprintf("%s %s: %d/%d partitions done, %s of %s copied (%.0f%%)",
 		plans.StepLabel(pr.Step, pr.Undoes), pr.Phase, pr.Done, pr.Partitions, plans.ByteSize(pr.BytesCopied), plans.ByteSize(pr.BytesTotal), frac*100)
 	if pr.ETA > 0 {
-		line += fmt.Sprintf(", eta %s", pr.ETA.Round(time.Second))
+		line += fmt.Sprintf(" at %s/s, eta %s", plans.ByteSize(pr.Rate), pr.ETA.Round(time.Second))
 	}
 	if pr.Note != "" {
 		line += ", " + pr.Note
@@ -441,15 +454,32 @@ func (p *progressPrinter) update(pr executor.Progress) {
 	if p.tty {
 		const width = 30
 		n := int(frac * width)
-		fmt.Fprintf(p.w, "\r\033[K[%s%s] %s", strings.Repeat("#", n), strings.Repeat(".", width-n), line)
+		fmt.Fprintf(p.w, "\r\033[K[%s%s] %s%s", strings.Repeat("#", n), strings.Repeat(".", width-n), line, leastAdvanced(pr.Replicas, 1))
 		p.drawn = true
 		return
 	}
 	if time.Since(p.last) >= p.interval || pr.Stalled != p.stalled {
-		fmt.Fprintln(p.w, line)
+		fmt.Fprintln(p.w, line+leastAdvanced(pr.Replicas, progressLineReplicas))
 		p.last = time.Now()
 	}
 	p.stalled = pr.Stalled
+}
+
+// leastAdvanced names the first n replicas (the executor sorts them least
+// advanced first) with their bytes copied and size, or "" when none copies.
+func leastAdvanced(rs []executor.ReplicaProgress, n int) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, n)
+	for _, r := range rs[:min(n, len(rs))] {
+		pct := 100.0
+		if r.Size > 0 {
+			pct = 100 * float64(r.Copied) / float64(r.Size)
+		}
+		parts = append(parts, fmt.Sprintf("%s on broker %d %s/%s (%.0f%%)", r.Name(), r.Broker, plans.ByteSize(r.Copied), plans.ByteSize(r.Size), pct))
+	}
+	return fmt.Sprintf("; least advanced of %d adding replicas: %s", len(rs), strings.Join(parts, ", "))
 }
 
 func (p *progressPrinter) finish() {
@@ -462,6 +492,9 @@ func (p *progressPrinter) finish() {
 // stepMetrics are the Prometheus gauges of --metrics-addr.
 type stepMetrics struct {
 	step, partitions, done, bytesTotal, bytesCopied, stalled, eta prometheus.Gauge
+	// replicaCopied and replicaSize are per adding replica of the partitions
+	// in flight (labels topic, partition, broker).
+	replicaCopied, replicaSize *prometheus.GaugeVec
 }
 
 func (m *stepMetrics) update(p executor.Progress) {
@@ -476,6 +509,14 @@ func (m *stepMetrics) update(p executor.Progress) {
 	} else {
 		m.stalled.Set(0)
 	}
+	// Replicas that finished or belong to an earlier step go.
+	m.replicaCopied.Reset()
+	m.replicaSize.Reset()
+	for _, r := range p.Replicas {
+		labels := prometheus.Labels{"topic": r.Topic, "partition": strconv.Itoa(int(r.Partition)), "broker": strconv.Itoa(int(r.Broker))}
+		m.replicaCopied.With(labels).Set(float64(r.Copied))
+		m.replicaSize.With(labels).Set(float64(r.Size))
+	}
 }
 
 // serveMetrics serves the gauges on addr until stop is called; bound is the
@@ -487,14 +528,21 @@ func serveMetrics(addr string) (m *stepMetrics, bound string, stop func(), err e
 		reg.MustRegister(x)
 		return x
 	}
+	perReplica := func(name, help string) *prometheus.GaugeVec {
+		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "kshift", Subsystem: "adding_replica", Name: name, Help: help}, []string{"topic", "partition", "broker"})
+		reg.MustRegister(x)
+		return x
+	}
 	m = &stepMetrics{
-		step:        g("number", "Number of the plan step being applied."),
-		partitions:  g("partitions", "Partitions in the step."),
-		done:        g("partitions_done", "Partitions of the step at their target replicas."),
-		bytesTotal:  g("bytes_total", "Bytes the step's new replicas must copy."),
-		bytesCopied: g("bytes_copied", "Bytes the step's new replicas hold now."),
-		stalled:     g("stalled", "1 while the step makes no progress."),
-		eta:         g("eta_seconds", "Estimated seconds until the copy completes."),
+		step:          g("number", "Number of the plan step being applied."),
+		partitions:    g("partitions", "Partitions in the step."),
+		done:          g("partitions_done", "Partitions of the step at their target replicas."),
+		bytesTotal:    g("bytes_total", "Bytes the step's new replicas must copy."),
+		bytesCopied:   g("bytes_copied", "Bytes the step's new replicas hold now."),
+		stalled:       g("stalled", "1 while the step makes no progress."),
+		eta:           g("eta_seconds", "Estimated seconds until the copy completes."),
+		replicaCopied: perReplica("bytes_copied", "Bytes an adding replica of a partition in flight holds now."),
+		replicaSize:   perReplica("bytes_total", "Bytes an adding replica must hold: its leader's size."),
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

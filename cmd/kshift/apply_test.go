@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -187,109 +191,156 @@ func (m *migration) watchRF(stop <-chan struct{}) <-chan []string {
 }
 
 // TestKillAndResume pins idempotency and resumability: the kshift process
-// killed with SIGKILL at random moments in 50 runs of `apply --all` over a
-// 9-step migration; every re-run picks up where the cluster is, no partition
-// ever has fewer in-sync replicas than its original RF, and a final run ends
-// with every partition at its target, no throttle and no lock left.
+// killed with SIGKILL at random moments in at least 50 runs of `apply --all`
+// over 9-step migrations, every kill landing inside a migration in progress.
+// Each migration takes kills in each of its phases in turn (at a random
+// moment shortly after a step of the phase starts); when it has converged,
+// its final state is checked and a fresh migration on a fresh double takes
+// the next kills. Every re-run picks up where the cluster is, no partition
+// ever has fewer in-sync replicas than its original RF, and each migration
+// ends with every partition at its target, no throttle and no lock left.
 func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test: 50 subprocess runs")
 	}
-	m := newMigration(t, 8, 4, 3, 16<<20, 10<<20, 4)
-	audit := filepath.Join(m.dir, "audit.jsonl")
-	args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock", "--audit-log", audit, "--poll-interval", "20ms",
-		// Elections one partition at a time, paced: move-leader steps last
-		// long enough for kills to land in them.
-		"--election-batch", "1", "--election-wait", "40ms")
+	const (
+		killsWanted = 50
+		// killsPerPhase is how many kills each migration takes in each phase
+		// before the next phase's steps become the target.
+		killsPerPhase = 9
+		// minKillsPerPhase is the least each phase must have taken overall.
+		minKillsPerPhase = 8
+	)
+	phases := []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF}
+	// maxDelay bounds the random wait, after a step of the target phase
+	// starts, before the kill. It is below one step's length on an idle
+	// machine (a raise-rf step copies for about 0.7s, a move-leader step
+	// elects 4 partitions 40ms apart, a lower-rf step completes inside its
+	// call in about 20ms), so most kills land in the phase they target; a
+	// step resumed by a later run starts part-way through, so the kills
+	// spread over the whole step. On a loaded machine steps take longer and
+	// kills land earlier in them.
+	maxDelay := map[plans.Phase]time.Duration{plans.PhaseRaiseRF: 400 * time.Millisecond, plans.PhaseMoveLeader: 100 * time.Millisecond, plans.PhaseLowerRF: 20 * time.Millisecond}
 	rng := rand.New(rand.NewSource(20261122))
-	stop := make(chan struct{})
-	rfReport := m.watchRF(stop)
-	finishedEarly := 0
-	cl, err := kgo.NewClient(kgo.SeedBrokers(m.c.Bootstrap()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	status := executor.New(cl, executor.Options{Command: "status"})
 	killedIn := map[plans.Phase]int{}
-	// resumeFrom is the phase of the first step not done: where a run
-	// killed now leaves the migration for the next one.
-	resumeFrom := func() plans.Phase {
-		st, err := status.Status(context.Background(), executor.PlanRef{Plan: m.plan, Path: m.planPath})
+	kills, runs, migrations, finishedOnTheirOwn, lateKills := 0, 0, 0, 0, 0
+	for kills < killsWanted {
+		migrations++
+		m := newMigration(t, 8, 4, 3, 8<<20, 10<<20, 4)
+		args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock",
+			"--audit-log", filepath.Join(m.dir, "audit.jsonl"), "--poll-interval", "20ms",
+			// Elections one partition at a time, paced: move-leader steps last
+			// long enough for kills to land in them.
+			"--election-batch", "1", "--election-wait", "40ms")
+		stop := make(chan struct{})
+		rfReport := m.watchRF(stop)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(m.c.Bootstrap()...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range st.Steps {
-			if s.State != executor.StepDone {
-				return s.Phase
-			}
-		}
-		return "none"
-	}
-	for run := range 50 {
-		cmd := kshiftCmd(t, args...)
-		ph := resumeFrom()
-		// On a loaded machine a run can pass every step of a phase before
-		// its delay ends: also kill right after the start of a step of any
-		// phase that has had no kill yet, so that every phase is covered
-		// whatever the load.
-		var unkilled []plans.Phase
-		for _, p := range []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF} {
-			if killedIn[p] == 0 {
-				unkilled = append(unkilled, p)
-			}
-		}
-		out := newStepStartWatch(unkilled)
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Steps that copy nothing pass in tens of milliseconds: kill sooner
-		// there, so that kills land in every phase.
-		delay := time.Duration(20+rng.Intn(300)) * time.Millisecond
-		if ph == plans.PhaseMoveLeader || ph == plans.PhaseLowerRF {
-			delay = time.Duration(10+rng.Intn(250)) * time.Millisecond
-		}
-		var atStepStart <-chan struct{}
-		if len(unkilled) > 0 {
-			atStepStart = out.started
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		kill := func() {
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			killedIn[resumeFrom()]++
-		}
-		select {
-		case err := <-done:
+		status := executor.New(cl, executor.Options{Command: "status"})
+		// resumeFrom is the phase of the first step not done ("" once every
+		// step is): where a run killed now leaves the migration.
+		resumeFrom := func() plans.Phase {
+			st, err := status.Status(context.Background(), executor.PlanRef{Plan: m.plan, Path: m.planPath})
 			if err != nil {
-				t.Fatalf("run %d ended on its own with %v:\n%s", run, err, out.String())
+				t.Fatal(err)
 			}
-			finishedEarly++
-		case <-time.After(delay):
-			kill()
-		case <-atStepStart:
-			time.Sleep(time.Duration(rng.Intn(10)) * time.Millisecond)
-			kill()
+			for _, s := range st.Steps {
+				if s.State != executor.StepDone {
+					return s.Phase
+				}
+			}
+			return ""
+		}
+		quota := map[plans.Phase]int{}
+		for _, ph := range phases {
+			quota[ph] = killsPerPhase
+		}
+		for {
+			cur := resumeFrom()
+			if cur == "" {
+				break
+			}
+			runs++
+			if runs > 4*killsWanted {
+				t.Fatalf("%d runs and only %d kills inside a migration (per phase: %v)", runs, kills, killedIn)
+			}
+			// The target is the first phase, from where the migration stands,
+			// with kills left in its quota; none once enough kills are made:
+			// that run is left to finish the migration.
+			var target plans.Phase
+			if kills < killsWanted {
+				for _, ph := range phases[slices.Index(phases, cur):] {
+					if quota[ph] > 0 {
+						target = ph
+						break
+					}
+				}
+			}
+			out := newStepStartWatch(target)
+			cmd := kshiftCmd(t, args...)
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			killed := false
+			if target != "" {
+				select {
+				case err = <-done:
+				case <-out.started:
+					select {
+					case err = <-done:
+					case <-time.After(time.Duration(rng.Int63n(int64(maxDelay[target])))):
+						cmd.Process.Signal(syscall.SIGKILL)
+						<-done
+						killed = true
+					}
+				}
+			} else {
+				err = <-done
+			}
+			if !killed {
+				if err != nil {
+					t.Fatalf("migration %d run %d ended on its own with %v:\n%s", migrations, runs, err, out.String())
+				}
+				finishedOnTheirOwn++
+				continue
+			}
+			// A kill after the last step was done (while kshift released its
+			// throttles and lock) is not inside a migration in progress: it is
+			// counted apart and the migration's last run clears what it left.
+			ph := resumeFrom()
+			if ph == "" {
+				lateKills++
+				continue
+			}
+			kills++
+			killedIn[ph]++
+			quota[ph]--
+		}
+		// Converged: a last run clears what a late kill may have left, then
+		// the final state must hold.
+		if outb, err := kshiftCmd(t, args...).CombinedOutput(); err != nil {
+			t.Fatalf("migration %d: last apply: %v\n%s", migrations, err, outb)
+		}
+		close(stop)
+		if bad := <-rfReport; len(bad) > 0 {
+			t.Errorf("migration %d: partitions below their original RF: %v", migrations, bad)
+		}
+		m.finalState(t)
+		cl.Close()
+		m.c.Close()
+	}
+	for _, ph := range phases {
+		if killedIn[ph] < minKillsPerPhase {
+			t.Errorf("only %d kills left a migration in a %s step, want at least %d (kills per phase: %v)", killedIn[ph], ph, minKillsPerPhase, killedIn)
 		}
 	}
-	final := kshiftCmd(t, args...)
-	outb, err := final.CombinedOutput()
-	if err != nil {
-		t.Fatalf("final apply: %v\n%s", err, outb)
-	}
-	close(stop)
-	if bad := <-rfReport; len(bad) > 0 {
-		t.Errorf("partitions below their original RF: %v", bad)
-	}
-	m.finalState(t)
-	for _, ph := range []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF} {
-		if killedIn[ph] == 0 {
-			t.Errorf("no kill left the migration in a %s step (kills per phase: %v)", ph, killedIn)
-		}
-	}
-	t.Logf("kills per phase of the first step not done after the kill: %v; %d runs finished before their kill", killedIn, finishedEarly)
+	t.Logf("%d kills inside %d migrations, per phase of the first step not done after the kill: %v; %d kills after the last step; %d runs finished on their own",
+		kills, migrations, killedIn, lateKills, finishedOnTheirOwn)
 }
 
 // exitCodeOf returns a finished command's exit code.
@@ -466,50 +517,201 @@ func TestApplyDryRunAllSteps(t *testing.T) {
 }
 
 // TestMetricsServeProgress pins --metrics-addr: the step's progress is
-// served as Prometheus gauges.
+// served as Prometheus gauges, and an adding replica's gauges go once it is
+// no longer reported (its partition done).
 func TestMetricsServeProgress(t *testing.T) {
 	m, addr, stop, err := serveMetrics("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
-	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second})
-	resp, err := http.Get("http://" + addr + "/metrics")
+	scrape := func() string {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second,
+		Replicas: []executor.ReplicaProgress{{Topic: "orders", Partition: 7, Broker: 4, Copied: 20, Size: 100}}})
+	body := scrape()
+	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90",
+		`kshift_adding_replica_bytes_copied{broker="4",partition="7",topic="orders"} 20`, `kshift_adding_replica_bytes_total{broker="4",partition="7",topic="orders"} 100`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 5, BytesTotal: 1000, BytesCopied: 500})
+	if body := scrape(); strings.Contains(body, `partition="7"`) {
+		t.Errorf("metrics keep the gauges of a replica no longer copying:\n%s", body)
+	}
+}
+
+// TestApplyProgressLines pins the progress of a copying step as an operator
+// sees it, through a real apply against the double: each line counts the
+// adding replicas of the partitions still in flight and names the least
+// advanced (at most 3, least advanced first, bytes copied of their leader's
+// size, never going back), and its ETA agrees with the bytes left and the
+// rate it prints; --metrics-addr serves the copy of each adding replica.
+func TestApplyProgressLines(t *testing.T) {
+	const size = 16 << 20
+	m := newMigration(t, 4, 2, 2, size, 10<<20, 4)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("metrics lack %q:\n%s", want, body)
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := kshiftCmd(t, append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--step", "1", "--poll-interval", "20ms",
+		"--progress-interval", "0s", "--metrics-addr", addr, "--audit-log", filepath.Join(m.dir, "audit.jsonl"))...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	linesc := make(chan []string, 1)
+	go func() {
+		var lines []string
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
 		}
+		linesc <- lines
+	}()
+	// While the step copies, scrape until a replica is seen part-way.
+	sample := regexp.MustCompile(`(?m)^kshift_adding_replica_bytes_copied\{broker="(\d+)",partition="(\d+)",topic="([^"]+)"\} (\S+)$`)
+	var lines []string
+	var midCopyMetric string
+scrape:
+	for {
+		select {
+		case lines = <-linesc:
+			break scrape
+		case <-time.After(20 * time.Millisecond):
+		}
+		if midCopyMetric != "" {
+			continue
+		}
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue // not serving yet, or done
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, sm := range sample.FindAllStringSubmatch(string(body), -1) {
+			v, _ := strconv.ParseFloat(sm[4], 64)
+			total := fmt.Sprintf(`kshift_adding_replica_bytes_total{broker="%s",partition="%s",topic="%s"} %g`, sm[1], sm[2], sm[3], float64(size))
+			if v > 0 && v < size && strings.Contains(string(body), total) {
+				midCopyMetric = sm[0]
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("apply: %v\n%s\n%s", err, stdout.String(), strings.Join(lines, "\n"))
+	}
+	if midCopyMetric == "" {
+		t.Errorf("--metrics-addr never served an adding replica part-way through its copy")
+	}
+
+	lineRe := regexp.MustCompile(`^step 1 raise-rf: (\d)/4 partitions done, (.+?) of (.+?) copied \(\d+%\)(?: at (.+?)/s, eta (\S+))?(?:; least advanced of (\d+) adding replicas: (.+))?$`)
+	entryRe := regexp.MustCompile(`(topic-\d+-\d+) on broker (\d+) ([\d.]+ \w*B)/([\d.]+ \w*B) \((\d+)%\)`)
+	parse := func(s string) int64 {
+		b, err := plans.ParseByteSize(s)
+		if err != nil {
+			t.Fatalf("%q in a progress line: %v", s, err)
+		}
+		return int64(b)
+	}
+	copiedBy := map[string]int64{}
+	progressLines, etaLines, midCopyLines := 0, 0, 0
+	for _, line := range lines {
+		lm := lineRe.FindStringSubmatch(line)
+		if lm == nil {
+			continue
+		}
+		progressLines++
+		done, _ := strconv.Atoi(lm[1])
+		adding, _ := strconv.Atoi(lm[6])
+		if adding != 3*(4-done) {
+			t.Errorf("%d adding replicas with %d of 4 partitions done, want 3 per partition in flight: %s", adding, done, line)
+		}
+		entries := entryRe.FindAllStringSubmatch(lm[7], -1)
+		if len(entries) != min(3, adding) {
+			t.Errorf("%d replicas named, want %d: %s", len(entries), min(3, adding), line)
+		}
+		// The least advanced replica holds at most the mean of those in
+		// flight (the line's bytes copied, less the done partitions'),
+		// within the rounding of the printed sizes.
+		if len(entries) > 0 {
+			mean := (parse(lm[2]) - int64(done)*3*size) / int64(adding)
+			if first := parse(entries[0][3]); first > mean+1<<20 {
+				t.Errorf("%s on broker %s named least advanced with %s, above the mean %s of the replicas in flight: %s",
+					entries[0][1], entries[0][2], plans.ByteSize(first), plans.ByteSize(mean), line)
+			}
+		}
+		lastPct := -1
+		for _, en := range entries {
+			key := en[1] + " on broker " + en[2]
+			copied, total := parse(en[3]), parse(en[4])
+			pct, _ := strconv.Atoi(en[5])
+			if total != size {
+				t.Errorf("%s: size %d, want its leader's %d: %s", key, total, size, line)
+			}
+			if pct < lastPct {
+				t.Errorf("replicas not least advanced first: %s", line)
+			}
+			if copied < copiedBy[key] {
+				t.Errorf("%s went back from %d to %d bytes: %s", key, copiedBy[key], copied, line)
+			}
+			if copied > 0 && copied < total {
+				midCopyLines++
+			}
+			lastPct, copiedBy[key] = pct, copied
+		}
+		if lm[5] != "" {
+			etaLines++
+			eta, err := time.ParseDuration(lm[5])
+			if err != nil {
+				t.Fatalf("eta %q: %v", lm[5], err)
+			}
+			left := float64(parse(lm[3]) - parse(lm[2]))
+			want := time.Duration(left / float64(parse(lm[4])) * float64(time.Second))
+			if d := eta - want; d < -time.Second-want/10 || d > time.Second+want/10 {
+				t.Errorf("eta %s, but %s left at the printed rate takes %s: %s", eta, plans.ByteSize(left), want.Round(time.Second), line)
+			}
+		}
+	}
+	if progressLines < 2 || etaLines == 0 || midCopyLines == 0 {
+		t.Errorf("%d progress lines, %d with an eta, %d naming a replica part-way; want several, some with an eta and some part-way:\n%s",
+			progressLines, etaLines, midCopyLines, strings.Join(lines, "\n"))
 	}
 }
 
 // stepStartWatch collects a kshift run's output and closes started when the
-// run prints the start of a step of one of the watched phases.
+// run prints the start of a step of the watched phase.
 type stepStartWatch struct {
 	mu      sync.Mutex
 	out     strings.Builder
-	markers []string
+	marker  string
 	started chan struct{}
 	seen    bool
 }
 
-func newStepStartWatch(phases []plans.Phase) *stepStartWatch {
-	w := &stepStartWatch{started: make(chan struct{})}
-	for _, ph := range phases {
-		w.markers = append(w.markers, " ("+string(ph)+"): ")
-	}
-	return w
+func newStepStartWatch(phase plans.Phase) *stepStartWatch {
+	return &stepStartWatch{started: make(chan struct{}), marker: " (" + string(phase) + "): "}
 }
 
 func (w *stepStartWatch) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.out.Write(b)
-	if !w.seen && slices.ContainsFunc(w.markers, func(m string) bool { return strings.Contains(w.out.String(), m) }) {
+	if !w.seen && strings.Contains(w.out.String(), w.marker) {
 		w.seen = true
 		close(w.started)
 	}

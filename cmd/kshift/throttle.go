@@ -16,7 +16,7 @@ func newThrottleCommand() *cli.Command {
 audit log: --audit-log, or kshift-audit.jsonl beside PLAN when a plan is given (as apply
 writes it), else in the current directory. "set" changes the rate on the brokers kshift throttles while a step
 runs; "clear" removes what kshift set and restores earlier values, and with --all also
-deletes every other throttle config on the cluster.`,
+deletes every other throttle config on the cluster, the cluster-default rates included.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "set",
@@ -30,7 +30,7 @@ deletes every other throttle config on the cluster.`,
 				Usage:     "remove the throttles kshift set, restoring earlier values",
 				ArgsUsage: "[PLAN]",
 				Flags: append(append([]cli.Flag{
-					&cli.BoolFlag{Name: "all", Usage: "also delete throttle configs kshift did not set"},
+					&cli.BoolFlag{Name: "all", Usage: "also delete throttle configs kshift did not set, the cluster-default (<default>) rates included"},
 				}, executorFlags()...), clusterFlags()...),
 				Action: flagsAfterArgs(runThrottleClear),
 			},
@@ -79,6 +79,9 @@ func runThrottleClear(c *cli.Context) error {
 	res, err := s.exec.ClearThrottles(c.Context, c.Bool("all"))
 	if res != nil {
 		fmt.Fprintf(c.App.Writer, "cleared throttles on topics %v and brokers %v of cluster %s\n", res.Topics, res.Brokers, res.ClusterID)
+		if res.ClusterDefault {
+			fmt.Fprintln(c.App.Writer, "deleted the cluster-default throttle rates (broker <default>)")
+		}
 		if res.InFlight > 0 {
 			fmt.Fprintf(c.App.Writer, "warning: %d reassignment(s) are in flight and now copy unthrottled\n", res.InFlight)
 		}
