@@ -118,10 +118,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 		return res, e.finishRecords(recs, keep, res)
 	}
 
-	rate := ref.Plan.Throttle
-	if s.Throttle > 0 {
-		rate = s.Throttle
-	}
+	rate := s.ThrottleOr(ref.Plan.Throttle)
 	if e.opts.Throttle > 0 {
 		rate = e.opts.Throttle
 	}

@@ -493,7 +493,7 @@ func (c *checker) step(s *Step) {
 	// as long as they do not make it longer. The estimate is written rounded
 	// to seconds: allow that second.
 	if limit := time.Duration(l.MaxStepDuration); limit > 0 {
-		longest := Rate(float64(s.Throttle) * ThrottleEfficiency).TimeFor(largestCopy)
+		longest := Rate(float64(s.ThrottleOr(c.plan.Throttle)) * ThrottleEfficiency).TimeFor(largestCopy)
 		switch est := time.Duration(s.Estimate.Duration); {
 		case longest > limit && est > longest+time.Second:
 			c.pr.add(loc, "estimated at %s, longer than its largest partition alone (%s, above the limit of %s per step)", s.Estimate.Duration, Duration(longest), Duration(limit))

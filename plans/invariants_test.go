@@ -185,15 +185,22 @@ func TestCheckInvariantsPartitionOverDurationSetsStepLength(t *testing.T) {
 		{56*time.Minute + 53*time.Second, ""},
 		{time.Hour, "step 1: estimated at 1h0m0s, longer than its largest partition alone (56m53s, above the limit of 10m0s per step)"},
 	} {
-		p := goodPlan()
-		p.Steps[0].Throttle = 1 << 20
-		p.Steps[0].Estimate.Duration = Duration(tc.estimate)
-		err := CheckInvariants(p, invSnapshot(), o)
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("estimate %s: refused: %v", tc.estimate, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("estimate %s: got %v, want %q", tc.estimate, err, tc.want)
+		// The rate is the step's own, or the plan's when the step sets none.
+		for _, stepRate := range []bool{true, false} {
+			p := goodPlan()
+			if stepRate {
+				p.Steps[0].Throttle = 1 << 20
+			} else {
+				p.Throttle = 1 << 20
+			}
+			p.Steps[0].Estimate.Duration = Duration(tc.estimate)
+			err := CheckInvariants(p, invSnapshot(), o)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("estimate %s, step rate %v: refused: %v", tc.estimate, stepRate, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("estimate %s, step rate %v: got %v, want %q", tc.estimate, stepRate, err, tc.want)
+			}
 		}
 	}
 }

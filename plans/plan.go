@@ -206,6 +206,15 @@ func (s *Step) validate(pr *problems, index int) {
 	}
 }
 
+// ThrottleOr returns the step's replication rate, or planThrottle (the
+// plan's default) when the step sets none.
+func (s *Step) ThrottleOr(planThrottle Rate) Rate {
+	if s.Throttle > 0 {
+		return s.Throttle
+	}
+	return planThrottle
+}
+
 // Label names the step for people: "step 12", or "undo of step 12" for a step
 // of a rollback plan, whose own number means nothing to the operator.
 func (s *Step) Label() string { return StepLabel(s.Number, s.Undoes) }

@@ -71,11 +71,7 @@ func UndoStep(s *Step, planThrottle Rate) (Step, bool) {
 				Size:      m.Size,
 			}
 		}
-		throttle := s.Throttle
-		if throttle == 0 {
-			throttle = planThrottle
-		}
-		u.Estimate = EstimateMoves(u.Partitions, throttle)
+		u.Estimate = EstimateMoves(u.Partitions, s.ThrottleOr(planThrottle))
 		return u, true
 	}
 	if s.ZooKeeper == nil || (s.Phase != PhaseZKJoin && s.Phase != PhaseZKHandover) {

@@ -86,10 +86,7 @@ func planTable(p *plans.Plan) table {
 	tb := table{title: title, header: header}
 	for i := range p.Steps {
 		s := &p.Steps[i]
-		throttle := p.Throttle
-		if s.Throttle > 0 {
-			throttle = s.Throttle
-		}
+		throttle := s.ThrottleOr(p.Throttle)
 		what := fmt.Sprint(len(s.Partitions))
 		if s.ZooKeeper != nil {
 			what = planZKSummary(s.ZooKeeper)
@@ -132,10 +129,7 @@ func planZKSummary(z *plans.ZooKeeperChange) string {
 }
 
 func stepTable(p *plans.Plan, s *plans.Step) table {
-	throttle := p.Throttle
-	if s.Throttle > 0 {
-		throttle = s.Throttle
-	}
+	throttle := s.ThrottleOr(p.Throttle)
 	title := fmt.Sprintf("step %d (%s) of %s: %d partitions, %s to copy, about %s at %s",
 		s.Number, s.Phase, p.ClusterID, len(s.Partitions), s.Estimate.BytesToCopy, s.Estimate.Duration, throttle)
 	if s.Undoes > 0 {

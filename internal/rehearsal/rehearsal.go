@@ -212,10 +212,7 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 		s := &p.Steps[i]
 		sr := StepReport{Number: s.Number, Phase: s.Phase, Partitions: len(s.Partitions),
 			BytesToCopy: s.Estimate.BytesToCopy, Estimate: time.Duration(s.Estimate.Duration)}
-		planned := p.Throttle
-		if s.Throttle > 0 {
-			planned = s.Throttle
-		}
+		planned := s.ThrottleOr(p.Throttle)
 		if o.Throttle > 0 && o.Throttle != planned {
 			sr.Estimate = time.Duration(plans.EstimateMoves(s.Partitions, o.Throttle).Duration)
 		}
