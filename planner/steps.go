@@ -452,7 +452,8 @@ func (b *builder) fitsIn(it *packItem, bytes, budget plans.ByteSize, capIn, capO
 // many small copies into later steps that other brokers become their
 // busiest. Over the ideal on BenchmarkRaiseRFReplay10k (seeds 7, 1, 4):
 // without the rule 1.183, 1.122, 1.120; strict (1) 1.297, 1.194, 1.124;
-// 3: 1.149, 1.115, 1.118; 5: 1.133, 1.116, 1.117; 8: 1.173, 1.122, 1.119.
+// 3: 1.149, 1.115, 1.118; 4: 1.135, 1.117, 1.118; 5: 1.133, 1.116, 1.117;
+// 6: 1.133, 1.120, 1.123; 8: 1.173, 1.122, 1.119.
 const fairShareSlack = 5
 
 // fairShareFits reports whether a broker that receives the given number of
