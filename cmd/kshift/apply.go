@@ -542,7 +542,7 @@ func serveMetrics(addr string) (m *stepMetrics, bound string, stop func(), err e
 		stalled:       g("stalled", "1 while the step makes no progress."),
 		eta:           g("eta_seconds", "Estimated seconds until the copy completes."),
 		replicaCopied: perReplica("bytes_copied", "Bytes an adding replica of a partition in flight holds now."),
-		replicaSize:   perReplica("bytes_total", "Bytes an adding replica must hold: its leader's size."),
+		replicaSize:   perReplica("leader_bytes", "Bytes an adding replica must hold: its leader's size."),
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
