@@ -49,7 +49,11 @@ func (e *Executor) Apply(ctx context.Context, ref PlanRef, number int) (res *Ste
 	if ref.Plan.Kind == plans.KindRollback {
 		prev = nil // a rollback step's order is checked against the forward plan by Rollback
 	}
-	return e.applyStep(ctx, ref, s, prev, false)
+	res, err = e.applyStep(ctx, ref, s, prev, false)
+	if err == nil && e.opts.DryRun {
+		e.dryRunLeaves(number, StepDone)
+	}
+	return res, err
 }
 
 // applyStep runs step s of ref's plan. undoZK runs the undo of a forward
@@ -59,7 +63,10 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	start := time.Now()
 	callsAtStart := e.Calls()
 	res = &StepResult{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), DryRun: e.opts.DryRun}
-	e.dryRunNote(s)
+	if undoZK {
+		res.Undoes = s.Number
+	}
+	e.dryRunNote(plans.StepLabel(res.Step, res.Undoes))
 	startRec := e.auditRecord(AuditStart)
 	e.audit(startRec)
 	defer func() {

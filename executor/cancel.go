@@ -212,7 +212,7 @@ func (e *Executor) applyZooKeeper(ctx context.Context, s *plans.Step, res *StepR
 	if v.ClusterID != e.plan.ClusterID {
 		return refusal("the plan is for cluster %q but the cluster reached is %q", e.plan.ClusterID, v.ClusterID)
 	}
-	state, detail, err := e.opts.ZooKeeperSteps.State(ctx, s)
+	state, detail, err := e.zooKeeperStepState(ctx, s)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Label(), err)
 	}

@@ -131,6 +131,13 @@ type Executor struct {
 type dryRunState struct {
 	// steps are the steps dry-run so far, in order.
 	steps []*plans.Step
+	// left is the state each step dry-run so far would leave, by its
+	// number: done after a dry-run apply, pending after a dry-run undo
+	// (kshift rollback). The order gates read it before the live cluster,
+	// where nothing changed; Status and a ZooKeeper step's own run read it
+	// for ZooKeeper steps, whose state comes from the ensemble, which moved
+	// does not cover.
+	left map[int]StepState
 	// moved are their partitions as they would end: at `to`, in sync.
 	moved map[tp]*livePartition
 	// records are the throttle records as the dry-run steps would leave
@@ -221,9 +228,32 @@ func (e *Executor) dryRunDone(s *plans.Step, v *view) {
 	}
 }
 
-// dryRunSimulated reports whether step n was dry-run earlier in this run.
-func (e *Executor) dryRunSimulated(n int) bool {
-	return slices.ContainsFunc(e.dry.steps, func(s *plans.Step) bool { return s.Number == n })
+// dryRunLeaves records that this dry run leaves step n in state: the steps
+// after it in the run are checked against that state.
+func (e *Executor) dryRunLeaves(n int, state StepState) {
+	if e.dry.left == nil {
+		e.dry.left = map[int]StepState{}
+	}
+	e.dry.left[n] = state
+}
+
+// dryRunLeft returns the state this dry run left step n in, and false when
+// it did not dry-run it (or this is no dry run).
+func (e *Executor) dryRunLeft(n int) (StepState, bool) {
+	if !e.opts.DryRun {
+		return "", false
+	}
+	state, ok := e.dry.left[n]
+	return state, ok
+}
+
+// zooKeeperStepState reads where ZooKeeper step s stands: as this dry run
+// left it when it dry-ran s, else on the live ensemble.
+func (e *Executor) zooKeeperStepState(ctx context.Context, s *plans.Step) (StepState, string, error) {
+	if state, ok := e.dryRunLeft(s.Number); ok {
+		return state, "as the steps dry-run so far would leave it; the live ensemble is unchanged", nil
+	}
+	return e.opts.ZooKeeperSteps.State(ctx, s)
 }
 
 // overlayDryRun shows v as the steps dry-run so far would have left it.
@@ -237,9 +267,10 @@ func (e *Executor) overlayDryRun(v *view) {
 	}
 }
 
-// dryRunNote says, before a step of a dry run that follows other dry-run
-// steps, that it is checked against what they would leave.
-func (e *Executor) dryRunNote(s *plans.Step) {
+// dryRunNote says, before the step labelled label of a dry run that
+// follows other dry-run steps, that it is checked against what they would
+// leave.
+func (e *Executor) dryRunNote(label string) {
 	if !e.opts.DryRun || len(e.dry.steps) == 0 {
 		return
 	}
@@ -248,7 +279,7 @@ func (e *Executor) dryRunNote(s *plans.Step) {
 		gates = "; the health gates still read the live cluster"
 	}
 	fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed%s\n",
-		s.Label(), len(e.dry.steps), gates)
+		label, len(e.dry.steps), gates)
 }
 
 func whoAmI() (string, string) {

@@ -55,18 +55,20 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	}
 	defer func(saved string) { e.opts.Command = saved }(e.opts.Command)
 	e.opts.Command = "rollback"
+	var res *StepResult
 	if s.Phase.IsZooKeeper() {
 		// zkops undoes a ZooKeeper step from the forward step, which records
 		// the membership it found.
-		res, err := e.applyStep(ctx, ref, s, nil, true)
-		if res != nil {
-			res.Undoes = n
-		}
-		return res, err
+		res, err = e.applyStep(ctx, ref, s, nil, true)
+	} else {
+		// The undo of a partially done step: its done partitions are at the
+		// undo's from, its pending ones already at the undo's to.
+		res, err = e.applyStep(ctx, PlanRef{Plan: rb, Path: ref.Path, SHA256: ref.SHA256}, undo, nil, false)
 	}
-	// The undo of a partially done step: its done partitions are at the
-	// undo's from, its pending ones already at the undo's to.
-	return e.applyStep(ctx, PlanRef{Plan: rb, Path: ref.Path, SHA256: ref.SHA256}, undo, nil, false)
+	if err == nil && e.opts.DryRun {
+		e.dryRunLeaves(n, StepPending)
+	}
+	return res, err
 }
 
 // RollbackTo unwinds every step from the last one not pending down to step

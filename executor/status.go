@@ -216,7 +216,7 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 		if s.Phase.IsZooKeeper() {
 			ss := StepStatus{Number: s.Number, Phase: s.Phase, State: StepUnknown}
 			if e.opts.ZooKeeperSteps != nil {
-				state, detail, err := e.opts.ZooKeeperSteps.State(ctx, s)
+				state, detail, err := e.zooKeeperStepState(ctx, s)
 				if err != nil {
 					state, detail = StepUnknown, err.Error()
 				}
@@ -305,10 +305,13 @@ func (e *Executor) stepDone(ctx context.Context, n int) error {
 	if s == nil {
 		return nil
 	}
-	if s.Phase.IsZooKeeper() {
-		if e.opts.DryRun && e.dryRunSimulated(n) {
-			return nil // the ensemble does not show it, but this dry run did it
+	if state, ok := e.dryRunLeft(n); ok {
+		if state != StepDone {
+			return refusal("step %d (%s) is %s as the steps dry-run so far would leave it (its undo was dry-run): apply it first (or --force-order)", n, s.Phase, state)
 		}
+		return nil // the cluster does not show it, but this dry run did it
+	}
+	if s.Phase.IsZooKeeper() {
 		if e.opts.ZooKeeperSteps == nil {
 			return refusal("step %d (%s) before this one cannot be checked without ZooKeeper: give --zookeeper, or --force-order if you know it is done", n, s.Phase)
 		}

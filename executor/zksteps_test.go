@@ -122,3 +122,41 @@ func TestDryRunOverZooKeeperSteps(t *testing.T) {
 		t.Errorf("dry run changed orders-0: %+v", st)
 	}
 }
+
+// TestDryRunUndoLeavesZooKeeperStepPending pins the state a dry-run undo
+// leaves: after `rollback --step 1 --dry-run` of a done zk-join, the dry run
+// shows step 1 pending (status, and the order gate of step 2), although the
+// ensemble, which the dry run did not touch, still shows it done.
+func TestDryRunUndoLeavesZooKeeperStepPending(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	for i := range p.Steps {
+		p.Steps[i].Number++
+	}
+	p.Steps = append([]plans.Step{{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}}}, p.Steps...)
+	zk := &recordingZK{state: map[int]StepState{1: StepDone}}
+	var out strings.Builder
+	e, _ := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps, o.DryRun, o.DryRunOut = zk, true, &out })
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	if _, err := e.Rollback(ctx, ref, 1, false); err != nil {
+		t.Fatalf("dry run of the undo of zk-join: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "would call zookeeper undo zk-join") {
+		t.Errorf("dry run output lacks the undo of zk-join:\n%s", out.String())
+	}
+	st, err := e.Status(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Steps[0].State; got != StepPending {
+		t.Errorf("status of zk-join after its dry-run undo: %s, want pending", got)
+	}
+	if _, err := e.Apply(ctx, ref, 2); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "step 1 (zk-join) is pending") {
+		t.Errorf("dry run of raise-rf after the dry-run undo of zk-join: %v, want refused for step 1 pending", err)
+	}
+	if len(zk.calls) != 0 || zk.state[1] != StepDone {
+		t.Errorf("dry run changed the ensemble: calls %v, state %s", zk.calls, zk.state[1])
+	}
+}

@@ -537,12 +537,12 @@ func serveMetrics(addr string) (m *stepMetrics, bound string, stop func(), err e
 		step:          g("number", "Number of the plan step being applied."),
 		partitions:    g("partitions", "Partitions in the step."),
 		done:          g("partitions_done", "Partitions of the step at their target replicas."),
-		bytesTotal:    g("bytes_total", "Bytes the step's new replicas must copy."),
+		bytesTotal:    g("bytes_to_copy", "Bytes the step's new replicas must copy."),
 		bytesCopied:   g("bytes_copied", "Bytes the step's new replicas hold now."),
 		stalled:       g("stalled", "1 while the step makes no progress."),
 		eta:           g("eta_seconds", "Estimated seconds until the copy completes."),
 		replicaCopied: perReplica("bytes_copied", "Bytes an adding replica of a partition in flight holds now."),
-		replicaSize:   perReplica("bytes_total", "Bytes an adding replica must hold: its leader's size."),
+		replicaSize:   perReplica("leader_bytes", "Bytes an adding replica must hold: its leader's size."),
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -537,8 +537,14 @@ func TestMetricsServeProgress(t *testing.T) {
 	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second,
 		Replicas: []executor.ReplicaProgress{{Topic: "orders", Partition: 7, Broker: 4, Copied: 20, Size: 100}}})
 	body := scrape()
-	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90",
-		`kshift_adding_replica_bytes_copied{broker="4",partition="7",topic="orders"} 20`, `kshift_adding_replica_bytes_total{broker="4",partition="7",topic="orders"} 100`} {
+	// Prometheus reserves the _total suffix for counters.
+	for _, gauge := range regexp.MustCompile(`(?m)^# TYPE (\S+) gauge$`).FindAllStringSubmatch(body, -1) {
+		if strings.HasSuffix(gauge[1], "_total") {
+			t.Errorf("gauge %s is named like a counter (_total)", gauge[1])
+		}
+	}
+	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_to_copy 1000", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90",
+		`kshift_adding_replica_bytes_copied{broker="4",partition="7",topic="orders"} 20`, `kshift_adding_replica_leader_bytes{broker="4",partition="7",topic="orders"} 100`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
@@ -606,7 +612,7 @@ scrape:
 		resp.Body.Close()
 		for _, sm := range sample.FindAllStringSubmatch(string(body), -1) {
 			v, _ := strconv.ParseFloat(sm[4], 64)
-			total := fmt.Sprintf(`kshift_adding_replica_bytes_total{broker="%s",partition="%s",topic="%s"} %g`, sm[1], sm[2], sm[3], float64(size))
+			total := fmt.Sprintf(`kshift_adding_replica_leader_bytes{broker="%s",partition="%s",topic="%s"} %g`, sm[1], sm[2], sm[3], float64(size))
 			if v > 0 && v < size && strings.Contains(string(body), total) {
 				midCopyMetric = sm[0]
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/internal/zktest"
+	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/zkops"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -98,6 +102,101 @@ func TestRollbackInterruptCommands(t *testing.T) {
 	}
 	if out, code := run("cancel", m.planPath); code != 0 || !strings.Contains(out, "reverted the undo (rollback) of step(s) [3]") || strings.Contains(out, "nothing of the plan") {
 		t.Fatalf("cancel: exit %d; want the undo of step 3 reverted\n%s", code, out)
+	}
+	m.finalState(t)
+}
+
+// TestRollbackDryRunAcrossZooKeeperSteps pins `kshift rollback --to-step 1
+// --dry-run` over a migration whose zk-join (step 1) and zk-handover (step
+// 5) ran on a real ZooKeeper ensemble: each step is checked against what the
+// undos dry-run before it would leave (the undone zk-handover is pending,
+// though the live ensemble still shows it done), so the run exits 0, prints
+// the undo of every step in reverse order, and changes neither the cluster,
+// its throttles nor the ensemble.
+func TestRollbackDryRunAcrossZooKeeperSteps(t *testing.T) {
+	ens := zktest.StartEnsemble(t, zktest.Options{Voters: 3})
+	target := ens.AddNode("")
+	zkServer := func(n *zktest.Node, role string) plans.ZKServer {
+		return plans.ZKServer{ID: n.ID, Host: "127.0.0.1", QuorumPort: n.QuorumPort, ElectionPort: n.ElectionPort, ClientPort: n.ClientPort, Role: role}
+	}
+	var sources []plans.ZKServer
+	for _, id := range ens.IDs()[:3] {
+		sources = append(sources, zkServer(ens.Node(id), plans.RoleParticipant))
+	}
+	joined := zkServer(target, plans.RoleObserver)
+	t.Setenv("KSHIFT_ZK_DIGEST", zktest.SuperUser+":"+zktest.SuperPassword)
+
+	m := newMigration(t, 20, 1, 2, 64<<20, 2<<20, 4)
+	join := plans.Step{Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: ens.Connect(),
+		Join: []plans.ZKServer{joined}, Before: sources}}
+	handover := plans.Step{Phase: plans.PhaseZKHandover, ZooKeeper: &plans.ZooKeeperChange{Connect: ens.Connect(),
+		Promote: []int{target.ID}, Retire: []int{1}, Before: append(slices.Clone(sources), joined)}}
+	m.plan.Steps = append(append([]plans.Step{join}, m.plan.Steps...), handover)
+	for i := range m.plan.Steps {
+		m.plan.Steps[i].Number = i + 1
+	}
+	data, err := plans.Marshal(m.plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(m.planPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, int) {
+		out, err := kshiftCmd(t, append(args, m.connArgs()...)...).CombinedOutput()
+		return string(out), exitCodeOf(err)
+	}
+	if out, code := run("apply", m.planPath, "--all", "--auto-continue", "--throttle", "200MiB/s", "--poll-interval", "20ms"); code != 0 {
+		t.Fatalf("apply --all: exit %d\n%s", code, out)
+	}
+	admin := ens.Client(target.ID)
+	membership := func() string {
+		cfg, err := zkops.ReadConfig(context.Background(), admin)
+		if err != nil {
+			t.Fatalf("reading the ensemble's config: %v", err)
+		}
+		var ms []string
+		for _, s := range cfg.Members {
+			ms = append(ms, fmt.Sprintf("%d:%s", s.ID, s.Role))
+		}
+		return strings.Join(ms, " ")
+	}
+	applied := membership()
+	if want := "2:participant 3:participant 4:participant"; applied != want {
+		t.Fatalf("membership after the migration: %s, want %s", applied, want)
+	}
+
+	out, code := run("rollback", m.planPath, "--to-step", "1", "--dry-run", "--poll-interval", "20ms")
+	if code != 0 {
+		t.Fatalf("rollback --to-step 1 --dry-run: exit %d\n%s", code, out)
+	}
+	// Every undo prints its call, the last step's first.
+	var wants []string
+	for i := len(m.plan.Steps) - 1; i >= 0; i-- {
+		s := m.plan.Steps[i]
+		if s.Phase.IsZooKeeper() {
+			wants = append(wants, "would call zookeeper undo "+string(s.Phase))
+			continue
+		}
+		var calls []string
+		for _, mv := range s.Partitions {
+			calls = append(calls, fmt.Sprintf("%s=%v", mv.Name(), mv.From))
+		}
+		wants = append(wants, "would call AlterPartitionAssignments: ["+strings.Join(calls, " ")+"]")
+	}
+	at := 0
+	for _, want := range wants {
+		i := strings.Index(out[at:], want)
+		if i < 0 {
+			t.Fatalf("rollback dry run: output lacks %q after offset %d (undos in reverse order):\n%s", want, at, out)
+		}
+		at += i + len(want)
+	}
+	if want := "dry run: undo of step 1 is checked against the cluster as the 4 step(s) dry-run before it"; !strings.Contains(out, want) {
+		t.Errorf("rollback dry run: output lacks %q:\n%s", want, out)
+	}
+	if got := membership(); got != applied {
+		t.Errorf("the rollback dry run changed the ensemble: %s, was %s", got, applied)
 	}
 	m.finalState(t)
 }
