@@ -52,6 +52,35 @@ type ZooKeeperChange struct {
 	Before []ZKServer `yaml:"before,omitempty"`
 }
 
+// Summary says in a few words what the change does: "join [4 5 6]",
+// "promote [4 5 6], retire [1 2 3]", "prune [/other]".
+func (z *ZooKeeperChange) Summary() string {
+	var parts []string
+	if len(z.Join) > 0 {
+		ids := make([]int, len(z.Join))
+		for i, s := range z.Join {
+			ids[i] = s.ID
+		}
+		parts = append(parts, fmt.Sprintf("join %v", ids))
+	}
+	if len(z.Promote) > 0 {
+		parts = append(parts, fmt.Sprintf("promote %v", z.Promote))
+	}
+	if len(z.Retire) > 0 {
+		parts = append(parts, fmt.Sprintf("retire %v", z.Retire))
+	}
+	if len(z.Prune) > 0 {
+		parts = append(parts, fmt.Sprintf("prune %v", z.Prune))
+	}
+	if len(parts) == 0 {
+		return "zookeeper"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// String is the summary and the ensemble it applies to, as dry runs print it.
+func (z *ZooKeeperChange) String() string { return z.Summary() + " on " + z.Connect }
+
 // ZooKeeperMode says how the ensemble is handed to the target nodes.
 type ZooKeeperMode string
 

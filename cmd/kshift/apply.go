@@ -386,6 +386,8 @@ func printStepResult(w io.Writer, res *executor.StepResult, err error) {
 	case res.AlreadyDone:
 		fmt.Fprintf(w, "%s (%s): already done, nothing changed\n", label, res.Phase)
 	case err != nil && !sent:
+	case res.DryRun && res.Phase.IsZooKeeper():
+		fmt.Fprintf(w, "%s (%s): dry run, nothing changed\n", label, res.Phase)
 	case res.DryRun:
 		fmt.Fprintf(w, "%s (%s): dry run, would submit %d partitions; nothing changed\n", label, res.Phase, res.WouldSubmit)
 	case res.Phase.IsZooKeeper():

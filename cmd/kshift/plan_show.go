@@ -89,7 +89,7 @@ func planTable(p *plans.Plan) table {
 		throttle := s.ThrottleOr(p.Throttle)
 		what := fmt.Sprint(len(s.Partitions))
 		if s.ZooKeeper != nil {
-			what = planZKSummary(s.ZooKeeper)
+			what = s.ZooKeeper.Summary()
 		}
 		busiest := "-"
 		if s.Estimate.BusiestBrokerBytes > 0 {
@@ -104,30 +104,6 @@ func planTable(p *plans.Plan) table {
 	return tb
 }
 
-func planZKSummary(z *plans.ZooKeeperChange) string {
-	var parts []string
-	if len(z.Join) > 0 {
-		ids := make([]int, len(z.Join))
-		for i, s := range z.Join {
-			ids[i] = s.ID
-		}
-		parts = append(parts, fmt.Sprintf("join %v", ids))
-	}
-	if len(z.Promote) > 0 {
-		parts = append(parts, fmt.Sprintf("promote %v", z.Promote))
-	}
-	if len(z.Retire) > 0 {
-		parts = append(parts, fmt.Sprintf("retire %v", z.Retire))
-	}
-	if len(z.Prune) > 0 {
-		parts = append(parts, fmt.Sprintf("prune %v", z.Prune))
-	}
-	if len(parts) == 0 {
-		return "zookeeper"
-	}
-	return strings.Join(parts, ", ")
-}
-
 func stepTable(p *plans.Plan, s *plans.Step) table {
 	throttle := s.ThrottleOr(p.Throttle)
 	title := fmt.Sprintf("step %d (%s) of %s: %d partitions, %s to copy, about %s at %s",
@@ -136,7 +112,7 @@ func stepTable(p *plans.Plan, s *plans.Step) table {
 		title += fmt.Sprintf("; undoes step %d", s.Undoes)
 	}
 	if s.ZooKeeper != nil {
-		title += "; " + planZKSummary(s.ZooKeeper) + " on " + s.ZooKeeper.Connect
+		title += "; " + s.ZooKeeper.String()
 	}
 	tb := table{title: title, header: []string{"topic", "partition", "from", "to", "adds", "removes", "size"}}
 	for i := range s.Partitions {

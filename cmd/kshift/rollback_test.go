@@ -175,7 +175,10 @@ func TestRollbackDryRunAcrossZooKeeperSteps(t *testing.T) {
 	for i := len(m.plan.Steps) - 1; i >= 0; i-- {
 		s := m.plan.Steps[i]
 		if s.Phase.IsZooKeeper() {
-			wants = append(wants, "would call zookeeper undo "+string(s.Phase))
+			wants = append(wants, "would call zookeeper undo "+string(s.Phase)+": "+s.ZooKeeper.String())
+			if want := fmt.Sprintf("undo of step %d (%s): dry run, nothing changed", s.Number, s.Phase); !strings.Contains(out, want) {
+				t.Errorf("rollback dry run: output lacks %q:\n%s", want, out)
+			}
 			continue
 		}
 		var calls []string
