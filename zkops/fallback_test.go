@@ -57,3 +57,24 @@ func TestPromoteFallsBackToRemoveAndReAdd(t *testing.T) {
 		t.Errorf("progress does not say why it removed and re-added: %s", log.String())
 	}
 }
+
+// TestHandoverOfOneVoterEnsemble: a single-server source ensemble handed to
+// one target. On ZooKeeper 3.8 promoting the observer there answers
+// NewConfigNoQuorum, and the server removed by the fallback needs about a
+// second to be back in touch with the leader, so its re-add is retried
+// (before, the handover stopped with the target removed from the ensemble).
+func TestHandoverOfOneVoterEnsemble(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1, Observers: 1})
+	conn := e.Client()
+	var log bytes.Buffer
+	if err := zkops.Handover(ctx, conn, []int{2}, []int{1}, zkops.Options{Out: &log}); err != nil {
+		t.Fatalf("handover: %v\n%s", err, log.String())
+	}
+	if got, want := membership(t, ctx, conn), "2:participant"; got != want {
+		t.Fatalf("after the handover: %s, want %s\n%s", got, want, log.String())
+	}
+	if err := zkops.WriteCheck(ctx, conn); err != nil {
+		t.Fatalf("the handed-over ensemble does not commit writes: %v", err)
+	}
+}

@@ -332,7 +332,7 @@ func Promote(ctx context.Context, conn ZKConn, id int, opts Options) error {
 	err = reconfig(ctx, conn, st.config, []string{ServerSpec(p)}, nil)
 	if errors.Is(err, ErrNewConfigNoQuorum) {
 		opts.logf("promoting server %d directly failed with NewConfigNoQuorum: removing it and re-adding it as a participant", id)
-		err = removeAndAdd(ctx, conn, p)
+		err = removeAndAdd(ctx, conn, p, opts)
 	}
 	if err != nil && !isConnectionLoss(err) {
 		return err
@@ -350,8 +350,15 @@ func Promote(ctx context.Context, conn ZKConn, id int, opts Options) error {
 	return nil
 }
 
-// removeAndAdd removes s and adds it back with s.Role, two reconfigs.
-func removeAndAdd(ctx context.Context, conn ZKConn, s plans.ZKServer) error {
+// reAddTime is how long removeAndAdd retries adding a server back: a server
+// just removed restarts its connection to the leader, and until it is back
+// in touch (about 1 s on loopback, seen on ZooKeeper 3.8) a reconfig that
+// makes it a participant fails with NewConfigNoQuorum again.
+const reAddTime = 30 * time.Second
+
+// removeAndAdd removes s and adds it back with s.Role, two reconfigs, the
+// second retried while it fails with NewConfigNoQuorum (see reAddTime).
+func removeAndAdd(ctx context.Context, conn ZKConn, s plans.ZKServer, opts Options) error {
 	cfg, err := ReadConfig(ctx, conn)
 	if err != nil {
 		return err
@@ -364,10 +371,22 @@ func removeAndAdd(ctx context.Context, conn ZKConn, s plans.ZKServer) error {
 	if cfg, err = verify(ctx, conn, fmt.Sprintf("server %d removed", s.ID), func(c *Config) bool { return c.Member(s.ID) == nil }); err != nil {
 		return err
 	}
-	if err := reconfig(ctx, conn, cfg, []string{ServerSpec(s)}, nil); err != nil {
-		return fmt.Errorf("server %d was removed but not re-added (re-add it with reconfig -add %q): %w", s.ID, ServerSpec(s), err)
+	deadline := time.Now().Add(reAddTime)
+	for {
+		err := reconfig(ctx, conn, cfg, []string{ServerSpec(s)}, nil)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrNewConfigNoQuorum) || time.Now().After(deadline) {
+			return fmt.Errorf("server %d was removed but not re-added (is it running? re-add it with reconfig -add %q): %w", s.ID, ServerSpec(s), err)
+		}
+		opts.logf("server %d is not back in touch with the leader since its removal: adding it again shortly", s.ID)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("server %d was removed but not re-added (re-add it with reconfig -add %q): %w", s.ID, ServerSpec(s), ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 // Retire removes member id, one reconfig, after checking that the voters
@@ -428,7 +447,7 @@ func Demote(ctx context.Context, conn ZKConn, id int, opts Options) error {
 	err = reconfig(ctx, conn, st.config, []string{ServerSpec(o)}, nil)
 	if errors.Is(err, ErrNewConfigNoQuorum) {
 		opts.logf("demoting server %d directly failed with NewConfigNoQuorum: removing it and re-adding it as an observer", id)
-		err = removeAndAdd(ctx, conn, o)
+		err = removeAndAdd(ctx, conn, o, opts)
 	}
 	if err != nil && !isConnectionLoss(err) {
 		return err
