@@ -48,10 +48,16 @@ func TestPromoteFallsBackToRemoveAndReAdd(t *testing.T) {
 	if got, want := membership(t, ctx, conn), "1:participant 2:participant 3:participant 4:participant"; got != want {
 		t.Fatalf("after promotion: %s, want %s", got, want)
 	}
+	// The re-add may be repeated while server 4 is not yet back in touch
+	// with the leader after its removal.
 	spec := e.Node(4).ServerLine(zktest.Participant)
 	want := []string{"join " + spec + " leave ", "join  leave 4", "join " + spec + " leave "}
-	if strings.Join(conn.calls, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("reconfigs:\n%s\nwant\n%s", strings.Join(conn.calls, "\n"), strings.Join(want, "\n"))
+	calls := conn.calls
+	for len(calls) > len(want) && calls[len(calls)-1] == calls[len(calls)-2] {
+		calls = calls[:len(calls)-1]
+	}
+	if strings.Join(calls, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("reconfigs:\n%s\nwant\n%s (the last repeated or not)", strings.Join(conn.calls, "\n"), strings.Join(want, "\n"))
 	}
 	if !strings.Contains(log.String(), "NewConfigNoQuorum") {
 		t.Errorf("progress does not say why it removed and re-added: %s", log.String())
