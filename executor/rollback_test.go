@@ -13,18 +13,20 @@ import (
 )
 
 // Throttle overrides: forward steps and resumes run fast, the rollback that
-// gets interrupted runs slowly enough that its undo is still copying when
-// the test looks.
+// gets interrupted at a slow rate.
 const (
 	fastRate plans.Rate = 200 << 20
 	slowRate plans.Rate = 1 << 20
 )
 
 // interruptedRollback applies every step of p, then rolls back step n and
-// interrupts it once the undo has copied something. It returns the
-// rollback's error and the executor that ran it (whose audit log holds the
-// throttles it left).
-func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (*Executor, error) {
+// interrupts it once the undo has copied something. The double's clock is
+// stopped before the rollback and moved on by hand only until some bytes
+// have copied, so the undo is still copying when the test looks, however
+// loaded the machine; restart lets the clock run again (for a resume). It
+// returns the rollback's error and the executor that ran it (whose audit
+// log holds the throttles it left).
+func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (slow *Executor, restart func(), err error) {
 	t.Helper()
 	fast, _ := testExecutor(t, c, func(o *Options) { o.Throttle = fastRate })
 	ctx := testCtx(t, 60*time.Second)
@@ -33,17 +35,23 @@ func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (*Exe
 			t.Fatalf("apply step %d: %v", ref.Plan.Steps[i].Number, err)
 		}
 	}
+	clock := c.Clock()
+	speed := clock.Factor()
+	clock.SetFactor(0)
+	restart = func() { clock.SetFactor(speed) }
 	rctx, cancel := context.WithCancel(ctx)
-	slow, _ := testExecutor(t, c, func(o *Options) {
+	slow, _ = testExecutor(t, c, func(o *Options) {
 		o.Throttle = slowRate
 		o.Progress = func(pr Progress) {
 			if pr.BytesCopied > 0 {
 				cancel()
+				return
 			}
+			clock.Advance(2 * time.Second) // a few MiB at slowRate, of 64 MiB per replica
 		}
 	})
-	_, err := slow.Rollback(rctx, ref, n, false)
-	return slow, err
+	_, err = slow.Rollback(rctx, ref, n, false)
+	return slow, restart, err
 }
 
 // TestInterruptedRollbackResumes pins an interrupted rollback: the error
@@ -57,7 +65,7 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
-	slow, err := interruptedRollback(t, c, ref, 3)
+	slow, restart, err := interruptedRollback(t, c, ref, 3)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
 	}
@@ -96,6 +104,7 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 		t.Errorf("apply of step 3 while its undo is in flight: %v; want a refusal saying how to finish or revert the undo", err)
 	}
 
+	restart()
 	resume, _ := testExecutor(t, c, func(o *Options) { o.Audit, o.Throttle = slow.opts.Audit, fastRate })
 	if _, err := resume.Rollback(testCtx(t, 60*time.Second), ref, 3, false); err != nil {
 		t.Fatalf("resumed rollback: %v", err)
@@ -125,7 +134,7 @@ func TestCancelRevertsUndoInFlight(t *testing.T) {
 	p := &plans.Plan{Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: c.ClusterID(), Strategy: plans.StrategyPhased, Throttle: 10 << 20,
 		Steps: []plans.Step{{Number: 1, Phase: plans.PhaseLowerRF, Partitions: []plans.Move{{Topic: "orders", Partition: 0, From: []int32{3, 4, 5, 0, 1, 2}, To: to, Size: 64 << 20}}}}}
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
-	slow, err := interruptedRollback(t, c, ref, 1)
+	slow, _, err := interruptedRollback(t, c, ref, 1)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
 	}
