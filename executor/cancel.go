@@ -14,19 +14,31 @@ import (
 // revert cancels the step's reassignments in flight (KIP-455 null target),
 // waits until Kafka reports them gone, then reorders each reverted partition
 // to the exact `from` order: a cancel restores the set but keeps the order
-// in flight (KAFKA-BEHAVIOUR.md 7).
+// in flight (KAFKA-BEHAVIOUR.md 7). A move-leader step stopped between its
+// reorder and its elections has nothing in flight: its partitions still led
+// by from's first replica are reordered back to `from`, which moves no
+// leader (item 3), so they are exactly where the step started.
 func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 	topics := stepTopics(s.Partitions)
 	v, err := e.readView(ctx, topics)
 	if err != nil {
 		return err
 	}
-	var cancel []plans.Move
+	var cancel, unelected []plans.Move
 	for _, m := range s.Partitions {
-		lp := v.InFlight[tp{m.Topic, m.Partition}]
-		if lp != nil && slices.Equal(inFlightTarget(lp), m.To) {
-			cancel = append(cancel, m)
+		key := tp{m.Topic, m.Partition}
+		if lp := v.InFlight[key]; lp != nil {
+			if slices.Equal(inFlightTarget(lp), m.To) {
+				cancel = append(cancel, m)
+			}
+			continue
 		}
+		if awaitingElection(s.Phase, &m, v.Partitions[key]) {
+			unelected = append(unelected, plans.Move{Topic: m.Topic, Partition: m.Partition, From: m.To, To: m.From})
+		}
+	}
+	if err := e.submit(ctx, unelected); err != nil {
+		return fmt.Errorf("reordering %s back to its from: %w", s.Label(), err)
 	}
 	if len(cancel) == 0 {
 		return nil
@@ -74,10 +86,11 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 
 // CancelResult says what Cancel reverted.
 type CancelResult struct {
-	// Steps are the steps that had reassignments in flight.
+	// Steps are the steps that were in flight: reassignments, or move-leader
+	// elections not yet run.
 	Steps []int `json:"steps" yaml:"steps"`
 	// Undos are the steps whose undo (an interrupted kshift rollback) was in
-	// flight: it was reverted and they are back at their to.
+	// flight: it was reverted and those partitions are back at the step's to.
 	Undos []int `json:"undos,omitempty" yaml:"undos,omitempty"`
 	// Unrecognised are reassignments still in flight that are neither a step
 	// of the plan nor the undo of one: kshift kept its throttles for them.
@@ -85,11 +98,12 @@ type CancelResult struct {
 	Warnings     []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 }
 
-// Cancel reverts every step of the plan that has reassignments in flight,
-// and every undo of a step (kshift rollback) in flight, restores their exact
-// starting order and clears kshift's throttles, except those of
-// reassignments still in flight: clearing them would let those copy
-// unthrottled.
+// Cancel reverts every step of the plan in flight, and every undo of a step
+// (kshift rollback) in flight, to their exact starting order (a move-leader
+// step or undo stopped before some elections: those partitions are
+// reordered back, their leader has not moved), and clears kshift's
+// throttles, except those of reassignments still in flight: clearing them
+// would let those copy unthrottled.
 func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, err error) {
 	e.begin(ref, 0)
 	res = &CancelResult{}
@@ -122,10 +136,9 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	for i := range ref.Plan.Steps {
 		s := &ref.Plan.Steps[i]
 		moving, undoing := false, false
+		// In flight includes a move-leader step, or its undo, stopped
+		// between its reorder and its elections: nothing moves in Kafka.
 		for key, ps := range states[s.Number] {
-			if v.InFlight[key] == nil {
-				continue
-			}
 			switch ps.State {
 			case StateInFlight:
 				moving = true

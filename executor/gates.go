@@ -32,7 +32,8 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	}
 	// A step whose partitions later steps have moved on from is done too.
 	st := classifyStep(s, v)
-	if chain := planStates(e.plan, v)[s.Number]; len(chain) == len(st) {
+	chain := planStates(e.plan, v)[s.Number]
+	if len(chain) == len(st) {
 		done := true
 		for _, ps := range chain {
 			done = done && ps.State == StateDone
@@ -44,16 +45,28 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 			return st, nil
 		}
 	}
-	// 2. Every partition at from, at to, or in flight towards to.
-	var drifted, undoing []string
-	ours := map[tp]bool{}
-	allDone := true
-	for i, p := range st {
-		switch p.State {
-		case StateDrifted:
-			if ok, _ := undoInFlight(s.Phase, &s.Partitions[i], v.Partitions[tp{p.Topic, p.Partition}]); ok {
+	// An interrupted rollback of the step: applying it now would fight the
+	// undo (a move-leader undo between its elections looks pending to the
+	// step alone, so the plan's chain tells).
+	if e.plan.Kind == plans.KindMigration {
+		var undoing []string
+		for _, p := range st {
+			if chain[tp{p.Topic, p.Partition}].State == StateUndoInFlight {
 				undoing = append(undoing, p.Name())
 			}
+		}
+		if len(undoing) > 0 {
+			return st, refusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s (back to the step's to), then run this again",
+				s.Label(), len(undoing), nameList(undoing), e.planPath, s.Number, e.planPath)
+		}
+	}
+	// 2. Every partition at from, at to, or in flight towards to.
+	var drifted []string
+	ours := map[tp]bool{}
+	allDone := true
+	for _, p := range st {
+		switch p.State {
+		case StateDrifted:
 			drifted = append(drifted, p.Name()+": "+p.Detail)
 		case StateInFlight:
 			ours[tp{p.Topic, p.Partition}] = true
@@ -61,10 +74,6 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		if p.State != StateDone {
 			allDone = false
 		}
-	}
-	if len(undoing) > 0 && e.plan.Kind == plans.KindMigration {
-		return st, refusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s, then run this again",
-			s.Label(), len(undoing), nameList(undoing), e.planPath, s.Number, e.planPath)
 	}
 	if len(drifted) > 0 {
 		return st, refusal("%s: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Label(), len(drifted), nameList(drifted))

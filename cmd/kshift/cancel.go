@@ -16,6 +16,8 @@ func newCancelCommand() *cli.Command {
 reports them reverted, reorders each partition to the step's exact from list (a cancel keeps
 the in-flight order), and removes the throttles kshift set, restoring earlier values.
 Partitions that already finished stay done: roll them back with kshift rollback.
+A move-leader step stopped between its elections has nothing in flight in Kafka: its
+partitions not yet elected are reordered back to from (their leader has not moved).
 The undo of a step left in flight by an interrupted kshift rollback is reverted the same way:
 its partitions go back to the step's exact to list (the step stays done).
 Throttles of reassignments still in flight that are neither a step of PLAN nor the undo of
