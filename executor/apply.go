@@ -56,6 +56,10 @@ func (e *Executor) Apply(ctx context.Context, ref PlanRef, number int) (res *Ste
 // ZooKeeper step s instead of s itself.
 func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, prevDone func(context.Context) error, undoZK bool) (res *StepResult, err error) {
 	e.begin(ref, s.Number)
+	e.undoes = s.Undoes
+	if undoZK {
+		e.undoes = s.Number
+	}
 	start := time.Now()
 	callsAtStart := e.Calls()
 	res = &StepResult{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), DryRun: e.opts.DryRun}

@@ -197,9 +197,10 @@ func (e *Executor) dryRunChangedEnsemble() bool {
 }
 
 // revertAudited reverts s (a step, or the undo of one numbered as the step)
-// as its own run in the audit log.
+// as its own run in the audit log: step s.Number, undoes s.Undoes.
 func (e *Executor) revertAudited(ctx context.Context, s *plans.Step) error {
-	e.step = s.Number
+	defer func(step, undoes int) { e.step, e.undoes = step, undoes }(e.step, e.undoes)
+	e.step, e.undoes = s.Number, s.Undoes
 	e.audit(e.auditRecord(AuditStart))
 	err := e.revert(ctx, s)
 	end := e.auditRecord(AuditEnd)

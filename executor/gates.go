@@ -30,13 +30,19 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	if v.ClusterID != e.plan.ClusterID {
 		return nil, refusal("the plan is for cluster %q but the cluster reached is %q: a plan applies only to the cluster it was made for", e.plan.ClusterID, v.ClusterID)
 	}
-	// A step whose partitions later steps have moved on from is done too.
+	// A step whose partitions later steps have moved on from is done too;
+	// the undo of step n (not a step of the plan) is done where the plan's
+	// chain has step n pending.
 	st := classifyStep(s, v)
-	chain := planStates(e.plan, v)[s.Number]
+	undo := e.undoRun(s)
+	chain, finished := planStates(e.plan, v)[s.Number], StateDone
+	if undo {
+		chain, finished = planStates(e.plan, v)[s.Undoes], StatePending
+	}
 	if len(chain) == len(st) {
 		done := true
 		for _, ps := range chain {
-			done = done && ps.State == StateDone
+			done = done && ps.State == finished
 		}
 		if done {
 			for i := range st {
@@ -48,7 +54,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	// An interrupted rollback of the step: applying it now would fight the
 	// undo (a move-leader undo between its elections looks pending to the
 	// step alone, so the plan's chain tells).
-	if e.plan.Kind == plans.KindMigration {
+	if e.plan.Kind == plans.KindMigration && !undo {
 		var undoing []string
 		for _, p := range st {
 			if chain[tp{p.Topic, p.Partition}].State == StateUndoInFlight {
@@ -130,11 +136,29 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	}
 	// 7. The `kshift check` health gates for what the step touches.
 	if e.opts.Gates != nil {
-		if err := e.opts.Gates(ctx, e.plan, s); err != nil {
+		gp, gs := e.plan, s
+		if undo {
+			// The gates read a step by its number in its plan: give them
+			// the derived rollback plan, where the undo is listed.
+			gp = plans.Rollback(e.plan)
+			for i := range gp.Steps {
+				if gp.Steps[i].Undoes == s.Undoes {
+					gs = &gp.Steps[i]
+				}
+			}
+		}
+		if err := e.opts.Gates(ctx, gp, gs); err != nil {
 			return st, fmt.Errorf("%w: %w", ErrRefused, err)
 		}
 	}
 	return st, nil
+}
+
+// undoRun reports whether s is the undo of a step of the migration plan
+// being run (undoStepOf: kshift rollback, or a cancel of an undo), rather
+// than one of its own steps.
+func (e *Executor) undoRun(s *plans.Step) bool {
+	return s.Undoes > 0 && e.plan.Kind == plans.KindMigration
 }
 
 // waitInSync polls until every pending partition of the step has its full

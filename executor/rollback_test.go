@@ -56,6 +56,24 @@ func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (slow
 	return slow, restart, err
 }
 
+// auditRuns returns the step and undoes fields of each start and end record
+// command wrote to e's audit log, in order: what an operator reading the log
+// learns of each run.
+func auditRuns(t *testing.T, e *Executor, command string) []string {
+	t.Helper()
+	recs, err := ReadAudit(e.opts.Audit.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs {
+		if r.Command == command && (r.Event == AuditStart || r.Event == AuditEnd) {
+			out = append(out, fmt.Sprintf("%s step=%d undoes=%d", r.Event, r.Step, r.Undoes))
+		}
+	}
+	return out
+}
+
 // TestInterruptedRollbackResumes pins an interrupted rollback: the error
 // names the forward step being undone and the commands that resume it
 // (kshift rollback) or revert it (kshift cancel), never apply; status shows
@@ -107,9 +125,24 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 	}
 
 	restart()
-	resume, _ := testExecutor(t, c, func(o *Options) { o.Audit, o.Throttle = slow.opts.Audit, fastRate })
+	// The health gates read the step by its number in the plan they are
+	// given: for an undo, the derived rollback plan, which lists it.
+	var gated []string
+	resume, _ := testExecutor(t, c, func(o *Options) {
+		o.Audit, o.Throttle = slow.opts.Audit, fastRate
+		o.Gates = func(_ context.Context, gp *plans.Plan, gs *plans.Step) error {
+			gated = append(gated, fmt.Sprintf("%s plan, its step %d is %s", gp.Kind, gs.Number, gp.Step(gs.Number).Label()))
+			if gp.Step(gs.Number) != gs {
+				return fmt.Errorf("step %d is not the plan's step %d", gs.Number, gs.Number)
+			}
+			return nil
+		}
+	})
 	if _, err := resume.Rollback(testCtx(t, 60*time.Second), ref, 3, false); err != nil {
 		t.Fatalf("resumed rollback: %v", err)
+	}
+	if want := []string{"rollback plan, its step 1 is undo of step 3"}; !slices.Equal(slices.Compact(gated), want) {
+		t.Errorf("health gates of the resumed rollback (before and under the lock) saw %q, want %q", gated, want)
 	}
 	for _, m := range p.Steps[2].Partitions {
 		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, m.From) || got.Reassigning || !sameSet(got.ISR, m.From) {
@@ -117,6 +150,11 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 		}
 	}
 	c.noThrottles(t)
+	// The audit log numbers the undo as the step it undoes, and says so.
+	want := []string{"start step=3 undoes=3", "end step=3 undoes=3"}
+	if got := auditRuns(t, slow, "rollback"); !slices.Equal(got, append(want, want...)) {
+		t.Errorf("audit log of the rollback and its resume: %q; want %q twice", got, want)
+	}
 }
 
 // TestCancelRevertsUndoInFlight pins kshift cancel on an interrupted
@@ -278,6 +316,9 @@ func TestInterruptedMoveLeaderRollbackResumes(t *testing.T) {
 	if err != nil || !slices.Equal(cres.Undos, []int{2}) || len(cres.Steps) != 0 {
 		t.Fatalf("cancel: %+v, %v; want the undo of step 2 reverted", cres, err)
 	}
+	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=2", "end step=2 undoes=2"}; !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("audit log of the cancel: %q; want it to end with %q", got, want)
+	}
 	if got := at(lead[0]); got != want(lead[0].From) {
 		t.Errorf("after cancel: orders-0 (its undo finished) %s; want %s", got, want(lead[0].From))
 	}
@@ -333,6 +374,9 @@ func TestMoveLeaderInterruptedBetweenElections(t *testing.T) {
 	res, err := e.Cancel(ctx, ref)
 	if err != nil || !slices.Equal(res.Steps, []int{2}) || len(res.Undos) != 0 {
 		t.Fatalf("cancel: %+v, %v; want step 2 reverted", res, err)
+	}
+	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=0", "end step=2 undoes=0"}; !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("audit log of the cancel: %q; want it to end with %q", got, want)
 	}
 	for i, m := range lead {
 		want := m.From
