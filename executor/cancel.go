@@ -172,10 +172,12 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	}
 	keep := map[tp]bool{}
 	for key := range after.InFlight {
-		keep[key] = true
 		if !recognised[key] {
 			res.Unrecognised = append(res.Unrecognised, key.String())
+		} else if e.opts.DryRun {
+			continue // still listed: a dry run cancelled nothing, the real cancel would have
 		}
+		keep[key] = true
 	}
 	if len(res.Unrecognised) > 0 {
 		sort.Strings(res.Unrecognised)
