@@ -152,13 +152,13 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 		if moving {
 			res.Steps = append(res.Steps, s.Number)
 			if err := e.revertAudited(ctx, s); err != nil {
-				return res, err
+				return res, throttlesLeft(ref, err)
 			}
 		}
 		if undo := undoStepOf(ref.Plan, s); undoing && undo != nil {
 			res.Undos = append(res.Undos, s.Number)
 			if err := e.revertAudited(ctx, undo); err != nil {
-				return res, err
+				return res, throttlesLeft(ref, err)
 			}
 		}
 	}
@@ -190,6 +190,12 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	err = e.finishRecords(recs, keep, sr)
 	res.Warnings = append(res.Warnings, sr.Warnings...)
 	return res, err
+}
+
+// throttlesLeft adds to a failed revert that Cancel stopped before clearing
+// the throttles (what failed to revert may still copy) and what to run.
+func throttlesLeft(ref PlanRef, err error) error {
+	return fmt.Errorf("%w; kshift's throttles left in place: run kshift cancel %s again, or kshift throttle clear %s once nothing moves", err, ref.Path, ref.Path)
 }
 
 // dryRunChangedEnsemble reports whether this dry run has dry-run a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // heldStep applies the one raise-rf step of a plan moving orders-0 from
@@ -67,6 +68,57 @@ func TestCancelDryRunShowsThrottleRemoval(t *testing.T) {
 	}
 	if st := c.replicas(t, "orders", 0); st.Reassigning || !slices.Equal(st.Replicas, []int32{0, 1, 2}) {
 		t.Errorf("after cancel: %+v; want [0 1 2], nothing in flight", st)
+	}
+	c.noThrottles(t)
+}
+
+// cancelsLost answers every AlterPartitionAssignments with success without
+// sending it, as if the controller lost it: the move stays in flight.
+type cancelsLost struct{ Kafka }
+
+func (k cancelsLost) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
+	r, ok := req.(*kmsg.AlterPartitionAssignmentsRequest)
+	if !ok {
+		return k.Kafka.Request(ctx, req)
+	}
+	resp := kmsg.NewPtrAlterPartitionAssignmentsResponse()
+	for _, t := range r.Topics {
+		rt := kmsg.NewAlterPartitionAssignmentsResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
+			rp.Partition = p.Partition
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
+
+// TestCancelThatFailsKeepsThrottlesAndSaysSo pins a cancel whose revert
+// fails (the move is still in flight after the KIP-455 cancel): the
+// throttles stay, since the move may still copy, and the error says so and
+// what to run; running cancel again, once Kafka takes it, clears them.
+func TestCancelThatFailsKeepsThrottlesAndSaysSo(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{})
+	ref, applied := heldStep(t, c)
+	ctx := testCtx(t, 30*time.Second)
+	lost, _ := testExecutor(t, c, func(o *Options) { o.Audit, o.SettleTimeout = applied.opts.Audit, 100*time.Millisecond })
+	lost.k = cancelsLost{lost.k}
+	_, err := lost.Cancel(ctx, ref)
+	if err == nil {
+		t.Fatal("cancel with the cancel lost: no error")
+	}
+	for _, want := range []string{"still in flight after the cancel", "throttles left in place", "kshift cancel plan.yaml again", "kshift throttle clear plan.yaml once nothing moves"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("failed cancel's error lacks %q: %v", want, err)
+		}
+	}
+	if c.BrokerRates(3)[FollowerRateKey] == "" {
+		t.Errorf("failed cancel removed broker 3's rate while orders-0 still copies: %v", c.BrokerRates(3))
+	}
+	if _, err := applied.Cancel(ctx, ref); err != nil {
+		t.Fatalf("cancel again: %v", err)
 	}
 	c.noThrottles(t)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/kshift/kshift/executor"
 	"github.com/urfave/cli/v2"
@@ -39,7 +40,15 @@ func runCancel(c *cli.Context) error {
 	defer s.close()
 	res, err := s.exec.Cancel(c.Context, ref)
 	if res != nil {
-		w := c.App.Writer
+		printCancel(c.App.Writer, res, err)
+	}
+	return execErr(err)
+}
+
+// printCancel says what a cancel did. A failed cancel claims nothing: its
+// error says what failed and that the throttles are left in place.
+func printCancel(w io.Writer, res *executor.CancelResult, err error) {
+	if err == nil {
 		if len(res.Steps) == 0 && len(res.Undos) == 0 {
 			fmt.Fprintln(w, "nothing of the plan, nor the undo of any of its steps, is in flight")
 		}
@@ -54,9 +63,8 @@ func runCancel(c *cli.Context) error {
 		} else {
 			fmt.Fprintln(w, "cleared kshift's throttles")
 		}
-		for _, warning := range res.Warnings {
-			fmt.Fprintln(w, "warning: "+warning)
-		}
 	}
-	return execErr(err)
+	for _, warning := range res.Warnings {
+		fmt.Fprintln(w, "warning: "+warning)
+	}
 }
