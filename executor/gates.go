@@ -35,10 +35,11 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	// chain has step n pending.
 	st := classifyStep(s, v)
 	undo := e.undoRun(s)
-	chain, finished := planStates(e.plan, v)[s.Number], StateDone
+	n, finished := s.Number, StateDone
 	if undo {
-		chain, finished = planStates(e.plan, v)[s.Undoes], StatePending
+		n, finished = s.Undoes, StatePending
 	}
+	chain := planStates(e.plan, v)[n]
 	if len(chain) == len(st) {
 		done := true
 		for _, ps := range chain {
