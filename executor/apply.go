@@ -60,6 +60,10 @@ func (e *Executor) Apply(ctx context.Context, ref PlanRef, number int) (res *Ste
 // ZooKeeper step s instead of s itself.
 func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, prevDone func(context.Context) error, undoZK bool) (res *StepResult, err error) {
 	e.begin(ref, s.Number)
+	e.undoes = s.Undoes
+	if undoZK {
+		e.undoes = s.Number
+	}
 	start := time.Now()
 	callsAtStart := e.Calls()
 	res = &StepResult{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), DryRun: e.opts.DryRun}
@@ -159,7 +163,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 				err = errors.Join(err, cerr)
 			}
 		}
-		keep, kerr := e.stillMoving(cctx, s)
+		keep, unelected, kerr := e.leftUndone(cctx, s)
 		if kerr != nil {
 			err = errors.Join(err, fmt.Errorf("throttles left in place, clear them with `kshift throttle clear`: %w", kerr))
 			return
@@ -167,8 +171,8 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 		if ferr := e.finishRecords(recs, keep, res); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
-		if err != nil && len(keep) > 0 {
-			err = fmt.Errorf("%w\n%s", err, e.leftMessage(s, keep))
+		if err != nil && (len(keep) > 0 || len(unelected) > 0) {
+			err = fmt.Errorf("%w\n%s", err, e.leftMessage(s, keep, unelected))
 		}
 		if err != nil && ctx.Err() != nil {
 			err = fmt.Errorf("%w: %w", ErrInterrupted, err)
@@ -262,41 +266,70 @@ func (e *Executor) finishRecords(recs []*ThrottleRecord, keep map[tp]bool, res *
 	return nil
 }
 
-// stillMoving returns the step's partitions with a reassignment in flight.
-func (e *Executor) stillMoving(ctx context.Context, s *plans.Step) (map[tp]bool, error) {
+// leftUndone returns the step's partitions with a reassignment in flight
+// (moving), and for move-leader those reordered whose election has not run
+// (unelected).
+func (e *Executor) leftUndone(ctx context.Context, s *plans.Step) (moving, unelected map[tp]bool, err error) {
 	v, err := e.readView(ctx, stepTopics(s.Partitions))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	keep := map[tp]bool{}
-	for _, m := range s.Partitions {
+	moving, unelected = map[tp]bool{}, map[tp]bool{}
+	for i := range s.Partitions {
+		m := &s.Partitions[i]
 		key := tp{m.Topic, m.Partition}
-		if v.InFlight[key] != nil {
-			keep[key] = true
+		switch {
+		case v.InFlight[key] != nil:
+			moving[key] = true
+		case awaitingElection(s.Phase, m, v.Partitions[key]):
+			unelected[key] = true
 		}
 	}
-	return keep, nil
+	return moving, unelected, nil
 }
 
-// leftMessage says what an interrupted or failed step leaves running.
-func (e *Executor) leftMessage(s *plans.Step, keep map[tp]bool) string {
-	var names []string
-	for _, m := range s.Partitions {
-		if keep[tp{m.Topic, m.Partition}] {
-			names = append(names, m.Name())
+// leftMessage says what an interrupted or failed step leaves undone:
+// reassignments still moving in Kafka, and move-leader partitions reordered
+// but not yet elected; then how to resume or revert it.
+func (e *Executor) leftMessage(s *plans.Step, moving, unelected map[tp]bool) string {
+	names := func(set map[tp]bool) []string {
+		var out []string
+		for _, m := range s.Partitions {
+			if set[tp{m.Topic, m.Partition}] {
+				out = append(out, m.Name())
+			}
+		}
+		return out
+	}
+	// A step of the derived rollback plan: the operator knows the forward
+	// step and resumes through rollback, not apply.
+	undo := e.opts.Command == "rollback" && s.Undoes > 0
+	var b strings.Builder
+	if n := names(moving); len(n) > 0 {
+		if undo {
+			fmt.Fprintf(&b, "left in flight: the undo of step %d keeps moving %d partition(s) back in Kafka under kshift's throttles (%s).\n", s.Undoes, len(n), nameList(n))
+		} else {
+			fmt.Fprintf(&b, "left in flight: %d partition(s) of step %d keep moving in Kafka under kshift's throttles (%s).\n", len(n), s.Number, nameList(n))
 		}
 	}
-	if e.opts.Command == "rollback" && s.Undoes > 0 {
-		// s is a step of the derived rollback plan: the operator knows the
-		// forward step and resumes through rollback, not apply.
-		return fmt.Sprintf("left in flight: the undo of step %d keeps moving %d partition(s) back in Kafka under kshift's throttles (%s).\n"+
-			"resume with: kshift rollback %s --step %d (it waits for them, verifies and clears the throttles)\n"+
-			"or revert with: kshift cancel %s (it cancels the undo, restores step %d's to in its exact replica order, and clears the throttles)",
-			s.Undoes, len(names), nameList(names), e.planPath, s.Undoes, e.planPath, s.Undoes)
+	resumeDoes := "it waits for them, verifies and clears the throttles"
+	if n := names(unelected); len(n) > 0 {
+		resumeDoes = "it runs the elections left, verifies and clears the throttles"
+		if undo {
+			fmt.Fprintf(&b, "left half done: the undo of step %d put %d partition(s) back in their old replica order but has not elected their old leaders yet: step %d's leaders still lead them (%s).\n", s.Undoes, len(n), s.Undoes, nameList(n))
+		} else {
+			fmt.Fprintf(&b, "left half done: %d partition(s) of step %d are in their new replica order but their preferred-leader election has not run: their old leaders still lead them (%s).\n", len(n), s.Number, nameList(n))
+		}
 	}
-	return fmt.Sprintf("left in flight: %d partition(s) of step %d keep moving in Kafka under kshift's throttles (%s).\n"+
-		"resume with: kshift apply %s --step %d (it waits for them, verifies and clears the throttles)\n"+
-		"or revert with: kshift cancel %s", len(names), s.Number, nameList(names), e.planPath, s.Number, e.planPath)
+	if undo {
+		fmt.Fprintf(&b, "resume with: kshift rollback %s --step %d (%s)\n"+
+			"or revert with: kshift cancel %s (it cancels the undo, restores step %d's to in its exact replica order, and clears the throttles)",
+			e.planPath, s.Undoes, resumeDoes, e.planPath, s.Undoes)
+	} else {
+		fmt.Fprintf(&b, "resume with: kshift apply %s --step %d (%s)\n"+
+			"or revert with: kshift cancel %s", e.planPath, s.Number, resumeDoes, e.planPath)
+	}
+	return b.String()
 }
 
 // submit sends the moves in chunks. Moves with nothing to copy complete

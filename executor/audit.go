@@ -33,21 +33,26 @@ var AllAuditEvents = []AuditEvent{AuditStart, AuditCall, AuditThrottles, AuditTh
 
 // AuditRecord is one line of the audit log (JSON lines).
 type AuditRecord struct {
-	Time       time.Time       `json:"time"`
-	User       string          `json:"user"`
-	Host       string          `json:"host"`
-	PID        int             `json:"pid"`
-	ClusterID  string          `json:"cluster_id"`
-	Plan       string          `json:"plan,omitempty"`
-	PlanSHA256 string          `json:"plan_sha256,omitempty"`
-	Command    string          `json:"command"`
-	Step       int             `json:"step,omitempty"`
-	Event      AuditEvent      `json:"event"`
-	Call       string          `json:"call,omitempty"`
-	Request    any             `json:"request,omitempty"`
-	Result     string          `json:"result,omitempty"`
-	Error      string          `json:"error,omitempty"`
-	Throttles  *ThrottleRecord `json:"throttles,omitempty"`
+	Time       time.Time `json:"time"`
+	User       string    `json:"user"`
+	Host       string    `json:"host"`
+	PID        int       `json:"pid"`
+	ClusterID  string    `json:"cluster_id"`
+	Plan       string    `json:"plan,omitempty"`
+	PlanSHA256 string    `json:"plan_sha256,omitempty"`
+	Command    string    `json:"command"`
+	Step       int       `json:"step,omitempty"`
+	// Undoes is the forward step whose undo the record is about: kshift
+	// rollback and a cancel of its undo number the undo as that step
+	// (step = undoes), a step of rollback.yaml applied keeps its own number.
+	// Without it, the record is about step Step itself.
+	Undoes    int             `json:"undoes,omitempty"`
+	Event     AuditEvent      `json:"event"`
+	Call      string          `json:"call,omitempty"`
+	Request   any             `json:"request,omitempty"`
+	Result    string          `json:"result,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Throttles *ThrottleRecord `json:"throttles,omitempty"`
 }
 
 // Audit appends records to a JSON-lines file. Each record is written and

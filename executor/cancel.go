@@ -14,19 +14,31 @@ import (
 // revert cancels the step's reassignments in flight (KIP-455 null target),
 // waits until Kafka reports them gone, then reorders each reverted partition
 // to the exact `from` order: a cancel restores the set but keeps the order
-// in flight (KAFKA-BEHAVIOUR.md 7).
+// in flight (KAFKA-BEHAVIOUR.md 7). A move-leader step stopped between its
+// reorder and its elections has nothing in flight: its partitions still led
+// by from's first replica are reordered back to `from`, which moves no
+// leader (item 3), so they are exactly where the step started.
 func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 	topics := stepTopics(s.Partitions)
 	v, err := e.readView(ctx, topics)
 	if err != nil {
 		return err
 	}
-	var cancel []plans.Move
+	var cancel, unelected []plans.Move
 	for _, m := range s.Partitions {
-		lp := v.InFlight[tp{m.Topic, m.Partition}]
-		if lp != nil && slices.Equal(inFlightTarget(lp), m.To) {
-			cancel = append(cancel, m)
+		key := tp{m.Topic, m.Partition}
+		if lp := v.InFlight[key]; lp != nil {
+			if slices.Equal(inFlightTarget(lp), m.To) {
+				cancel = append(cancel, m)
+			}
+			continue
 		}
+		if awaitingElection(s.Phase, &m, v.Partitions[key]) {
+			unelected = append(unelected, plans.Move{Topic: m.Topic, Partition: m.Partition, From: m.To, To: m.From})
+		}
+	}
+	if err := e.submit(ctx, unelected); err != nil {
+		return fmt.Errorf("reordering %s back to its from: %w", s.Label(), err)
 	}
 	if len(cancel) == 0 {
 		return nil
@@ -74,10 +86,11 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 
 // CancelResult says what Cancel reverted.
 type CancelResult struct {
-	// Steps are the steps that had reassignments in flight.
+	// Steps are the steps that were in flight: reassignments, or move-leader
+	// elections not yet run.
 	Steps []int `json:"steps" yaml:"steps"`
 	// Undos are the steps whose undo (an interrupted kshift rollback) was in
-	// flight: it was reverted and they are back at their to.
+	// flight: it was reverted and those partitions are back at the step's to.
 	Undos []int `json:"undos,omitempty" yaml:"undos,omitempty"`
 	// Unrecognised are reassignments still in flight that are neither a step
 	// of the plan nor the undo of one: kshift kept its throttles for them.
@@ -85,11 +98,12 @@ type CancelResult struct {
 	Warnings     []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 }
 
-// Cancel reverts every step of the plan that has reassignments in flight,
-// and every undo of a step (kshift rollback) in flight, restores their exact
-// starting order and clears kshift's throttles, except those of
-// reassignments still in flight: clearing them would let those copy
-// unthrottled.
+// Cancel reverts every step of the plan in flight, and every undo of a step
+// (kshift rollback) in flight, to their exact starting order (a move-leader
+// step or undo stopped before some elections: those partitions are
+// reordered back, their leader has not moved), and clears kshift's
+// throttles, except those of reassignments still in flight: clearing them
+// would let those copy unthrottled.
 func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, err error) {
 	e.begin(ref, 0)
 	res = &CancelResult{}
@@ -122,10 +136,9 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	for i := range ref.Plan.Steps {
 		s := &ref.Plan.Steps[i]
 		moving, undoing := false, false
+		// In flight includes a move-leader step, or its undo, stopped
+		// between its reorder and its elections: nothing moves in Kafka.
 		for key, ps := range states[s.Number] {
-			if v.InFlight[key] == nil {
-				continue
-			}
 			switch ps.State {
 			case StateInFlight:
 				moving = true
@@ -139,13 +152,13 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 		if moving {
 			res.Steps = append(res.Steps, s.Number)
 			if err := e.revertAudited(ctx, s); err != nil {
-				return res, err
+				return res, throttlesLeft(ref, err)
 			}
 		}
 		if undo := undoStepOf(ref.Plan, s); undoing && undo != nil {
 			res.Undos = append(res.Undos, s.Number)
 			if err := e.revertAudited(ctx, undo); err != nil {
-				return res, err
+				return res, throttlesLeft(ref, err)
 			}
 		}
 	}
@@ -159,10 +172,12 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	}
 	keep := map[tp]bool{}
 	for key := range after.InFlight {
-		keep[key] = true
 		if !recognised[key] {
 			res.Unrecognised = append(res.Unrecognised, key.String())
+		} else if e.opts.DryRun {
+			continue // still listed: a dry run cancelled nothing, the real cancel would have
 		}
+		keep[key] = true
 	}
 	if len(res.Unrecognised) > 0 {
 		sort.Strings(res.Unrecognised)
@@ -177,6 +192,12 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	return res, err
 }
 
+// throttlesLeft adds to a failed revert that Cancel stopped before clearing
+// the throttles (what failed to revert may still copy) and what to run.
+func throttlesLeft(ref PlanRef, err error) error {
+	return fmt.Errorf("%w; kshift's throttles left in place: run kshift cancel %s again, or kshift throttle clear %s once nothing moves", err, ref.Path, ref.Path)
+}
+
 // dryRunChangedEnsemble reports whether this dry run has dry-run a
 // ZooKeeper step: the live ensemble then is not where the next one starts.
 func (e *Executor) dryRunChangedEnsemble() bool {
@@ -184,9 +205,10 @@ func (e *Executor) dryRunChangedEnsemble() bool {
 }
 
 // revertAudited reverts s (a step, or the undo of one numbered as the step)
-// as its own run in the audit log.
+// as its own run in the audit log: step s.Number, undoes s.Undoes.
 func (e *Executor) revertAudited(ctx context.Context, s *plans.Step) error {
-	e.step = s.Number
+	defer func(step, undoes int) { e.step, e.undoes = step, undoes }(e.step, e.undoes)
+	e.step, e.undoes = s.Number, s.Undoes
 	e.audit(e.auditRecord(AuditStart))
 	err := e.revert(ctx, s)
 	end := e.auditRecord(AuditEnd)

@@ -119,7 +119,9 @@ type Executor struct {
 	planPath string
 	planHash string
 	step     int
-	cluster  string
+	// undoes is the forward step whose undo the run is on, 0 otherwise.
+	undoes  int
+	cluster string
 
 	// dry is what the steps of this dry run so far would have left.
 	dry dryRunState
@@ -194,7 +196,7 @@ type PlanRef struct {
 }
 
 func (e *Executor) begin(ref PlanRef, step int) {
-	e.plan, e.planPath, e.planHash, e.step = ref.Plan, ref.Path, ref.SHA256, step
+	e.plan, e.planPath, e.planHash, e.step, e.undoes = ref.Plan, ref.Path, ref.SHA256, step, 0
 	if ref.Plan != nil {
 		e.cluster = ref.Plan.ClusterID
 	}
@@ -299,7 +301,7 @@ func (e *Executor) auditRecord(ev AuditEvent) AuditRecord {
 	return AuditRecord{
 		Time: time.Now().UTC(), User: name, Host: host, PID: os.Getpid(),
 		ClusterID: e.cluster, Plan: e.planPath, PlanSHA256: e.planHash,
-		Command: e.opts.Command, Step: e.step, Event: ev,
+		Command: e.opts.Command, Step: e.step, Undoes: e.undoes, Event: ev,
 	}
 }
 

@@ -30,12 +30,20 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	if v.ClusterID != e.plan.ClusterID {
 		return nil, refusal("the plan is for cluster %q but the cluster reached is %q: a plan applies only to the cluster it was made for", e.plan.ClusterID, v.ClusterID)
 	}
-	// A step whose partitions later steps have moved on from is done too.
+	// A step whose partitions later steps have moved on from is done too;
+	// the undo of step n (not a step of the plan) is done where the plan's
+	// chain has step n pending.
 	st := classifyStep(s, v)
-	if chain := planStates(e.plan, v)[s.Number]; len(chain) == len(st) {
+	undo := e.undoRun(s)
+	n, finished := s.Number, StateDone
+	if undo {
+		n, finished = s.Undoes, StatePending
+	}
+	chain := planStates(e.plan, v)[n]
+	if len(chain) == len(st) {
 		done := true
 		for _, ps := range chain {
-			done = done && ps.State == StateDone
+			done = done && ps.State == finished
 		}
 		if done {
 			for i := range st {
@@ -44,16 +52,28 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 			return st, nil
 		}
 	}
-	// 2. Every partition at from, at to, or in flight towards to.
-	var drifted, undoing []string
-	ours := map[tp]bool{}
-	allDone := true
-	for i, p := range st {
-		switch p.State {
-		case StateDrifted:
-			if ok, _ := undoInFlight(s.Phase, &s.Partitions[i], v.Partitions[tp{p.Topic, p.Partition}]); ok {
+	// An interrupted rollback of the step: applying it now would fight the
+	// undo (a move-leader undo between its elections looks pending to the
+	// step alone, so the plan's chain tells).
+	if e.plan.Kind == plans.KindMigration && !undo {
+		var undoing []string
+		for _, p := range st {
+			if chain[tp{p.Topic, p.Partition}].State == StateUndoInFlight {
 				undoing = append(undoing, p.Name())
 			}
+		}
+		if len(undoing) > 0 {
+			return st, refusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s (back to the step's to), then run this again",
+				s.Label(), len(undoing), nameList(undoing), e.planPath, s.Number, e.planPath)
+		}
+	}
+	// 2. Every partition at from, at to, or in flight towards to.
+	var drifted []string
+	ours := map[tp]bool{}
+	allDone := true
+	for _, p := range st {
+		switch p.State {
+		case StateDrifted:
 			drifted = append(drifted, p.Name()+": "+p.Detail)
 		case StateInFlight:
 			ours[tp{p.Topic, p.Partition}] = true
@@ -61,10 +81,6 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		if p.State != StateDone {
 			allDone = false
 		}
-	}
-	if len(undoing) > 0 && e.plan.Kind == plans.KindMigration {
-		return st, refusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s, then run this again",
-			s.Label(), len(undoing), nameList(undoing), e.planPath, s.Number, e.planPath)
 	}
 	if len(drifted) > 0 {
 		return st, refusal("%s: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Label(), len(drifted), nameList(drifted))
@@ -121,11 +137,29 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	}
 	// 7. The `kshift check` health gates for what the step touches.
 	if e.opts.Gates != nil {
-		if err := e.opts.Gates(ctx, e.plan, s); err != nil {
+		gp, gs := e.plan, s
+		if undo {
+			// The gates read a step by its number in its plan: give them
+			// the derived rollback plan, where the undo is listed.
+			gp = plans.Rollback(e.plan)
+			for i := range gp.Steps {
+				if gp.Steps[i].Undoes == s.Undoes {
+					gs = &gp.Steps[i]
+				}
+			}
+		}
+		if err := e.opts.Gates(ctx, gp, gs); err != nil {
 			return st, fmt.Errorf("%w: %w", ErrRefused, err)
 		}
 	}
 	return st, nil
+}
+
+// undoRun reports whether s is the undo of a step of the migration plan
+// being run (undoStepOf: kshift rollback, or a cancel of an undo), rather
+// than one of its own steps.
+func (e *Executor) undoRun(s *plans.Step) bool {
+	return s.Undoes > 0 && e.plan.Kind == plans.KindMigration
 }
 
 // waitInSync polls until every pending partition of the step has its full

@@ -7,21 +7,11 @@ import (
 	"github.com/kshift/kshift/plans"
 )
 
-// undoOf returns the step of rb (plans.Rollback of the forward plan) that
-// undoes forward step n.
-func undoOf(rb *plans.Plan, n int) *plans.Step {
-	for i := range rb.Steps {
-		if rb.Steps[i].Undoes == n {
-			return &rb.Steps[i]
-		}
-	}
-	return nil
-}
-
-// Rollback applies the undo of forward step n (plans.Rollback): step n must
-// be done (or its undo in flight: an interrupted rollback is resumed) and
-// every later step pending, unless force. The undo step goes through the
-// same gates, lock, throttles and verification as apply.
+// Rollback applies the undo of forward step n (undoStepOf, the step
+// plans.Rollback lists): step n must be done (or its undo in flight: an
+// interrupted rollback is resumed) and every later step pending, unless
+// force. The undo step goes through the same gates, lock, throttles and
+// verification as apply, numbered as step n in the audit log with undoes n.
 func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool) (*StepResult, error) {
 	fwd := ref.Plan
 	s := fwd.Step(n)
@@ -31,8 +21,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	if fwd.Kind != plans.KindMigration {
 		return nil, fmt.Errorf("%w: rollback takes the migration plan, this is a %s plan", plans.ErrBadInput, fwd.Kind)
 	}
-	rb := plans.Rollback(fwd)
-	undo := undoOf(rb, n)
+	undo := undoStepOf(fwd, s)
 	if undo == nil && !s.Phase.IsZooKeeper() {
 		return nil, refusal("step %d (%s) cannot be undone", n, s.Phase)
 	}
@@ -63,7 +52,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	} else {
 		// The undo of a partially done step: its done partitions are at the
 		// undo's from, its pending ones already at the undo's to.
-		res, err = e.applyStep(ctx, PlanRef{Plan: rb, Path: ref.Path, SHA256: ref.SHA256}, undo, nil, false)
+		res, err = e.applyStep(ctx, ref, undo, nil, false)
 	}
 	if err == nil && e.opts.DryRun {
 		e.dryRunLeaves(n, StepPending)

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,21 +11,24 @@ import (
 
 	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Throttle overrides: forward steps and resumes run fast, the rollback that
-// gets interrupted runs slowly enough that its undo is still copying when
-// the test looks.
+// gets interrupted at a slow rate.
 const (
 	fastRate plans.Rate = 200 << 20
 	slowRate plans.Rate = 1 << 20
 )
 
 // interruptedRollback applies every step of p, then rolls back step n and
-// interrupts it once the undo has copied something. It returns the
-// rollback's error and the executor that ran it (whose audit log holds the
-// throttles it left).
-func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (*Executor, error) {
+// interrupts it once the undo has copied something. The double's clock is
+// stopped before the rollback and moved on by hand only until some bytes
+// have copied, so the undo is still copying when the test looks, however
+// loaded the machine; restart lets the clock run again (for a resume). It
+// returns the rollback's error and the executor that ran it (whose audit
+// log holds the throttles it left).
+func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (slow *Executor, restart func(), err error) {
 	t.Helper()
 	fast, _ := testExecutor(t, c, func(o *Options) { o.Throttle = fastRate })
 	ctx := testCtx(t, 60*time.Second)
@@ -33,17 +37,41 @@ func interruptedRollback(t *testing.T, c *testCluster, ref PlanRef, n int) (*Exe
 			t.Fatalf("apply step %d: %v", ref.Plan.Steps[i].Number, err)
 		}
 	}
+	clock := c.Clock()
+	speed := clock.Factor()
+	clock.SetFactor(0)
+	restart = func() { clock.SetFactor(speed) }
 	rctx, cancel := context.WithCancel(ctx)
-	slow, _ := testExecutor(t, c, func(o *Options) {
+	slow, _ = testExecutor(t, c, func(o *Options) {
 		o.Throttle = slowRate
 		o.Progress = func(pr Progress) {
 			if pr.BytesCopied > 0 {
 				cancel()
+				return
 			}
+			clock.Advance(2 * time.Second) // a few MiB at slowRate, of 64 MiB per replica
 		}
 	})
-	_, err := slow.Rollback(rctx, ref, n, false)
-	return slow, err
+	_, err = slow.Rollback(rctx, ref, n, false)
+	return slow, restart, err
+}
+
+// auditRuns returns the step and undoes fields of each start and end record
+// command wrote to e's audit log, in order: what an operator reading the log
+// learns of each run.
+func auditRuns(t *testing.T, e *Executor, command string) []string {
+	t.Helper()
+	recs, err := ReadAudit(e.opts.Audit.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs {
+		if r.Command == command && (r.Event == AuditStart || r.Event == AuditEnd) {
+			out = append(out, fmt.Sprintf("%s step=%d undoes=%d", r.Event, r.Step, r.Undoes))
+		}
+	}
+	return out
 }
 
 // TestInterruptedRollbackResumes pins an interrupted rollback: the error
@@ -57,7 +85,7 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
-	slow, err := interruptedRollback(t, c, ref, 3)
+	slow, restart, err := interruptedRollback(t, c, ref, 3)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
 	}
@@ -96,9 +124,25 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 		t.Errorf("apply of step 3 while its undo is in flight: %v; want a refusal saying how to finish or revert the undo", err)
 	}
 
-	resume, _ := testExecutor(t, c, func(o *Options) { o.Audit, o.Throttle = slow.opts.Audit, fastRate })
+	restart()
+	// The health gates read the step by its number in the plan they are
+	// given: for an undo, the derived rollback plan, which lists it.
+	var gated []string
+	resume, _ := testExecutor(t, c, func(o *Options) {
+		o.Audit, o.Throttle = slow.opts.Audit, fastRate
+		o.Gates = func(_ context.Context, gp *plans.Plan, gs *plans.Step) error {
+			gated = append(gated, fmt.Sprintf("%s plan, its step %d is %s", gp.Kind, gs.Number, gp.Step(gs.Number).Label()))
+			if gp.Step(gs.Number) != gs {
+				return fmt.Errorf("step %d is not the plan's step %d", gs.Number, gs.Number)
+			}
+			return nil
+		}
+	})
 	if _, err := resume.Rollback(testCtx(t, 60*time.Second), ref, 3, false); err != nil {
 		t.Fatalf("resumed rollback: %v", err)
+	}
+	if want := []string{"rollback plan, its step 1 is undo of step 3"}; !slices.Equal(slices.Compact(gated), want) {
+		t.Errorf("health gates of the resumed rollback (before and under the lock) saw %q, want %q", gated, want)
 	}
 	for _, m := range p.Steps[2].Partitions {
 		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, m.From) || got.Reassigning || !sameSet(got.ISR, m.From) {
@@ -106,6 +150,11 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 		}
 	}
 	c.noThrottles(t)
+	// The audit log numbers the undo as the step it undoes, and says so.
+	want := []string{"start step=3 undoes=3", "end step=3 undoes=3"}
+	if got := auditRuns(t, slow, "rollback"); !slices.Equal(got, append(want, want...)) {
+		t.Errorf("audit log of the rollback and its resume: %q; want %q twice", got, want)
+	}
 }
 
 // TestCancelRevertsUndoInFlight pins kshift cancel on an interrupted
@@ -125,7 +174,7 @@ func TestCancelRevertsUndoInFlight(t *testing.T) {
 	p := &plans.Plan{Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: c.ClusterID(), Strategy: plans.StrategyPhased, Throttle: 10 << 20,
 		Steps: []plans.Step{{Number: 1, Phase: plans.PhaseLowerRF, Partitions: []plans.Move{{Topic: "orders", Partition: 0, From: []int32{3, 4, 5, 0, 1, 2}, To: to, Size: 64 << 20}}}}}
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
-	slow, err := interruptedRollback(t, c, ref, 1)
+	slow, _, err := interruptedRollback(t, c, ref, 1)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
 	}
@@ -171,16 +220,38 @@ func TestCancelRevertsUndoInFlight(t *testing.T) {
 	}
 }
 
+// electingExecutor returns an executor electing one partition per batch
+// and a context it cancels as the first ElectLeaders answer arrives: a run
+// of a move-leader step (or its undo) is interrupted between its first and
+// second election, whatever the machine's speed.
+func electingExecutor(t *testing.T, c *testCluster, parent context.Context) (*Executor, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(parent)
+	t.Cleanup(cancel)
+	e, _ := testExecutor(t, c, func(o *Options) { o.ElectionBatch = 1 })
+	recorded(e).onAnswer = func(req kmsg.Request, _ kmsg.Response) {
+		if req.Key() == kmsg.ElectLeaders.Int16() {
+			cancel()
+		}
+	}
+	return e, ctx
+}
+
 // TestInterruptedMoveLeaderRollbackResumes pins the undo of a move-leader
 // step interrupted between its elections: the replicas are back at the
-// step's from but some leaders are still the targets. Status shows the undo
-// in flight (not pending, which would make rollback report nothing to undo),
-// and running the rollback again elects the rest.
+// step's from but some leaders are still the targets. The interrupt says
+// how to resume (kshift rollback) or revert (kshift cancel); status shows
+// the undo in flight (not pending, which would make rollback report nothing
+// to undo); applying the step meanwhile is refused and changes nothing;
+// running the rollback again elects the rest. A second interrupted undo is
+// reverted by kshift cancel: its unelected partitions go back to the step's
+// to exactly, led by to's first replica, and apply finishes the step.
 func TestInterruptedMoveLeaderRollbackResumes(t *testing.T) {
 	c := startCluster(t, 20, kafkadouble.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	lead := p.Steps[1].Partitions
 	e, _ := testExecutor(t, c, nil)
 	ctx := testCtx(t, 60*time.Second)
 	for n := 1; n <= 2; n++ {
@@ -188,37 +259,143 @@ func TestInterruptedMoveLeaderRollbackResumes(t *testing.T) {
 			t.Fatalf("apply step %d: %v", n, err)
 		}
 	}
-	// One election at a time, a second apart: interrupt after the first.
-	rctx, cancel := context.WithCancel(ctx)
-	slow, _ := testExecutor(t, c, func(o *Options) { o.ElectionBatch, o.ElectionWait = 1, time.Second })
-	go func() {
-		defer cancel()
-		for rctx.Err() == nil {
-			for _, m := range p.Steps[1].Partitions {
-				if st, _ := c.Partition(m.Topic, m.Partition); st.Leader == m.From[0] {
-					return
-				}
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	if _, err := slow.Rollback(rctx, ref, 2, false); !errors.Is(err, ErrInterrupted) {
+	// Where each partition of step 2 is: replicas and leader.
+	at := func(m plans.Move) string {
+		got := c.replicas(t, m.Topic, m.Partition)
+		return fmt.Sprintf("%v led by %d", got.Replicas, got.Leader)
+	}
+	want := func(replicas []int32) string { return fmt.Sprintf("%v led by %d", replicas, replicas[0]) }
+	unelected := func() string { return fmt.Sprintf("%v led by %d", lead[1].From, lead[1].To[0]) }
+
+	slow, rctx := electingExecutor(t, c, ctx)
+	_, err := slow.Rollback(rctx, ref, 2, false)
+	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
+	}
+	for _, want := range []string{"the undo of step 2", "orders-1; orders-2", "resume with: kshift rollback plan.yaml --step 2", "kshift cancel plan.yaml"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("interrupted rollback's message lacks %q:\n%v", want, err)
+		}
+	}
+	if got := at(lead[1]); got != unelected() {
+		t.Fatalf("orders-1 after the interrupt: %s; want %s (reordered back, not elected)", got, unelected())
 	}
 	st, err := e.Status(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s2 := st.Steps[1]; s2.State != StepUndoInFlight || s2.UndoInFlight == 0 || s2.UndoInFlight+s2.Pending != 3 {
+	if s2 := st.Steps[1]; s2.State != StepUndoInFlight || s2.UndoInFlight != 2 || s2.Pending != 1 {
 		t.Fatalf("step 2 after its undo was interrupted between elections: %+v; want undo-in-flight", s2)
+	}
+	// Applying the step meanwhile is refused, and changes nothing.
+	if _, err := e.Apply(ctx, ref, 2); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "kshift rollback plan.yaml --step 2") || !strings.Contains(err.Error(), "kshift cancel plan.yaml") {
+		t.Errorf("apply of step 2 while its undo is between elections: %v; want a refusal saying how to finish or revert the undo", err)
+	}
+	if got := at(lead[1]); got != unelected() {
+		t.Errorf("orders-1 after the refused apply: %s; want %s", got, unelected())
 	}
 	res, err := e.Rollback(ctx, ref, 2, false)
 	if err != nil || res.AlreadyDone {
 		t.Fatalf("resumed rollback: %+v, %v; want the remaining elections run", res, err)
 	}
-	for _, m := range p.Steps[1].Partitions {
-		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, m.From) || got.Leader != m.From[0] {
-			t.Errorf("after the resumed rollback: %s replicas %v leader %d; want %v led by %d", m.Name(), got.Replicas, got.Leader, m.From, m.From[0])
+	for _, m := range lead {
+		if got := at(m); got != want(m.From) {
+			t.Errorf("after the resumed rollback: %s %s; want %s", m.Name(), got, want(m.From))
+		}
+	}
+
+	// Forward again, a second interrupted undo, and kshift cancel.
+	if _, err := e.Apply(ctx, ref, 2); err != nil {
+		t.Fatalf("apply step 2 again: %v", err)
+	}
+	slow, rctx = electingExecutor(t, c, ctx)
+	if _, err := slow.Rollback(rctx, ref, 2, false); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("second interrupted rollback: %v; want ErrInterrupted", err)
+	}
+	cres, err := e.Cancel(ctx, ref)
+	if err != nil || !slices.Equal(cres.Undos, []int{2}) || len(cres.Steps) != 0 {
+		t.Fatalf("cancel: %+v, %v; want the undo of step 2 reverted", cres, err)
+	}
+	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=2", "end step=2 undoes=2"}; !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("audit log of the cancel: %q; want it to end with %q", got, want)
+	}
+	if got := at(lead[0]); got != want(lead[0].From) {
+		t.Errorf("after cancel: orders-0 (its undo finished) %s; want %s", got, want(lead[0].From))
+	}
+	for _, m := range lead[1:] {
+		if got := at(m); got != want(m.To) {
+			t.Errorf("after cancel: %s %s; want step 2's to, %s", m.Name(), got, want(m.To))
+		}
+	}
+	if st, err = e.Status(ctx, ref); err != nil || st.Steps[1].State != StepPartial || st.Steps[1].Done != 2 {
+		t.Errorf("status after cancel: %+v, %v; want step 2 partial, 2 partitions done", st.Steps[1], err)
+	}
+	if _, err := e.Apply(ctx, ref, 2); err != nil {
+		t.Fatalf("apply step 2 after the cancel: %v", err)
+	}
+	for _, m := range lead {
+		if got := at(m); got != want(m.To) {
+			t.Errorf("after apply: %s %s; want %s", m.Name(), got, want(m.To))
+		}
+	}
+}
+
+// TestMoveLeaderInterruptedBetweenElections pins a move-leader step
+// interrupted between its elections (nothing moves in Kafka, some leaders
+// not yet elected): the interrupt says how to resume or revert it; status
+// shows it in flight; kshift cancel reorders the unelected partitions back
+// to the step's from, their old leader still first (the elected one stays
+// done); apply then finishes the step.
+func TestMoveLeaderInterruptedBetweenElections(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	lead := p.Steps[1].Partitions
+	e, _ := testExecutor(t, c, nil)
+	ctx := testCtx(t, 60*time.Second)
+	if _, err := e.Apply(ctx, ref, 1); err != nil {
+		t.Fatalf("apply step 1: %v", err)
+	}
+	slow, sctx := electingExecutor(t, c, ctx)
+	_, err := slow.Apply(sctx, ref, 2)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted apply: %v; want ErrInterrupted", err)
+	}
+	for _, want := range []string{"2 partition(s) of step 2", "election has not run", "orders-1; orders-2", "resume with: kshift apply plan.yaml --step 2 (it runs the elections left", "or revert with: kshift cancel plan.yaml"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("interrupted apply's message lacks %q:\n%v", want, err)
+		}
+	}
+	st, err := e.Status(ctx, ref)
+	if err != nil || st.Steps[1].State != StepInFlight || st.Steps[1].InFlight != 2 {
+		t.Fatalf("status after the interrupt: %+v, %v; want step 2 in flight for 2 partitions", st, err)
+	}
+	res, err := e.Cancel(ctx, ref)
+	if err != nil || !slices.Equal(res.Steps, []int{2}) || len(res.Undos) != 0 {
+		t.Fatalf("cancel: %+v, %v; want step 2 reverted", res, err)
+	}
+	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=0", "end step=2 undoes=0"}; !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("audit log of the cancel: %q; want it to end with %q", got, want)
+	}
+	for i, m := range lead {
+		want := m.From
+		if i == 0 {
+			want = m.To // elected before the interrupt: done, left so
+		}
+		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, want) || got.Leader != want[0] {
+			t.Errorf("after cancel: %s replicas %v leader %d; want %v led by %d", m.Name(), got.Replicas, got.Leader, want, want[0])
+		}
+	}
+	if st, err = e.Status(ctx, ref); err != nil || st.Steps[1].State != StepPartial {
+		t.Errorf("status after cancel: %+v, %v; want step 2 partial", st.Steps[1], err)
+	}
+	if _, err := e.Apply(ctx, ref, 2); err != nil {
+		t.Fatalf("apply step 2 after the cancel: %v", err)
+	}
+	for _, m := range lead {
+		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, m.To) || got.Leader != m.To[0] {
+			t.Errorf("after apply: %s replicas %v leader %d; want %v led by %d", m.Name(), got.Replicas, got.Leader, m.To, m.To[0])
 		}
 	}
 }

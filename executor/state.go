@@ -23,7 +23,8 @@ const (
 	// the replicas are `to` and the preferred-leader election has not happened.
 	StateInFlight PartitionState = "in-flight"
 	// StateUndoInFlight: the undo of the step (kshift rollback) is in
-	// flight: a reassignment from `to` back towards `from`.
+	// flight: a reassignment from `to` back towards `from`, or (move-leader)
+	// the replicas back at `from` still led by `to`'s first replica.
 	StateUndoInFlight PartitionState = "undo-in-flight"
 	// StateDrifted: anything else; the step refuses to run.
 	StateDrifted PartitionState = "drifted"
@@ -200,11 +201,28 @@ func classify(phase plans.Phase, m *plans.Move, lp *livePartition) (PartitionSta
 	}
 }
 
+// awaitingElection reports whether lp is move-leader move m stopped between
+// its reorder and its election: nothing in flight, the replicas at `to`,
+// still led by `from`'s first replica.
+func awaitingElection(phase plans.Phase, m *plans.Move, lp *livePartition) bool {
+	return phase == plans.PhaseMoveLeader && lp != nil && !lp.Reassigning && len(m.From) > 0 && len(m.To) > 0 &&
+		slices.Equal(lp.Replicas, m.To) && lp.Leader == m.From[0] && lp.Leader != m.To[0]
+}
+
 // undoInFlight reports whether lp is the undo of move m in flight, as
 // kshift rollback leaves it when interrupted, with a detail for status:
 // a reassignment from m's `to` back towards its `from`, or for move-leader
 // the replicas back at `from` still led by `to`'s first replica (the undo's
-// preferred-leader election has not happened).
+// preferred-leader election has not happened) while `from`'s first replica
+// is in the ISR, ready for that election.
+//
+// The move-leader case is ambiguous: a pending partition whose leader
+// failed over onto `to`'s first replica looks the same. The ISR condition
+// tells them apart while the failed leader is still out of the ISR (the
+// partition is then pending); once it is back, nothing on the cluster does.
+// Both ways out are safe then: kshift rollback elects `from`'s first replica
+// (the preferred leader of a pending partition anyway), kshift cancel
+// reorders the partition to `to` (the step done, its leader already first).
 func undoInFlight(phase plans.Phase, m *plans.Move, lp *livePartition) (bool, string) {
 	switch {
 	case lp == nil || len(m.From) == 0 || len(m.To) == 0:
@@ -213,7 +231,7 @@ func undoInFlight(phase plans.Phase, m *plans.Move, lp *livePartition) (bool, st
 		if slices.Equal(inFlightTarget(lp), m.From) && sameSet(inFlightOrigin(lp), m.To) {
 			return true, fmt.Sprintf("undo (rollback) in flight back to %v: replicas %v, adding %v, removing %v", m.From, lp.Replicas, lp.Adding, lp.Removing)
 		}
-	case phase == plans.PhaseMoveLeader && slices.Equal(lp.Replicas, m.From) && lp.Leader == m.To[0] && lp.Leader != m.From[0]:
+	case phase == plans.PhaseMoveLeader && slices.Equal(lp.Replicas, m.From) && lp.Leader == m.To[0] && lp.Leader != m.From[0] && slices.Contains(lp.ISR, m.From[0]):
 		return true, fmt.Sprintf("undo (rollback) in flight: replicas back at %v, leader still %d: preferred-leader election pending", m.From, lp.Leader)
 	}
 	return false, ""

@@ -73,3 +73,28 @@ func TestThrottlesFor(t *testing.T) {
 		t.Errorf("parseList: %v", got)
 	}
 }
+
+// TestMoveLeaderUndoInFlight pins when a move-leader partition back at its
+// from counts as its undo in flight (an interrupted rollback between its
+// elections) and when as pending: led by from's first replica it is
+// pending; led by to's first replica it is the undo only while from's
+// first replica is in the ISR, ready for the undo's election. With it out
+// of the ISR, a failover is what put to's first replica in the lead.
+func TestMoveLeaderUndoInFlight(t *testing.T) {
+	m := plans.Move{Topic: "t", Partition: 0, From: []int32{0, 1, 3, 4}, To: []int32{3, 4, 0, 1}}
+	for _, tc := range []struct {
+		name string
+		live *livePartition
+		want bool
+	}{
+		{"undo elected", &livePartition{Replicas: []int32{0, 1, 3, 4}, ISR: []int32{0, 1, 3, 4}, Leader: 0}, false},
+		{"undo between its reorder and its election", &livePartition{Replicas: []int32{0, 1, 3, 4}, ISR: []int32{0, 1, 3, 4}, Leader: 3}, true},
+		{"pending, failed over onto to's first replica", &livePartition{Replicas: []int32{0, 1, 3, 4}, ISR: []int32{3, 4}, Leader: 3}, false},
+		{"pending, failed over onto another replica", &livePartition{Replicas: []int32{0, 1, 3, 4}, ISR: []int32{0, 1, 3, 4}, Leader: 1}, false},
+		{"at to", &livePartition{Replicas: []int32{3, 4, 0, 1}, ISR: []int32{0, 1, 3, 4}, Leader: 3}, false},
+	} {
+		if got, detail := undoInFlight(plans.PhaseMoveLeader, &m, tc.live); got != tc.want {
+			t.Errorf("%s: undo in flight %v (%s), want %v", tc.name, got, detail, tc.want)
+		}
+	}
+}

@@ -24,8 +24,9 @@ const (
 	// interrupted or failed run); apply resumes it.
 	StepPartial StepState = "partial"
 	// StepUndoInFlight: the undo of the step (kshift rollback) is in flight
-	// for some partitions: an interrupted rollback; rollback resumes it,
-	// cancel reverts it.
+	// for some partitions: an interrupted rollback, copying back or (a
+	// move-leader undo) stopped between its elections; rollback resumes it,
+	// cancel reverts it to the step's to, apply refuses the step meanwhile.
 	StepUndoInFlight StepState = "undo-in-flight"
 	// StepDrifted: some partitions are at neither end of the step.
 	StepDrifted StepState = "drifted"

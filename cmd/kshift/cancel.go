@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/kshift/kshift/executor"
 	"github.com/urfave/cli/v2"
@@ -16,6 +17,8 @@ func newCancelCommand() *cli.Command {
 reports them reverted, reorders each partition to the step's exact from list (a cancel keeps
 the in-flight order), and removes the throttles kshift set, restoring earlier values.
 Partitions that already finished stay done: roll them back with kshift rollback.
+A move-leader step stopped between its elections has nothing in flight in Kafka: its
+partitions not yet elected are reordered back to from (their leader has not moved).
 The undo of a step left in flight by an interrupted kshift rollback is reverted the same way:
 its partitions go back to the step's exact to list (the step stays done).
 Throttles of reassignments still in flight that are neither a step of PLAN nor the undo of
@@ -37,7 +40,15 @@ func runCancel(c *cli.Context) error {
 	defer s.close()
 	res, err := s.exec.Cancel(c.Context, ref)
 	if res != nil {
-		w := c.App.Writer
+		printCancel(c.App.Writer, res, err)
+	}
+	return execErr(err)
+}
+
+// printCancel says what a cancel did. A failed cancel claims nothing: its
+// error says what failed and that the throttles are left in place.
+func printCancel(w io.Writer, res *executor.CancelResult, err error) {
+	if err == nil {
 		if len(res.Steps) == 0 && len(res.Undos) == 0 {
 			fmt.Fprintln(w, "nothing of the plan, nor the undo of any of its steps, is in flight")
 		}
@@ -52,9 +63,8 @@ func runCancel(c *cli.Context) error {
 		} else {
 			fmt.Fprintln(w, "cleared kshift's throttles")
 		}
-		for _, warning := range res.Warnings {
-			fmt.Fprintln(w, "warning: "+warning)
-		}
 	}
-	return execErr(err)
+	for _, warning := range res.Warnings {
+		fmt.Fprintln(w, "warning: "+warning)
+	}
 }

@@ -32,9 +32,13 @@ func TestRollbackInterruptCommands(t *testing.T) {
 		out, err := kshiftCmd(t, append(args, conn...)...).CombinedOutput()
 		return string(out), exitCodeOf(err)
 	}
-	// interrupt starts kshift with args and sends SIGINT once topic-0-0 is
-	// moving.
+	// interrupt starts kshift with args on a stopped clock and sends SIGINT
+	// once topic-0-0 is moving and has copied a little: the move stays in
+	// flight, however loaded the machine, until the clock runs again.
+	clock := m.c.Clock()
+	speed := clock.Factor()
 	interrupt := func(args ...string) (string, int) {
+		clock.SetFactor(0)
 		cmd := kshiftCmd(t, append(args, conn...)...)
 		var out syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -43,6 +47,7 @@ func TestRollbackInterruptCommands(t *testing.T) {
 		}
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 			if st, _ := m.c.Partition("topic-0", 0); st.Reassigning {
+				clock.Advance(2 * time.Second) // a few MiB of 64 MiB per replica
 				break
 			}
 		}
@@ -84,6 +89,7 @@ func TestRollbackInterruptCommands(t *testing.T) {
 	if out, code := run("status", m.planPath); code != 0 || !strings.Contains(out, "undo-in-flight") || strings.Contains(out, " drifted ") {
 		t.Errorf("status table while step 3's undo is in flight: exit %d\n%s", code, out)
 	}
+	clock.SetFactor(speed)
 	if out, code := run("rollback", m.planPath, "--step", "3", "--poll-interval", "20ms"); code != 0 {
 		t.Fatalf("resumed rollback: exit %d\n%s", code, out)
 	}
@@ -103,6 +109,7 @@ func TestRollbackInterruptCommands(t *testing.T) {
 	if out, code := run("cancel", m.planPath); code != 0 || !strings.Contains(out, "reverted the undo (rollback) of step(s) [3]") || strings.Contains(out, "nothing of the plan") {
 		t.Fatalf("cancel: exit %d; want the undo of step 3 reverted\n%s", code, out)
 	}
+	clock.SetFactor(speed)
 	m.finalState(t)
 }
 

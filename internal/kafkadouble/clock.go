@@ -56,6 +56,16 @@ func (c *Clock) Advance(d time.Duration) {
 	c.base = c.base.Add(d)
 }
 
+// SetFactor changes how fast simulated time passes from now on: factor
+// times real time, or, with 0, not at all (only Advance moves it then). A
+// test stops the clock to hold a copy in flight for as long as it looks,
+// whatever the machine's load, and starts it again to let the copy finish.
+func (c *Clock) SetFactor(factor float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.base, c.realStart, c.factor = c.nowLocked(), time.Now(), max(factor, 0)
+}
+
 // Factor returns how much faster than real time the clock runs; 0 for a
 // manual clock.
 func (c *Clock) Factor() float64 {

@@ -352,3 +352,34 @@ func TestMetadataByTopicIDOn3x(t *testing.T) {
 		t.Errorf("unknown id: %+v, want code 100", mt)
 	}
 }
+
+// A stopped clock holds a copy in flight however long the test looks, moves
+// only by Advance, and runs again once restarted: tests that need a move
+// still copying rely on it, not on the machine being fast.
+func TestStoppedClockHoldsCopy(t *testing.T) {
+	clock := NewScaledClock(testStart, 1000)
+	c, _, cl := start(t, Config{Clock: clock})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 6<<30); err != nil {
+		t.Fatal(err)
+	}
+	clock.SetFactor(0)
+	stopped := clock.Now()
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 3}})
+	time.Sleep(100 * time.Millisecond) // a minute and a half of copying at 1000x, were the clock running
+	if st := state(t, c, "orders", 0); !st.Reassigning || !clock.Now().Equal(stopped) {
+		t.Fatalf("stopped clock: reassigning %v, clock moved by %v; want the copy held and the clock still", st.Reassigning, clock.Now().Sub(stopped))
+	}
+	clock.Advance(time.Second)
+	if got := clock.Now().Sub(stopped); got != time.Second {
+		t.Errorf("stopped clock advanced by %v, want 1s", got)
+	}
+	clock.SetFactor(1000)
+	deadline := time.Now().Add(5 * time.Second)
+	for state(t, c, "orders", 0).Reassigning {
+		if time.Now().After(deadline) {
+			t.Fatalf("copy not done 5 s after the clock restarted (%v simulated)", clock.Now().Sub(testStart))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
