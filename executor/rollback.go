@@ -30,10 +30,10 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 		return nil, err
 	}
 	if !force {
-		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial && got != StepUndoInFlight {
-			if got == StepPending {
-				return &StepResult{Step: n, Undoes: n, Phase: s.Phase, AlreadyDone: true}, nil
-			}
+		// A pending step goes on too: its undo is then already done (the
+		// step was never applied, or an interrupted rollback's undo finished
+		// inside Kafka), and running it clears the throttles such a run left.
+		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial && got != StepUndoInFlight && got != StepPending {
 			return nil, refusal("step %d is %s: rollback undoes a done step (run kshift cancel for a step in flight, or --force)", n, got)
 		}
 		for _, later := range st.Steps[n:] {

@@ -157,6 +157,46 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 	}
 }
 
+// TestRollbackAfterUndoFinishedInKafka: an interrupted rollback leaves its
+// undo to finish inside Kafka under kshift's throttles. Running the rollback
+// again then finds nothing to undo and clears those throttles, as apply does
+// for a step already done (DESIGN invariant 8).
+func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{})
+	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	slow, _, err := interruptedRollback(t, c, ref, 3)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
+	}
+	c.Clock().SetFactor(2000) // let the undo finish in Kafka quickly
+	ctx := testCtx(t, 60*time.Second)
+	for {
+		st, err := slow.Status(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Steps[2].State == StepPending {
+			break // the undo finished inside Kafka
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the undo left in flight never finished: %+v", st.Steps[2])
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if cfg, _ := c.TopicConfigs("orders"); cfg[LeaderReplicasKey] == "" {
+		t.Fatalf("the interrupted rollback left no throttle to clear: %v", cfg)
+	}
+	again, _ := testExecutor(t, c, func(o *Options) { o.Audit = slow.opts.Audit })
+	res, err := again.Rollback(ctx, ref, 3, false)
+	if err != nil || !res.AlreadyDone {
+		t.Fatalf("rollback of step 3 after its undo finished: %+v, %v; want nothing to undo", res, err)
+	}
+	c.noThrottles(t)
+}
+
 // TestCancelRevertsUndoInFlight pins kshift cancel on an interrupted
 // rollback: a cancel with another plan does not recognise the undo, so it
 // leaves it alone, keeps the throttles it copies under and says so; a
