@@ -61,7 +61,9 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 }
 
 // RollbackTo unwinds every step from the last one not pending down to step
-// n, in reverse order.
+// n, in reverse order. It returns a result for each step it tried; on an
+// error the last one is the failing step's (bare when it was refused before
+// it started), so that a caller prints the error against the right step.
 func (e *Executor) RollbackTo(ctx context.Context, ref PlanRef, n int, force bool) ([]*StepResult, error) {
 	if ref.Plan.Step(n) == nil {
 		return nil, fmt.Errorf("%w: the plan has no step %d (it has %d)", plans.ErrBadInput, n, len(ref.Plan.Steps))
@@ -76,9 +78,10 @@ func (e *Executor) RollbackTo(ctx context.Context, ref PlanRef, n int, force boo
 			continue
 		}
 		res, err := e.Rollback(ctx, ref, k, force)
-		if res != nil {
-			out = append(out, res)
+		if res == nil { // refused before it started
+			res = &StepResult{Step: k, Undoes: k, Phase: ref.Plan.Step(k).Phase, DryRun: e.opts.DryRun}
 		}
+		out = append(out, res)
 		if err != nil {
 			return out, err
 		}

@@ -439,3 +439,41 @@ func TestMoveLeaderInterruptedBetweenElections(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackToRefusedPartway: rolling back several steps stops at the
+// first step refused before it starts, and its result comes last, so the
+// steps undone before it are reported as done and the error belongs to it.
+func TestRollbackToRefusedPartway(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "a", 1<<20, nil, []int32{0, 1, 2})
+	c.topic(t, "b", 1<<20, nil, []int32{1, 2, 0})
+	// One step per topic and phase: a's steps are 1, 3, 5, b's 2, 4, 6.
+	p := phasedPlan(t, c, 10<<20, "a", "b")
+	var split []plans.Step
+	for _, s := range p.Steps {
+		for _, m := range s.Partitions {
+			split = append(split, plans.Step{Number: len(split) + 1, Phase: s.Phase, Partitions: []plans.Move{m}})
+		}
+	}
+	p.Steps = split
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	e, _ := testExecutor(t, c, nil)
+	ctx := testCtx(t, 30*time.Second)
+	for _, s := range p.Steps {
+		if _, err := e.Apply(ctx, ref, s.Number); err != nil {
+			t.Fatalf("apply step %d: %v", s.Number, err)
+		}
+	}
+	c.reassign(t, "a", 0, []int32{5, 4, 3}) // a reorder by hand: step 5 drifts
+	results, err := e.RollbackTo(ctx, ref, 1, false)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "step 5 is drifted") {
+		t.Fatalf("rollback to step 1: %v; want a refusal of step 5 as drifted", err)
+	}
+	var got []string
+	for _, r := range results {
+		got = append(got, fmt.Sprintf("%s submitted=%d", plans.StepLabel(r.Step, r.Undoes), r.Submitted))
+	}
+	if want := []string{"undo of step 6 submitted=1", "undo of step 5 submitted=0"}; !slices.Equal(got, want) {
+		t.Errorf("results %q, want %q", got, want)
+	}
+}
