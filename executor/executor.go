@@ -249,15 +249,6 @@ func (e *Executor) dryRunLeft(n int) (StepState, bool) {
 	return state, ok
 }
 
-// zooKeeperStepState reads where ZooKeeper step s stands: as this dry run
-// left it when it dry-ran s, else on the live ensemble.
-func (e *Executor) zooKeeperStepState(ctx context.Context, s *plans.Step) (StepState, string, error) {
-	if state, ok := e.dryRunLeft(s.Number); ok {
-		return state, "as the steps dry-run so far would leave it; the live ensemble is unchanged", nil
-	}
-	return e.opts.ZooKeeperSteps.State(ctx, s)
-}
-
 // overlayDryRun shows v as the steps dry-run so far would have left it.
 func (e *Executor) overlayDryRun(v *view) {
 	for key, lp := range e.dry.moved {
