@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +41,11 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		n, finished = s.Undoes, StatePending
 	}
 	chain := planStates(e.plan, v)[n]
-	if len(chain) == len(st) {
+	// The chain calls a move-leader partition whose undo awaits an election
+	// pending while the old leader is out of the ISR (a failover looks the
+	// same); the undo's own state still shows it in flight, so it is not done.
+	undoWaiting := undo && slices.ContainsFunc(st, func(p PartitionStatus) bool { return p.State == StateInFlight })
+	if len(chain) == len(st) && !undoWaiting {
 		done := true
 		for _, ps := range chain {
 			done = done && ps.State == finished

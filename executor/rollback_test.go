@@ -477,3 +477,73 @@ func TestRollbackToRefusedPartway(t *testing.T) {
 		t.Errorf("results %q, want %q", got, want)
 	}
 }
+
+// TestMoveLeaderUndoWaitingOnStoppedLeader: a move-leader undo stopped
+// between its elections, whose old leader then stops (out of the ISR, as
+// when the elections timed out waiting for it). The plan's chain cannot
+// tell those partitions from pending ones, but the undo itself can: running
+// the rollback again must not report nothing to undo while the targets
+// still lead; it is refused, changes nothing, and finishes once the broker
+// is back.
+func TestMoveLeaderUndoWaitingOnStoppedLeader(t *testing.T) {
+	c := startCluster(t, 20, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{1, 0, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	e, _ := testExecutor(t, c, nil)
+	ctx := testCtx(t, 60*time.Second)
+	for n := 1; n <= 2; n++ {
+		if _, err := e.Apply(ctx, ref, n); err != nil {
+			t.Fatalf("apply step %d: %v", n, err)
+		}
+	}
+	slow, rctx := electingExecutor(t, c, ctx)
+	if _, err := slow.Rollback(rctx, ref, 2, false); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted rollback: %v; want ErrInterrupted", err)
+	}
+	// The partitions still led by a target are those whose old leader is 1.
+	var waiting []plans.Move
+	for _, m := range p.Steps[1].Partitions {
+		if got := c.replicas(t, m.Topic, m.Partition); got.Leader != m.From[0] {
+			waiting = append(waiting, m)
+		}
+	}
+	if len(waiting) == 0 {
+		t.Fatal("the interrupt left no election undone")
+	}
+	if err := c.StopBroker(1); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range waiting {
+		for slices.Contains(c.replicas(t, m.Topic, m.Partition).ISR, 1) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: broker 1 never left the ISR", m.Name())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	res, err := e.Rollback(ctx, ref, 2, false)
+	if err == nil || (res != nil && res.AlreadyDone) {
+		t.Fatalf("rollback of step 2 with its old leader stopped: %+v, %v; want it refused, not reported as nothing to undo", res, err)
+	}
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "broker 1") {
+		t.Errorf("rollback of step 2 with its old leader stopped: %v; want a refusal naming broker 1", err)
+	}
+	for _, m := range waiting {
+		if got := c.replicas(t, m.Topic, m.Partition); got.Leader == m.From[0] {
+			t.Errorf("%s: led by %d after the refused rollback", m.Name(), got.Leader)
+		}
+	}
+	if err := c.StartBroker(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Rollback(ctx, ref, 2, false); err != nil {
+		t.Fatalf("rollback of step 2 once broker 1 is back: %v", err)
+	}
+	for _, m := range p.Steps[1].Partitions {
+		if got := c.replicas(t, m.Topic, m.Partition); got.Leader != m.From[0] || !slices.Equal(got.Replicas, m.From) {
+			t.Errorf("%s after the rollback: %v led by %d; want %v led by %d", m.Name(), got.Replicas, got.Leader, m.From, m.From[0])
+		}
+	}
+}
