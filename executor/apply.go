@@ -22,12 +22,16 @@ type StepResult struct {
 	Undoes int         `json:"undoes,omitempty" yaml:"undoes,omitempty"`
 	Phase  plans.Phase `json:"phase" yaml:"phase"`
 	// AlreadyDone is set when the step was done before the run: nothing changed.
-	AlreadyDone bool          `json:"already_done" yaml:"already_done"`
-	Partitions  int           `json:"partitions" yaml:"partitions"`
-	Submitted   int           `json:"submitted" yaml:"submitted"`
-	Elected     int           `json:"elected" yaml:"elected"`
-	Duration    time.Duration `json:"duration" yaml:"duration"`
-	Calls       int64         `json:"calls" yaml:"calls"`
+	AlreadyDone bool `json:"already_done" yaml:"already_done"`
+	// ClearedLeftovers is set when such a run found throttles an earlier,
+	// interrupted or killed run had left and cleared them (keeping those of
+	// moves still in flight).
+	ClearedLeftovers bool          `json:"cleared_leftovers,omitempty" yaml:"cleared_leftovers,omitempty"`
+	Partitions       int           `json:"partitions" yaml:"partitions"`
+	Submitted        int           `json:"submitted" yaml:"submitted"`
+	Elected          int           `json:"elected" yaml:"elected"`
+	Duration         time.Duration `json:"duration" yaml:"duration"`
+	Calls            int64         `json:"calls" yaml:"calls"`
 	// DryRun is set when the step was only dry-run: nothing was sent, and
 	// WouldSubmit partitions would have been submitted.
 	DryRun      bool `json:"dry_run,omitempty" yaml:"dry_run,omitempty"`
@@ -93,8 +97,21 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	if err != nil {
 		return res, err
 	}
-	if _, err := e.gateStep(ctx, s, v, prevDone); err != nil {
+	st, err := e.gateStep(ctx, s, v, prevDone)
+	if err != nil {
 		return res, err
+	}
+	// A step already done with no throttles left by an earlier run changes
+	// nothing: say so without taking the lock another run may hold.
+	if allState(st, StateDone) {
+		recs, err := e.openRecords()
+		if err != nil {
+			return res, err
+		}
+		if !anyLeftover(recs) {
+			res.AlreadyDone = true
+			return res, nil
+		}
 	}
 	lock, err := e.AcquireLock(ctx)
 	if err != nil {
@@ -109,8 +126,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	if v, err = e.readView(ctx, stepTopics(s.Partitions)); err != nil {
 		return res, err
 	}
-	st, err := e.gateStep(ctx, s, v, prevDone)
-	if err != nil {
+	if st, err = e.gateStep(ctx, s, v, prevDone); err != nil {
 		return res, err
 	}
 	recs, err := e.openRecords()
@@ -126,6 +142,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 		for key := range v.InFlight {
 			keep[key] = true
 		}
+		res.ClearedLeftovers = anyLeftover(recs)
 		return res, e.finishRecords(recs, keep, res)
 	}
 
@@ -264,6 +281,12 @@ func (e *Executor) finishRecords(recs []*ThrottleRecord, keep map[tp]bool, res *
 		return fmt.Errorf("restoring throttles (run `kshift throttle clear` to finish): %w", err)
 	}
 	return nil
+}
+
+// anyLeftover reports whether recs hold throttles an earlier run set and
+// did not clear.
+func anyLeftover(recs []*ThrottleRecord) bool {
+	return slices.ContainsFunc(recs, func(r *ThrottleRecord) bool { return !r.empty() })
 }
 
 // leftUndone returns the step's partitions with a reassignment in flight

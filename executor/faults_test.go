@@ -736,3 +736,30 @@ func TestInboundAboveThrottleReportsStall(t *testing.T) {
 		t.Errorf("stall reason %q; want inbound traffic above the throttle and what to do", reason)
 	}
 }
+
+// TestDoneStepNeedsNoLock: applying a step already done, with no throttle
+// left by an earlier run, changes nothing, so it says so without the lock
+// another run holds; a step that would change something is still refused.
+func TestDoneStepNeedsNoLock(t *testing.T) {
+	c := startCluster(t, 200, kafkadouble.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	e, _ := testExecutor(t, c, nil)
+	if _, err := e.Apply(ctx, ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	holder, _ := testExecutor(t, c, nil)
+	holder.begin(ref, 2)
+	if _, err := holder.AcquireLock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.Apply(ctx, ref, 1); err != nil || !res.AlreadyDone {
+		t.Errorf("apply of done step 1 while another run holds the lock: %+v, %v; want already done", res, err)
+	}
+	var locked *LockedError
+	if _, err := e.Apply(ctx, ref, 2); !errors.As(err, &locked) {
+		t.Errorf("apply of pending step 2 while another run holds the lock: %v; want a LockedError", err)
+	}
+}

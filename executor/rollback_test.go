@@ -191,10 +191,14 @@ func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
 	}
 	again, _ := testExecutor(t, c, func(o *Options) { o.Audit = slow.opts.Audit })
 	res, err := again.Rollback(ctx, ref, 3, false)
-	if err != nil || !res.AlreadyDone {
-		t.Fatalf("rollback of step 3 after its undo finished: %+v, %v; want nothing to undo", res, err)
+	if err != nil || !res.AlreadyDone || !res.ClearedLeftovers {
+		t.Fatalf("rollback of step 3 after its undo finished: %+v, %v; want nothing to undo, the leftover throttles cleared", res, err)
 	}
 	c.noThrottles(t)
+	// Once cleared, running it again finds nothing left.
+	if res, err := again.Rollback(ctx, ref, 3, false); err != nil || !res.AlreadyDone || res.ClearedLeftovers {
+		t.Errorf("rollback of step 3 a second time: %+v, %v; want nothing to undo and nothing to clear", res, err)
+	}
 }
 
 // TestCancelRevertsUndoInFlight pins kshift cancel on an interrupted

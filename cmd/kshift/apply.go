@@ -379,12 +379,21 @@ func confirmStep(c *cli.Context, e *executor.Executor, ref executor.PlanRef, st 
 // printStepResult prints what a step did. A step that failed or was
 // refused before submitting anything prints only its warnings: the error
 // says the rest.
+// leftoversNote says that a run which found its step done cleared the
+// throttles an earlier run had left.
+func leftoversNote(res *executor.StepResult) string {
+	if !res.ClearedLeftovers {
+		return ""
+	}
+	return "; cleared the throttles an earlier run left (those of moves still in flight stay)"
+}
+
 func printStepResult(w io.Writer, res *executor.StepResult, err error) {
 	label := plans.StepLabel(res.Step, res.Undoes)
 	sent := res.Submitted > 0 || res.Elected > 0
 	switch {
 	case res.AlreadyDone:
-		fmt.Fprintf(w, "%s (%s): already done, nothing changed\n", label, res.Phase)
+		fmt.Fprintf(w, "%s (%s): already done, nothing changed%s\n", label, res.Phase, leftoversNote(res))
 	case err != nil && !sent:
 	case res.DryRun && res.Phase.IsZooKeeper():
 		fmt.Fprintf(w, "%s (%s): dry run, nothing changed\n", label, res.Phase)
@@ -399,6 +408,11 @@ func printStepResult(w io.Writer, res *executor.StepResult, err error) {
 		fmt.Fprintf(w, "%s (%s): %d partitions submitted, %d leaders elected, %s, %d Kafka calls\n",
 			label, res.Phase, res.Submitted, res.Elected, res.Duration.Round(time.Millisecond), res.Calls)
 	}
+	printWarnings(w, res)
+}
+
+// printWarnings prints what a step's run says the operator must know.
+func printWarnings(w io.Writer, res *executor.StepResult) {
 	for _, wn := range res.Warnings {
 		fmt.Fprintln(w, "warning: "+wn)
 	}

@@ -62,7 +62,8 @@ func runRollback(c *cli.Context) error {
 
 func printRollback(c *cli.Context, res *executor.StepResult, err error) {
 	if res.AlreadyDone {
-		fmt.Fprintf(c.App.Writer, "%s (%s): nothing to undo\n", plans.StepLabel(res.Step, res.Undoes), res.Phase)
+		fmt.Fprintf(c.App.Writer, "%s (%s): nothing to undo%s\n", plans.StepLabel(res.Step, res.Undoes), res.Phase, leftoversNote(res))
+		printWarnings(c.App.Writer, res)
 		return
 	}
 	printStepResult(c.App.Writer, res, err)
