@@ -41,13 +41,7 @@ func (r *recordingZK) Undo(_ context.Context, s *plans.Step) error {
 // forward step (zkops restores the membership the forward step recorded).
 func TestZooKeeperStepsInOrder(t *testing.T) {
 	c := startCluster(t, 200, kafkadouble.Config{})
-	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
-	p := phasedPlan(t, c, 10<<20, "orders")
-	join := plans.Step{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}}
-	for i := range p.Steps {
-		p.Steps[i].Number++
-	}
-	p.Steps = append([]plans.Step{join}, p.Steps...)
+	p := planWithZooKeeperSteps(t, c, false)
 	zk := &recordingZK{state: map[int]StepState{1: StepPending}}
 	e, audit := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps = zk })
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -92,13 +86,7 @@ func TestZooKeeperStepsInOrder(t *testing.T) {
 // is applied.
 func TestDryRunOverZooKeeperSteps(t *testing.T) {
 	c := startCluster(t, 200, kafkadouble.Config{})
-	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
-	p := phasedPlan(t, c, 10<<20, "orders")
-	for i := range p.Steps {
-		p.Steps[i].Number++
-	}
-	p.Steps = append([]plans.Step{{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}}}, p.Steps...)
-	p.Steps = append(p.Steps, plans.Step{Number: 5, Phase: plans.PhaseZKHandover, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}})
+	p := planWithZooKeeperSteps(t, c, true)
 	zk := &recordingZK{state: map[int]StepState{1: StepPending, 5: StepDrifted}}
 	var out strings.Builder
 	e, _ := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps, o.DryRun, o.DryRunOut = zk, true, &out })
@@ -129,12 +117,7 @@ func TestDryRunOverZooKeeperSteps(t *testing.T) {
 // ensemble, which the dry run did not touch, still shows it done.
 func TestDryRunUndoLeavesZooKeeperStepPending(t *testing.T) {
 	c := startCluster(t, 200, kafkadouble.Config{})
-	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
-	p := phasedPlan(t, c, 10<<20, "orders")
-	for i := range p.Steps {
-		p.Steps[i].Number++
-	}
-	p.Steps = append([]plans.Step{{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk1:2181"}}}, p.Steps...)
+	p := planWithZooKeeperSteps(t, c, false)
 	zk := &recordingZK{state: map[int]StepState{1: StepDone}}
 	var out strings.Builder
 	e, _ := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps, o.DryRun, o.DryRunOut = zk, true, &out })
@@ -159,4 +142,22 @@ func TestDryRunUndoLeavesZooKeeperStepPending(t *testing.T) {
 	if len(zk.calls) != 0 || zk.state[1] != StepDone {
 		t.Errorf("dry run changed the ensemble: calls %v, state %s", zk.calls, zk.state[1])
 	}
+}
+
+// planWithZooKeeperSteps creates topic orders on c and returns its phased
+// plan with a zk-join first (step 1) and, with handover, a zk-handover last
+// (step 5), both on a made-up ensemble that recordingZK stands in for.
+func planWithZooKeeperSteps(t *testing.T, c *testCluster, handover bool) *plans.Plan {
+	t.Helper()
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	for i := range p.Steps {
+		p.Steps[i].Number++
+	}
+	zk := &plans.ZooKeeperChange{Connect: "zk1:2181"}
+	p.Steps = append([]plans.Step{{Number: 1, Phase: plans.PhaseZKJoin, ZooKeeper: zk}}, p.Steps...)
+	if handover {
+		p.Steps = append(p.Steps, plans.Step{Number: len(p.Steps) + 1, Phase: plans.PhaseZKHandover, ZooKeeper: zk})
+	}
+	return p
 }
