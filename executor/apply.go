@@ -324,8 +324,8 @@ func (e *Executor) leftMessage(s *plans.Step, moving, unelected map[tp]bool) str
 		}
 		return out
 	}
-	// A step of the derived rollback plan: the operator knows the forward
-	// step and resumes through rollback, not apply.
+	// An undo run by kshift rollback (numbered as the step it undoes): the
+	// operator resumes it through rollback, not apply.
 	undo := e.opts.Command == "rollback" && s.Undoes > 0
 	var b strings.Builder
 	if n := names(moving); len(n) > 0 {
