@@ -167,7 +167,7 @@ func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
-	slow, _, err := interruptedRollback(t, c, ref, 3)
+	slow, _, _ := interruptedRollback(t, c, ref, 3)
 	c.Clock().SetFactor(2000) // let the undo finish in Kafka quickly
 	ctx := testCtx(t, 60*time.Second)
 	for {
@@ -216,7 +216,7 @@ func TestCancelRevertsUndoInFlight(t *testing.T) {
 	p := &plans.Plan{Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: c.ClusterID(), Strategy: plans.StrategyPhased, Throttle: 10 << 20,
 		Steps: []plans.Step{{Number: 1, Phase: plans.PhaseLowerRF, Partitions: []plans.Move{{Topic: "orders", Partition: 0, From: []int32{3, 4, 5, 0, 1, 2}, To: to, Size: 64 << 20}}}}}
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
-	slow, _, err := interruptedRollback(t, c, ref, 1)
+	slow, _, _ := interruptedRollback(t, c, ref, 1)
 	if st := c.replicas(t, "orders", 0); !st.Reassigning {
 		t.Fatalf("orders-0 not moving after the interrupt: %+v", st)
 	}
