@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -17,18 +17,18 @@ import (
 func TestApplyPhasedMigration(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  kafkadouble.Config
+		cfg  kafkasim.Config
 	}{
-		{"kafka-2.4", kafkadouble.Config{}},
+		{"kafka-2.4", kafkasim.Config{}},
 		// Metadata's ISR trailing the truth by seconds (item 21) must not
 		// fail a gate or the verification.
-		{"kafka-3.x-isr-lag", kafkadouble.Config{Version: kafkadouble.V3_x, ISRLag: true, Seed: 3}},
+		{"kafka-3.x-isr-lag", kafkasim.Config{Version: kafkasim.V3_x, ISRLag: true, Seed: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { applyPhasedMigration(t, tc.cfg) })
 	}
 }
 
-func applyPhasedMigration(t *testing.T, cfg kafkadouble.Config) {
+func applyPhasedMigration(t *testing.T, cfg kafkasim.Config) {
 	c := startCluster(t, 200, cfg)
 	c.topic(t, "orders", 8<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
 	c.topic(t, "events", 4<<20, map[string]string{"min.insync.replicas": "2"}, []int32{1, 0, 2})
@@ -122,7 +122,7 @@ func applyPhasedMigration(t *testing.T, cfg kafkadouble.Config) {
 // the step's over the plan's (README "Applying steps", step 3). The rate
 // is read from the calls a dry run prints.
 func TestThrottlePrecedence(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	for _, tc := range []struct {
 		name                 string

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/synth"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/planner"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -54,14 +54,14 @@ func benchMigration(b *testing.B, so synth.Options, limits func(*plans.Limits)) 
 		b.Fatal(err)
 	}
 	p := res.Plan
-	var brokers []kafkadouble.BrokerConfig
+	var brokers []kafkasim.BrokerConfig
 	for _, br := range snap.Brokers {
-		brokers = append(brokers, kafkadouble.BrokerConfig{ID: br.ID, Rack: br.Rack})
+		brokers = append(brokers, kafkasim.BrokerConfig{ID: br.ID, Rack: br.Rack})
 	}
-	clock := kafkadouble.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := kafkasim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	c, err := kafkadouble.Start(ctx, kafkadouble.Config{ClusterID: snap.ClusterID, Brokers: brokers, Clock: clock, NetworkRate: 1 << 30})
+	c, err := kafkasim.Start(ctx, kafkasim.Config{ClusterID: snap.ClusterID, Brokers: brokers, Clock: clock, NetworkRate: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}

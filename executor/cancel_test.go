@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -41,7 +41,7 @@ func heldStep(t *testing.T, c *testCluster) (PlanRef, *Executor) {
 // included (the move it would cancel does not keep them), and changes
 // nothing; the real cancel then removes them.
 func TestCancelDryRunShowsThrottleRemoval(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	ref, applied := heldStep(t, c)
 	ctx := testCtx(t, 30*time.Second)
 	var out strings.Builder
@@ -100,7 +100,7 @@ func (k cancelsLost) Request(ctx context.Context, req kmsg.Request) (kmsg.Respon
 // throttles stay, since the move may still copy, and the error says so and
 // what to run; running cancel again, once Kafka takes it, clears them.
 func TestCancelThatFailsKeepsThrottlesAndSaysSo(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	ref, applied := heldStep(t, c)
 	ctx := testCtx(t, 30*time.Second)
 	lost, _ := testExecutor(t, c, func(o *Options) { o.Audit, o.SettleTimeout = applied.opts.Audit, 100*time.Millisecond })

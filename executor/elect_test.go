@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -40,7 +40,7 @@ func electedPartitions(t *testing.T, reqs []kmsg.Request) [][]string {
 func TestElectOnlyFirstReplicasInISR(t *testing.T) {
 	// Producers writing faster than a broker's network can copy keep a
 	// restarted replica out of the ISR for as long as they write.
-	c := startCluster(t, 200, kafkadouble.Config{NetworkRate: 2 << 20})
+	c := startCluster(t, 200, kafkasim.Config{NetworkRate: 2 << 20})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -105,7 +105,7 @@ func TestElectOnlyFirstReplicasInISR(t *testing.T) {
 // each partition once, every request naming its partitions (never null),
 // with at least the wait between one request and the next.
 func TestElectionBatchesPaced(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	var assign [][]int32
 	for i := range 7 {
 		assign = append(assign, []int32{int32(i) % 3, int32(i+1) % 3, int32(i+2) % 3})

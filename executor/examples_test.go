@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -28,12 +28,12 @@ func TestExamplesMigrateEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatalf("example plan: %v", err)
 			}
-			var brokers []kafkadouble.BrokerConfig
+			var brokers []kafkasim.BrokerConfig
 			for _, b := range snap.Brokers {
-				brokers = append(brokers, kafkadouble.BrokerConfig{ID: b.ID, Rack: b.Rack, DiskCapacity: int64(b.DiskCapacity)})
+				brokers = append(brokers, kafkasim.BrokerConfig{ID: b.ID, Rack: b.Rack, DiskCapacity: int64(b.DiskCapacity)})
 			}
 			// Hours of simulated copying in seconds.
-			c := startCluster(t, 5000, kafkadouble.Config{ClusterID: snap.ClusterID, Brokers: brokers, NetworkRate: 1 << 30})
+			c := startCluster(t, 5000, kafkasim.Config{ClusterID: snap.ClusterID, Brokers: brokers, NetworkRate: 1 << 30})
 			if err := c.LoadSnapshot(snap); err != nil {
 				t.Fatal(err)
 			}

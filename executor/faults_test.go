@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -80,7 +80,7 @@ func (c *testCluster) alterConfig(t *testing.T, typ kmsg.ConfigResourceType, nam
 // the undo every partition is at the forward step's from, in order, led by
 // its first replica, with nothing left throttled.
 func TestRollbackRestoresFromExactly(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2}, []int32{2, 0, 1})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	e, _ := testExecutor(t, c, nil)
@@ -131,7 +131,7 @@ func TestRollbackRestoresFromExactly(t *testing.T) {
 // TestDriftRefused pins invariant 2: a partition changed by hand between
 // steps makes the next step refuse, naming it, and change nothing.
 func TestDriftRefused(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	e, _ := testExecutor(t, c, nil)
@@ -153,7 +153,7 @@ func TestDriftRefused(t *testing.T) {
 // TestForeignReassignmentRefused pins invariant 3: a reassignment kshift did
 // not start, anywhere in the cluster, refuses the step and is named.
 func TestForeignReassignmentRefused(t *testing.T) {
-	c := startCluster(t, 1, kafkadouble.Config{})
+	c := startCluster(t, 1, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	c.topic(t, "other", 1<<30, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
@@ -175,7 +175,7 @@ func TestForeignReassignmentRefused(t *testing.T) {
 // same afterwards (3.x, where rates are readable), and on 2.4 a rate that
 // cannot be read refuses the step unless accepted.
 func TestForeignThrottlesIntact(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{Version: kafkadouble.V3_x})
+	c := startCluster(t, 200, kafkasim.Config{Version: kafkasim.V3_x})
 	c.topic(t, "orders", 2<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	c.alterConfig(t, kmsg.ConfigResourceTypeTopic, "orders", map[string]string{LeaderReplicasKey: "1:1, 0:0", FollowerReplicasKey: "0:3"})
@@ -212,7 +212,7 @@ func TestForeignThrottlesIntact(t *testing.T) {
 	}
 
 	// 2.4 hides rates: an existing one refuses the step unless accepted.
-	c24 := startCluster(t, 200, kafkadouble.Config{})
+	c24 := startCluster(t, 200, kafkasim.Config{})
 	c24.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	p24 := phasedPlan(t, c24, 10<<20, "orders")
 	c24.alterConfig(t, kmsg.ConfigResourceTypeBroker, "3", map[string]string{FollowerRateKey: "12345"})
@@ -238,7 +238,7 @@ func TestForeignThrottlesIntact(t *testing.T) {
 // broker stopping mid-copy is reported as a stall naming it, the step keeps
 // waiting, and completes once the broker returns.
 func TestTargetBrokerStopsMidStep(t *testing.T) {
-	c := startCluster(t, 50, kafkadouble.Config{})
+	c := startCluster(t, 50, kafkasim.Config{})
 	c.topic(t, "orders", 200<<20, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	var mu sync.Mutex
@@ -291,7 +291,7 @@ func TestTargetBrokerStopsMidStep(t *testing.T) {
 // is off its preferred replica, and a raise-rf that puts a target first
 // has its leader moved and caught by the same check.
 func TestAutoRebalanceMovesNoLeaderBeforeMoveLeader(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{RebalanceInterval: 10 * time.Second})
+	c := startCluster(t, 200, kafkasim.Config{RebalanceInterval: 10 * time.Second})
 	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
 	c.topic(t, "wrong", 4<<20, nil, []int32{0, 1, 2})
 	ctx := testCtx(t, 60*time.Second)
@@ -379,7 +379,7 @@ func TestAutoRebalanceMovesNoLeaderBeforeMoveLeader(t *testing.T) {
 // --break-lock takes a stale lock over. Every lock call (taking, recording
 // the holder, breaking, releasing) is in the audit log with its result.
 func TestLockRefusesSecondRun(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ctx := testCtx(t, 30*time.Second)
@@ -462,7 +462,7 @@ func lockCalls(t *testing.T, audit string) []string {
 // reassignment keeps going in Kafka, only its throttles stay, the error says
 // how to resume, and the next apply resumes, verifies and clears them.
 func TestInterruptLeavesMoveToFinish(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	c.topic(t, "orders", 100<<20, nil, []int32{0, 1, 2})
 	c.topic(t, "small", 1<<10, nil, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders", "small")
@@ -504,7 +504,7 @@ func TestInterruptLeavesMoveToFinish(t *testing.T) {
 // exact from list, not the set in the in-flight order, and no throttle is left.
 func TestCancelRestoresFromOrder(t *testing.T) {
 	for _, viaCommand := range []bool{false, true} {
-		c := startCluster(t, 20, kafkadouble.Config{})
+		c := startCluster(t, 20, kafkasim.Config{})
 		c.topic(t, "orders", 200<<20, nil, []int32{2, 0, 1})
 		from := []int32{2, 0, 1}
 		p := &plans.Plan{Version: 1, Kind: plans.KindMigration, ClusterID: c.ClusterID(), Strategy: plans.StrategyPhased, Throttle: 10 << 20,
@@ -542,7 +542,7 @@ func TestCancelRestoresFromOrder(t *testing.T) {
 // changes, nothing else) and `throttle clear` (kshift's entries go, others stay;
 // --all removes every throttle).
 func TestThrottleSetAndClear(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{Version: kafkadouble.V3_x})
+	c := startCluster(t, 20, kafkasim.Config{Version: kafkasim.V3_x})
 	c.topic(t, "orders", 400<<20, nil, []int32{0, 1, 2})
 	c.topic(t, "other", 1<<20, map[string]string{LeaderReplicasKey: "0:0"}, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
@@ -587,7 +587,7 @@ func TestThrottleSetAndClear(t *testing.T) {
 // them); `throttle clear --all` deletes them and nothing else of the default
 // resource, and the audit log says so.
 func TestThrottleClearAllRemovesClusterDefaultRates(t *testing.T) {
-	c := startCluster(t, 50, kafkadouble.Config{})
+	c := startCluster(t, 50, kafkasim.Config{})
 	c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2})
 	ctx := testCtx(t, 60*time.Second)
 	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
@@ -650,7 +650,7 @@ func TestThrottleClearAllRemovesClusterDefaultRates(t *testing.T) {
 // it would leave, not against the live cluster where nothing was applied,
 // and each prints its calls through the end-of-step throttle removal.
 func TestDryRunChangesNothing(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	prior := map[string]string{LeaderReplicasKey: "0:0"} // another tool's throttle
 	c.topic(t, "orders", 1<<20, prior, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
@@ -712,7 +712,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 // replica copy, so it copies without getting closer, and kshift says to
 // raise the throttle (item 16).
 func TestInboundAboveThrottleReportsStall(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	c.topic(t, "orders", 20<<20, nil, []int32{0, 1, 2})
 	if err := c.SetInboundRate("orders", 0, 4<<20); err != nil {
 		t.Fatal(err)
@@ -741,7 +741,7 @@ func TestInboundAboveThrottleReportsStall(t *testing.T) {
 // left by an earlier run, changes nothing, so it says so without the lock
 // another run holds; a step that would change something is still refused.
 func TestDoneStepNeedsNoLock(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -22,7 +22,7 @@ func TestGatesRefuseStep(t *testing.T) {
 	errCheck := errors.New("kshift check failed: broker-configs: brokers disagree on configs that must match in one cluster")
 	for _, tc := range []struct {
 		name  string
-		cfg   kafkadouble.Config
+		cfg   kafkasim.Config
 		setup func(t *testing.T, c *testCluster)
 		gates func(ctx context.Context, p *plans.Plan, s *plans.Step) error
 		want  []string
@@ -40,7 +40,7 @@ func TestGatesRefuseStep(t *testing.T) {
 			// Producers outrun broker 1's network, so once restarted it
 			// stays out of orders-0's ISR while alive.
 			name: "under-replicated partition of the step",
-			cfg:  kafkadouble.Config{NetworkRate: 2 << 20},
+			cfg:  kafkasim.Config{NetworkRate: 2 << 20},
 			setup: func(t *testing.T, c *testCluster) {
 				for _, err := range []error{c.SetInboundRate("orders", 0, 3<<20), c.StopBroker(1), c.StartBroker(1)} {
 					if err != nil {

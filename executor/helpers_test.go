@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -18,26 +18,26 @@ import (
 // testCluster is a double with source brokers 0-2 and target brokers 3-5,
 // on a clock running speed times faster than real time.
 type testCluster struct {
-	*kafkadouble.Cluster
+	*kafkasim.Cluster
 	client *kgo.Client
 }
 
-func startCluster(t *testing.T, speed float64, cfg kafkadouble.Config) *testCluster {
+func startCluster(t *testing.T, speed float64, cfg kafkasim.Config) *testCluster {
 	t.Helper()
 	if cfg.Brokers == nil {
 		for i := int32(0); i < 6; i++ {
-			cfg.Brokers = append(cfg.Brokers, kafkadouble.BrokerConfig{ID: i, Rack: fmt.Sprintf("r%d", i%3)})
+			cfg.Brokers = append(cfg.Brokers, kafkasim.BrokerConfig{ID: i, Rack: fmt.Sprintf("r%d", i%3)})
 		}
 	}
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = "test-cluster"
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = kafkadouble.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)
+		cfg.Clock = kafkasim.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := kafkadouble.Start(ctx, cfg)
+	c, err := kafkasim.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start double: %v", err)
 	}
@@ -151,7 +151,7 @@ func (c *testCluster) noThrottles(t *testing.T) {
 }
 
 // replicas returns a partition's live replica list.
-func (c *testCluster) replicas(t *testing.T, topic string, p int32) kafkadouble.PartitionState {
+func (c *testCluster) replicas(t *testing.T, topic string, p int32) kafkasim.PartitionState {
 	t.Helper()
 	st, ok := c.Partition(topic, p)
 	if !ok {

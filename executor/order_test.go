@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -17,7 +17,7 @@ import (
 // check is all that ties them.
 func orderPlan(t *testing.T) (*testCluster, *plans.Plan) {
 	t.Helper()
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	c.topic(t, "events", 1<<20, nil, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders", "events")

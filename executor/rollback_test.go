@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -85,7 +85,7 @@ func auditRuns(t *testing.T, e *Executor, command string) []string {
 // step meanwhile is refused with the same advice; and running the rollback
 // again resumes it to the step's exact from, with no throttle left.
 func TestInterruptedRollbackResumes(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -163,7 +163,7 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 // again then finds nothing to undo and clears those throttles, as apply does
 // for a step already done (DESIGN invariant 8).
 func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -206,7 +206,7 @@ func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
 // the cancel alone leaves the in-flight order, KAFKA-BEHAVIOUR.md 7) to the
 // step's exact to, and clears every throttle.
 func TestCancelRevertsUndoInFlight(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	// orders-0 is where step 1 left it: [5,3,4]. Its undo back to
 	// [3,4,5,0,1,2] is listed in flight as [3,4,5,0,1,2], so a bare cancel
 	// leaves [3,4,5].
@@ -286,7 +286,7 @@ func electingExecutor(t *testing.T, c *testCluster, parent context.Context) (*Ex
 // reverted by kshift cancel: its unelected partitions go back to the step's
 // to exactly, led by to's first replica, and apply finishes the step.
 func TestInterruptedMoveLeaderRollbackResumes(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -386,7 +386,7 @@ func TestInterruptedMoveLeaderRollbackResumes(t *testing.T) {
 // to the step's from, their old leader still first (the elected one stays
 // done); apply then finishes the step.
 func TestMoveLeaderInterruptedBetweenElections(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -443,7 +443,7 @@ func TestMoveLeaderInterruptedBetweenElections(t *testing.T) {
 // first step refused before it starts, and its result comes last, so the
 // steps undone before it are reported as done and the error belongs to it.
 func TestRollbackToRefusedPartway(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "a", 1<<20, nil, []int32{0, 1, 2})
 	c.topic(t, "b", 1<<20, nil, []int32{1, 2, 0})
 	// One step per topic and phase: a's steps are 1, 3, 5, b's 2, 4, 6.
@@ -485,7 +485,7 @@ func TestRollbackToRefusedPartway(t *testing.T) {
 // still lead; it is refused, changes nothing, and finishes once the broker
 // is back.
 func TestMoveLeaderUndoWaitingOnStoppedLeader(t *testing.T) {
-	c := startCluster(t, 20, kafkadouble.Config{})
+	c := startCluster(t, 20, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{1, 0, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}

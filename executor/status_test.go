@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 )
 
 // stepCounts is a step status's partition counts.
@@ -24,7 +24,7 @@ func countsOf(s StepStatus) stepCounts {
 // apply resumes), and for a partition changed by hand (drifted in every
 // step of its chain, named with its live replicas).
 func TestStatusPartialAndDrifted(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0}, []int32{2, 0, 1})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}

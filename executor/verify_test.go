@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -48,7 +48,7 @@ func TestVerifyFailsWhenOffsetsGoBack(t *testing.T) {
 		{"start back", [2]int64{100, 4096}, [2]int64{50, 4096}, "orders-1: start 100->50, end 4096->4096"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := startCluster(t, 200, kafkadouble.Config{})
+			c := startCluster(t, 200, kafkasim.Config{})
 			c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 			if err := c.SetLogOffsets("orders", 1, tc.start[0], tc.start[1]); err != nil {
 				t.Fatal(err)
@@ -90,7 +90,7 @@ func TestUnreadableOffsetsAreReported(t *testing.T) {
 		{"after the step, answered on a retry", false, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := startCluster(t, 200, kafkadouble.Config{})
+			c := startCluster(t, 200, kafkasim.Config{})
 			c.topic(t, "orders", 4<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 			p := phasedPlan(t, c, 10<<20, "orders")
 			fail := func() {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -40,7 +40,7 @@ func (r *recordingZK) Undo(_ context.Context, s *plans.Step) error {
 // zk step is applied under the lock and audited, and its rollback undoes the
 // forward step (zkops restores the membership the forward step recorded).
 func TestZooKeeperStepsInOrder(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	p := planWithZooKeeperSteps(t, c, false)
 	zk := &recordingZK{state: map[int]StepState{1: StepPending}}
 	e, audit := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps = zk })
@@ -85,7 +85,7 @@ func TestZooKeeperStepsInOrder(t *testing.T) {
 // prints its call with a note instead of being refused for drift. Nothing
 // is applied.
 func TestDryRunOverZooKeeperSteps(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	p := planWithZooKeeperSteps(t, c, true)
 	zk := &recordingZK{state: map[int]StepState{1: StepPending, 5: StepDrifted}}
 	var out strings.Builder
@@ -116,7 +116,7 @@ func TestDryRunOverZooKeeperSteps(t *testing.T) {
 // shows step 1 pending (status, and the order gate of step 2), although the
 // ensemble, which the dry run did not touch, still shows it done.
 func TestDryRunUndoLeavesZooKeeperStepPending(t *testing.T) {
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	p := planWithZooKeeperSteps(t, c, false)
 	zk := &recordingZK{state: map[int]StepState{1: StepDone}}
 	var out strings.Builder

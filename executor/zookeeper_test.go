@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/zktest"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -18,7 +18,7 @@ func TestHiddenRatesReadFromZooKeeper(t *testing.T) {
 	zktest.Require(t)
 	ens := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
 	conn := zktest.Dial(t, ens.Connect(), false)
-	c := startCluster(t, 200, kafkadouble.Config{})
+	c := startCluster(t, 200, kafkasim.Config{})
 	ctx := testCtx(t, 60*time.Second)
 	if err := c.RegisterZooKeeper(ctx, conn, "/kafka"); err != nil {
 		t.Fatal(err)

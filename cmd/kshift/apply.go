@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
-	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/zkops"

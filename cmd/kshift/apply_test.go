@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -50,7 +50,7 @@ func kshiftCmd(t *testing.T, args ...string) *exec.Cmd {
 // migration is a double with source brokers 0-2 and targets 3-5, topics
 // with data, and a multi-step phased plan written to dir/plan.yaml.
 type migration struct {
-	c        *kafkadouble.Cluster
+	c        *kafkasim.Cluster
 	dir      string
 	planPath string
 	plan     *plans.Plan
@@ -59,14 +59,14 @@ type migration struct {
 
 func newMigration(t *testing.T, speed float64, topics, partitions int, size int64, rate plans.Rate, perStep int) *migration {
 	t.Helper()
-	var brokers []kafkadouble.BrokerConfig
+	var brokers []kafkasim.BrokerConfig
 	for i := int32(0); i < 6; i++ {
-		brokers = append(brokers, kafkadouble.BrokerConfig{ID: i, Rack: fmt.Sprintf("r%d", i%3)})
+		brokers = append(brokers, kafkasim.BrokerConfig{ID: i, Rack: fmt.Sprintf("r%d", i%3)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := kafkadouble.Start(ctx, kafkadouble.Config{ClusterID: "kill-test", Brokers: brokers,
-		Clock: kafkadouble.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)})
+	c, err := kafkasim.Start(ctx, kafkasim.Config{ClusterID: "kill-test", Brokers: brokers,
+		Clock: kafkasim.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
-	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/outdir"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/planner"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -105,7 +105,7 @@ func runDemo(c *cli.Context) error {
 	}
 	defer d.Close()
 	fmt.Fprintf(out, "Started a Kafka %s test double, cluster %s: source brokers %v and empty target brokers %v on racks r1-r3, at %s (simulated time x%g).\n",
-		kafkadouble.V2_4, d.ClusterID(), demoSources, demoTargets, strings.Join(d.Bootstrap(), ","), speed)
+		kafkasim.V2_4, d.ClusterID(), demoSources, demoTargets, strings.Join(d.Bootstrap(), ","), speed)
 	clients, err := kafkaconn.Connect(ctx, kafkaconn.Options{Bootstrap: d.Bootstrap()})
 	if err != nil {
 		return err
@@ -185,15 +185,15 @@ func runDemo(c *cli.Context) error {
 }
 
 // startDemoCluster starts the double with the demo's brokers and topics.
-func startDemoCluster(ctx context.Context, speed float64) (*kafkadouble.Cluster, error) {
-	cfg := kafkadouble.Config{ClusterID: "kshift-demo", Version: kafkadouble.V2_4, Controller: demoSources[0],
-		Clock: kafkadouble.NewScaledClock(time.Now(), speed)}
+func startDemoCluster(ctx context.Context, speed float64) (*kafkasim.Cluster, error) {
+	cfg := kafkasim.Config{ClusterID: "kshift-demo", Version: kafkasim.V2_4, Controller: demoSources[0],
+		Clock: kafkasim.NewScaledClock(time.Now(), speed)}
 	for i, id := range slices.Concat(demoSources, demoTargets) {
-		cfg.Brokers = append(cfg.Brokers, kafkadouble.BrokerConfig{ID: id, Rack: fmt.Sprintf("r%d", i%3+1)})
+		cfg.Brokers = append(cfg.Brokers, kafkasim.BrokerConfig{ID: id, Rack: fmt.Sprintf("r%d", i%3+1)})
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	d, err := kafkadouble.Start(sctx, cfg)
+	d, err := kafkasim.Start(sctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func startDemoCluster(ctx context.Context, speed float64) (*kafkadouble.Cluster,
 // produceDemoRecords writes records into every partition over the Kafka
 // protocol, then gives each partition its history's size (the double keeps
 // sizes, not bytes).
-func produceDemoRecords(ctx context.Context, cl *kgo.Client, d *kafkadouble.Cluster) error {
+func produceDemoRecords(ctx context.Context, cl *kgo.Client, d *kafkasim.Cluster) error {
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var recs []*kgo.Record
@@ -314,7 +314,7 @@ func demoExecutor(c *cli.Context, clients *kafkaconn.Clients, dir string, speed 
 }
 
 // demoApply applies one step and prints what apply prints.
-func demoApply(ctx context.Context, out io.Writer, e *executor.Executor, ref executor.PlanRef, s *plans.Step, pr *progressPrinter, clock *kafkadouble.Clock) error {
+func demoApply(ctx context.Context, out io.Writer, e *executor.Executor, ref executor.PlanRef, s *plans.Step, pr *progressPrinter, clock *kafkasim.Clock) error {
 	fmt.Fprintf(out, "step %d (%s): %d partitions, %s to copy, about %s at %s\n", s.Number, s.Phase, len(s.Partitions), s.Estimate.BytesToCopy, s.Estimate.Duration, ref.Plan.Throttle)
 	start := clock.Now()
 	res, err := e.Apply(ctx, ref, s.Number)
@@ -340,7 +340,7 @@ func assignmentTable(s *plans.Snapshot) table {
 // verifyDemo checks the final state: every partition of the plan at its
 // last `to` (target brokers only, the target RF), in sync, led by a target;
 // no topic the plan does not know; no throttle config on any topic or broker.
-func verifyDemo(p *plans.Plan, s *plans.Snapshot, d *kafkadouble.Cluster) error {
+func verifyDemo(p *plans.Plan, s *plans.Snapshot, d *kafkasim.Cluster) error {
 	final := map[string][]int32{}
 	for _, st := range p.Steps {
 		for _, m := range st.Partitions {
@@ -377,7 +377,7 @@ func verifyDemo(p *plans.Plan, s *plans.Snapshot, d *kafkadouble.Cluster) error 
 			}
 		}
 		cfg, _ := d.TopicConfigs(t.Name)
-		for _, k := range []string{kafkadouble.LeaderThrottledKey, kafkadouble.FollowerThrottledKey} {
+		for _, k := range []string{kafkasim.LeaderThrottledKey, kafkasim.FollowerThrottledKey} {
 			if v, ok := cfg[k]; ok {
 				errs = append(errs, fmt.Errorf("topic %s: throttle %s=%q left", t.Name, k, v))
 			}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -20,15 +20,15 @@ import (
 // not look at, so `kshift apply` exits 3 naming the gate and the config and
 // changes nothing; with --skip-health-check the same step applies.
 func TestApplyRefusedByHealthCheck(t *testing.T) {
-	var brokers []kafkadouble.BrokerConfig
+	var brokers []kafkasim.BrokerConfig
 	for i := int32(0); i < 6; i++ {
-		brokers = append(brokers, kafkadouble.BrokerConfig{ID: i, Rack: []string{"r0", "r1", "r2"}[i%3]})
+		brokers = append(brokers, kafkasim.BrokerConfig{ID: i, Rack: []string{"r0", "r1", "r2"}[i%3]})
 	}
 	brokers[4].Configs = map[string]string{"inter.broker.protocol.version": "2.3-IV1"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := kafkadouble.Start(ctx, kafkadouble.Config{ClusterID: "gate-test", Brokers: brokers,
-		Clock: kafkadouble.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 200)})
+	c, err := kafkasim.Start(ctx, kafkasim.Config{ClusterID: "gate-test", Brokers: brokers,
+		Clock: kafkasim.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 200)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -58,14 +58,14 @@ func liveCtx(t *testing.T) context.Context {
 }
 
 // liveDouble starts sources 1-3 and targets 4-6 with topic orders (RF 3).
-func liveDouble(t *testing.T, cfg kafkadouble.Config) *kafkadouble.Cluster {
+func liveDouble(t *testing.T, cfg kafkasim.Config) *kafkasim.Cluster {
 	t.Helper()
 	for i := int32(1); i <= 6; i++ {
-		cfg.Brokers = append(cfg.Brokers, kafkadouble.BrokerConfig{ID: i, Rack: []string{"r1", "r2", "r3"}[i%3]})
+		cfg.Brokers = append(cfg.Brokers, kafkasim.BrokerConfig{ID: i, Rack: []string{"r1", "r2", "r3"}[i%3]})
 	}
 	cfg.ClusterID = "c-live"
-	cfg.Clock = kafkadouble.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	d, err := kafkadouble.Start(liveCtx(t), cfg)
+	cfg.Clock = kafkasim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	d, err := kafkasim.Start(liveCtx(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func liveDouble(t *testing.T, cfg kafkadouble.Config) *kafkadouble.Cluster {
 }
 
 func TestCheckCommandExitCodes(t *testing.T) {
-	d := liveDouble(t, kafkadouble.Config{})
+	d := liveDouble(t, kafkasim.Config{})
 	boot := strings.Join(d.Bootstrap(), ",")
 	code, out, errMsg := liveRun(liveCtx(t), "check", "--bootstrap", boot, "--broker", "4", "--broker", "5")
 	if code != exitOK || !strings.Contains(out, "target-brokers") || !strings.Contains(out, "PASS") {
@@ -118,7 +118,7 @@ func TestCheckCommandExitCodes(t *testing.T) {
 
 func TestSnapshotCommandSecretsAndProfile(t *testing.T) {
 	const password = "pw-in-env-only-42"
-	d := liveDouble(t, kafkadouble.Config{SASLMechanism: "SCRAM-SHA-256", SASLUsers: []kafkadouble.SASLUser{{User: "ops", Password: password}}})
+	d := liveDouble(t, kafkasim.Config{SASLMechanism: "SCRAM-SHA-256", SASLUsers: []kafkasim.SASLUser{{User: "ops", Password: password}}})
 	dir := t.TempDir()
 	profile := filepath.Join(dir, "prod.yaml")
 	body := "version: 1\nbootstrap: [" + strings.Join(d.Bootstrap(), ", ") + "]\nsasl:\n  mechanism: SCRAM-SHA-256\n  user: ops\n  password_env: PROD_PW\n"
@@ -302,7 +302,7 @@ func TestSandboxFromSnapshot(t *testing.T) {
 // log or the output of a step applied with it.
 func TestApplyAuditNeverContainsPassword(t *testing.T) {
 	const password = "audit-secret-pw-7"
-	cfg := kafkadouble.Config{SASLMechanism: "SCRAM-SHA-512", SASLUsers: []kafkadouble.SASLUser{{User: "ops", Password: password}}}
+	cfg := kafkasim.Config{SASLMechanism: "SCRAM-SHA-512", SASLUsers: []kafkasim.SASLUser{{User: "ops", Password: password}}}
 	d := liveDouble(t, cfg)
 	dir := t.TempDir()
 	plan := &plans.Plan{Version: 1, Kind: plans.KindMigration, ClusterID: "c-live", Strategy: plans.StrategyPhased, Throttle: 50 << 20,

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/rehearsal"
 	"github.com/kshift/kshift/internal/synth"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
 )
@@ -52,12 +52,12 @@ func sandboxAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var version kafkadouble.Version
+	var version kafkasim.Version
 	switch c.String("kafka-version") {
 	case "2.4":
-		version = kafkadouble.V2_4
+		version = kafkasim.V2_4
 	case "3.x", "3":
-		version = kafkadouble.V3_x
+		version = kafkasim.V3_x
 	default:
 		return badInput(fmt.Errorf("--kafka-version %q: want 2.4 or 3.x", c.String("kafka-version")))
 	}
@@ -70,10 +70,10 @@ func sandboxAction(c *cli.Context) error {
 	if c.Float64("speed") <= 0 {
 		return badInput(fmt.Errorf("--speed %g: must be positive", c.Float64("speed")))
 	}
-	cfg := kafkadouble.Config{ClusterID: shape.ClusterID, Version: version, Controller: shape.Controller,
-		Clock: kafkadouble.NewScaledClock(time.Now(), c.Float64("speed"))}
+	cfg := kafkasim.Config{ClusterID: shape.ClusterID, Version: version, Controller: shape.Controller,
+		Clock: kafkasim.NewScaledClock(time.Now(), c.Float64("speed"))}
 	for i, b := range shape.Brokers {
-		bc := kafkadouble.BrokerConfig{ID: b.ID, Rack: b.Rack, DiskCapacity: int64(b.DiskCapacity)}
+		bc := kafkasim.BrokerConfig{ID: b.ID, Rack: b.Rack, DiskCapacity: int64(b.DiskCapacity)}
 		if capacity > 0 {
 			bc.DiskCapacity = int64(capacity)
 		}
@@ -84,7 +84,7 @@ func sandboxAction(c *cli.Context) error {
 	}
 	startCtx, cancel := context.WithTimeout(c.Context, 30*time.Second)
 	defer cancel()
-	d, err := kafkadouble.Start(startCtx, cfg)
+	d, err := kafkasim.Start(startCtx, cfg)
 	if err != nil {
 		return err
 	}

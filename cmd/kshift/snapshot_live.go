@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 )
 
 // The Kafka double answers a failed login with error 58 before closing the
@@ -24,11 +24,11 @@ func TestConnectDoubleTLSAndSCRAM(t *testing.T) {
 		t.Run(string(mech), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			d, err := kafkadouble.Start(ctx, kafkadouble.Config{
-				Brokers:       []kafkadouble.BrokerConfig{{ID: 1}, {ID: 2}},
+			d, err := kafkasim.Start(ctx, kafkasim.Config{
+				Brokers:       []kafkasim.BrokerConfig{{ID: 1}, {ID: 2}},
 				TLS:           &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 				SASLMechanism: string(mech),
-				SASLUsers:     []kafkadouble.SASLUser{{User: "kshift", Password: "right-pw"}},
+				SASLUsers:     []kafkasim.SASLUser{{User: "kshift", Password: "right-pw"}},
 			})
 			if err != nil {
 				t.Fatal(err)

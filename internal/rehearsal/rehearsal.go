@@ -23,9 +23,9 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
-	"github.com/kshift/kshift/internal/inspect"
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -56,7 +56,7 @@ type Options struct {
 	StepLimit time.Duration
 	// Version is the Kafka release the double emulates; by default 3.x when
 	// every broker of the snapshot runs 3.0 or later, else 2.4.
-	Version *kafkadouble.Version
+	Version *kafkasim.Version
 	// Gates builds the `kshift check` gates run before each step (nil runs
 	// only the executor's own safety gates).
 	Gates func(*kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error
@@ -174,7 +174,7 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 	if o.Throttle > 0 {
 		rate = o.Throttle
 	}
-	clock := kafkadouble.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := kafkasim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	d, err := startDouble(ctx, snap, p, version, clock, o.NetworkRate)
 	if err != nil {
 		return nil, err
@@ -271,7 +271,7 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 
 // produce spreads rate over the snapshot's partitions in proportion to
 // their size.
-func produce(d *kafkadouble.Cluster, snap *plans.Snapshot, rate plans.Rate) error {
+func produce(d *kafkasim.Cluster, snap *plans.Snapshot, rate plans.Rate) error {
 	if rate <= 0 {
 		return nil
 	}
@@ -325,37 +325,37 @@ func executorOptions(o Options, clients *kafkaconn.Clients, force bool, sr *Step
 }
 
 // versionOf picks the double's Kafka release from the brokers' versions.
-func versionOf(s *plans.Snapshot) kafkadouble.Version {
+func versionOf(s *plans.Snapshot) kafkasim.Version {
 	if len(s.Brokers) == 0 {
-		return kafkadouble.V2_4
+		return kafkasim.V2_4
 	}
 	for _, b := range s.Brokers {
 		major, _, _ := strings.Cut(b.KafkaVersion, ".")
 		if n, err := strconv.Atoi(major); err != nil || n < 3 {
-			return kafkadouble.V2_4
+			return kafkasim.V2_4
 		}
 	}
-	return kafkadouble.V3_x
+	return kafkasim.V3_x
 }
 
 // startDouble starts the double with every broker of the snapshot and the
 // plan's target brokers, and loads the snapshot's topics, sizes and configs.
-func startDouble(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, v kafkadouble.Version, clock *kafkadouble.Clock, network int64) (*kafkadouble.Cluster, error) {
-	cfg := kafkadouble.Config{ClusterID: snap.ClusterID, Version: v, Controller: snap.Controller, Clock: clock, NetworkRate: network}
+func startDouble(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, v kafkasim.Version, clock *kafkasim.Clock, network int64) (*kafkasim.Cluster, error) {
+	cfg := kafkasim.Config{ClusterID: snap.ClusterID, Version: v, Controller: snap.Controller, Clock: clock, NetworkRate: network}
 	seen := map[int32]bool{}
 	for _, b := range snap.Brokers {
-		cfg.Brokers = append(cfg.Brokers, kafkadouble.BrokerConfig{ID: b.ID, Rack: b.Rack, DiskCapacity: int64(b.DiskCapacity)})
+		cfg.Brokers = append(cfg.Brokers, kafkasim.BrokerConfig{ID: b.ID, Rack: b.Rack, DiskCapacity: int64(b.DiskCapacity)})
 		seen[b.ID] = true
 	}
 	for _, id := range slices.Concat(p.SourceBrokers, p.TargetBrokers) {
 		if !seen[id] {
-			cfg.Brokers = append(cfg.Brokers, kafkadouble.BrokerConfig{ID: id})
+			cfg.Brokers = append(cfg.Brokers, kafkasim.BrokerConfig{ID: id})
 			seen[id] = true
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	d, err := kafkadouble.Start(sctx, cfg)
+	d, err := kafkasim.Start(sctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rehearse: %w", err)
 	}

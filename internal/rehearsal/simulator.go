@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -22,8 +22,8 @@ import (
 // machine is (or on whether the controller's periodic leader rebalance
 // happened to run between two steps).
 type simulator struct {
-	d     *kafkadouble.Cluster
-	clock *kafkadouble.Clock
+	d     *kafkasim.Cluster
+	clock *kafkasim.Clock
 	speed float64
 	tick  time.Duration
 
@@ -59,7 +59,7 @@ type watch struct {
 	gaveUp bool
 }
 
-func newSimulator(d *kafkadouble.Cluster, clock *kafkadouble.Clock, speed float64, tick time.Duration) *simulator {
+func newSimulator(d *kafkasim.Cluster, clock *kafkasim.Clock, speed float64, tick time.Duration) *simulator {
 	return &simulator{d: d, clock: clock, speed: speed, tick: tick,
 		parts: map[string]partState{}, counts: map[int32]int{}, peaks: map[int32]int{}}
 }
@@ -84,7 +84,7 @@ func (s *simulator) load(snap *plans.Snapshot) error {
 }
 
 // updateLocked replaces a partition's contribution by its state st.
-func (s *simulator) updateLocked(key string, st kafkadouble.PartitionState) {
+func (s *simulator) updateLocked(key string, st kafkasim.PartitionState) {
 	old := s.parts[key]
 	for _, r := range old.replicas {
 		s.counts[r]--
@@ -187,7 +187,7 @@ func (s *simulator) observe() {
 // atTo reports whether a partition has finished its move: at `to`, no
 // reassignment in flight, and after a move-leader step led by its new
 // preferred replica.
-func atTo(phase plans.Phase, m *plans.Move, st kafkadouble.PartitionState) bool {
+func atTo(phase plans.Phase, m *plans.Move, st kafkasim.PartitionState) bool {
 	if st.Reassigning || !slices.Equal(st.Replicas, m.To) {
 		return false
 	}

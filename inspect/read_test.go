@@ -6,20 +6,20 @@ import (
 	"testing"
 
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/synth"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/planner"
 	"github.com/kshift/kshift/plans"
 )
 
 func TestReadSmallClusterBothVersions(t *testing.T) {
-	for _, v := range []kafkadouble.Version{kafkadouble.V2_4, kafkadouble.V3_x} {
+	for _, v := range []kafkasim.Version{kafkasim.V2_4, kafkasim.V3_x} {
 		t.Run(v.String(), func(t *testing.T) {
 			bs := brokers(1, 2, 3)
 			for i := range bs {
 				bs[i].DiskCapacity = 100 << 30
 			}
-			d, cl := startDouble(t, kafkadouble.Config{ClusterID: "c-small", Version: v, Brokers: bs})
+			d, cl := startDouble(t, kafkasim.Config{ClusterID: "c-small", Version: v, Brokers: bs})
 			if err := d.CreateTopic("orders", [][]int32{{1, 2, 3}, {2, 3, 1}, {3, 1, 2}}, map[string]string{"min.insync.replicas": "2"}); err != nil {
 				t.Fatal(err)
 			}
@@ -70,11 +70,11 @@ func TestReadSmallClusterBothVersions(t *testing.T) {
 				t.Errorf("broker 1 configs %v version %q", b.Configs, b.KafkaVersion)
 			}
 			switch v {
-			case kafkadouble.V2_4:
+			case kafkasim.V2_4:
 				if st.HasDescribeCluster || b.DiskCapacity != 0 {
 					t.Errorf("2.4: DescribeCluster %v, disk capacity %d; want neither", st.HasDescribeCluster, b.DiskCapacity)
 				}
-			case kafkadouble.V3_x:
+			case kafkasim.V3_x:
 				if !st.HasDescribeCluster || b.DiskCapacity != 100<<30 || st.BrokerClusterIDs[2] != "c-small" {
 					t.Errorf("3.x: DescribeCluster %v ids %v, disk capacity %d", st.HasDescribeCluster, st.BrokerClusterIDs, b.DiskCapacity)
 				}
@@ -87,7 +87,7 @@ func TestReadSmallClusterBothVersions(t *testing.T) {
 // double's replica lists and sizes, and plans cleanly.
 func TestSnapshotFromDoubleMatchesAndPlans(t *testing.T) {
 	want, mapping := synth.Generate(synth.Options{SourceBrokers: 6, TargetBrokers: 6, Topics: 12, Partitions: 120, Seed: 7})
-	d, cl := startDouble(t, kafkadouble.Config{ClusterID: want.ClusterID, Brokers: doubleBrokers(want)})
+	d, cl := startDouble(t, kafkasim.Config{ClusterID: want.ClusterID, Brokers: doubleBrokers(want)})
 	if err := d.LoadSnapshot(want); err != nil {
 		t.Fatal(err)
 	}
@@ -133,16 +133,16 @@ func TestSnapshotFromDoubleMatchesAndPlans(t *testing.T) {
 }
 
 // doubleBrokers returns the brokers of a snapshot as double broker configs.
-func doubleBrokers(s *plans.Snapshot) []kafkadouble.BrokerConfig {
-	var out []kafkadouble.BrokerConfig
+func doubleBrokers(s *plans.Snapshot) []kafkasim.BrokerConfig {
+	var out []kafkasim.BrokerConfig
 	for _, b := range s.Brokers {
-		out = append(out, kafkadouble.BrokerConfig{ID: b.ID, Rack: b.Rack})
+		out = append(out, kafkasim.BrokerConfig{ID: b.ID, Rack: b.Rack})
 	}
 	return out
 }
 
 func TestReadHiddenRatesRecordedUnknown(t *testing.T) {
-	d, cl := startDouble(t, kafkadouble.Config{Brokers: brokers(1, 2, 3)})
+	d, cl := startDouble(t, kafkasim.Config{Brokers: brokers(1, 2, 3)})
 	_ = d
 	setBrokerConfig(t, cl, 2, KeyLeaderRate, "1000000")
 	st, err := Read(ctxT(t), cl, ReadOptions{})
@@ -165,8 +165,8 @@ func TestReadHiddenRatesRecordedUnknown(t *testing.T) {
 func TestSnapshotAndPlanNeverContainSecrets(t *testing.T) {
 	const password = "Sup3r-Secret-PW"
 	want, mapping := synth.Generate(synth.Options{SourceBrokers: 3, TargetBrokers: 3, Topics: 4, Partitions: 12, Seed: 3})
-	d, err := kafkadouble.Start(ctxT(t), kafkadouble.Config{ClusterID: want.ClusterID, Version: kafkadouble.V3_x, Brokers: doubleBrokers(want),
-		SASLMechanism: "SCRAM-SHA-512", SASLUsers: []kafkadouble.SASLUser{{User: "admin", Password: password}}})
+	d, err := kafkasim.Start(ctxT(t), kafkasim.Config{ClusterID: want.ClusterID, Version: kafkasim.V3_x, Brokers: doubleBrokers(want),
+		SASLMechanism: "SCRAM-SHA-512", SASLUsers: []kafkasim.SASLUser{{User: "admin", Password: password}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestSnapshotAndPlanNeverContainSecrets(t *testing.T) {
 // A snapshot taken while a kshift holds the operator lock leaves the lock's
 // topics out: they are kshift's, not the cluster's data, and must never be planned.
 func TestReadLeavesOutKshiftTopics(t *testing.T) {
-	d, cl := startDouble(t, kafkadouble.Config{Brokers: brokers(1, 2, 3)})
+	d, cl := startDouble(t, kafkasim.Config{Brokers: brokers(1, 2, 3)})
 	for _, name := range []string{"orders", plans.KshiftTopicPrefix + "lock", plans.KshiftTopicPrefix + "lock_holder_abc"} {
 		if err := d.CreateTopic(name, [][]int32{{1, 2}}, nil); err != nil {
 			t.Fatal(err)

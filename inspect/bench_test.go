@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/synth"
+	"github.com/kshift/kshift/kafkasim"
 )
 
 // BenchmarkSnapshot200k reads a 200,000-partition cluster (120 brokers,
@@ -17,7 +17,7 @@ import (
 // measured with /usr/bin/time against `kshift sandbox` (README).
 func BenchmarkSnapshot200k(b *testing.B) {
 	want, _ := synth.Generate(synth.Options{SourceBrokers: 60, TargetBrokers: 60, Racks: 3, Topics: 20000, Partitions: 200000, Seed: 1})
-	d, cl := startDouble(b, kafkadouble.Config{ClusterID: want.ClusterID, Brokers: doubleBrokers(want)})
+	d, cl := startDouble(b, kafkasim.Config{ClusterID: want.ClusterID, Brokers: doubleBrokers(want)})
 	if err := d.LoadSnapshot(want); err != nil {
 		b.Fatal(err)
 	}

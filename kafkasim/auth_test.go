@@ -1,4 +1,4 @@
-package kafkadouble
+package kafkasim
 
 import (
 	"crypto/ecdsa"
@@ -29,7 +29,7 @@ func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "kafkadouble"},
+		Subject:      pkix.Name{CommonName: "kafkasim"},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},

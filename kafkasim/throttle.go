@@ -1,4 +1,4 @@
-package kafkadouble
+package kafkasim
 
 import (
 	"container/heap"

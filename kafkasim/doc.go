@@ -1,15 +1,21 @@
-// Package kafkadouble is kshift's Kafka test double: an in-process cluster of
+// Package kafkasim is kshift's Kafka simulator: an in-process cluster of
 // brokers listening on 127.0.0.1 that speaks the real Kafka wire protocol and
 // behaves like a ZooKeeper-mode controller for everything kshift uses
 // (Metadata, ApiVersions, partition reassignment, configs and throttles,
 // preferred-leader election, log dirs, and enough Produce / ListOffsets to give
-// partitions data and offsets). Its answers follow
-// /work/shared/KAFKA-BEHAVIOUR.md item by item; the comments name the item.
+// partitions data and offsets), on a clock a test can stop, step or speed up.
+//
+// The kshift binary ships it on purpose: `kshift demo`, `kshift sandbox` and
+// `kshift rehearse` run against it, and fast tests use it where starting real
+// brokers would cost too much. Its answers follow the observations of a real
+// Kafka 2.4 controller in docs/kafka-behaviour.md item by item; comments and
+// tests name the item. Where it and a real broker disagree, the real broker is
+// right: the differential tests run the same table against both.
 //
 // It owns the protocol server (framing, request and response headers), one
-// shared cluster model under one mutex, and a simulated clock. It emulates
-// Kafka 2.4 by default (the oldest version kshift supports) and newer 3.x
-// behaviour with [V3_x].
+// shared cluster model under one mutex, and the clock. It emulates Kafka 2.4
+// by default (the oldest version kshift supports) and newer 3.x behaviour
+// with [V3_x].
 //
 // Why a standalone kmsg server and not franz-go's kfake: kfake is a fine
 // Kafka for clients, but not a reassignment model (it acknowledges
@@ -21,6 +27,5 @@
 // every behaviour in one model we can drive with a simulated clock.
 //
 // It must not be used to talk to real clusters, must not print (errors are
-// returned), and listens on loopback only. The kshift binary uses it for
-// `sandbox`, `demo` and `rehearse`; test-only helpers live in kafkadoubletest.
-package kafkadouble
+// returned), and listens on loopback only.
+package kafkasim

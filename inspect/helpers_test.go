@@ -6,19 +6,19 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // startDouble starts a Kafka double on a manual clock and connects to it.
-func startDouble(t testing.TB, cfg kafkadouble.Config) (*kafkadouble.Cluster, *kafkaconn.Clients) {
+func startDouble(t testing.TB, cfg kafkasim.Config) (*kafkasim.Cluster, *kafkaconn.Clients) {
 	t.Helper()
 	if cfg.Clock == nil {
-		cfg.Clock = kafkadouble.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		cfg.Clock = kafkasim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := kafkadouble.Start(ctx, cfg)
+	d, err := kafkasim.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start double: %v", err)
 	}
@@ -32,10 +32,10 @@ func startDouble(t testing.TB, cfg kafkadouble.Config) (*kafkadouble.Cluster, *k
 }
 
 // brokers returns broker configs with the given ids, racks r1, r2, r3 in turn.
-func brokers(ids ...int32) []kafkadouble.BrokerConfig {
-	out := make([]kafkadouble.BrokerConfig, len(ids))
+func brokers(ids ...int32) []kafkasim.BrokerConfig {
+	out := make([]kafkasim.BrokerConfig, len(ids))
 	for i, id := range ids {
-		out[i] = kafkadouble.BrokerConfig{ID: id, Rack: []string{"r1", "r2", "r3"}[i%3]}
+		out[i] = kafkasim.BrokerConfig{ID: id, Rack: []string{"r1", "r2", "r3"}[i%3]}
 	}
 	return out
 }

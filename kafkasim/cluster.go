@@ -1,4 +1,4 @@
-package kafkadouble
+package kafkasim
 
 import (
 	"context"
@@ -73,7 +73,7 @@ type SASLUser struct {
 // Config describes a cluster to start.
 type Config struct {
 	// ClusterID is reported in Metadata (and DescribeCluster on V3_x);
-	// "kafkadouble" when empty.
+	// "kafkasim" when empty.
 	ClusterID string
 	Brokers   []BrokerConfig
 	// Controller is the id of the controller broker; the lowest broker id when
@@ -159,7 +159,7 @@ type broker struct {
 func (b *broker) registered() bool { return b.alive || !b.expireAt.IsZero() }
 
 const (
-	defaultClusterID   = "kafkadouble"
+	defaultClusterID   = "kafkasim"
 	defaultNetworkRate = 100 << 20
 	defaultRebalance   = 300 * time.Second
 )

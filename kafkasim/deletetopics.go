@@ -1,4 +1,4 @@
-package kafkadouble
+package kafkasim
 
 import "github.com/twmb/franz-go/pkg/kmsg"
 

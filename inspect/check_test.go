@@ -5,14 +5,14 @@ import (
 	"testing"
 
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/kafkadouble"
+	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // sharedCluster starts sources 1-3 (racks r1-r3) holding topic "orders"
 // (RF 3, 1 MiB per partition) and targets 4-6 joined and empty.
-func sharedCluster(t *testing.T, cfg kafkadouble.Config) (*kafkadouble.Cluster, *kafkaconn.Clients) {
+func sharedCluster(t *testing.T, cfg kafkasim.Config) (*kafkasim.Cluster, *kafkaconn.Clients) {
 	t.Helper()
 	if cfg.Brokers == nil {
 		cfg.Brokers = brokers(1, 2, 3, 4, 5, 6)
@@ -79,13 +79,13 @@ func wantGate(t *testing.T, rep *CheckReport, g Gate, want Status, words ...stri
 }
 
 func TestCheckHealthyClusterPasses(t *testing.T) {
-	for _, v := range []kafkadouble.Version{kafkadouble.V2_4, kafkadouble.V3_x} {
+	for _, v := range []kafkasim.Version{kafkasim.V2_4, kafkasim.V3_x} {
 		t.Run(v.String(), func(t *testing.T) {
 			bs := brokers(1, 2, 3, 4, 5, 6)
 			for i := range bs {
 				bs[i].DiskCapacity = 100 << 30
 			}
-			_, cl := sharedCluster(t, kafkadouble.Config{Version: v, Brokers: bs})
+			_, cl := sharedCluster(t, kafkasim.Config{Version: v, Brokers: bs})
 			rep := runCheck(t, cl, CheckScope{Plan: raisePlan(), Step: 1, TargetCapacity: 100 << 30})
 			if err := rep.Err(); err != nil {
 				t.Fatalf("healthy cluster: %v\n%+v", err, rep.Gates)
@@ -100,7 +100,7 @@ func TestCheckHealthyClusterPasses(t *testing.T) {
 }
 
 func TestCheckFailsOnStoppedTargetBroker(t *testing.T) {
-	d, cl := sharedCluster(t, kafkadouble.Config{})
+	d, cl := sharedCluster(t, kafkasim.Config{})
 	if err := d.StopBroker(5); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestCheckFailsOnStoppedTargetBroker(t *testing.T) {
 }
 
 func TestCheckFailsUnderMinISR(t *testing.T) {
-	d, cl := sharedCluster(t, kafkadouble.Config{})
+	d, cl := sharedCluster(t, kafkasim.Config{})
 	if err := d.CreateTopic("payments", [][]int32{{1, 2, 3}}, map[string]string{"min.insync.replicas": "3"}); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestCheckFailsUnderMinISR(t *testing.T) {
 }
 
 func TestCheckFailsOnOfflinePartition(t *testing.T) {
-	d, cl := sharedCluster(t, kafkadouble.Config{})
+	d, cl := sharedCluster(t, kafkasim.Config{})
 	if err := d.CreateTopic("single", [][]int32{{2}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestCheckFailsOnOfflinePartition(t *testing.T) {
 }
 
 func TestCheckFailsOnForeignReassignment(t *testing.T) {
-	d, cl := sharedCluster(t, kafkadouble.Config{})
+	d, cl := sharedCluster(t, kafkasim.Config{})
 	// Another operator moves orders-0 onto 4: 1 MiB to copy, and the manual
 	// clock never advances, so it stays in flight.
 	var req kadm.AlterPartitionAssignmentsReq
@@ -181,7 +181,7 @@ func TestCheckFailsOnLeftoverThrottle(t *testing.T) {
 		}, []string{"broker 2 " + KeyLeaderRate, "set to unknown", "--zookeeper"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, cl := sharedCluster(t, kafkadouble.Config{})
+			_, cl := sharedCluster(t, kafkasim.Config{})
 			tc.set(t, cl)
 			rep := runCheck(t, cl, CheckScope{Plan: raisePlan(), Step: 1})
 			wantGate(t, rep, GateThrottles, StatusFail, tc.words...)
@@ -190,7 +190,7 @@ func TestCheckFailsOnLeftoverThrottle(t *testing.T) {
 }
 
 func TestCheckThrottleRatesReadableOn3x(t *testing.T) {
-	_, cl := sharedCluster(t, kafkadouble.Config{Version: kafkadouble.V3_x})
+	_, cl := sharedCluster(t, kafkasim.Config{Version: kafkasim.V3_x})
 	setBrokerConfig(t, cl, 4, KeyFollowerRate, "10485760")
 	rep := runCheck(t, cl, CheckScope{Plan: raisePlan(), Step: 1})
 	wantGate(t, rep, GateThrottles, StatusFail, "broker 4 "+KeyFollowerRate, "set to 10485760", "likely kshift")
@@ -203,7 +203,7 @@ func TestCheckFailsOnConfigMismatch(t *testing.T) {
 	bs := brokers(1, 2, 3, 4, 5, 6)
 	bs[3].Configs = map[string]string{KeyIBP: "2.8-IV1", KeyReplicaFetchMaxBytes: "524288"}
 	bs[5].Rack = ""
-	_, cl := sharedCluster(t, kafkadouble.Config{Brokers: bs})
+	_, cl := sharedCluster(t, kafkasim.Config{Brokers: bs})
 	rep := runCheck(t, cl, CheckScope{Plan: raisePlan(), Step: 1})
 	wantGate(t, rep, GateBrokerConfigs, StatusFail,
 		KeyIBP, "2.4-IV1 on [1 2 3 5 6]; 2.8-IV1 on [4]",
@@ -217,12 +217,12 @@ func TestCheckFailsOnFullDisk(t *testing.T) {
 		bs[i].DiskCapacity = 100 << 30
 	}
 	bs[4].DiskCapacity = 1 << 20 // broker 5 cannot take three 1 MiB replicas
-	_, cl := sharedCluster(t, kafkadouble.Config{Version: kafkadouble.V3_x, Brokers: bs})
+	_, cl := sharedCluster(t, kafkasim.Config{Version: kafkasim.V3_x, Brokers: bs})
 	rep := runCheck(t, cl, CheckScope{Plan: raisePlan(), Step: 1})
 	wantGate(t, rep, GateDiskHeadroom, StatusFail, "broker 5", "receives 3.0 MiB")
 
 	// On 2.4 the capacity comes from the mapping's target_capacity.
-	_, cl24 := sharedCluster(t, kafkadouble.Config{})
+	_, cl24 := sharedCluster(t, kafkasim.Config{})
 	rep = runCheck(t, cl24, CheckScope{Plan: raisePlan(), Step: 1})
 	wantGate(t, rep, GateDiskHeadroom, StatusSkip)
 	rep = runCheck(t, cl24, CheckScope{Plan: raisePlan(), Step: 1, TargetCapacity: 2 << 20})
@@ -230,13 +230,13 @@ func TestCheckFailsOnFullDisk(t *testing.T) {
 }
 
 func TestCheckFailsOnOtherClustersPlan(t *testing.T) {
-	_, cl := sharedCluster(t, kafkadouble.Config{ClusterID: "prod-east"})
+	_, cl := sharedCluster(t, kafkasim.Config{ClusterID: "prod-east"})
 	rep := runCheck(t, cl, CheckScope{Plan: raisePlan(), Step: 1})
 	wantGate(t, rep, GateClusterID, StatusFail, `plan is for cluster "c-check"`, `"prod-east"`)
 }
 
 func TestCheckStepNotInPlan(t *testing.T) {
-	_, cl := sharedCluster(t, kafkadouble.Config{})
+	_, cl := sharedCluster(t, kafkasim.Config{})
 	if _, err := Check(ctxT(t), cl, CheckScope{Plan: raisePlan(), Step: 9}); err == nil || !strings.Contains(err.Error(), "step 9") {
 		t.Errorf("step 9 of a one-step plan: %v", err)
 	}

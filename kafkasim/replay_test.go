@@ -1,4 +1,4 @@
-package kafkadouble
+package kafkasim
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ import (
 // executor benchmark's (7) and five more of the same shape; 2, 3 and 5 hold
 // partitions that alone take longer than max_step_duration.
 //
-//	go test ./internal/kafkadouble -run '^$' -bench RaiseRFReplay10k -benchtime 1x
+//	go test ./kafkasim -run '^$' -bench RaiseRFReplay10k -benchtime 1x
 func BenchmarkRaiseRFReplay10k(b *testing.B) {
 	for _, seed := range []uint64{7, 1, 4, 2, 3, 5} {
 		b.Run(fmt.Sprintf("seed-%d", seed), func(b *testing.B) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/kafkadouble"
 	"github.com/kshift/kshift/internal/zktest"
+	"github.com/kshift/kshift/kafkasim"
 )
 
 // TestZooKeeperChroots runs against a real ZooKeeper holding two Kafka
@@ -30,7 +30,7 @@ func TestZooKeeperChroots(t *testing.T) {
 	} {
 		mustCreate(t, admin, path, data, acl)
 	}
-	_, cl := startDouble(t, kafkadouble.Config{ClusterID: "c-zk", Brokers: brokers(1, 2, 3)})
+	_, cl := startDouble(t, kafkasim.Config{ClusterID: "c-zk", Brokers: brokers(1, 2, 3)})
 	setBrokerConfig(t, cl, 2, KeyLeaderRate, "5000")
 
 	source := func(chroot string) *ZooKeeperSource {
