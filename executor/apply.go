@@ -356,7 +356,7 @@ func (e *Executor) leftMessage(s *plans.Step, moving, unelected map[tp]bool) str
 }
 
 // submit sends the moves in chunks. Moves with nothing to copy complete
-// inside the call (KAFKA-BEHAVIOUR.md 2).
+// inside the call (docs/kafka-behaviour.md 2).
 func (e *Executor) submit(ctx context.Context, moves []plans.Move) error {
 	for start := 0; start < len(moves); start += e.opts.ChunkSize {
 		chunk := moves[start:min(start+e.opts.ChunkSize, len(moves))]
@@ -515,7 +515,7 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 
 // elect runs preferred-leader elections for the step's partitions whose
 // leader is not yet their first replica, in paced batches, and only for
-// partitions whose first replica is in the ISR (DESIGN.md invariant 5). It
+// partitions whose first replica is in the ISR (docs/design.md invariant 5). It
 // polls: the ISR and leaders in Metadata trail the truth (item 21).
 func (e *Executor) elect(ctx context.Context, s *plans.Step) (int, error) {
 	topics := stepTopics(s.Partitions)
@@ -576,7 +576,7 @@ func movesNames(moves []plans.Move) []string {
 }
 
 // electBatch sends one preferred election for exactly these partitions
-// (never a null set: that elects every partition, KAFKA-BEHAVIOUR.md 18).
+// (never a null set: that elects every partition, docs/kafka-behaviour.md 18).
 // ELECTION_NOT_NEEDED is success; PREFERRED_LEADER_NOT_AVAILABLE is retried
 // by the caller's next round.
 func (e *Executor) electBatch(ctx context.Context, batch []plans.Move) (int, error) {

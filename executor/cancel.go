@@ -14,7 +14,7 @@ import (
 // revert cancels the step's reassignments in flight (KIP-455 null target),
 // waits until Kafka reports them gone, then reorders each reverted partition
 // to the exact `from` order: a cancel restores the set but keeps the order
-// in flight (KAFKA-BEHAVIOUR.md 7). A move-leader step stopped between its
+// in flight (docs/kafka-behaviour.md 7). A move-leader step stopped between its
 // reorder and its elections has nothing in flight: its partitions still led
 // by from's first replica are reordered back to `from`, which moves no
 // leader (item 3), so they are exactly where the step started.

@@ -17,7 +17,7 @@
 // *kgo.Client satisfies), with its own timeout, because kadm's helpers trap:
 // ListPartitionReassignments with a nil set sends nothing, ElectLeaders with a
 // nil set elects every partition, Metadata answers from a cache. Kafka 2.4 is
-// the floor (KAFKA-BEHAVIOUR.md): no DescribeCluster (the cluster id comes from
+// the floor (docs/kafka-behaviour.md): no DescribeCluster (the cluster id comes from
 // Metadata), throttle rates hidden from DescribeConfigs.
 //
 // # The operator lock
@@ -51,7 +51,7 @@
 // # What kshift set: the throttle record
 //
 // Throttle configs are shared with other tools, and nobody else clears them
-// (KAFKA-BEHAVIOUR.md 17). Before kshift changes any throttle config it
+// (docs/kafka-behaviour.md 17). Before kshift changes any throttle config it
 // appends a throttle record to the audit log: the exact prior value of every
 // key it will touch (or that it was absent) and the entries it adds. Cleanup
 // restores those prior values byte for byte when nothing else changed the key

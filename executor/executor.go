@@ -37,7 +37,7 @@ type Options struct {
 	// PollInterval is how often progress is read while a step runs.
 	PollInterval time.Duration
 	// SettleTimeout is how long a read that trails the truth (ISR, leaders:
-	// KAFKA-BEHAVIOUR.md 21) is polled before a conclusion is drawn.
+	// docs/kafka-behaviour.md 21) is polled before a conclusion is drawn.
 	SettleTimeout time.Duration
 	// StallAfter reports a stall when no byte was copied for this long.
 	StallAfter time.Duration

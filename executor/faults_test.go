@@ -170,7 +170,7 @@ func TestForeignReassignmentRefused(t *testing.T) {
 	}
 }
 
-// TestForeignThrottlesIntact pins DESIGN.md "Throttles": throttle configs
+// TestForeignThrottlesIntact pins docs/design.md "Throttles": throttle configs
 // another tool set on the step's topics and brokers are byte for byte the
 // same afterwards (3.x, where rates are readable), and on 2.4 a rate that
 // cannot be read refuses the step unless accepted.
@@ -582,7 +582,7 @@ func TestThrottleSetAndClear(t *testing.T) {
 
 // TestThrottleClearAllRemovesClusterDefaultRates pins the cluster-default
 // rates (broker resource <default>): Kafka 2.4 stores them without
-// enforcing them and hides their values (KAFKA-BEHAVIOUR.md 12, 13). A step
+// enforcing them and hides their values (docs/kafka-behaviour.md 12, 13). A step
 // and a plain `throttle clear` leave them as they are (kshift did not set
 // them); `throttle clear --all` deletes them and nothing else of the default
 // resource, and the audit log says so.

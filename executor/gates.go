@@ -23,7 +23,7 @@ func nameList(items []string) string {
 	return strings.Join(items[:maxNamed], "; ") + fmt.Sprintf("; and %d more", len(items)-maxNamed)
 }
 
-// gateStep runs the safety gates for step s (DESIGN.md "Safety invariants")
+// gateStep runs the safety gates for step s (docs/design.md "Safety invariants")
 // against v and returns each partition's state. prevDone checks the
 // previous step unless the options force the order.
 func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDone func(context.Context) error) ([]PartitionStatus, error) {
@@ -125,7 +125,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		return st, refusal("%s would leave partitions with fewer replicas than min.insync.replicas (producers with acks=all would fail): %s", s.Label(), nameList(low))
 	}
 	// 6. Target brokers alive; partitions fully in sync (polled: the ISR in
-	// Metadata trails the truth, KAFKA-BEHAVIOUR.md 21).
+	// Metadata trails the truth, docs/kafka-behaviour.md 21).
 	var dead []string
 	for _, m := range s.Partitions {
 		for _, b := range m.To {

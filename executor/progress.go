@@ -22,7 +22,7 @@ type Progress struct {
 	InFlight   int `json:"in_flight"`
 	// BytesTotal is what the adding replicas must copy; BytesCopied what
 	// they hold now (DescribeLogDirs: an adding replica's size against its
-	// leader's, KAFKA-BEHAVIOUR.md 20).
+	// leader's, docs/kafka-behaviour.md 20).
 	BytesTotal  int64 `json:"bytes_total"`
 	BytesCopied int64 `json:"bytes_copied"`
 	// Replicas is the copy of every adding replica of the partitions in
@@ -47,7 +47,7 @@ type ReplicaProgress struct {
 	Partition int32  `json:"partition"`
 	Broker    int32  `json:"broker"`
 	// Copied is what the replica holds now; Size what it must reach (its
-	// leader's size, KAFKA-BEHAVIOUR.md 20).
+	// leader's size, docs/kafka-behaviour.md 20).
 	Copied int64 `json:"copied"`
 	Size   int64 `json:"size"`
 }

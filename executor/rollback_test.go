@@ -203,7 +203,7 @@ func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
 // rollback: a cancel with another plan does not recognise the undo, so it
 // leaves it alone, keeps the throttles it copies under and says so; a
 // cancel with the plan reverts the undo (KIP-455 cancel, then the reorder:
-// the cancel alone leaves the in-flight order, KAFKA-BEHAVIOUR.md 7) to the
+// the cancel alone leaves the in-flight order, docs/kafka-behaviour.md 7) to the
 // step's exact to, and clears every throttle.
 func TestCancelRevertsUndoInFlight(t *testing.T) {
 	c := startCluster(t, 20, kafkasim.Config{})

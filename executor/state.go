@@ -93,7 +93,7 @@ func (e *Executor) readView(ctx context.Context, topics []string) (*view, error)
 			}
 		}
 	}
-	// topics = null lists every reassignment in flight (KAFKA-BEHAVIOUR.md 9).
+	// topics = null lists every reassignment in flight (docs/kafka-behaviour.md 9).
 	lreq := kmsg.NewPtrListPartitionReassignmentsRequest()
 	lreq.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
 	lreq.Topics = nil
@@ -138,7 +138,7 @@ func stepTopics(moves []plans.Move) []string {
 // inFlightTarget returns the target of a reassignment in flight: Kafka lists
 // the replicas as target ++ (origin − target), and removing = origin − target,
 // so the target is the listed replicas without the removing ones
-// (KAFKA-BEHAVIOUR.md 1).
+// (docs/kafka-behaviour.md 1).
 func inFlightTarget(lp *livePartition) []int32 {
 	var out []int32
 	for _, r := range lp.Replicas {

@@ -8,7 +8,7 @@ import (
 )
 
 // TestClassify pins the per-partition states against Kafka's in-flight
-// replica list, target ++ (origin − target) (KAFKA-BEHAVIOUR.md 1).
+// replica list, target ++ (origin − target) (docs/kafka-behaviour.md 1).
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

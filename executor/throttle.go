@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Throttle config keys (DESIGN.md "Throttles").
+// Throttle config keys (docs/design.md "Throttles").
 const (
 	LeaderRateKey         = "leader.replication.throttled.rate"
 	FollowerRateKey       = "follower.replication.throttled.rate"
@@ -25,12 +25,12 @@ const (
 	throttleWildcardValue = "*"
 	// clusterDefaultResource names the cluster-default broker config
 	// resource (ZooKeeper /config/brokers/<default>): its rates are stored
-	// but not enforced on Kafka 2.4 (KAFKA-BEHAVIOUR.md 12).
+	// but not enforced on Kafka 2.4 (docs/kafka-behaviour.md 12).
 	clusterDefaultResource = ""
 )
 
 // ErrUnknownRate refuses to overwrite a throttle rate whose current value
-// cannot be read (Kafka 2.4 hides rates, KAFKA-BEHAVIOUR.md 13).
+// cannot be read (Kafka 2.4 hides rates, docs/kafka-behaviour.md 13).
 var ErrUnknownRate = errors.New("existing throttle rate cannot be read")
 
 // PriorValue is a config value as it was before kshift touched it.
@@ -238,7 +238,7 @@ func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32]
 }
 
 // clusterDefaultRates reads the cluster-default throttle rates (the broker
-// resource "", KAFKA-BEHAVIOUR.md 12). Kafka 2.4 hides their values, so only
+// resource "", docs/kafka-behaviour.md 12). Kafka 2.4 hides their values, so only
 // whether each is set is certain there.
 func (e *Executor) clusterDefaultRates(ctx context.Context) ([2]PriorValue, error) {
 	var pv [2]PriorValue
@@ -270,7 +270,7 @@ func (e *Executor) clusterDefaultRates(ctx context.Context) ([2]PriorValue, erro
 	return pv, nil
 }
 
-// zkRates fills hidden rates from /config/brokers/N (KAFKA-BEHAVIOUR.md 13).
+// zkRates fills hidden rates from /config/brokers/N (docs/kafka-behaviour.md 13).
 func (e *Executor) zkRates(id int32, pv [2]PriorValue) ([2]PriorValue, error) {
 	p := path.Join("/", e.opts.ZooKeeperChroot, "config/brokers", strconv.Itoa(int(id)))
 	data, _, err := e.opts.ZooKeeper.Get(p)
@@ -298,7 +298,7 @@ type configOp struct {
 }
 
 // alterConfigs sends IncrementalAlterConfigs SET/DELETE (never APPEND,
-// KAFKA-BEHAVIOUR.md 15), one request per resource kind, and records the call.
+// docs/kafka-behaviour.md 15), one request per resource kind, and records the call.
 func (e *Executor) alterConfigs(ctx context.Context, ops []configOp) error {
 	if len(ops) == 0 {
 		return nil

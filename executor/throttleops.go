@@ -138,7 +138,7 @@ func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleR
 }
 
 // clearAll deletes every throttle config of every topic and broker, and the
-// cluster-default rates: Kafka 2.4 does not enforce those (KAFKA-BEHAVIOUR.md
+// cluster-default rates: Kafka 2.4 does not enforce those (docs/kafka-behaviour.md
 // 12) but a later version would, so they are throttles too. It returns the
 // topics and brokers it changed and whether the defaults were set.
 func (e *Executor) clearAll(ctx context.Context) (topics []string, brokers []int32, clusterDefault bool, err error) {

@@ -9,7 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// TestHiddenRatesReadFromZooKeeper pins item 13 with DESIGN.md "Throttles":
+// TestHiddenRatesReadFromZooKeeper pins item 13 with docs/design.md "Throttles":
 // Kafka 2.4 hides an existing rate from DescribeConfigs, so with ZooKeeper
 // configured kshift reads it from /config/brokers/N (the double keeps that
 // layout in a real ZooKeeper), overwrites it for the step and restores the

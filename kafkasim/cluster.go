@@ -18,7 +18,7 @@ import (
 type Version int
 
 const (
-	// V2_4 is Apache Kafka 2.4 in ZooKeeper mode, as KAFKA-BEHAVIOUR.md
+	// V2_4 is Apache Kafka 2.4 in ZooKeeper mode, as docs/kafka-behaviour.md
 	// recorded it: no DescribeCluster, DescribeLogDirs v1 without disk totals,
 	// throttle rates hidden from DescribeConfigs, the cluster-default rate not
 	// enforced, APPEND onto "" producing an unparsable list.

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// API versions in 2.4.0 (KAFKA-BEHAVIOUR.md): Metadata v9, DescribeConfigs v2,
+// API versions in 2.4.0 (docs/kafka-behaviour.md): Metadata v9, DescribeConfigs v2,
 // IncrementalAlterConfigs v1, AlterPartitionReassignments v0,
 // ListPartitionReassignments v0, ElectLeaders v2, DescribeLogDirs v1,
 // CreateTopics v5, no DescribeCluster. 3.x adds DescribeCluster and

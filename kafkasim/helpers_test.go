@@ -14,7 +14,7 @@ import (
 
 var testStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// sixBrokers is the cluster KAFKA-BEHAVIOUR.md was observed on: brokers 0-5,
+// sixBrokers is the cluster docs/kafka-behaviour.md was observed on: brokers 0-5,
 // racks r1/r2/r3.
 func sixBrokers() []BrokerConfig {
 	var bs []BrokerConfig
@@ -196,7 +196,7 @@ func errCode(err error) int16 {
 }
 
 // rawMetadata sends a Metadata request for one topic, bypassing kadm's
-// metadata cache (TESTING.md: kadm.Metadata answers from cache).
+// metadata cache (CONTRIBUTING.md: kadm.Metadata answers from cache).
 func rawMetadata(t *testing.T, cl *kgo.Client, topic string) kmsg.MetadataResponseTopic {
 	t.Helper()
 	req := kmsg.NewPtrMetadataRequest()

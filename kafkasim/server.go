@@ -21,7 +21,7 @@ const maxFrame = 100 << 20
 // emulated returns the API versions the emulated release advertises, taken
 // whole from franz-go's record of each release (kversion), so that
 // ApiVersions reads exactly as a real broker's (and version guesses name the
-// release). Kafka 2.4.0 (KAFKA-BEHAVIOUR.md, "API versions in 2.4.0"):
+// release). Kafka 2.4.0 (docs/kafka-behaviour.md, "API versions in 2.4.0"):
 // Metadata v9, DescribeConfigs v2, IncrementalAlterConfigs v1,
 // AlterPartitionReassignments and ListPartitionReassignments v0,
 // ElectLeaders v2, DescribeLogDirs v1, CreateTopics v5, no DescribeCluster.

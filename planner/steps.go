@@ -445,7 +445,7 @@ func (b *builder) fitsIn(it *packItem, bytes, budget plans.ByteSize, capIn, capO
 
 // fairShareSlack is how far past the strict bound fairShareFits lets a
 // receiver's copies go. Copies into one broker share its throttle evenly
-// (the double's max-min fair sharing, after KAFKA-BEHAVIOUR.md item 16), so
+// (the double's max-min fair sharing, after docs/kafka-behaviour.md item 16), so
 // with n copies the largest gets at least 1/n of the rate and ends within
 // the step when n × its size ≤ the budget. The smaller copies end early and
 // hand their share on, so the bound can be loose; held strictly it pushes so

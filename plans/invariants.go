@@ -263,7 +263,7 @@ type partKey struct {
 	id    int32
 }
 
-// CheckInvariants checks the safety invariants of DESIGN.md on a plan and
+// CheckInvariants checks the safety invariants of docs/design.md on a plan and
 // returns every violation, each with its location ("step 4, partition
 // orders-3: ..."). snap may be nil: then only the checks the plan supports on
 // its own run (chaining between steps, what each phase may do, per-step

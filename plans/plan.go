@@ -66,7 +66,7 @@ type Estimate struct {
 }
 
 // ThrottleEfficiency is the share of a configured throttle rate a throttled
-// copy actually reaches (KAFKA-BEHAVIOUR.md item 16 observed about 0.9).
+// copy actually reaches (docs/kafka-behaviour.md item 16 observed about 0.9).
 const ThrottleEfficiency = 0.9
 
 // Move is one partition's change in a step: From is the exact replica list the

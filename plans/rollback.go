@@ -17,7 +17,7 @@ import (
 // ZooKeeper change unchanged: undoing it means restoring the membership the
 // forward step recorded it found (zookeeper.before; zkops.UndoStep), which is
 // what a rollback step (one with Undoes set) asks of the executor. zk-fork and
-// zk-prune cannot be undone (DESIGN.md) and have no undo step.
+// zk-prune cannot be undone (docs/design.md) and have no undo step.
 //
 // Deriving the rollback of a rollback plan gives a migration plan with the
 // original moves again (Undoes is then left empty).

@@ -181,7 +181,7 @@ func (z zkSteps) Undo(ctx context.Context, s *plans.Step) error {
 // throttles and leaves them exactly as they were, so they need not stop a
 // step. A failing check is read again for a while before it refuses: one
 // read can catch a move completing between its Metadata and reassignment
-// reads, and the ISR trails the truth (KAFKA-BEHAVIOUR.md 21).
+// reads, and the ISR trails the truth (docs/kafka-behaviour.md 21).
 func healthGates(clients *kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error {
 	return func(ctx context.Context, p *plans.Plan, s *plans.Step) error {
 		deadline := time.Now().Add(healthSettle)

@@ -22,7 +22,7 @@ import (
 
 // MetadataMinAge is how stale cached metadata may be. kadm answers Metadata
 // from the client's cache for this long (5 s by default), too long for a
-// poll loop watching a move finish (TESTING.md, kadm traps).
+// poll loop watching a move finish (CONTRIBUTING.md, kadm traps).
 const MetadataMinAge = 100 * time.Millisecond
 
 // requestRetries bounds retries of one request; RequestTimeout bounds the
