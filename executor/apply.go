@@ -93,11 +93,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 		return res, e.applyZooKeeper(ctx, s, res, prevDone, undoZK)
 	}
 
-	v, err := e.readView(ctx, stepTopics(s.Partitions))
-	if err != nil {
-		return res, err
-	}
-	st, err := e.gateStep(ctx, s, v, prevDone)
+	v, st, err := e.gatedView(ctx, s, prevDone)
 	if err != nil {
 		return res, err
 	}
@@ -123,10 +119,7 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 		}
 	}()
 	// Read again under the lock: another run may have moved things meanwhile.
-	if v, err = e.readView(ctx, stepTopics(s.Partitions)); err != nil {
-		return res, err
-	}
-	if st, err = e.gateStep(ctx, s, v, prevDone); err != nil {
+	if v, st, err = e.gatedView(ctx, s, prevDone); err != nil {
 		return res, err
 	}
 	recs, err := e.openRecords()
@@ -433,6 +426,14 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 		copiedAtBest int64
 		firstCopied  int64 = -1
 	)
+	// unsettled is when each partition was first read at neither end of
+	// its move nor moving towards `to`. Right after a submission that is
+	// normal for a moment: a move that completes inside the call (a
+	// reorder, an RF decrease) still reads as `from` on a broker whose
+	// Metadata has not caught up (docs/kafka-behaviour.md 24). Only a state
+	// that lasts SettleTimeout is drift.
+	unsettled := map[tp]time.Time{}
+	pause := settlePause / 2
 	for {
 		v, err := e.readView(ctx, topics)
 		if err != nil {
@@ -443,10 +444,13 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 		var inflight []tp
 		var drifted []string
 		pr := Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(start)}
-		moving := false
+		moving, settling := false, false
 		for _, p := range st {
 			key := tp{p.Topic, p.Partition}
 			states[key] = p.State
+			if p.State != StatePending && p.State != StateDrifted {
+				delete(unsettled, key)
+			}
 			switch p.State {
 			case StateDone:
 				pr.Done++
@@ -456,10 +460,22 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 					moving = true
 					inflight = append(inflight, key)
 				}
-			case StateDrifted:
-				drifted = append(drifted, p.Name()+": "+p.Detail)
-			case StatePending:
-				drifted = append(drifted, p.Name()+": back at from while the step runs (cancelled by someone?)")
+			case StateDrifted, StatePending:
+				first, seen := unsettled[key]
+				if !seen {
+					first = time.Now()
+					unsettled[key] = first
+				}
+				if time.Since(first) < e.opts.SettleTimeout {
+					pr.InFlight++
+					settling = true
+					continue
+				}
+				if p.State == StatePending {
+					drifted = append(drifted, fmt.Sprintf("%s: back at from for %s while the step runs (cancelled by someone?)", p.Name(), e.opts.SettleTimeout))
+				} else {
+					drifted = append(drifted, fmt.Sprintf("%s: %s (for %s)", p.Name(), p.Detail, e.opts.SettleTimeout))
+				}
 			}
 		}
 		if len(drifted) > 0 {
@@ -504,10 +520,16 @@ func (e *Executor) watch(ctx context.Context, s *plans.Step, start time.Time) er
 		if e.opts.Progress != nil {
 			e.opts.Progress(pr)
 		}
-		if pr.Done == pr.Partitions || (s.Phase == plans.PhaseMoveLeader && !moving) {
+		if pr.Done == pr.Partitions || (s.Phase == plans.PhaseMoveLeader && !moving && !settling) {
 			return nil
 		}
-		if err := sleep(ctx, e.opts.PollInterval); err != nil {
+		// Look again soon at first (most moves of a small step finish
+		// within a second), then every PollInterval.
+		pause = min(2*pause, e.opts.PollInterval)
+		if settling {
+			pause = min(pause, settlePause)
+		}
+		if err := sleep(ctx, pause); err != nil {
 			return err
 		}
 	}

@@ -30,6 +30,10 @@ func refusal(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
 }
 
+// settlePause is how often a value that trails the truth is read again
+// while it settles (docs/kafka-behaviour.md 21 and 24).
+const settlePause = 100 * time.Millisecond
+
 // Options tune an Executor. Zero values take the defaults of DefaultOptions.
 type Options struct {
 	// CallTimeout bounds every Kafka call.

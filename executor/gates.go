@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -21,6 +22,42 @@ func nameList(items []string) string {
 		return strings.Join(items, "; ")
 	}
 	return strings.Join(items[:maxNamed], "; ") + fmt.Sprintf("; and %d more", len(items)-maxNamed)
+}
+
+// errUnsettled marks a refusal that one read of Metadata can cause without
+// anything being wrong: a broker that has not caught up with its
+// controller shows a partition at its old replicas for a moment
+// (docs/kafka-behaviour.md 24), which reads as drift, as an undo in flight
+// or as the previous step not done.
+var errUnsettled = errors.New("not settled")
+
+// unsettledError is a refusal that gatedView reads again before it stands.
+type unsettledError struct{ refusal error }
+
+func (u *unsettledError) Error() string   { return u.refusal.Error() }
+func (u *unsettledError) Unwrap() []error { return []error{u.refusal, errUnsettled} }
+
+func unsettledRefusal(format string, args ...any) error {
+	return &unsettledError{refusal(format, args...)}
+}
+
+// gatedView reads the step's partitions and runs the gates on them. A
+// refusal that a trailing read can cause is read again every settlePause
+// for SettleTimeout before it stands.
+func (e *Executor) gatedView(ctx context.Context, s *plans.Step, prevDone func(context.Context) error) (v *view, st []PartitionStatus, err error) {
+	deadline := time.Now().Add(e.opts.SettleTimeout)
+	for {
+		if v, err = e.readView(ctx, stepTopics(s.Partitions)); err != nil {
+			return nil, nil, err
+		}
+		st, err = e.gateStep(ctx, s, v, prevDone)
+		if err == nil || !errors.Is(err, errUnsettled) || time.Now().After(deadline) {
+			return v, st, err
+		}
+		if err := sleep(ctx, settlePause); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 // gateStep runs the safety gates for step s (docs/design.md "Safety invariants")
@@ -68,7 +105,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 			}
 		}
 		if len(undoing) > 0 {
-			return st, refusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s (back to the step's to), then run this again",
+			return st, unsettledRefusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s (back to the step's to), then run this again",
 				s.Label(), len(undoing), nameList(undoing), e.planPath, s.Number, e.planPath)
 		}
 	}
@@ -88,7 +125,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		}
 	}
 	if len(drifted) > 0 {
-		return st, refusal("%s: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Label(), len(drifted), nameList(drifted))
+		return st, unsettledRefusal("%s: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Label(), len(drifted), nameList(drifted))
 	}
 	// 3. No reassignment the step did not start.
 	var foreign []string

@@ -109,8 +109,14 @@ func (e *Executor) readView(ctx context.Context, topics []string) (*view, error)
 			key := tp{t.Topic, p.Partition}
 			lp := &livePartition{Replicas: p.Replicas, Adding: p.AddingReplicas, Removing: p.RemovingReplicas, Reassigning: true}
 			v.InFlight[key] = lp
+			// The controller answers ListPartitionReassignments and is
+			// current; a broker's Metadata can still hold the list from
+			// before the submission (docs/kafka-behaviour.md 24), so the
+			// replicas of a move in flight are the controller's, never a
+			// mix of the two reads.
 			if mp := v.Partitions[key]; mp != nil {
 				mp.Reassigning = true
+				mp.Replicas = p.Replicas
 				mp.Adding, mp.Removing = p.AddingReplicas, p.RemovingReplicas
 			}
 		}

@@ -331,7 +331,7 @@ func (e *Executor) stepDone(ctx context.Context, n int) error {
 	}
 	ss := summarise(s, planStates(e.plan, v)[n])
 	if ss.State != StepDone {
-		return refusal("step %d (%s) is %s (%d of %d partitions done): apply it first (or --force-order)", n, s.Phase, ss.State, ss.Done, ss.Partitions)
+		return unsettledRefusal("step %d (%s) is %s (%d of %d partitions done): apply it first (or --force-order)", n, s.Phase, ss.State, ss.Done, ss.Partitions)
 	}
 	return nil
 }
