@@ -105,6 +105,7 @@ func TestZooKeeperStore(t *testing.T) {
 	t.Run("layout", func(t *testing.T) { testLayout(t, admin, addr) })
 	t.Run("a killed holder's lock frees after its lease", func(t *testing.T) { testKilledHolder(t, admin, addr) })
 	t.Run("a frozen holder is fenced", func(t *testing.T) { testFrozenHolder(t, admin, addr) })
+	t.Run("a lock deleted by hand is lost", func(t *testing.T) { testDeletedByHand(t, admin, addr) })
 	t.Run("audit rollover and unreadable records", func(t *testing.T) { testAuditRollover(t, admin, addr) })
 	t.Run("state survives sessions", func(t *testing.T) { testSurvivesSessions(t, admin, addr) })
 	t.Run("no rights", func(t *testing.T) { testNoRights(t, admin, addr) })
@@ -271,8 +272,8 @@ func testFrozenHolder(t *testing.T, admin *zk.Conn, addr string) {
 	waitSession(t, connA, sessionA)
 	err := la.Check(ctx)
 	var lost *state.LockLostError
-	if !errors.As(err, &lost) || lost.Now == nil || lost.Now.Host != "host-b" || !strings.Contains(err.Error(), "expired") {
-		t.Fatalf("a's check: %v, want a *LockLostError saying its session expired and naming host-b", err)
+	if expired := fmt.Sprintf("session 0x%x that held it expired", sessionA); !errors.As(err, &lost) || lost.Now == nil || lost.Now.Host != "host-b" || !strings.Contains(err.Error(), expired) {
+		t.Fatalf("a's check: %v, want a *LockLostError saying %q and naming host-b", err, expired)
 	}
 	if err := la.PutThrottleRecord(ctx, record("late", "orders", "0:9")); !errors.Is(err, state.ErrLockLost) {
 		t.Fatalf("a's put: %v, want ErrLockLost", err)
@@ -503,5 +504,27 @@ func testRootChroot(t *testing.T, admin *zk.Conn, addr string) {
 	acquire(t, s, holder("host-a", 1), false)
 	if _, st, err := admin.Get("/kshift/lock"); err != nil || st.EphemeralOwner == 0 {
 		t.Fatalf("/kshift/lock of a cluster at the root: %v, %v", st, err)
+	}
+}
+
+// testDeletedByHand: the holder's session lives on, nobody took the lock
+// after it, but the lock znode is gone (deleted with zkCli): the lease must
+// not write on.
+func testDeletedByHand(t *testing.T, admin *zk.Conn, addr string) {
+	ctx := testCtx(t)
+	ch := kafkaChroot(t, admin, open())
+	s := newStore(t, dial(t, addr, sessionTimeout), ch, state.Options{})
+	l := acquire(t, s, holder("host-a", 1), false)
+	if err := admin.Delete(ch+"/kshift/lock", -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.PutThrottleRecord(ctx, record("r1", "orders", "0:1")); !errors.Is(err, state.ErrLockLost) || !strings.Contains(err.Error(), "nobody holds it now") {
+		t.Fatalf("put after the lock was deleted: %v, want ErrLockLost", err)
+	}
+	if got := records(t, s); len(got) != 0 {
+		t.Fatalf("records written without the lock: %v", ids(got))
+	}
+	if err := l.Check(ctx); !errors.Is(err, state.ErrLockLost) {
+		t.Fatalf("check after the lock was deleted: %v", err)
 	}
 }
