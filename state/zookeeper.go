@@ -355,7 +355,7 @@ func (s *zkStore) Acquire(ctx context.Context, h Holder, breakLock bool) (Lease,
 		_, err = s.multi(ctx, append([]any{fence}, take...)...)
 		switch {
 		case err == nil:
-			return &zkLease{s: s, info: info, epochVersion: est.Version + 1}, nil
+			return s.taken(ctx, info, est.Version+1, nil)
 		case errors.Is(err, zk.ErrBadVersion):
 			continue // taken or released meanwhile: look again
 		case !errors.Is(err, zk.ErrNodeExists):
@@ -375,7 +375,7 @@ func (s *zkStore) Acquire(ctx context.Context, h Holder, breakLock bool) (Lease,
 		_, err = s.multi(ctx, ops...)
 		switch {
 		case err == nil:
-			return &zkLease{s: s, info: info, epochVersion: est.Version + 1, broken: cur}, nil
+			return s.taken(ctx, info, est.Version+1, cur)
 		case errors.Is(err, zk.ErrBadVersion) || errors.Is(err, zk.ErrNoNode):
 			continue
 		default:
@@ -383,6 +383,24 @@ func (s *zkStore) Acquire(ctx context.Context, h Holder, breakLock bool) (Lease,
 		}
 	}
 	return nil, fmt.Errorf("taking the operator lock: it changed hands %d times while kshift tried to take it; another kshift is competing for it: check with kshift status", acquireAttempts)
+}
+
+// taken returns the lease of a lock just taken. A request queued while the
+// client was disconnected runs in whatever session the client has when it
+// is sent: if that is not the session the holder record names, the lock is
+// given back and Acquire fails rather than hand out a lease that cannot
+// tell its own lock.
+func (s *zkStore) taken(ctx context.Context, info LockInfo, epochVersion int32, broken *LockInfo) (Lease, error) {
+	l := &zkLease{s: s, info: info, epochVersion: epochVersion, broken: broken}
+	if sid := s.conn.SessionID(); sid != info.Session {
+		_, _ = s.multi(ctx, append(l.fence(), &zk.DeleteRequest{Path: s.lockPath(), Version: 0})...)
+		msg := fmt.Sprintf("taking the operator lock: the ZooKeeper session changed from 0x%x to 0x%x while taking it (the old one expired); try again", info.Session, sid)
+		if broken != nil {
+			msg += fmt.Sprintf(" (the lock of %s was broken on the way)", broken)
+		}
+		return nil, errors.New(msg)
+	}
+	return l, nil
 }
 
 // zkLease is a lock held through a ZooKeeper session: the lock znode is
