@@ -3,8 +3,10 @@
 // four-letter words srvr and mntr; adds observers, promotes them and retires
 // voters with conditional incremental reconfigs, one server per reconfig,
 // each behind guards and verified afterwards; forks a shared ensemble (node
-// configs and a runbook) and prunes the other clusters' chroots; and reads
-// the Kafka clusters kept under chroots.
+// configs and a runbook) and prunes the other clusters' chroots, each whole
+// (kshift's own state, <chroot>/kshift, goes with its chroot; a cluster at
+// the root keeps it in /kshift, which is never pruned); and reads the Kafka
+// clusters kept under chroots.
 //
 // It talks to ZooKeeper only through ZKConn (satisfied by *zk.Conn) and the
 // four-letter words, prints nothing (progress goes to an io.Writer), and

@@ -86,6 +86,9 @@ func Prune(ctx context.Context, conn ZKConn, ch *plans.ZooKeeperChange, dryRun b
 		if err := checkPrunable(p, ch.Chroot); err != nil {
 			return nil, err
 		}
+		if err := checkWholeChroot(ctx, conn, p); err != nil {
+			return nil, err
+		}
 		live, err := liveBrokersUnder(ctx, conn, p)
 		if err != nil {
 			return nil, err
@@ -125,8 +128,37 @@ func checkPrunable(p, chroot string) error {
 		return refusef("%s is ZooKeeper's own or the root: never pruned", p)
 	case p == chroot || strings.HasPrefix(chroot, p+"/") || strings.HasPrefix(p, chroot+"/") || chroot == "/":
 		return refusef("%s overlaps the migrated chroot %s", p, chroot)
+	case path.Base(p) == "kshift":
+		// A cluster at the root keeps its kshift state in /kshift, beside
+		// the other clusters' chroots.
+		return refusef("%s is kshift's own state (operator lock, throttle records, audit trail) of the cluster at %s: it goes with that cluster's chroot, never on its own", p, path.Dir(p))
 	}
 	return nil
+}
+
+// checkWholeChroot refuses p when it is a piece of a Kafka cluster's data
+// (a Kafka chroot above it, and p no chroot of its own): prune deletes
+// whole chroots, never /brokers or /config of a cluster at the root.
+func checkWholeChroot(ctx context.Context, conn ZKConn, p string) error {
+	for a := path.Dir(p); ; a = path.Dir(a) {
+		owner, err := IsKafkaChroot(ctx, conn, a)
+		if err != nil {
+			return err
+		}
+		if owner {
+			own, err := IsKafkaChroot(ctx, conn, p)
+			if err != nil {
+				return err
+			}
+			if !own {
+				return refusef("%s is part of the Kafka cluster at %s, not a chroot of its own: prune deletes whole chroots only", p, a)
+			}
+			return nil
+		}
+		if a == "/" {
+			return nil
+		}
+	}
 }
 
 // liveBrokersUnder lists "chroot: ids" for every Kafka cluster under p that

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/kshift/kshift/internal/zktest"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/zkops"
@@ -123,5 +124,60 @@ func TestPruneRefusedWithLiveBrokers(t *testing.T) {
 	ch.Prune = []string{"/a"}
 	if _, err := zkops.Prune(ctx, admin, ch, true, zkops.Options{}); !errors.Is(err, zkops.ErrRefused) {
 		t.Fatalf("prune of the migrated chroot: %v, want a refusal", err)
+	}
+}
+
+// TestPruneKeepsKshiftState: a cluster at the root owns /kshift (kshift's
+// lock, throttle records and audit trail) beside the other clusters'
+// chroots. Prune deletes whole chroots, each with its own kshift state,
+// and refuses a kshift subtree or any other piece of a cluster's data.
+func TestPruneKeepsKshiftState(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, time.Minute)
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	admin := e.Client()
+	acl := zk.WorldACL(zk.PermAll)
+	for _, p := range []string{"/cluster", "/cluster/id", "/brokers", "/brokers/ids", "/kshift", "/kshift/lock"} {
+		if _, err := admin.Create(p, []byte("{}"), 0, acl); err != nil {
+			t.Fatalf("creating %s: %v", p, err)
+		}
+	}
+	kafkaLayout(t, admin, admin, "/kafka/a", "cluster-a", []int{1})
+	b := zktest.Dial(t, e.Connect(), false)
+	kafkaLayout(t, admin, b, "/kafka/b", "cluster-b", []int{2})
+	b.Close() // no live registrations under /kafka/b
+	for _, p := range []string{"/kafka/a/kshift", "/kafka/b/kshift"} {
+		if _, err := admin.Create(p, []byte(`{"version":1}`), 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch := &plans.ZooKeeperChange{Connect: e.Connect(), Chroot: "/kafka/a", Sources: []int{7}}
+	for _, tc := range []struct{ prune, says string }{
+		{"/kshift", "kshift's own state"},
+		{"/kafka/b/kshift", "kshift's own state"},
+		{"/brokers", "part of the Kafka cluster at /"},
+		{"/kafka/b/brokers", "part of the Kafka cluster at /kafka/b"},
+	} {
+		ch.Prune = []string{"/kafka/b", tc.prune}
+		_, err := zkops.Prune(ctx, admin, ch, false, zkops.Options{})
+		if !errors.Is(err, zkops.ErrRefused) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("prune of %s: %v, want a refusal saying %q", tc.prune, err, tc.says)
+		}
+	}
+	for _, p := range []string{"/kshift/lock", "/brokers/ids", "/kafka/b/kshift", "/kafka/b/brokers"} {
+		if ok, _, err := admin.Exists(p); err != nil || !ok {
+			t.Fatalf("%s is gone after the refusals (%v)", p, err)
+		}
+	}
+	// A whole chroot goes, its kshift state with it; the root cluster's
+	// state and the migrated chroot's stay.
+	ch.Prune = []string{"/kafka/b"}
+	if _, err := zkops.Prune(ctx, admin, ch, false, zkops.Options{}); err != nil {
+		t.Fatalf("prune of /kafka/b: %v", err)
+	}
+	for p, want := range map[string]bool{"/kafka/b": false, "/kshift/lock": true, "/kafka/a/kshift": true} {
+		if ok, _, err := admin.Exists(p); err != nil || ok != want {
+			t.Errorf("%s exists = %v (%v) after the prune, want %v", p, ok, err, want)
+		}
 	}
 }
