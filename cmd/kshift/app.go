@@ -23,6 +23,8 @@ Exit codes: 0 success; 1 failure talking to the cluster or doing the work;
 2 bad input (files, flags); 3 refused by a safety check (gate, drift, invariant,
 lock); 4 interrupted (what is left is printed).`,
 		HideHelpCommand: true,
+		// Shell completion asks the binary: see completion.go.
+		EnableBashCompletion: true,
 		// main prints errors once, with the exit code mapped from their kind.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
@@ -42,6 +44,7 @@ lock); 4 interrupted (what is left is printed).`,
 			newRehearseCommand(),
 			newSandboxCommand(),
 			newDemoCommand(),
+			newCompletionCommand(),
 		},
 	}
 	markUsageErrors(app.Commands)
