@@ -9,6 +9,7 @@ import (
 
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // TestApplyPhasedMigration pins the whole apply path on a 2.4 double: each
@@ -80,15 +81,15 @@ func applyPhasedMigration(t *testing.T, cfg kafkasim.Config) {
 	var starts, ends, calls int
 	perStep := map[string]int{}
 	for _, r := range recs {
-		if r.Event == AuditCall {
+		if r.Event == state.AuditCall {
 			perStep[fmt.Sprintf("%d %s", r.Step, r.Call)]++
 		}
 		switch r.Event {
-		case AuditStart:
+		case state.AuditStart:
 			starts++
-		case AuditEnd:
+		case state.AuditEnd:
 			ends++
-		case AuditCall:
+		case state.AuditCall:
 			calls++
 		}
 		if r.ClusterID != c.ClusterID() || r.PlanSHA256 != "abc" || r.User == "" || r.Host == "" {

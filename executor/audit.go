@@ -2,75 +2,37 @@ package executor
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/kshift/kshift/state"
 )
 
-// AuditEvent says what an audit record is about.
-type AuditEvent string
-
-const (
-	// AuditStart opens a command's run on a step.
-	AuditStart AuditEvent = "start"
-	// AuditCall is one mutating Kafka call and its result.
-	AuditCall AuditEvent = "call"
-	// AuditThrottles records the throttle record: prior values and what kshift
-	// added (written before the configs are changed).
-	AuditThrottles AuditEvent = "throttles"
-	// AuditThrottlesCleared closes a throttle record: everything it added is gone.
-	AuditThrottlesCleared AuditEvent = "throttles-cleared"
-	// AuditEnd closes a run with its outcome.
-	AuditEnd AuditEvent = "end"
-)
-
-// AllAuditEvents lists every audit event.
-var AllAuditEvents = []AuditEvent{AuditStart, AuditCall, AuditThrottles, AuditThrottlesCleared, AuditEnd}
-
-// AuditRecord is one line of the audit log (JSON lines).
-type AuditRecord struct {
-	Time       time.Time `json:"time"`
-	User       string    `json:"user"`
-	Host       string    `json:"host"`
-	PID        int       `json:"pid"`
-	ClusterID  string    `json:"cluster_id"`
-	Plan       string    `json:"plan,omitempty"`
-	PlanSHA256 string    `json:"plan_sha256,omitempty"`
-	Command    string    `json:"command"`
-	Step       int       `json:"step,omitempty"`
-	// Undoes is the forward step whose undo the record is about: kshift
-	// rollback and a cancel of its undo number the undo as that step
-	// (step = undoes), a step of rollback.yaml applied keeps its own number.
-	// Without it, the record is about step Step itself.
-	Undoes    int             `json:"undoes,omitempty"`
-	Event     AuditEvent      `json:"event"`
-	Call      string          `json:"call,omitempty"`
-	Request   any             `json:"request,omitempty"`
-	Result    string          `json:"result,omitempty"`
-	Error     string          `json:"error,omitempty"`
-	Throttles *ThrottleRecord `json:"throttles,omitempty"`
-}
-
-// Audit appends records to a JSON-lines file. Each record is written and
-// synced on its own, so a run killed at any moment leaves every record it
-// finished.
+// Audit appends records to a local JSON-lines copy of the audit trail, for
+// people to read; the trail kshift relies on is in the cluster (Store).
+// Each record is written and synced on its own, so a run killed at any
+// moment leaves every record it finished.
 type Audit struct {
 	mu   sync.Mutex
 	path string
 }
 
-// OpenAudit returns an audit log appending to path (created on first write).
+// OpenAudit returns a local audit copy appending to path (created on first
+// write).
 func OpenAudit(path string) *Audit { return &Audit{path: path} }
 
-// Path is the file the audit log appends to.
+// Path is the file the audit copy appends to.
 func (a *Audit) Path() string { return a.path }
 
 // Append writes one record.
-func (a *Audit) Append(r AuditRecord) error {
+func (a *Audit) Append(r state.AuditRecord) error {
 	if a == nil {
 		return nil
 	}
@@ -82,54 +44,173 @@ func (a *Audit) Append(r AuditRecord) error {
 	}
 	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("opening audit log: %w (pass --audit-log with a writable path)", err)
+		return fmt.Errorf("opening the local audit log %s: %w (pass --audit-log with a writable file path)", a.path, err)
 	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		f.Close()
-		return fmt.Errorf("writing audit log %s: %w", a.path, err)
+		return fmt.Errorf("writing the local audit log %s: %w", a.path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("syncing audit log %s: %w", a.path, err)
+		return fmt.Errorf("syncing the local audit log %s: %w", a.path, err)
 	}
 	return f.Close()
 }
 
-// ReadAudit reads every record of an audit log. A missing file has no
-// records; a torn last line (a run killed mid-write) is skipped.
-func ReadAudit(path string) ([]AuditRecord, error) {
+// ErrAuditTorn marks lines of a local audit log that are not records: a
+// line torn by a run killed mid-write, or an edit by hand.
+var ErrAuditTorn = errors.New("audit log lines that are not records")
+
+// ReadAudit reads every record of a local audit log. A missing file has no
+// records. Lines that do not parse are reported in an error wrapping
+// ErrAuditTorn (with their line numbers), returned with every record read.
+func ReadAudit(path string) ([]state.AuditRecord, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading audit log: %w", err)
+		return nil, fmt.Errorf("reading the local audit log: %w", err)
 	}
 	defer f.Close()
-	var out []AuditRecord
+	var out []state.AuditRecord
+	var torn []int
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r AuditRecord
+	for line := 1; sc.Scan(); line++ {
+		var r state.AuditRecord
 		if json.Unmarshal(sc.Bytes(), &r) != nil {
+			torn = append(torn, line)
 			continue
 		}
 		out = append(out, r)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading audit log %s: %w", path, err)
+		return out, fmt.Errorf("reading the local audit log %s: %w", path, err)
+	}
+	if len(torn) > 0 {
+		return out, fmt.Errorf("%w in %s: line(s) %v (a run killed while writing, or an edit by hand); the other records were read", ErrAuditTorn, path, torn)
 	}
 	return out, nil
 }
 
-// openThrottleRecords returns the throttle records of cluster that were
-// written and never cleared, the latest version of each.
-func openThrottleRecords(path, clusterID string) ([]*ThrottleRecord, error) {
-	recs, err := ReadAudit(path)
+// auditor records one command's run: in the cluster's audit trail (the
+// store) and in the local copy. A dry run records nothing.
+type auditor struct {
+	e    *Executor
+	run  state.AuditRun
+	base state.AuditRecord
+}
+
+// startAudit opens the run's audit trail with its start record, before
+// anything changes: a run whose start cannot be recorded is refused
+// (ErrAuditUnwritable), nothing changed.
+func (e *Executor) startAudit(ctx context.Context, ref PlanRef, clusterID string, step, undoes int) (*auditor, error) {
+	name, host := whoAmI()
+	a := &auditor{e: e, base: state.AuditRecord{
+		User: name, Host: host, PID: os.Getpid(), ClusterID: clusterID,
+		Plan: ref.Path, PlanSHA256: ref.SHA256, Command: e.opts.Command, Step: step, Undoes: undoes,
+	}}
+	if e.opts.DryRun || e.store == nil {
+		return a, nil
+	}
+	start := a.record(state.AuditStart)
+	run, err := e.store.StartRun(ctx, start)
 	if err != nil {
+		return nil, fmt.Errorf("%w: recording the start of %s in the cluster's audit trail: %w; nothing was changed", ErrAuditUnwritable, e.opts.Command, err)
+	}
+	a.run = run
+	if err := e.opts.Audit.Append(start); err != nil {
+		return nil, fmt.Errorf("%w: %w; nothing was changed", ErrAuditUnwritable, err)
+	}
+	return a, nil
+}
+
+// at makes the records that follow about step (undoes: the forward step
+// whose undo it is, else 0).
+func (a *auditor) at(step, undoes int) { a.base.Step, a.base.Undoes = step, undoes }
+
+func (a *auditor) record(ev state.AuditEvent) state.AuditRecord {
+	r := a.base
+	r.Time, r.Event = time.Now().UTC(), ev
+	return r
+}
+
+// append writes r; failing to write it once the cluster may have changed
+// is logged, not fatal (the change happened either way).
+func (a *auditor) append(r state.AuditRecord) {
+	if a == nil || a.run == nil {
+		return
+	}
+	ctx, cancel := a.e.cleanupContext()
+	defer cancel()
+	if err := a.run.Append(ctx, r); err != nil {
+		a.e.log.Error("cluster audit trail", "err", err)
+	}
+	if err := a.e.opts.Audit.Append(r); err != nil {
+		a.e.log.Error("local audit log", "err", err)
+	}
+}
+
+// call records one mutating call and its result.
+func (a *auditor) call(call string, req any, err error) {
+	if a == nil {
+		return
+	}
+	r := a.record(state.AuditCall)
+	r.Call, r.Request, r.Result = call, req, "ok"
+	if err != nil {
+		r.Result, r.Error = "error", err.Error()
+	}
+	a.append(r)
+}
+
+// startStep records the start of one more step in this run (a cancel
+// reverting several), numbered as step, undoing undoes.
+func (a *auditor) startStep(step, undoes int) {
+	if a == nil {
+		return
+	}
+	a.at(step, undoes)
+	a.append(a.record(state.AuditStart))
+}
+
+// end closes the run (or the step of it) with its outcome.
+func (a *auditor) end(result string, err error) {
+	if a == nil {
+		return
+	}
+	r := a.record(state.AuditEnd)
+	r.Result = result
+	if err != nil {
+		r.Result, r.Error = "error", err.Error()
+	}
+	a.append(r)
+}
+
+// throttles records the throttle record as it now stands (the record
+// itself is in the store; the trail keeps its history).
+func (a *auditor) throttles(rec *state.ThrottleRecord) {
+	if a == nil {
+		return
+	}
+	r := a.record(state.AuditThrottles)
+	if rec.Empty() {
+		r.Event = state.AuditThrottlesCleared
+	}
+	r.Throttles = rec
+	a.append(r)
+}
+
+// legacyOpenRecords returns the throttle records of cluster that an older
+// kshift (which kept them in the local audit log) wrote and never cleared,
+// the latest version of each.
+func legacyOpenRecords(path, clusterID string) ([]*state.ThrottleRecord, error) {
+	recs, err := ReadAudit(path)
+	if err != nil && !errors.Is(err, ErrAuditTorn) {
 		return nil, err
 	}
-	latest := map[string]*ThrottleRecord{}
+	latest := map[string]*state.ThrottleRecord{}
 	var order []string
 	for _, r := range recs {
 		if r.ClusterID != clusterID || r.Throttles == nil {
@@ -137,20 +218,65 @@ func openThrottleRecords(path, clusterID string) ([]*ThrottleRecord, error) {
 		}
 		id := r.Throttles.ID
 		switch r.Event {
-		case AuditThrottles:
+		case state.AuditThrottles:
 			if _, ok := latest[id]; !ok {
 				order = append(order, id)
 			}
 			latest[id] = r.Throttles
-		case AuditThrottlesCleared:
+		case state.AuditThrottlesCleared:
 			latest[id] = nil
 		}
 	}
-	var out []*ThrottleRecord
+	var out []*state.ThrottleRecord
 	for _, id := range order {
-		if latest[id] != nil {
+		if latest[id] != nil && !latest[id].Empty() {
 			out = append(out, latest[id])
 		}
 	}
 	return out, nil
+}
+
+// adoptLegacyRecords moves the throttle records an older kshift left open
+// in the local audit log into the cluster's store, so that this cleanup
+// (and any later one, on any host) restores them, and closes them in the
+// local log so that they are moved once. It returns a note for the
+// operator, "" when there was nothing to move.
+func (r *stepRun) adoptLegacyRecords(ctx context.Context) (string, error) {
+	e := r.e
+	if e.opts.Audit == nil || e.opts.DryRun {
+		return "", nil
+	}
+	legacy, err := legacyOpenRecords(e.opts.Audit.Path(), r.clusterID)
+	if err != nil || len(legacy) == 0 {
+		return "", err
+	}
+	known, err := e.store.ThrottleRecords(ctx)
+	if err != nil {
+		return "", err
+	}
+	var moved []string
+	for _, rec := range legacy {
+		if !containsRecord(known, rec.ID) {
+			if err := r.lease.PutThrottleRecord(ctx, rec); err != nil {
+				return "", fmt.Errorf("moving throttle record %s from the local audit log %s into the cluster: %w", rec.ID, e.opts.Audit.Path(), err)
+			}
+		}
+		closed := r.audit.record(state.AuditThrottlesCleared)
+		closed.Result = "moved to the cluster's state store"
+		closed.Throttles = rec
+		if err := e.opts.Audit.Append(closed); err != nil {
+			return "", err
+		}
+		moved = append(moved, rec.ID)
+	}
+	return fmt.Sprintf("moved %d throttle record(s) an older kshift left open in the local audit log %s into the cluster's state store (%v): this run restores them as its own", len(moved), filepath.Base(e.opts.Audit.Path()), moved), nil
+}
+
+func containsRecord(recs []*state.ThrottleRecord, id string) bool {
+	for _, r := range recs {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
 }

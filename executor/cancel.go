@@ -6,27 +6,28 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"time"
 
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
 )
 
 // revert cancels the step's reassignments in flight (KIP-455 null target),
 // waits until Kafka reports them gone, then reorders each reverted partition
 // to the exact `from` order: a cancel restores the set but keeps the order
-// in flight (docs/kafka-behaviour.md 7). A move-leader step stopped between its
-// reorder and its elections has nothing in flight: its partitions still led
-// by from's first replica are reordered back to `from`, which moves no
-// leader (item 3), so they are exactly where the step started.
-func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
+// in flight (docs/kafka-behaviour.md 7). A move-leader step stopped between
+// its reorder and its elections has nothing in flight: its partitions still
+// led by from's first replica are reordered back to `from`, which moves no
+// leader (item 3), so they are exactly where the step started. It returns
+// how many partitions it reverted.
+func (e *Executor) revert(ctx context.Context, s *plans.Step) (int, error) {
 	topics := stepTopics(s.Partitions)
 	v, err := e.readView(ctx, topics)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var cancel, unelected []plans.Move
 	for _, m := range s.Partitions {
-		key := tp{m.Topic, m.Partition}
+		key := tp{Topic: m.Topic, Partition: m.Partition}
 		if lp := v.InFlight[key]; lp != nil {
 			if slices.Equal(inFlightTarget(lp), m.To) {
 				cancel = append(cancel, m)
@@ -37,30 +38,30 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 			unelected = append(unelected, plans.Move{Topic: m.Topic, Partition: m.Partition, From: m.To, To: m.From})
 		}
 	}
+	e.doing("reverting %d partition(s) of %s", len(cancel)+len(unelected), s.Label())
 	if err := e.submit(ctx, unelected); err != nil {
-		return fmt.Errorf("reordering %s back to its from: %w", s.Label(), err)
+		return 0, fmt.Errorf("reordering %s back to its from: %w", s.Label(), err)
 	}
 	if len(cancel) == 0 {
-		return nil
+		return len(unelected), nil
 	}
-	for start := 0; start < len(cancel); start += e.opts.ChunkSize {
-		if err := e.alterAssignments(ctx, cancel[start:min(start+e.opts.ChunkSize, len(cancel))], true); err != nil {
-			return fmt.Errorf("cancelling %s: %w", s.Label(), err)
+	if err := e.alterAssignments(ctx, cancel, true); err != nil {
+		return 0, fmt.Errorf("cancelling %s: %w", s.Label(), err)
+	}
+	// After the cancel, a broker's Metadata can still show the replicas of
+	// the move for a moment (docs/kafka-behaviour.md 24): only a set that
+	// stays wrong for SettleTimeout is a failed revert.
+	var left []string
+	var wrong error
+	var reorder []plans.Move
+	err = poll.Until(ctx, poll.Options{Timeout: 4 * e.opts.SettleTimeout, First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
+		v, err := e.readView(ctx, topics)
+		if err != nil {
+			return false, err
 		}
-	}
-	if e.opts.DryRun {
-		e.dryRun("AlterPartitionAssignments (reorder to from after the cancel)", movesNames(cancel))
-		return nil
-	}
-	deadline := time.Now().Add(4 * e.opts.SettleTimeout)
-	for {
-		if v, err = e.readView(ctx, topics); err != nil {
-			return err
-		}
-		var left []string
-		var reorder []plans.Move
+		left, reorder, wrong = nil, nil, nil
 		for _, m := range cancel {
-			key := tp{m.Topic, m.Partition}
+			key := tp{Topic: m.Topic, Partition: m.Partition}
 			lp := v.Partitions[key]
 			switch {
 			case v.InFlight[key] != nil || lp == nil:
@@ -69,33 +70,53 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) error {
 			case sameSet(lp.Replicas, m.From):
 				reorder = append(reorder, plans.Move{Topic: m.Topic, Partition: m.Partition, From: lp.Replicas, To: m.From})
 			default:
-				return fmt.Errorf("cancelling %s: %s has replicas %v after the cancel, expected the set of %v", s.Label(), m.Name(), lp.Replicas, m.From)
+				left = append(left, m.Name())
+				wrong = fmt.Errorf("cancelling %s: %s has replicas %v after the cancel, expected the set of %v", s.Label(), m.Name(), lp.Replicas, m.From)
 			}
 		}
-		if len(left) == 0 {
-			return e.submit(ctx, reorder)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cancelling %s: still in flight after the cancel: %s", s.Label(), nameList(left))
-		}
-		if err := sleep(ctx, e.opts.PollInterval); err != nil {
-			return err
-		}
+		return len(left) == 0, nil
+	})
+	switch {
+	case errors.Is(err, poll.ErrTimeout) && wrong != nil:
+		return 0, wrong
+	case errors.Is(err, poll.ErrTimeout):
+		return 0, fmt.Errorf("cancelling %s: still in flight after the cancel: %s", s.Label(), nameList(left))
+	case err != nil:
+		return 0, err
 	}
+	if err := e.submit(ctx, reorder); err != nil {
+		return 0, err
+	}
+	return len(cancel) + len(unelected), nil
 }
 
 // CancelResult says what Cancel reverted.
 type CancelResult struct {
-	// Steps are the steps that were in flight: reassignments, or move-leader
-	// elections not yet run.
-	Steps []int `json:"steps" yaml:"steps"`
-	// Undos are the steps whose undo (an interrupted kshift rollback) was in
-	// flight: it was reverted and those partitions are back at the step's to.
-	Undos []int `json:"undos,omitempty" yaml:"undos,omitempty"`
+	// Steps are the steps that were in flight (reassignments, or
+	// move-leader elections not yet run) and the undos of steps (an
+	// interrupted kshift rollback), with what the cancel did to each.
+	Steps []CancelledStep `json:"steps" yaml:"steps"`
 	// Unrecognised are reassignments still in flight that are neither a step
 	// of the plan nor the undo of one: kshift kept its throttles for them.
 	Unrecognised []string `json:"unrecognised,omitempty" yaml:"unrecognised,omitempty"`
-	Warnings     []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+	// ThrottlesKept is set when throttles stay for the Unrecognised moves.
+	ThrottlesKept bool     `json:"throttles_kept,omitempty" yaml:"throttles_kept,omitempty"`
+	Warnings      []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+	Notes         []string `json:"notes,omitempty" yaml:"notes,omitempty"`
+}
+
+// CancelledStep is one step (or undo of one) a cancel found in flight.
+type CancelledStep struct {
+	Step int `json:"step" yaml:"step"`
+	// Undo is set when what was reverted is the step's undo (its partitions
+	// went back to the step's to).
+	Undo bool `json:"undo,omitempty" yaml:"undo,omitempty"`
+	// Partitions is the step's size; Reverted how many the cancel put back;
+	// Done how many had finished before it and stay done (roll them back
+	// with kshift rollback).
+	Partitions int `json:"partitions" yaml:"partitions"`
+	Reverted   int `json:"reverted" yaml:"reverted"`
+	Done       int `json:"done" yaml:"done"`
 }
 
 // Cancel reverts every step of the plan in flight, and every undo of a step
@@ -105,7 +126,6 @@ type CancelResult struct {
 // throttles, except those of reassignments still in flight: clearing them
 // would let those copy unthrottled.
 func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, err error) {
-	e.begin(ref, 0)
 	res = &CancelResult{}
 	var topics []string
 	for i := range ref.Plan.Steps {
@@ -122,94 +142,124 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	if v.ClusterID != ref.Plan.ClusterID {
 		return res, refusal("the plan is for cluster %q but the cluster reached is %q", ref.Plan.ClusterID, v.ClusterID)
 	}
-	lock, err := e.AcquireLock(ctx)
+	r, err := e.begin(ctx, ref, v.ClusterID, 0, 0)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
-		if lerr := lock.Release(); lerr != nil {
-			err = errors.Join(err, lerr)
+		if uerr := r.unlock(); uerr != nil {
+			err = errors.Join(err, uerr)
 		}
+		res.Notes = append(res.Notes, r.notes...)
+		r.audit.at(0, 0)
+		r.audit.end("ok", err)
 	}()
+	if err := r.lock(ctx); err != nil {
+		return res, err
+	}
+	if v, err = e.readView(ctx, topics); err != nil {
+		return res, err
+	}
 	states := planStates(ref.Plan, v)
 	recognised := map[tp]bool{}
 	for i := range ref.Plan.Steps {
 		s := &ref.Plan.Steps[i]
-		moving, undoing := false, false
+		moving, undoing, done := 0, 0, 0
 		// In flight includes a move-leader step, or its undo, stopped
 		// between its reorder and its elections: nothing moves in Kafka.
 		for key, ps := range states[s.Number] {
 			switch ps.State {
 			case StateInFlight:
-				moving = true
+				moving++
 			case StateUndoInFlight:
-				undoing = true
+				undoing++
+			case StateDone:
+				done++
+				continue
 			default:
 				continue
 			}
 			recognised[key] = true
 		}
-		if moving {
-			res.Steps = append(res.Steps, s.Number)
-			if err := e.revertAudited(ctx, s); err != nil {
-				return res, throttlesLeft(ref, err)
+		if moving > 0 {
+			n, err := r.revertAudited(ctx, s)
+			res.Steps = append(res.Steps, CancelledStep{Step: s.Number, Partitions: len(s.Partitions), Reverted: n, Done: done})
+			if err != nil {
+				return res, r.throttlesLeft(err)
 			}
 		}
-		if undo := undoStepOf(ref.Plan, s); undoing && undo != nil {
-			res.Undos = append(res.Undos, s.Number)
-			if err := e.revertAudited(ctx, undo); err != nil {
-				return res, throttlesLeft(ref, err)
+		if undo := undoStepOf(ref.Plan, s); undoing > 0 && undo != nil {
+			n, err := r.revertAudited(ctx, undo)
+			res.Steps = append(res.Steps, CancelledStep{Step: s.Number, Undo: true, Partitions: len(s.Partitions), Reverted: n, Done: countState(states[s.Number], StatePending)})
+			if err != nil {
+				return res, r.throttlesLeft(err)
 			}
 		}
 	}
-	recs, err := e.openRecords()
+	recs, err := e.store.ThrottleRecords(ctx)
+	if err != nil {
+		return res, err
+	}
+	override, err := e.store.Rate(ctx)
 	if err != nil {
 		return res, err
 	}
 	after, err := e.readView(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("throttles left in place (clear them with `kshift throttle clear %s` once nothing moves): %w", ref.Path, err)
+		return res, r.throttlesLeft(err)
 	}
 	keep := map[tp]bool{}
 	for key := range after.InFlight {
 		if !recognised[key] {
 			res.Unrecognised = append(res.Unrecognised, key.String())
-		} else if e.opts.DryRun {
-			continue // still listed: a dry run cancelled nothing, the real cancel would have
 		}
 		keep[key] = true
 	}
 	if len(res.Unrecognised) > 0 {
 		sort.Strings(res.Unrecognised)
+		res.ThrottlesKept = anyLeftover(recs)
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d reassignment(s) in flight are neither a step of %s nor the undo of one, so cancel left them alone: %s. "+
 			"kshift left the throttles it set in place while they move (their throttled-replica entries and the broker rates, where it set any), so that they do not copy unthrottled. "+
 			"Let them finish (or cancel them with the tool that started them), then run `kshift throttle clear %s`",
 			len(res.Unrecognised), ref.Path, nameList(res.Unrecognised), ref.Path))
 	}
-	sr := &StepResult{}
-	err = e.finishRecords(recs, keep, sr)
-	res.Warnings = append(res.Warnings, sr.Warnings...)
-	return res, err
+	warnings, err := r.finishRecords(recs, keep, kshiftRates(recs, override))
+	res.Warnings = append(res.Warnings, warnings...)
+	if err != nil {
+		return res, r.leftBehind(err)
+	}
+	if override != nil && len(keep) == 0 {
+		cctx, cancel := e.cleanupContext()
+		defer cancel()
+		if err := r.lease.ClearRate(cctx); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the rate set by kshift throttle set still stands: %v", err))
+		}
+	}
+	return res, nil
 }
 
 // throttlesLeft adds to a failed revert that Cancel stopped before clearing
 // the throttles (what failed to revert may still copy) and what to run.
-func throttlesLeft(ref PlanRef, err error) error {
-	return fmt.Errorf("%w; kshift's throttles left in place: run kshift cancel %s again, or kshift throttle clear %s once nothing moves", err, ref.Path, ref.Path)
+func (r *run) throttlesLeft(err error) error {
+	return fmt.Errorf("%w; kshift's throttles left in place: run kshift cancel %s again, or kshift throttle clear %s once nothing moves", err, r.ref.Path, r.ref.Path)
 }
 
 // revertAudited reverts s (a step, or the undo of one numbered as the step)
-// as its own run in the audit log: step s.Number, undoes s.Undoes.
-func (e *Executor) revertAudited(ctx context.Context, s *plans.Step) error {
-	defer func(step, undoes int) { e.step, e.undoes = step, undoes }(e.step, e.undoes)
-	e.step, e.undoes = s.Number, s.Undoes
-	e.audit(e.auditRecord(AuditStart))
-	err := e.revert(ctx, s)
-	end := e.auditRecord(AuditEnd)
-	end.Result = "ok"
-	if err != nil {
-		end.Result, end.Error = "error", err.Error()
+// as a step of its own in the audit trail: step s.Number, undoes s.Undoes.
+func (r *run) revertAudited(ctx context.Context, s *plans.Step) (int, error) {
+	r.audit.startStep(s.Number, s.Undoes)
+	n, err := r.e.revert(ctx, s)
+	r.audit.end(fmt.Sprintf("reverted %d partition(s)", n), err)
+	return n, err
+}
+
+// countState counts the partitions in state st.
+func countState(parts map[tp]PartitionStatus, st PartitionState) int {
+	n := 0
+	for _, p := range parts {
+		if p.State == st {
+			n++
+		}
 	}
-	e.audit(end)
-	return err
+	return n
 }

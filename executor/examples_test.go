@@ -8,6 +8,7 @@ import (
 
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // TestExamplesMigrateEndToEnd pins the bundled examples (the planner's plans
@@ -94,11 +95,11 @@ func TestExamplesMigrateEndToEnd(t *testing.T) {
 			started, ended, called := map[int]bool{}, map[int]string{}, map[int]bool{}
 			for _, r := range recs {
 				switch r.Event {
-				case AuditStart:
+				case state.AuditStart:
 					started[r.Step] = true
-				case AuditEnd:
+				case state.AuditEnd:
 					ended[r.Step] = r.Result
-				case AuditCall:
+				case state.AuditCall:
 					called[r.Step] = true
 				}
 			}

@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
-	"slices"
-	"sync/atomic"
 	"time"
 
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // Errors the command line maps to exit codes.
@@ -23,6 +23,13 @@ var (
 	// ErrInterrupted marks a run stopped by its context (Ctrl-C, SIGTERM);
 	// the error says what is left and how to resume.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrNoState refuses a command that changes the cluster without a
+	// place to keep kshift's own state (the lock, the throttle record, the
+	// audit trail): the command line gives it from --zookeeper.
+	ErrNoState = errors.New("no state store")
+	// ErrAuditUnwritable refuses a run whose start cannot be recorded in
+	// the audit trail: nothing was changed.
+	ErrAuditUnwritable = errors.New("the audit trail cannot be written")
 )
 
 // refusal wraps a formatted message as ErrRefused.
@@ -38,10 +45,12 @@ const settlePause = 100 * time.Millisecond
 type Options struct {
 	// CallTimeout bounds every Kafka call.
 	CallTimeout time.Duration
-	// PollInterval is how often progress is read while a step runs.
+	// PollInterval is the longest pause between two reads of a running
+	// step's progress (the first reads come sooner).
 	PollInterval time.Duration
-	// SettleTimeout is how long a read that trails the truth (ISR, leaders:
-	// docs/kafka-behaviour.md 21) is polled before a conclusion is drawn.
+	// SettleTimeout is how long a read that trails the truth (ISR, leaders,
+	// a broker's Metadata after a change: docs/kafka-behaviour.md 21, 24)
+	// is read again before a conclusion is drawn.
 	SettleTimeout time.Duration
 	// StallAfter reports a stall when no byte was copied for this long.
 	StallAfter time.Duration
@@ -57,12 +66,18 @@ type Options struct {
 	ForceOrder         bool // run a step although the previous one is not done
 	AcceptUnknownRates bool // overwrite throttle rates the broker hides
 	CancelOnInterrupt  bool // on ctx cancel, revert the step instead of leaving it to finish
-	BreakLock          bool // take over a lock left by another run
-	// DryRun reads the cluster and runs the gates, but only writes each
-	// mutating call it would make to DryRunOut.
+	BreakLock          bool // take the lock from a holder that is alive
+	// DryRun reads the cluster and runs the gates, but writes each mutating
+	// call it would make to DryRunOut instead of making it; later reads
+	// see what the calls would have done.
 	DryRun    bool
 	DryRunOut io.Writer
 
+	// Store keeps kshift's own state in the cluster: the operator lock,
+	// the throttle records, the operator's rate override and the audit
+	// trail. Commands that change the cluster refuse without it
+	// (ErrNoState); status reads it when given.
+	Store state.Store
 	// ZooKeeper, when set, is read for throttle rates that the broker hides;
 	// ZooKeeperChroot is the cluster's chroot on it.
 	ZooKeeper       ZooKeeper
@@ -70,10 +85,20 @@ type Options struct {
 
 	// Progress receives the state of a running step after every poll.
 	Progress func(Progress)
+	// Doing receives, as it starts, what the run is doing ("waiting for 3
+	// partitions to copy", "restoring throttles"), so that an interrupt can
+	// say at once what kshift is waiting for.
+	Doing func(string)
+	// Cleanup bounds the cleanup a run does after it stops (restoring
+	// throttles, releasing the lock), which runs after an interrupt:
+	// cancelling it abandons the cleanup (a second Ctrl-C), and the error
+	// then says exactly what is left. Nil: the cleanup runs on its own
+	// timeout.
+	Cleanup context.Context
 	// Log receives what the executor does, for people (nil discards).
 	Log *slog.Logger
-	// Audit is the audit log (nil writes none, and no throttle record
-	// survives the process).
+	// Audit is a local copy of the audit trail, JSON lines for people to
+	// read (nil writes none). The trail itself is in Store.
 	Audit *Audit
 	// Gates are extra health checks run before a step of a plan (`kshift
 	// check` for its brokers and partitions); an error refuses the step.
@@ -81,7 +106,7 @@ type Options struct {
 	// ZooKeeperSteps applies and undoes zk-* steps; without it such steps are
 	// refused.
 	ZooKeeperSteps ZooKeeperSteps
-	// Command names the command in the audit log ("apply", "rollback", ...).
+	// Command names the command in the audit trail ("apply", "rollback", ...).
 	Command string
 }
 
@@ -111,49 +136,26 @@ func DefaultOptions() Options {
 	}
 }
 
-// Executor applies plan steps to one cluster.
+// Executor applies plan steps to one cluster. It holds no state of a run:
+// each step run is a stepRun of its own. A dry-run executor remembers what
+// the steps it dry-ran would have left (in its Kafka client's and store's
+// overlays, and zkLeft for ZooKeeper steps), so that a dry run over several
+// steps checks each against what the ones before would have left.
 type Executor struct {
-	k     Kafka
+	kafka *kafkaapi.Client
+	store state.Store
 	opts  Options
 	log   *slog.Logger
-	calls atomic.Int64
 
-	// set per run by begin
-	plan     *plans.Plan
-	planPath string
-	planHash string
-	step     int
-	// undoes is the forward step whose undo the run is on, 0 otherwise.
-	undoes  int
-	cluster string
-
-	// dry is what the steps of this dry run so far would have left.
-	dry dryRunState
-}
-
-// dryRunState is what the steps already dry-run by this executor would have
-// left on the cluster, had they run: a dry run over several steps gates each
-// step against it, not against the live cluster, where nothing was applied.
-type dryRunState struct {
-	// steps are the steps dry-run so far, in order.
-	steps []*plans.Step
-	// left is the state each step dry-run so far would leave, by its
-	// number: done after a dry-run apply, pending after a dry-run undo
-	// (kshift rollback). The order gates read it before the live cluster,
-	// where nothing changed; Status and a ZooKeeper step's own run read it
-	// for ZooKeeper steps, whose state comes from the ensemble, which moved
-	// does not cover.
-	left map[int]StepState
-	// moved are their partitions as they would end: at `to`, in sync.
-	moved map[tp]*livePartition
-	// records are the throttle records as the dry-run steps would leave
-	// them, once a step has finished them (openRecords then returns these).
-	records     []*ThrottleRecord
-	haveRecords bool
+	// zkLeft is the state each ZooKeeper step dry-run so far would leave:
+	// the ensemble is not in the Kafka overlay. dryRunSteps counts the
+	// steps dry-run so far.
+	zkLeft      map[int]StepState
+	dryRunSteps int
 }
 
 // New returns an executor talking to the cluster through k.
-func New(k Kafka, opts Options) *Executor {
+func New(k kafkaapi.Requester, opts Options) *Executor {
 	d := DefaultOptions()
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = d.CallTimeout
@@ -186,97 +188,55 @@ func New(k Kafka, opts Options) *Executor {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Executor{k: k, opts: opts, log: log}
+	e := &Executor{kafka: kafkaapi.New(k, kafkaapi.Options{Timeout: opts.CallTimeout}), store: opts.Store, opts: opts, log: log}
+	if opts.DryRun {
+		e.kafka = kafkaapi.DryRun(e.kafka, opts.DryRunOut)
+		if e.store == nil {
+			// A dry run changes nothing, so it may run without the
+			// cluster's state store; it then cannot see the lock or the
+			// throttles earlier runs left.
+			fmt.Fprintln(opts.DryRunOut, "dry run without kshift's state store (no --zookeeper): the operator lock and the throttles earlier runs left are not read")
+			e.store = state.NewMemory()
+		}
+		e.store = state.DryRun(e.store)
+		e.zkLeft = map[int]StepState{}
+	}
+	return e
 }
 
 // Calls is the number of Kafka requests sent so far.
-func (e *Executor) Calls() int64 { return e.calls.Load() }
+func (e *Executor) Calls() int64 { return e.kafka.Calls() }
 
-// PlanRef names the plan a run works on, for the audit log and the lock.
+// PlanRef names the plan a run works on, for the audit trail and the lock.
 type PlanRef struct {
 	Plan   *plans.Plan
 	Path   string
 	SHA256 string
 }
 
-func (e *Executor) begin(ref PlanRef, step int) {
-	e.plan, e.planPath, e.planHash, e.step, e.undoes = ref.Plan, ref.Path, ref.SHA256, step, 0
-	if ref.Plan != nil {
-		e.cluster = ref.Plan.ClusterID
+// doing says what the run does now (Options.Doing).
+func (e *Executor) doing(format string, args ...any) {
+	if e.opts.Doing != nil {
+		e.opts.Doing(fmt.Sprintf(format, args...))
 	}
 }
 
-// dryRun writes a call that a dry run would make and reports whether this is
-// a dry run.
-func (e *Executor) dryRun(call string, req any) bool {
-	if !e.opts.DryRun {
-		return false
+// cleanupContext bounds a cleanup that must run after the run's own
+// context ended (Options.Cleanup).
+func (e *Executor) cleanupContext() (context.Context, context.CancelFunc) {
+	parent := e.opts.Cleanup
+	if parent == nil {
+		parent = context.Background()
 	}
-	fmt.Fprintf(e.opts.DryRunOut, "would call %s: %v\n", call, req)
-	return true
+	return context.WithTimeout(parent, 4*e.opts.CallTimeout)
 }
 
-// dryRunDone records that step s was dry-run: later steps of this dry run
-// see its partitions at `to`, in sync, and led as the step leaves them (v is
-// the last read of the cluster before it).
-func (e *Executor) dryRunDone(s *plans.Step, v *view) {
-	e.dry.steps = append(e.dry.steps, s)
-	if e.dry.moved == nil {
-		e.dry.moved = map[tp]*livePartition{}
+// requireStore refuses a command that changes the cluster without a store.
+func (e *Executor) requireStore() error {
+	if e.store == nil {
+		return fmt.Errorf("%w: kshift keeps its operator lock, the record of the throttles it sets and its audit trail in the cluster's ZooKeeper: give --zookeeper (the brokers' zookeeper.connect, chroot included) to %s", ErrNoState, e.opts.Command)
 	}
-	for _, m := range s.Partitions {
-		key := tp{m.Topic, m.Partition}
-		leader := m.To[0]
-		if lp := v.Partitions[key]; lp != nil && s.Phase != plans.PhaseMoveLeader && slices.Contains(m.To, lp.Leader) {
-			leader = lp.Leader // only move-leader steps (and removing the leader) move it
-		}
-		e.dry.moved[key] = &livePartition{Replicas: slices.Clone(m.To), ISR: slices.Clone(m.To), Leader: leader}
-	}
-}
-
-// dryRunLeaves records that this dry run leaves step n in state: the steps
-// after it in the run are checked against that state.
-func (e *Executor) dryRunLeaves(n int, state StepState) {
-	if e.dry.left == nil {
-		e.dry.left = map[int]StepState{}
-	}
-	e.dry.left[n] = state
-}
-
-// dryRunLeft returns the state this dry run left step n in, and false when
-// it did not dry-run it (or this is no dry run).
-func (e *Executor) dryRunLeft(n int) (StepState, bool) {
-	if !e.opts.DryRun {
-		return "", false
-	}
-	state, ok := e.dry.left[n]
-	return state, ok
-}
-
-// overlayDryRun shows v as the steps dry-run so far would have left it.
-func (e *Executor) overlayDryRun(v *view) {
-	for key, lp := range e.dry.moved {
-		if _, read := v.Partitions[key]; read {
-			moved := *lp
-			v.Partitions[key] = &moved
-		}
-		delete(v.InFlight, key) // a dry-run step waits for its moves to finish
-	}
-}
-
-// dryRunNote says, before the step labelled label of a dry run that
-// follows other dry-run steps, that it is checked against what they would
-// leave.
-func (e *Executor) dryRunNote(label string) {
-	if !e.opts.DryRun || len(e.dry.steps) == 0 {
-		return
-	}
-	gates := ""
-	if e.opts.Gates != nil {
-		gates = "; the health gates still read the live cluster"
-	}
-	fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed%s\n",
-		label, len(e.dry.steps), gates)
+	return nil
 }
 
 func whoAmI() (string, string) {
@@ -289,61 +249,4 @@ func whoAmI() (string, string) {
 		host = "unknown"
 	}
 	return name, host
-}
-
-func (e *Executor) auditRecord(ev AuditEvent) AuditRecord {
-	name, host := whoAmI()
-	return AuditRecord{
-		Time: time.Now().UTC(), User: name, Host: host, PID: os.Getpid(),
-		ClusterID: e.cluster, Plan: e.planPath, PlanSHA256: e.planHash,
-		Command: e.opts.Command, Step: e.step, Undoes: e.undoes, Event: ev,
-	}
-}
-
-// audit appends a record; failing to write the audit log is logged, not
-// fatal, once the cluster was changed (the change happened either way).
-func (e *Executor) audit(r AuditRecord) {
-	if e.opts.DryRun {
-		return
-	}
-	if err := e.opts.Audit.Append(r); err != nil {
-		e.log.Error("audit log", "err", err)
-	}
-}
-
-func (e *Executor) auditCall(call string, req any, err error) {
-	r := e.auditRecord(AuditCall)
-	r.Call, r.Request, r.Result = call, req, "ok"
-	if err != nil {
-		r.Result, r.Error = "error", err.Error()
-	}
-	e.audit(r)
-}
-
-// recordThrottles writes the throttle record ahead of the config change; it
-// must succeed, or kshift could not undo what it is about to do.
-func (e *Executor) recordThrottles(rec *ThrottleRecord) error {
-	if e.opts.DryRun || e.opts.Audit == nil {
-		return nil
-	}
-	r := e.auditRecord(AuditThrottles)
-	if rec.empty() {
-		r.Event = AuditThrottlesCleared
-	}
-	r.Throttles = rec
-	if err := e.opts.Audit.Append(r); err != nil {
-		return fmt.Errorf("recording throttles before changing them: %w", err)
-	}
-	return nil
-}
-
-// openRecords returns the throttle records a previous run left open.
-func (e *Executor) openRecords() ([]*ThrottleRecord, error) {
-	if e.opts.DryRun && e.dry.haveRecords {
-		return e.dry.records, nil // as the earlier dry-run steps left them
-	}
-	if e.opts.Audit == nil {
-		return nil, nil
-	}
-	return openThrottleRecords(e.opts.Audit.Path(), e.cluster)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -376,22 +375,17 @@ func TestAutoRebalanceMovesNoLeaderBeforeMoveLeader(t *testing.T) {
 
 // TestLockRefusesSecondRun pins the operator lock: while one kshift holds
 // it, another is refused with the holder's details and changes nothing;
-// --break-lock takes a stale lock over. Every lock call (taking, recording
-// the holder, breaking, releasing) is in the audit log with its result.
+// --break-lock takes it from a holder that is alive, which is fenced from
+// then on, and the break is in the audit trail.
 func TestLockRefusesSecondRun(t *testing.T) {
 	c := startCluster(t, 200, kafkasim.Config{})
 	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ctx := testCtx(t, 30*time.Second)
-	first, firstAudit := testExecutor(t, c, nil)
-	first.begin(PlanRef{Plan: p, Path: "/plans/plan.yaml"}, 7)
-	lock, err := first.AcquireLock(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := c.holdLock(t, "plan.yaml", 7)
 	second, secondAudit := testExecutor(t, c, nil)
-	_, err = second.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1)
-	var locked *LockedError
+	_, err := second.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1)
+	var locked *state.LockedError
 	if !errors.As(err, &locked) || !errors.Is(err, ErrRefused) {
 		t.Fatalf("second run: %v; want a LockedError", err)
 	}
@@ -401,7 +395,7 @@ func TestLockRefusesSecondRun(t *testing.T) {
 	if st := c.replicas(t, "orders", 0); st.Reassigning || len(st.Replicas) != 3 {
 		t.Errorf("refused run changed orders-0: %+v", st)
 	}
-	// The first run dies without releasing: --break-lock takes over.
+	// The first holder must be stopped: --break-lock takes over.
 	second.opts.BreakLock = true
 	if _, err := second.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
 		t.Fatalf("with --break-lock: %v", err)
@@ -409,53 +403,20 @@ func TestLockRefusesSecondRun(t *testing.T) {
 	if h, err := second.ReadLock(ctx); err != nil || h != nil {
 		t.Errorf("lock after the run: %v, %v; want released", h, err)
 	}
-	_ = lock
-	wantFirst := []string{
-		"CreateTopics " + LockTopic + " (take the operator lock): ok",
-		"CreateTopics " + lockHolderPrefix + "* (record the operator lock's holder): ok",
+	if err := first.Check(ctx); !errors.Is(err, state.ErrLockLost) {
+		t.Errorf("the broken holder's lease: %v; want it fenced (ErrLockLost)", err)
 	}
-	if got := lockCalls(t, firstAudit); !slices.Equal(got, wantFirst) {
-		t.Errorf("lock calls in the first run's audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantFirst, "\n"))
-	}
-	wantSecond := []string{
-		// Refused: the lock topic exists.
-		"CreateTopics " + LockTopic + " (take the operator lock): error " + kerr.TopicAlreadyExists.Message,
-		// --break-lock: refused again, the stale lock deleted, taken.
-		"CreateTopics " + LockTopic + " (take the operator lock): error " + kerr.TopicAlreadyExists.Message,
-		"DeleteTopics " + LockTopic + ", " + lockHolderPrefix + "* (break the operator lock): ok",
-		"CreateTopics " + LockTopic + " (take the operator lock): ok",
-		"CreateTopics " + lockHolderPrefix + "* (record the operator lock's holder): ok",
-		"DeleteTopics " + lockHolderPrefix + "* (release the operator lock: its holder record): ok",
-		"DeleteTopics " + LockTopic + " (release the operator lock): ok",
-	}
-	if got := lockCalls(t, secondAudit); !slices.Equal(got, wantSecond) {
-		t.Errorf("lock calls in the second run's audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantSecond, "\n"))
-	}
-}
-
-// lockCalls lists the CreateTopics and DeleteTopics calls of an audit log as
-// "call request: result [error code]", holder record names shortened to
-// their prefix and "*".
-func lockCalls(t *testing.T, audit string) []string {
-	t.Helper()
-	recs, err := ReadAudit(audit)
+	recs, err := ReadAudit(secondAudit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	holder := regexp.MustCompile(regexp.QuoteMeta(lockHolderPrefix) + `[a-z2-7]+`)
-	var out []string
+	broke := false
 	for _, r := range recs {
-		if r.Event != AuditCall || (r.Call != "CreateTopics" && r.Call != "DeleteTopics") {
-			continue
-		}
-		line := fmt.Sprintf("%s %s: %s", r.Call, holder.ReplaceAllString(fmt.Sprint(r.Request), lockHolderPrefix+"*"), r.Result)
-		if r.Error != "" {
-			code, _, _ := strings.Cut(r.Error, ":")
-			line += " " + code
-		}
-		out = append(out, line)
+		broke = broke || (r.Event == state.AuditCall && r.Call == "break-lock" && strings.Contains(fmt.Sprint(r.Request), "step 7"))
 	}
-	return out
+	if !broke {
+		t.Errorf("the second run's audit log does not record the lock it broke: %+v", recs)
+	}
 }
 
 // TestInterruptLeavesMoveToFinish pins the default Ctrl-C behaviour: the
@@ -527,7 +488,7 @@ func TestCancelRestoresFromOrder(t *testing.T) {
 				t.Fatalf("not in flight before kshift cancel: %+v", st)
 			}
 			res, err := e.Cancel(testCtx(t, 30*time.Second), ref)
-			if err != nil || !slices.Equal(res.Steps, []int{1}) {
+			if err != nil || !slices.Equal(cancelled(res, false), []int{1}) {
 				t.Fatalf("cancel: %+v, %v", res, err)
 			}
 		}
@@ -558,14 +519,14 @@ func TestThrottleSetAndClear(t *testing.T) {
 		t.Fatalf("interrupted apply: %v", err)
 	}
 	ctx = testCtx(t, 30*time.Second)
-	res, err := e.SetThrottleRate(ctx, 20<<20)
+	res, err := e.SetThrottleRate(ctx, PlanRef{}, 20<<20)
 	if err != nil || !slices.Equal(res.Brokers, []int32{0, 1, 2, 3, 4, 5}) {
 		t.Fatalf("throttle set: %+v, %v", res, err)
 	}
 	if got := c.BrokerRates(3)[FollowerRateKey]; got != "20971520" {
 		t.Errorf("broker 3 follower rate %q after throttle set", got)
 	}
-	if _, err := e.ClearThrottles(ctx, false); err != nil {
+	if _, err := e.ClearThrottles(ctx, PlanRef{}, false); err != nil {
 		t.Fatal(err)
 	}
 	if cfg, _ := c.TopicConfigs("orders"); len(cfg) != 0 || len(c.BrokerRates(3)) != 0 {
@@ -574,7 +535,7 @@ func TestThrottleSetAndClear(t *testing.T) {
 	if cfg, _ := c.TopicConfigs("other"); cfg[LeaderReplicasKey] != "0:0" {
 		t.Errorf("throttle clear removed another tool's throttle: %v", cfg)
 	}
-	if _, err := e.ClearThrottles(ctx, true); err != nil {
+	if _, err := e.ClearThrottles(ctx, PlanRef{}, true); err != nil {
 		t.Fatal(err)
 	}
 	c.noThrottles(t)
@@ -612,13 +573,13 @@ func TestThrottleClearAllRemovesClusterDefaultRates(t *testing.T) {
 	if _, err := e.Apply(ctx, PlanRef{Plan: p, Path: "plan.yaml"}, 1); err != nil {
 		t.Fatalf("apply step 1: %v", err)
 	}
-	if _, err := e.ClearThrottles(ctx, false); err != nil {
+	if _, err := e.ClearThrottles(ctx, PlanRef{}, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.BrokerDynamicConfigs(-1); !maps.Equal(got, wantDefaults) {
 		t.Errorf("a step and throttle clear changed the cluster defaults kshift did not set: %v, want %v", got, wantDefaults)
 	}
-	cleared, err := e.ClearThrottles(ctx, true)
+	cleared, err := e.ClearThrottles(ctx, PlanRef{}, true)
 	if err != nil {
 		t.Fatalf("throttle clear --all: %v", err)
 	}
@@ -635,7 +596,7 @@ func TestThrottleClearAllRemovesClusterDefaultRates(t *testing.T) {
 	}
 	logged := false
 	for _, r := range recs {
-		if r.Event == AuditCall && r.Call == "IncrementalAlterConfigs" && r.Result == "ok" && strings.Contains(fmt.Sprint(r.Request), "DELETE broker <default> "+LeaderRateKey) {
+		if r.Event == state.AuditCall && r.Call == "IncrementalAlterConfigs" && r.Result == "ok" && strings.Contains(fmt.Sprint(r.Request), "DELETE broker <default> "+LeaderRateKey) {
 			logged = true
 		}
 	}
@@ -659,16 +620,16 @@ func TestDryRunChangesNothing(t *testing.T) {
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
 	ctx := testCtx(t, 30*time.Second)
 	wants := map[int][]string{
-		1: {`would call IncrementalAlterConfigs: [SET topic orders leader.replication.throttled.replicas="0:0,0:1,0:2"`,
-			"would call AlterPartitionAssignments: [orders-0=[0 1 2 3 4 5]]",
+		1: {`would call IncrementalAlterConfigs: SET topic orders leader.replication.throttled.replicas="0:0,0:1,0:2"`,
+			"would call AlterPartitionAssignments: orders-0=[0 1 2 3 4 5]",
 			// the end-of-step restore: the prior list back, kshift's
 			// entries and rates removed
-			`would call IncrementalAlterConfigs: [SET topic orders leader.replication.throttled.replicas="0:0" DELETE topic orders follower.replication.throttled.replicas`,
+			`would call IncrementalAlterConfigs: SET topic orders leader.replication.throttled.replicas="0:0", DELETE topic orders follower.replication.throttled.replicas`,
 			"DELETE broker 3 follower.replication.throttled.rate"},
 		2: {"dry run: step 2 is checked against the cluster as the 1 step(s) dry-run before it would leave it",
-			"would call AlterPartitionAssignments: [orders-0=[3 4 5 0 1 2]]", "would call ElectLeaders"},
+			"would call AlterPartitionAssignments: orders-0=[3 4 5 0 1 2]", "would call ElectLeaders: orders-0"},
 		3: {"dry run: step 3 is checked against the cluster as the 2 step(s) dry-run before it would leave it",
-			"would call AlterPartitionAssignments: [orders-0=[3 4 5]]"},
+			"would call AlterPartitionAssignments: orders-0=[3 4 5]"},
 	}
 	for n := 1; n <= 3; n++ {
 		out.Reset()
@@ -699,10 +660,10 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if recs, _ := ReadAudit(audit); len(recs) != 0 {
 		t.Errorf("dry run wrote %d audit records", len(recs))
 	}
-	// The same executor, no longer in a dry run, still sees the live
-	// cluster: step 2 is refused because step 1 is not done.
-	e.opts.DryRun = false
-	if _, err := e.Apply(ctx, ref, 2); !errors.Is(err, ErrRefused) {
+	// A real run sees the live cluster, where the dry run changed
+	// nothing: step 2 is refused because step 1 is not done.
+	real, _ := testExecutor(t, c, nil)
+	if _, err := real.Apply(ctx, ref, 2); !errors.Is(err, ErrRefused) {
 		t.Errorf("real step 2 after the dry run: %v, want refused (step 1 not applied)", err)
 	}
 }
@@ -750,15 +711,11 @@ func TestDoneStepNeedsNoLock(t *testing.T) {
 	if _, err := e.Apply(ctx, ref, 1); err != nil {
 		t.Fatal(err)
 	}
-	holder, _ := testExecutor(t, c, nil)
-	holder.begin(ref, 2)
-	if _, err := holder.AcquireLock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c.holdLock(t, "plan.yaml", 2)
 	if res, err := e.Apply(ctx, ref, 1); err != nil || !res.AlreadyDone {
 		t.Errorf("apply of done step 1 while another run holds the lock: %+v, %v; want already done", res, err)
 	}
-	var locked *LockedError
+	var locked *state.LockedError
 	if _, err := e.Apply(ctx, ref, 2); !errors.As(err, &locked) {
 		t.Errorf("apply of pending step 2 while another run holds the lock: %v; want a LockedError", err)
 	}

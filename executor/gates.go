@@ -8,10 +8,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/kshift/kshift/internal/kafkaapi"
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // maxNamed is how many partitions a refusal names before summarising.
@@ -44,40 +44,44 @@ func unsettledRefusal(format string, args ...any) error {
 // gatedView reads the step's partitions and runs the gates on them. A
 // refusal that a trailing read can cause is read again every settlePause
 // for SettleTimeout before it stands.
-func (e *Executor) gatedView(ctx context.Context, s *plans.Step, prevDone func(context.Context) error) (v *view, st []PartitionStatus, err error) {
-	deadline := time.Now().Add(e.opts.SettleTimeout)
-	for {
-		if v, err = e.readView(ctx, stepTopics(s.Partitions)); err != nil {
-			return nil, nil, err
+func (r *stepRun) gatedView(ctx context.Context) (v *view, st []PartitionStatus, err error) {
+	var gateErr error
+	err = poll.Until(ctx, poll.Options{Timeout: r.e.opts.SettleTimeout, Interval: settlePause}, func(ctx context.Context) (bool, error) {
+		var rerr error
+		if v, rerr = r.e.readView(ctx, stepTopics(r.step.Partitions)); rerr != nil {
+			return false, rerr
 		}
-		st, err = e.gateStep(ctx, s, v, prevDone)
-		if err == nil || !errors.Is(err, errUnsettled) || time.Now().After(deadline) {
-			return v, st, err
+		st, gateErr = r.gateStep(ctx, v)
+		if gateErr != nil && !errors.Is(gateErr, errUnsettled) {
+			return false, gateErr
 		}
-		if err := sleep(ctx, settlePause); err != nil {
-			return nil, nil, err
-		}
+		return gateErr == nil, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		err = gateErr
 	}
+	return v, st, err
 }
 
 // gateStep runs the safety gates for step s (docs/design.md "Safety invariants")
 // against v and returns each partition's state. prevDone checks the
 // previous step unless the options force the order.
-func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDone func(context.Context) error) ([]PartitionStatus, error) {
+func (r *stepRun) gateStep(ctx context.Context, v *view) ([]PartitionStatus, error) {
+	e, s, p := r.e, r.step, r.ref.Plan
 	// 1. The plan's cluster.
-	if v.ClusterID != e.plan.ClusterID {
-		return nil, refusal("the plan is for cluster %q but the cluster reached is %q: a plan applies only to the cluster it was made for", e.plan.ClusterID, v.ClusterID)
+	if v.ClusterID != p.ClusterID {
+		return nil, refusal("the plan is for cluster %q but the cluster reached is %q: a plan applies only to the cluster it was made for", p.ClusterID, v.ClusterID)
 	}
 	// A step whose partitions later steps have moved on from is done too;
 	// the undo of step n (not a step of the plan) is done where the plan's
 	// chain has step n pending.
 	st := classifyStep(s, v)
-	undo := e.undoRun(s)
+	undo := undoRun(p, s)
 	n, finished := s.Number, StateDone
 	if undo {
 		n, finished = s.Undoes, StatePending
 	}
-	chain := planStates(e.plan, v)[n]
+	chain := planStates(p, v)[n]
 	// The chain calls a move-leader partition whose undo awaits an election
 	// pending while the old leader is out of the ISR (a failover looks the
 	// same); the undo's own state still shows it in flight, so it is not done.
@@ -97,16 +101,16 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	// An interrupted rollback of the step: applying it now would fight the
 	// undo (a move-leader undo between its elections looks pending to the
 	// step alone, so the plan's chain tells).
-	if e.plan.Kind == plans.KindMigration && !undo {
+	if p.Kind == plans.KindMigration && !undo {
 		var undoing []string
 		for _, p := range st {
-			if chain[tp{p.Topic, p.Partition}].State == StateUndoInFlight {
+			if chain[tp{Topic: p.Topic, Partition: p.Partition}].State == StateUndoInFlight {
 				undoing = append(undoing, p.Name())
 			}
 		}
 		if len(undoing) > 0 {
 			return st, unsettledRefusal("%s: its undo (an interrupted kshift rollback) is in flight for %d partition(s): %s; finish it with kshift rollback %s --step %d, or revert it with kshift cancel %s (back to the step's to), then run this again",
-				s.Label(), len(undoing), nameList(undoing), e.planPath, s.Number, e.planPath)
+				s.Label(), len(undoing), nameList(undoing), r.ref.Path, s.Number, r.ref.Path)
 		}
 	}
 	// 2. Every partition at from, at to, or in flight towards to.
@@ -118,7 +122,7 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		case StateDrifted:
 			drifted = append(drifted, p.Name()+": "+p.Detail)
 		case StateInFlight:
-			ours[tp{p.Topic, p.Partition}] = true
+			ours[tp{Topic: p.Topic, Partition: p.Partition}] = true
 		}
 		if p.State != StateDone {
 			allDone = false
@@ -142,8 +146,8 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 		return st, nil
 	}
 	// 4. Previous step done.
-	if !e.opts.ForceOrder && prevDone != nil {
-		if err := prevDone(ctx); err != nil {
+	if !e.opts.ForceOrder && r.prevDone != nil {
+		if err := r.prevDone(ctx); err != nil {
 			return st, err
 		}
 	}
@@ -179,11 +183,11 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	}
 	// 7. The `kshift check` health gates for what the step touches.
 	if e.opts.Gates != nil {
-		gp, gs := e.plan, s
+		gp, gs := p, s
 		if undo {
 			// The gates read a step by its number in its plan: give them
 			// the derived rollback plan, where the undo is listed.
-			gp = plans.Rollback(e.plan)
+			gp = plans.Rollback(p)
 			for i := range gp.Steps {
 				if gp.Steps[i].Undoes == s.Undoes {
 					gs = &gp.Steps[i]
@@ -197,11 +201,11 @@ func (e *Executor) gateStep(ctx context.Context, s *plans.Step, v *view, prevDon
 	return st, nil
 }
 
-// undoRun reports whether s is the undo of a step of the migration plan
-// being run (undoStepOf: kshift rollback, or a cancel of an undo), rather
-// than one of its own steps.
-func (e *Executor) undoRun(s *plans.Step) bool {
-	return s.Undoes > 0 && e.plan.Kind == plans.KindMigration
+// undoRun reports whether s is the undo of a step of migration plan p
+// (undoStepOf: kshift rollback, or a cancel of an undo), rather than one of
+// its own steps.
+func undoRun(p *plans.Plan, s *plans.Step) bool {
+	return s.Undoes > 0 && p.Kind == plans.KindMigration
 }
 
 // waitInSync polls until every pending partition of the step has its full
@@ -210,18 +214,18 @@ func (e *Executor) waitInSync(ctx context.Context, s *plans.Step, st []Partition
 	pending := map[tp]bool{}
 	for _, p := range st {
 		if p.State == StatePending {
-			pending[tp{p.Topic, p.Partition}] = true
+			pending[tp{Topic: p.Topic, Partition: p.Partition}] = true
 		}
 	}
-	deadline := time.Now().Add(e.opts.SettleTimeout)
-	for {
+	var out []string
+	err := poll.Until(ctx, poll.Options{Timeout: e.opts.SettleTimeout, First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
 		v, err := e.readView(ctx, stepTopics(s.Partitions))
 		if err != nil {
-			return err
+			return false, err
 		}
-		var out []string
+		out = nil
 		for _, m := range s.Partitions {
-			key := tp{m.Topic, m.Partition}
+			key := tp{Topic: m.Topic, Partition: m.Partition}
 			if !pending[key] {
 				continue
 			}
@@ -234,44 +238,31 @@ func (e *Executor) waitInSync(ctx context.Context, s *plans.Step, st []Partition
 				out = append(out, fmt.Sprintf("%s: replicas %v, isr %v", key, m.From, isr))
 			}
 		}
-		if len(out) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return refusal("%s: %d partition(s) are under-replicated (a replica is out of the ISR); wait until they catch up: %s", s.Label(), len(out), nameList(out))
-		}
-		if err := sleep(ctx, e.opts.PollInterval); err != nil {
-			return err
-		}
+		return len(out) == 0, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return refusal("%s: %d partition(s) are under-replicated (a replica is out of the ISR); wait until they catch up: %s", s.Label(), len(out), nameList(out))
 	}
+	return err
 }
 
 // minInsync reads min.insync.replicas of topics (the value in effect,
 // topic or broker default).
 func (e *Executor) minInsync(ctx context.Context, topics []string) (map[string]int, error) {
-	req := kmsg.NewPtrDescribeConfigsRequest()
-	for _, t := range topics {
-		r := kmsg.NewDescribeConfigsRequestResource()
-		r.ResourceType = kmsg.ConfigResourceTypeTopic
-		r.ResourceName = t
-		r.ConfigNames = []string{plans.MinInsyncReplicasKey}
-		req.Resources = append(req.Resources, r)
+	res := make([]kafkaapi.ConfigResource, len(topics))
+	for i, t := range topics {
+		res[i] = kafkaapi.TopicResource(t)
 	}
-	resp, err := request[*kmsg.DescribeConfigsResponse](ctx, e, req)
+	cfg, err := e.kafka.DescribeConfigs(ctx, res, []string{plans.MinInsyncReplicasKey})
 	if err != nil {
 		return nil, fmt.Errorf("reading min.insync.replicas: %w", err)
 	}
 	out := map[string]int{}
-	for _, r := range resp.Resources {
-		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil {
-			return nil, fmt.Errorf("reading min.insync.replicas of topic %s: %w", r.ResourceName, err)
-		}
-		out[r.ResourceName] = 1
-		for _, c := range r.Configs {
-			if c.Name == plans.MinInsyncReplicasKey && c.Value != nil {
-				if n, err := strconv.Atoi(*c.Value); err == nil {
-					out[r.ResourceName] = n
-				}
+	for _, t := range topics {
+		out[t] = 1
+		if c, ok := cfg[kafkaapi.TopicResource(t)][plans.MinInsyncReplicasKey]; ok && c.Value != nil {
+			if n, err := strconv.Atoi(*c.Value); err == nil {
+				out[t] = n
 			}
 		}
 	}

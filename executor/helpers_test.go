@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -20,6 +22,9 @@ import (
 type testCluster struct {
 	*kafkasim.Cluster
 	client *kgo.Client
+	// store is kshift's state for the cluster, shared by every executor of
+	// the test as the cluster's ZooKeeper is by every operator.
+	store state.Store
 }
 
 func startCluster(t *testing.T, speed float64, cfg kafkasim.Config) *testCluster {
@@ -47,7 +52,7 @@ func startCluster(t *testing.T, speed float64, cfg kafkasim.Config) *testCluster
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &testCluster{Cluster: c, client: cl}
+	return &testCluster{Cluster: c, client: cl, store: state.NewMemory()}
 }
 
 // topicSpec creates a topic with literal replica lists and a size per partition.
@@ -115,6 +120,7 @@ func testExecutor(t *testing.T, c *testCluster, mod func(*Options)) (*Executor, 
 		StallAfter:    2 * time.Second,
 		ElectionWait:  10 * time.Millisecond,
 		Audit:         OpenAudit(audit),
+		Store:         c.store,
 	}
 	if mod != nil {
 		mod(&o)
@@ -165,7 +171,7 @@ func (c *testCluster) replicas(t *testing.T, topic string, p int32) kafkasim.Par
 // the calls themselves (not kshift's own account of them). onAnswer, when
 // set, sees each answer as it arrives.
 type recordingKafka struct {
-	Kafka
+	kafkaapi.Requester
 	mu   sync.Mutex
 	sent []kmsg.Request
 	// sentAt is when each request was sent, for pacing checks.
@@ -175,7 +181,7 @@ type recordingKafka struct {
 
 func (r *recordingKafka) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	r.record(req)
-	resp, err := r.Kafka.Request(ctx, req)
+	resp, err := r.Requester.Request(ctx, req)
 	if err == nil {
 		r.answer(req, resp)
 	}
@@ -184,7 +190,7 @@ func (r *recordingKafka) Request(ctx context.Context, req kmsg.Request) (kmsg.Re
 
 func (r *recordingKafka) RequestSharded(ctx context.Context, req kmsg.Request) []kgo.ResponseShard {
 	r.record(req)
-	shards := r.Kafka.RequestSharded(ctx, req)
+	shards := r.Requester.RequestSharded(ctx, req)
 	for _, sh := range shards {
 		if sh.Err == nil {
 			r.answer(req, sh.Resp)
@@ -226,8 +232,8 @@ func (r *recordingKafka) requests(key int16) ([]kmsg.Request, []time.Time) {
 
 // recorded makes e send through a recordingKafka and returns it.
 func recorded(e *Executor) *recordingKafka {
-	r := &recordingKafka{Kafka: e.k}
-	e.k = r
+	r := &recordingKafka{}
+	e.kafka.Wrap(func(k kafkaapi.Requester) kafkaapi.Requester { r.Requester = k; return r })
 	return r
 }
 
@@ -250,4 +256,28 @@ func splitStep(t *testing.T, p *plans.Plan, n int) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// holdLock takes the cluster's operator lock as another kshift would, for
+// plan and step, and returns its lease (released at the end of the test).
+func (c *testCluster) holdLock(t *testing.T, plan string, step int) state.Lease {
+	t.Helper()
+	lease, err := c.store.Acquire(context.Background(), state.Holder{Host: "other-host", PID: 4242, User: "other", Command: "apply", Plan: plan, Step: step, Since: time.Now()}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lease.Release() })
+	return lease
+}
+
+// cancelled lists the steps a cancel reverted (undo: the steps whose undo
+// it reverted).
+func cancelled(res *CancelResult, undo bool) []int {
+	var out []int
+	for _, s := range res.Steps {
+		if s.Undo == undo {
+			out = append(out, s.Step)
+		}
+	}
+	return out
 }

@@ -2,12 +2,10 @@ package executor
 
 import (
 	"cmp"
-	"context"
 	"slices"
 	"time"
 
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Progress is the state of a running step, sent after every poll.
@@ -53,59 +51,12 @@ type ReplicaProgress struct {
 }
 
 // Name is topic-partition.
-func (r ReplicaProgress) Name() string { return tp{r.Topic, r.Partition}.String() }
-
-// replicaSizes reads the log size of every replica of the given partitions:
-// (broker, partition) -> bytes. Brokers that do not answer are left out.
-func (e *Executor) replicaSizes(ctx context.Context, parts []tp) map[int32]map[tp]int64 {
-	req := kmsg.NewPtrDescribeLogDirsRequest()
-	topics, byTopic := groupByTopic(parts, func(p tp) string { return p.Topic })
-	for _, name := range topics {
-		t := kmsg.NewDescribeLogDirsRequestTopic()
-		t.Topic = name
-		for _, p := range byTopic[name] {
-			t.Partitions = append(t.Partitions, p.Partition)
-		}
-		req.Topics = append(req.Topics, t)
-	}
-	out := map[int32]map[tp]int64{}
-	if len(parts) == 0 {
-		return out
-	}
-	cctx, cancel := context.WithTimeout(ctx, e.opts.CallTimeout)
-	defer cancel()
-	e.calls.Add(1)
-	for _, sh := range e.k.RequestSharded(cctx, req) {
-		resp, ok := sh.Resp.(*kmsg.DescribeLogDirsResponse)
-		if sh.Err != nil || !ok {
-			continue
-		}
-		m := out[sh.Meta.NodeID]
-		if m == nil {
-			m = map[tp]int64{}
-			out[sh.Meta.NodeID] = m
-		}
-		for _, d := range resp.Dirs {
-			if d.ErrorCode != 0 {
-				continue
-			}
-			for _, t := range d.Topics {
-				for _, p := range t.Partitions {
-					if p.IsFuture {
-						continue
-					}
-					m[tp{t.Topic, p.Partition}] += p.Size
-				}
-			}
-		}
-	}
-	return out
-}
+func (r ReplicaProgress) Name() string { return tp{Topic: r.Topic, Partition: r.Partition}.String() }
 
 // leaderSize is what each adding replica of m must copy: its leader's size
 // now, or the plan's size when the leader did not answer.
 func leaderSize(m *plans.Move, v *view, sizes map[int32]map[tp]int64) int64 {
-	key := tp{m.Topic, m.Partition}
+	key := tp{Topic: m.Topic, Partition: m.Partition}
 	if lp := v.Partitions[key]; lp != nil && lp.Leader >= 0 {
 		if s, ok := sizes[lp.Leader][key]; ok {
 			return s
@@ -123,7 +74,7 @@ func copyProgress(moves []plans.Move, states map[tp]PartitionState, v *view, siz
 		if len(adding) == 0 {
 			continue
 		}
-		key := tp{m.Topic, m.Partition}
+		key := tp{Topic: m.Topic, Partition: m.Partition}
 		size := leaderSize(m, v, sizes)
 		total += size * int64(len(adding))
 		if states[key] == StateDone {
@@ -146,7 +97,7 @@ func addingReplicas(moves []plans.Move, states map[tp]PartitionState, v *view, s
 	var out []ReplicaProgress
 	for i := range moves {
 		m := &moves[i]
-		key := tp{m.Topic, m.Partition}
+		key := tp{Topic: m.Topic, Partition: m.Partition}
 		if states[key] != StateInFlight {
 			continue
 		}

@@ -54,8 +54,8 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 		// undo's from, its pending ones already at the undo's to.
 		res, err = e.applyStep(ctx, ref, undo, nil, false)
 	}
-	if err == nil && e.opts.DryRun {
-		e.dryRunLeaves(n, StepPending)
+	if err == nil && e.opts.DryRun && s.Phase.IsZooKeeper() {
+		e.zkLeft[n] = StepPending
 	}
 	return res, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -71,7 +72,7 @@ func auditRuns(t *testing.T, e *Executor, command string) []string {
 	}
 	var out []string
 	for _, r := range recs {
-		if r.Command == command && (r.Event == AuditStart || r.Event == AuditEnd) {
+		if r.Command == command && (r.Event == state.AuditStart || r.Event == state.AuditEnd) {
 			out = append(out, fmt.Sprintf("%s step=%d undoes=%d", r.Event, r.Step, r.Undoes))
 		}
 	}
@@ -189,12 +190,12 @@ func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
 	}
 	again, _ := testExecutor(t, c, func(o *Options) { o.Audit = slow.opts.Audit })
 	res, err := again.Rollback(ctx, ref, 3, false)
-	if err != nil || !res.AlreadyDone || !res.ClearedLeftovers {
+	if err != nil || !res.AlreadyDone || len(res.ClearedLeftovers) == 0 {
 		t.Fatalf("rollback of step 3 after its undo finished: %+v, %v; want nothing to undo, the leftover throttles cleared", res, err)
 	}
 	c.noThrottles(t)
 	// Once cleared, running it again finds nothing left.
-	if res, err := again.Rollback(ctx, ref, 3, false); err != nil || !res.AlreadyDone || res.ClearedLeftovers {
+	if res, err := again.Rollback(ctx, ref, 3, false); err != nil || !res.AlreadyDone || len(res.ClearedLeftovers) > 0 {
 		t.Errorf("rollback of step 3 a second time: %+v, %v; want nothing to undo and nothing to clear", res, err)
 	}
 }
@@ -229,7 +230,7 @@ func TestCancelRevertsUndoInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cancel with another plan: %v", err)
 	}
-	if len(res.Steps) != 0 || len(res.Undos) != 0 || !slices.Equal(res.Unrecognised, []string{"orders-0"}) {
+	if len(res.Steps) != 0 || len(cancelled(res, true)) != 0 || !slices.Equal(res.Unrecognised, []string{"orders-0"}) {
 		t.Errorf("cancel with another plan: %+v; want nothing reverted and orders-0 unrecognised", res)
 	}
 	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "orders-0") || !strings.Contains(res.Warnings[0], "kshift throttle clear other.yaml") {
@@ -246,7 +247,7 @@ func TestCancelRevertsUndoInFlight(t *testing.T) {
 	}
 
 	res, err = slow.Cancel(ctx, ref)
-	if err != nil || !slices.Equal(res.Undos, []int{1}) || len(res.Steps) != 0 || len(res.Unrecognised) != 0 {
+	if err != nil || !slices.Equal(cancelled(res, true), []int{1}) || len(cancelled(res, false)) != 0 || len(res.Unrecognised) != 0 {
 		t.Fatalf("cancel: %+v, %v; want the undo of step 1 reverted", res, err)
 	}
 	if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, to) || st.Reassigning {
@@ -352,10 +353,10 @@ func TestInterruptedMoveLeaderRollbackResumes(t *testing.T) {
 		t.Fatalf("second interrupted rollback: %v; want ErrInterrupted", err)
 	}
 	cres, err := e.Cancel(ctx, ref)
-	if err != nil || !slices.Equal(cres.Undos, []int{2}) || len(cres.Steps) != 0 {
+	if err != nil || !slices.Equal(cancelled(cres, true), []int{2}) || len(cancelled(cres, false)) != 0 {
 		t.Fatalf("cancel: %+v, %v; want the undo of step 2 reverted", cres, err)
 	}
-	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=2", "end step=2 undoes=2"}; len(got) < 2 || !slices.Equal(got[len(got)-2:], want) {
+	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=2", "end step=2 undoes=2", "end step=0 undoes=0"}; len(got) < 3 || !slices.Equal(got[len(got)-3:], want) {
 		t.Errorf("audit log of the cancel: %q; want it to end with %q", got, want)
 	}
 	if got := at(lead[0]); got != want(lead[0].From) {
@@ -411,10 +412,10 @@ func TestMoveLeaderInterruptedBetweenElections(t *testing.T) {
 		t.Fatalf("status after the interrupt: %+v, %v; want step 2 in flight for 2 partitions", st, err)
 	}
 	res, err := e.Cancel(ctx, ref)
-	if err != nil || !slices.Equal(res.Steps, []int{2}) || len(res.Undos) != 0 {
+	if err != nil || !slices.Equal(cancelled(res, false), []int{2}) || len(cancelled(res, true)) != 0 {
 		t.Fatalf("cancel: %+v, %v; want step 2 reverted", res, err)
 	}
-	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=0", "end step=2 undoes=0"}; len(got) < 2 || !slices.Equal(got[len(got)-2:], want) {
+	if got, want := auditRuns(t, e, "apply"), []string{"start step=2 undoes=0", "end step=2 undoes=0", "end step=0 undoes=0"}; len(got) < 3 || !slices.Equal(got[len(got)-3:], want) {
 		t.Errorf("audit log of the cancel: %q; want it to end with %q", got, want)
 	}
 	for i, m := range lead {

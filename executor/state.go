@@ -6,8 +6,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // PartitionState is where one partition of a step stands on the live cluster.
@@ -34,12 +34,7 @@ const (
 var AllPartitionStates = []PartitionState{StateDone, StatePending, StateInFlight, StateUndoInFlight, StateDrifted}
 
 // tp names a partition.
-type tp struct {
-	Topic     string
-	Partition int32
-}
-
-func (t tp) String() string { return fmt.Sprintf("%s-%d", t.Topic, t.Partition) }
+type tp = kafkaapi.TP
 
 // livePartition is one partition as Metadata and ListPartitionReassignments report it.
 type livePartition struct {
@@ -63,66 +58,37 @@ type view struct {
 	InFlight map[tp]*livePartition
 }
 
-// readView reads Metadata for topics (nil = none) and every reassignment in flight.
+// readView reads Metadata for topics (nil = none) and every reassignment in
+// flight. The replicas of a move in flight are the controller's (from
+// ListPartitionReassignments), never a mix with a broker's Metadata, which
+// can still hold the list from before the submission
+// (docs/kafka-behaviour.md 24).
 func (e *Executor) readView(ctx context.Context, topics []string) (*view, error) {
-	mreq := kmsg.NewPtrMetadataRequest()
-	mreq.Topics = []kmsg.MetadataRequestTopic{}
-	for _, t := range topics {
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(t)
-		mreq.Topics = append(mreq.Topics, rt)
+	if topics == nil {
+		topics = []string{}
 	}
-	mresp, err := request[*kmsg.MetadataResponse](ctx, e, mreq)
+	md, err := e.kafka.Metadata(ctx, topics)
 	if err != nil {
-		return nil, fmt.Errorf("reading cluster metadata: %w", err)
+		return nil, err
 	}
-	v := &view{Controller: mresp.ControllerID, Brokers: map[int32]bool{}, Partitions: map[tp]*livePartition{}, InFlight: map[tp]*livePartition{}}
-	if mresp.ClusterID != nil {
-		v.ClusterID = *mresp.ClusterID
+	v := &view{ClusterID: md.ClusterID, Controller: md.Controller, Brokers: map[int32]bool{}, Partitions: map[tp]*livePartition{}, InFlight: map[tp]*livePartition{}}
+	for id := range md.Brokers {
+		v.Brokers[id] = true
 	}
-	for _, b := range mresp.Brokers {
-		v.Brokers[b.NodeID] = true
+	for key, p := range md.Partitions {
+		v.Partitions[key] = &livePartition{Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader}
 	}
-	for _, t := range mresp.Topics {
-		if t.Topic == nil || t.ErrorCode != 0 {
-			continue
-		}
-		for _, p := range t.Partitions {
-			v.Partitions[tp{*t.Topic, p.Partition}] = &livePartition{
-				Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader,
-			}
-		}
-	}
-	// topics = null lists every reassignment in flight (docs/kafka-behaviour.md 9).
-	lreq := kmsg.NewPtrListPartitionReassignmentsRequest()
-	lreq.TimeoutMillis = int32(e.opts.CallTimeout.Milliseconds())
-	lreq.Topics = nil
-	lresp, err := request[*kmsg.ListPartitionReassignmentsResponse](ctx, e, lreq)
+	inflight, err := e.kafka.Reassignments(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing reassignments in flight: %w", err)
+		return nil, err
 	}
-	if err := codeErr(lresp.ErrorCode, lresp.ErrorMessage); err != nil {
-		return nil, fmt.Errorf("listing reassignments in flight: %w", err)
-	}
-	for _, t := range lresp.Topics {
-		for _, p := range t.Partitions {
-			key := tp{t.Topic, p.Partition}
-			lp := &livePartition{Replicas: p.Replicas, Adding: p.AddingReplicas, Removing: p.RemovingReplicas, Reassigning: true}
-			v.InFlight[key] = lp
-			// The controller answers ListPartitionReassignments and is
-			// current; a broker's Metadata can still hold the list from
-			// before the submission (docs/kafka-behaviour.md 24), so the
-			// replicas of a move in flight are the controller's, never a
-			// mix of the two reads.
-			if mp := v.Partitions[key]; mp != nil {
-				mp.Reassigning = true
-				mp.Replicas = p.Replicas
-				mp.Adding, mp.Removing = p.AddingReplicas, p.RemovingReplicas
-			}
+	for key, r := range inflight {
+		v.InFlight[key] = &livePartition{Replicas: r.Replicas, Adding: r.Adding, Removing: r.Removing, Reassigning: true}
+		if mp := v.Partitions[key]; mp != nil {
+			mp.Reassigning = true
+			mp.Replicas = r.Replicas
+			mp.Adding, mp.Removing = r.Adding, r.Removing
 		}
-	}
-	if e.opts.DryRun {
-		e.overlayDryRun(v)
 	}
 	return v, nil
 }
@@ -262,7 +228,7 @@ func classifyStep(s *plans.Step, v *view) []PartitionStatus {
 	out := make([]PartitionStatus, 0, len(s.Partitions))
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
-		lp := v.Partitions[tp{m.Topic, m.Partition}]
+		lp := v.Partitions[tp{Topic: m.Topic, Partition: m.Partition}]
 		st, detail := classify(s.Phase, m, lp)
 		ps := PartitionStatus{Topic: m.Topic, Partition: m.Partition, State: st, Detail: detail, Leader: -1}
 		if lp != nil {
@@ -271,20 +237,4 @@ func classifyStep(s *plans.Step, v *view) []PartitionStatus {
 		out = append(out, ps)
 	}
 	return out
-}
-
-// groupByTopic returns the topics of items in the order they first appear,
-// with each topic's items: Kafka's requests list every topic once, with its
-// partitions under it.
-func groupByTopic[T any](items []T, topic func(T) string) ([]string, map[string][]T) {
-	var order []string
-	groups := map[string][]T{}
-	for _, it := range items {
-		name := topic(it)
-		if _, seen := groups[name]; !seen {
-			order = append(order, name)
-		}
-		groups[name] = append(groups[name], it)
-	}
-	return order, groups
 }

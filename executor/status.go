@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // StepState is where a whole step stands.
@@ -63,8 +64,17 @@ type StepStatus struct {
 type PlanStatus struct {
 	ClusterID string       `json:"cluster_id" yaml:"cluster_id"`
 	Steps     []StepStatus `json:"steps" yaml:"steps"`
-	// Lock is the operator lock's holder, when held.
-	Lock *LockHolder `json:"lock,omitempty" yaml:"lock,omitempty"`
+	// Lock is the operator lock's holder and lease, when held.
+	Lock *state.LockInfo `json:"lock,omitempty" yaml:"lock,omitempty"`
+	// Throttles are the throttle records kshift has open: what it set and
+	// has not yet restored, with the step each belongs to.
+	Throttles []*state.ThrottleRecord `json:"throttles,omitempty" yaml:"throttles,omitempty"`
+	// RateOverride is the rate an operator set with kshift throttle set,
+	// which stands until the step it was set in ends.
+	RateOverride *state.RateOverride `json:"rate_override,omitempty" yaml:"rate_override,omitempty"`
+	// StateUnknown says why the lock and throttles could not be read (no
+	// --zookeeper), empty when they were.
+	StateUnknown string `json:"state_unknown,omitempty" yaml:"state_unknown,omitempty"`
 }
 
 type chainLink struct {
@@ -83,7 +93,7 @@ func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 		s := &p.Steps[i]
 		for j := range s.Partitions {
 			m := &s.Partitions[j]
-			key := tp{m.Topic, m.Partition}
+			key := tp{Topic: m.Topic, Partition: m.Partition}
 			chains[key] = append(chains[key], chainLink{s.Number, m})
 		}
 	}
@@ -193,7 +203,6 @@ func summarise(s *plans.Step, parts map[tp]PartitionStatus) StepStatus {
 
 // Status reads where every step of the plan stands on the live cluster.
 func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error) {
-	e.begin(ref, 0)
 	p := ref.Plan
 	var topics []string
 	for i := range p.Steps {
@@ -239,22 +248,33 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 					inflight = append(inflight, k)
 				}
 			}
-			sizes := e.replicaSizes(ctx, inflight)
+			sizes := e.kafka.LogDirSizes(ctx, inflight)
 			ss.BytesTotal, ss.BytesCopied = copyProgress(s.Partitions, pst, v, sizes)
 		}
 		out.Steps = append(out.Steps, ss)
 	}
-	if out.Lock, err = e.ReadLock(ctx); err != nil {
+	if e.store == nil {
+		out.StateUnknown = "kshift's lock and throttle records are kept in the cluster's ZooKeeper: give --zookeeper to see them"
+		return out, nil
+	}
+	if out.Lock, err = e.store.Lock(ctx); err != nil {
+		return nil, err
+	}
+	if out.Throttles, err = e.store.ThrottleRecords(ctx); err != nil {
+		return nil, err
+	}
+	if out.RateOverride, err = e.store.Rate(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 // StepDone reports whether step n of ref's plan is done on the live
-// cluster, so that applying it would change nothing.
+// cluster, so that applying it would change nothing. It reads once: a step
+// just done can read as not done for a moment (docs/kafka-behaviour.md 24),
+// which costs a question the apply then answers with "already done".
 func (e *Executor) StepDone(ctx context.Context, ref PlanRef, n int) (bool, error) {
-	e.begin(ref, n)
-	err := e.stepDone(ctx, n)
+	err := e.stepDone(ctx, ref.Plan, n)
 	if errors.Is(err, ErrRefused) {
 		return false, nil // not done, or not readable: applying it says which
 	}
@@ -296,27 +316,21 @@ func (e *Executor) undoProgress(ctx context.Context, p *plans.Plan, s *plans.Ste
 			undoStates[k] = StatePending
 		}
 	}
-	return copyProgress(undo.Partitions, undoStates, v, e.replicaSizes(ctx, inflight))
+	return copyProgress(undo.Partitions, undoStates, v, e.kafka.LogDirSizes(ctx, inflight))
 }
 
 // stepDone reports whether step n of the plan is done on the live cluster,
 // as an error saying what is not done.
-func (e *Executor) stepDone(ctx context.Context, n int) error {
-	s := e.plan.Step(n)
+func (e *Executor) stepDone(ctx context.Context, p *plans.Plan, n int) error {
+	s := p.Step(n)
 	if s == nil {
 		return nil
-	}
-	if state, ok := e.dryRunLeft(n); ok {
-		if state != StepDone {
-			return refusal("step %d (%s) is %s as the steps dry-run so far would leave it (its undo was dry-run): apply it first (or --force-order)", n, s.Phase, state)
-		}
-		return nil // the cluster does not show it, but this dry run did it
 	}
 	if s.Phase.IsZooKeeper() {
 		if e.opts.ZooKeeperSteps == nil {
 			return refusal("step %d (%s) before this one cannot be checked without ZooKeeper: give --zookeeper, or --force-order if you know it is done", n, s.Phase)
 		}
-		state, detail, err := e.opts.ZooKeeperSteps.State(ctx, s)
+		state, detail, err := e.zooKeeperStepState(ctx, s)
 		if err != nil {
 			return fmt.Errorf("checking step %d: %w", n, err)
 		}
@@ -329,7 +343,7 @@ func (e *Executor) stepDone(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	ss := summarise(s, planStates(e.plan, v)[n])
+	ss := summarise(s, planStates(p, v)[n])
 	if ss.State != StepDone {
 		return unsettledRefusal("step %d (%s) is %s (%d of %d partitions done): apply it first (or --force-order)", n, s.Phase, ss.State, ss.Done, ss.Partitions)
 	}

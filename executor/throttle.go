@@ -10,10 +10,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/kafkaapi"
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/kshift/kshift/state"
 )
 
 // Throttle config keys (docs/design.md "Throttles").
@@ -23,63 +25,25 @@ const (
 	LeaderReplicasKey     = "leader.replication.throttled.replicas"
 	FollowerReplicasKey   = "follower.replication.throttled.replicas"
 	throttleWildcardValue = "*"
-	// clusterDefaultResource names the cluster-default broker config
-	// resource (ZooKeeper /config/brokers/<default>): its rates are stored
-	// but not enforced on Kafka 2.4 (docs/kafka-behaviour.md 12).
-	clusterDefaultResource = ""
+)
+
+var (
+	rateKeys = []string{LeaderRateKey, FollowerRateKey}
+	listKeys = []string{LeaderReplicasKey, FollowerReplicasKey}
 )
 
 // ErrUnknownRate refuses to overwrite a throttle rate whose current value
 // cannot be read (Kafka 2.4 hides rates, docs/kafka-behaviour.md 13).
 var ErrUnknownRate = errors.New("existing throttle rate cannot be read")
 
-// PriorValue is a config value as it was before kshift touched it.
-type PriorValue struct {
-	// Present is false when the key was not set at all.
-	Present bool `json:"present"`
-	// Known is false when the key was set but its value could not be read.
-	Known bool   `json:"known"`
-	Value string `json:"value"`
+// ZooKeeper is what the executor reads from ZooKeeper: the broker configs at
+// /config/brokers/N, where Kafka 2.4 keeps throttle rates it hides from
+// DescribeConfigs. *zk.Conn satisfies it.
+type ZooKeeper interface {
+	Get(path string) ([]byte, *zk.Stat, error)
 }
 
-// TopicThrottle is what kshift did to one topic's throttled-replica lists.
-type TopicThrottle struct {
-	PriorLeader   PriorValue `json:"prior_leader"`
-	PriorFollower PriorValue `json:"prior_follower"`
-	// Leader and Follower are the "partition:broker" entries kshift added
-	// (entries that were already listed are not kshift's).
-	Leader   []string `json:"leader,omitempty"`
-	Follower []string `json:"follower,omitempty"`
-}
-
-// BrokerThrottle is what kshift did to one broker's throttle rates.
-type BrokerThrottle struct {
-	PriorLeaderRate   PriorValue `json:"prior_leader_rate"`
-	PriorFollowerRate PriorValue `json:"prior_follower_rate"`
-}
-
-// ThrottleRecord is everything kshift changed in throttle configs for a run,
-// with the values from before, so that it can be undone exactly.
-type ThrottleRecord struct {
-	ID      string                    `json:"id"`
-	Rate    plans.Rate                `json:"rate"`
-	Topics  map[string]*TopicThrottle `json:"topics"`
-	Brokers map[int32]*BrokerThrottle `json:"brokers"`
-}
-
-func newThrottleRecord(id string, rate plans.Rate) *ThrottleRecord {
-	return &ThrottleRecord{ID: id, Rate: rate, Topics: map[string]*TopicThrottle{}, Brokers: map[int32]*BrokerThrottle{}}
-}
-
-// empty reports whether the record holds nothing kshift still owns.
-func (r *ThrottleRecord) empty() bool {
-	for _, t := range r.Topics {
-		if len(t.Leader) > 0 || len(t.Follower) > 0 {
-			return false
-		}
-	}
-	return len(r.Brokers) == 0
-}
+var _ ZooKeeper = (*zk.Conn)(nil)
 
 // throttlePlan is what a set of moves needs throttled: per topic the
 // leader entries (existing replicas) and follower entries (adding replicas),
@@ -141,137 +105,95 @@ func parseList(v string) []string {
 	return out
 }
 
-// topicConfigs reads the throttled-replica lists of topics.
-func (e *Executor) topicConfigs(ctx context.Context, topics []string) (map[string][2]PriorValue, error) {
-	req := kmsg.NewPtrDescribeConfigsRequest()
-	for _, t := range topics {
-		r := kmsg.NewDescribeConfigsRequestResource()
-		r.ResourceType = kmsg.ConfigResourceTypeTopic
-		r.ResourceName = t
-		r.ConfigNames = []string{LeaderReplicasKey, FollowerReplicasKey}
-		req.Resources = append(req.Resources, r)
+func isWildcard(pv state.PriorValue) bool {
+	return pv.Present && strings.TrimSpace(pv.Value) == throttleWildcardValue
+}
+
+// priorOf turns a config entry into the value kshift records: set or not
+// (an unset rate may be listed with source DEFAULT_CONFIG,
+// docs/kafka-behaviour.md 26), and its value where the broker shows it.
+func priorOf(res kafkaapi.ConfigResource, e kafkaapi.ConfigEntry, listed bool) state.PriorValue {
+	if !listed || !e.SetOn(res) {
+		return state.PriorValue{}
 	}
-	resp, err := request[*kmsg.DescribeConfigsResponse](ctx, e, req)
+	pv := state.PriorValue{Present: true, Known: e.Value != nil}
+	if e.Value != nil {
+		pv.Value = *e.Value
+	}
+	return pv
+}
+
+// topicLists reads the throttled-replica lists of topics: [leader, follower].
+func (e *Executor) topicLists(ctx context.Context, topics []string) (map[string][2]state.PriorValue, error) {
+	res := make([]kafkaapi.ConfigResource, len(topics))
+	for i, t := range topics {
+		res[i] = kafkaapi.TopicResource(t)
+	}
+	cfg, err := e.kafka.DescribeConfigs(ctx, res, listKeys)
 	if err != nil {
 		return nil, fmt.Errorf("reading topic throttle configs: %w", err)
 	}
-	out := map[string][2]PriorValue{}
-	for _, r := range resp.Resources {
-		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil {
-			return nil, fmt.Errorf("reading throttle configs of topic %s: %w", r.ResourceName, err)
+	out := map[string][2]state.PriorValue{}
+	for _, t := range topics {
+		var pv [2]state.PriorValue
+		for i, key := range listKeys {
+			entry, listed := cfg[kafkaapi.TopicResource(t)][key]
+			pv[i] = priorOf(kafkaapi.TopicResource(t), entry, listed)
 		}
-		var pv [2]PriorValue
-		for _, c := range r.Configs {
-			i := 0
-			switch c.Name {
-			case LeaderReplicasKey:
-			case FollowerReplicasKey:
-				i = 1
-			default:
-				continue
-			}
-			if c.Source == kmsg.ConfigSourceDynamicTopicConfig || (c.Source == kmsg.ConfigSourceUnknown && !c.IsDefault) {
-				pv[i] = PriorValue{Present: true, Known: c.Value != nil}
-				if c.Value != nil {
-					pv[i].Value = *c.Value
-				}
-			}
-		}
-		out[r.ResourceName] = pv
+		out[t] = pv
 	}
 	return out, nil
 }
 
-// brokerRates reads the dynamic per-broker throttle rates. A rate hidden by
-// the broker (2.4) is read from ZooKeeper when configured, else unknown.
-func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32][2]PriorValue, error) {
-	req := kmsg.NewPtrDescribeConfigsRequest()
-	for _, b := range brokers {
-		r := kmsg.NewDescribeConfigsRequestResource()
-		r.ResourceType = kmsg.ConfigResourceTypeBroker
-		r.ResourceName = strconv.Itoa(int(b))
-		r.ConfigNames = []string{LeaderRateKey, FollowerRateKey}
-		req.Resources = append(req.Resources, r)
+// brokerRates reads the per-broker throttle rates: [leader, follower]. A
+// rate the broker hides (2.4) is read from ZooKeeper when configured, and
+// is otherwise set but unknown.
+func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32][2]state.PriorValue, error) {
+	res := make([]kafkaapi.ConfigResource, len(brokers))
+	for i, b := range brokers {
+		res[i] = kafkaapi.BrokerResource(b)
 	}
-	resp, err := request[*kmsg.DescribeConfigsResponse](ctx, e, req)
+	cfg, err := e.kafka.DescribeConfigs(ctx, res, rateKeys)
 	if err != nil {
 		return nil, fmt.Errorf("reading broker throttle rates: %w", err)
 	}
-	out := map[int32][2]PriorValue{}
-	for _, r := range resp.Resources {
-		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil {
-			return nil, fmt.Errorf("reading throttle rates of broker %s: %w", r.ResourceName, err)
-		}
-		id, err := strconv.Atoi(r.ResourceName)
-		if err != nil {
-			return nil, fmt.Errorf("reading throttle rates: unexpected broker resource %q", r.ResourceName)
-		}
-		var pv [2]PriorValue
+	out := map[int32][2]state.PriorValue{}
+	for _, b := range brokers {
+		var pv [2]state.PriorValue
 		hidden := false
-		for _, c := range r.Configs {
-			i := 0
-			switch c.Name {
-			case LeaderRateKey:
-			case FollowerRateKey:
-				i = 1
-			default:
-				continue
-			}
-			if c.Source != kmsg.ConfigSourceDynamicBrokerConfig {
-				continue
-			}
-			pv[i] = PriorValue{Present: true, Known: c.Value != nil}
-			if c.Value != nil {
-				pv[i].Value = *c.Value
-			} else {
-				hidden = true
-			}
+		for i, key := range rateKeys {
+			entry, listed := cfg[kafkaapi.BrokerResource(b)][key]
+			pv[i] = priorOf(kafkaapi.BrokerResource(b), entry, listed)
+			hidden = hidden || (pv[i].Present && !pv[i].Known)
 		}
 		if hidden && e.opts.ZooKeeper != nil {
-			if pv, err = e.zkRates(int32(id), pv); err != nil {
+			if pv, err = e.zkRates(b, pv); err != nil {
 				return nil, err
 			}
 		}
-		out[int32(id)] = pv
+		out[b] = pv
 	}
 	return out, nil
 }
 
 // clusterDefaultRates reads the cluster-default throttle rates (the broker
-// resource "", docs/kafka-behaviour.md 12). Kafka 2.4 hides their values, so only
-// whether each is set is certain there.
-func (e *Executor) clusterDefaultRates(ctx context.Context) ([2]PriorValue, error) {
-	var pv [2]PriorValue
-	req := kmsg.NewPtrDescribeConfigsRequest()
-	r := kmsg.NewDescribeConfigsRequestResource()
-	r.ResourceType = kmsg.ConfigResourceTypeBroker
-	r.ResourceName = clusterDefaultResource
-	r.ConfigNames = []string{LeaderRateKey, FollowerRateKey}
-	req.Resources = append(req.Resources, r)
-	resp, err := request[*kmsg.DescribeConfigsResponse](ctx, e, req)
+// resource "", docs/kafka-behaviour.md 12). Kafka 2.4 hides their values, so
+// only whether each is set is certain there.
+func (e *Executor) clusterDefaultRates(ctx context.Context) ([2]state.PriorValue, error) {
+	var pv [2]state.PriorValue
+	cfg, err := e.kafka.DescribeConfigs(ctx, []kafkaapi.ConfigResource{kafkaapi.ClusterDefault}, rateKeys)
 	if err != nil {
 		return pv, fmt.Errorf("reading the cluster-default throttle rates: %w", err)
 	}
-	for _, r := range resp.Resources {
-		if err := codeErr(r.ErrorCode, r.ErrorMessage); err != nil {
-			return pv, fmt.Errorf("reading the cluster-default throttle rates: %w", err)
-		}
-		for _, c := range r.Configs {
-			if c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig || (c.Name != LeaderRateKey && c.Name != FollowerRateKey) {
-				continue
-			}
-			i := keyIndex(c.Name)
-			pv[i] = PriorValue{Present: true, Known: c.Value != nil}
-			if c.Value != nil {
-				pv[i].Value = *c.Value
-			}
-		}
+	for i, key := range rateKeys {
+		entry, listed := cfg[kafkaapi.ClusterDefault][key]
+		pv[i] = priorOf(kafkaapi.ClusterDefault, entry, listed)
 	}
 	return pv, nil
 }
 
-// zkRates fills hidden rates from /config/brokers/N (docs/kafka-behaviour.md 13).
-func (e *Executor) zkRates(id int32, pv [2]PriorValue) ([2]PriorValue, error) {
+// zkRates fills the rates the broker hides from /config/brokers/N (docs/kafka-behaviour.md 13).
+func (e *Executor) zkRates(id int32, pv [2]state.PriorValue) ([2]state.PriorValue, error) {
 	p := path.Join("/", e.opts.ZooKeeperChroot, "config/brokers", strconv.Itoa(int(id)))
 	data, _, err := e.opts.ZooKeeper.Get(p)
 	if err != nil {
@@ -283,141 +205,83 @@ func (e *Executor) zkRates(id int32, pv [2]PriorValue) ([2]PriorValue, error) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return pv, fmt.Errorf("reading throttle rates of broker %d: ZooKeeper %s is not a broker config: %w", id, p, err)
 	}
-	for i, key := range []string{LeaderRateKey, FollowerRateKey} {
+	for i, key := range rateKeys {
+		if !pv[i].Present || pv[i].Known {
+			continue // only a value the broker hides is read here
+		}
 		if v, ok := doc.Config[key]; ok {
-			pv[i] = PriorValue{Present: true, Known: true, Value: v}
+			pv[i] = state.PriorValue{Present: true, Known: true, Value: v}
+		} else {
+			pv[i] = state.PriorValue{}
 		}
 	}
 	return pv, nil
 }
 
-type configOp struct {
-	resourceType kmsg.ConfigResourceType
-	name, key    string
-	value        *string // nil deletes
+func setOp(res kafkaapi.ConfigResource, key, value string) kafkaapi.ConfigOp {
+	return kafkaapi.ConfigOp{Resource: res, Key: key, Value: &value}
 }
 
-// alterConfigs sends IncrementalAlterConfigs SET/DELETE (never APPEND,
-// docs/kafka-behaviour.md 15), one request per resource kind, and records the call.
-func (e *Executor) alterConfigs(ctx context.Context, ops []configOp) error {
-	if len(ops) == 0 {
-		return nil
-	}
-	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-	index := map[string]int{}
-	for _, op := range ops {
-		k := fmt.Sprintf("%d/%s", op.resourceType, op.name)
-		i, ok := index[k]
-		if !ok {
-			r := kmsg.NewIncrementalAlterConfigsRequestResource()
-			r.ResourceType, r.ResourceName = op.resourceType, op.name
-			req.Resources = append(req.Resources, r)
-			i = len(req.Resources) - 1
-			index[k] = i
-		}
-		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		c.Name = op.key
-		if op.value == nil {
-			c.Op = kmsg.IncrementalAlterConfigOpDelete
-		} else {
-			c.Op = kmsg.IncrementalAlterConfigOpSet
-			c.Value = op.value
-		}
-		req.Resources[i].Configs = append(req.Resources[i].Configs, c)
-	}
-	if e.dryRun("IncrementalAlterConfigs", describeOps(ops)) {
-		return nil
-	}
-	resp, err := request[*kmsg.IncrementalAlterConfigsResponse](ctx, e, req)
-	var errs []error
-	if err == nil {
-		for _, r := range resp.Resources {
-			if rerr := codeErr(r.ErrorCode, r.ErrorMessage); rerr != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", resourceLabel(r.ResourceType, r.ResourceName), rerr))
-			}
-		}
-		err = errors.Join(errs...)
-	}
-	e.auditCall("IncrementalAlterConfigs", describeOps(ops), err)
-	if err != nil {
-		return fmt.Errorf("changing throttle configs: %w", err)
-	}
-	return nil
+func deleteOp(res kafkaapi.ConfigResource, key string) kafkaapi.ConfigOp {
+	return kafkaapi.ConfigOp{Resource: res, Key: key}
 }
 
-// resourceLabel names a config resource for messages: "topic orders",
-// "broker 3", "broker <default>".
-func resourceLabel(t kmsg.ConfigResourceType, name string) string {
-	if t != kmsg.ConfigResourceTypeBroker {
-		return "topic " + name
-	}
-	if name == clusterDefaultResource {
-		return "broker <default>"
-	}
-	return "broker " + name
-}
-
-func describeOps(ops []configOp) []string {
-	out := make([]string, 0, len(ops))
-	for _, op := range ops {
-		if op.value == nil {
-			out = append(out, fmt.Sprintf("DELETE %s %s", resourceLabel(op.resourceType, op.name), op.key))
-		} else {
-			out = append(out, fmt.Sprintf("SET %s %s=%q", resourceLabel(op.resourceType, op.name), op.key, *op.value))
-		}
-	}
-	return out
-}
+// rateString is a rate as a config value.
+func rateString(r plans.Rate) string { return strconv.FormatInt(int64(r), 10) }
 
 // setThrottles adds the throttles moves need to rec (read–merge–set–verify)
-// and sets the rate on every broker involved. rec may already hold entries
-// from an earlier, unfinished run: its prior values stay the reference.
-func (e *Executor) setThrottles(ctx context.Context, rec *ThrottleRecord, moves []plans.Move) error {
+// and sets rate on every broker involved. rec may already hold entries from
+// an earlier, unfinished run: its prior values stay the reference. A rate
+// kshift had set that someone else has changed since (not to a value
+// ours reports as kshift's) is left as it is, with a warning.
+func (r *stepRun) setThrottles(ctx context.Context, rec *state.ThrottleRecord, moves []plans.Move, rate plans.Rate, ours func(string) bool) ([]string, error) {
+	e := r.e
 	tpl := throttlesFor(moves)
 	if len(tpl.brokers) == 0 {
-		return nil
+		return nil, nil
 	}
+	e.doing("setting throttles on %d broker(s)", len(tpl.brokers))
 	topics := make([]string, 0, len(tpl.leader))
 	for t := range tpl.leader {
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
-	cur, err := e.topicConfigs(ctx, topics)
+	cur, err := e.topicLists(ctx, topics)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rates, err := e.brokerRates(ctx, tpl.brokers)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var unknown []string
+	var unknown, warnings []string
 	for _, b := range tpl.brokers {
 		if _, ours := rec.Brokers[b]; ours {
 			continue
 		}
-		for i, key := range []string{LeaderRateKey, FollowerRateKey} {
+		for i, key := range rateKeys {
 			if pv := rates[b][i]; pv.Present && !pv.Known {
 				unknown = append(unknown, fmt.Sprintf("broker %d %s", b, key))
 			}
 		}
 	}
 	if len(unknown) > 0 && !e.opts.AcceptUnknownRates {
-		return fmt.Errorf("%w: %s (the broker hides it; give --zookeeper to read it from /config/brokers/N, or --accept-unknown-rates to overwrite it and delete it at the end)", ErrUnknownRate, strings.Join(unknown, ", "))
+		return nil, fmt.Errorf("%w: %s (the broker hides it; give --zookeeper to read it from /config/brokers/N, or --accept-unknown-rates to overwrite it and delete it at the end)", ErrUnknownRate, strings.Join(unknown, ", "))
 	}
 	// Merge into the record first and write it ahead of any change.
-	var ops []configOp
+	var ops []kafkaapi.ConfigOp
 	for _, t := range topics {
 		tt := rec.Topics[t]
 		if tt == nil {
-			tt = &TopicThrottle{PriorLeader: cur[t][0], PriorFollower: cur[t][1]}
+			tt = &state.TopicThrottle{PriorLeader: cur[t][0], PriorFollower: cur[t][1]}
 			rec.Topics[t] = tt
 		}
 		for i, want := range [][]string{tpl.leader[t], tpl.follower[t]} {
-			prior, added, key := &tt.PriorLeader, &tt.Leader, LeaderReplicasKey
+			prior, added := &tt.PriorLeader, &tt.Leader
 			if i == 1 {
-				prior, added, key = &tt.PriorFollower, &tt.Follower, FollowerReplicasKey
+				prior, added = &tt.PriorFollower, &tt.Follower
 			}
-			if prior.Present && strings.TrimSpace(prior.Value) == throttleWildcardValue {
+			if isWildcard(*prior) {
 				continue // every replica is throttled already
 			}
 			priorEntries := parseList(prior.Value)
@@ -427,81 +291,120 @@ func (e *Executor) setThrottles(ctx context.Context, rec *ThrottleRecord, moves 
 				}
 			}
 			now := cur[t][i]
-			if now.Present && strings.TrimSpace(now.Value) == throttleWildcardValue {
+			if isWildcard(now) {
 				continue
 			}
 			have := parseList(now.Value)
 			if merged := withEntries(have, *added); len(merged) != len(have) {
-				v := strings.Join(merged, ",")
-				ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, &v})
+				ops = append(ops, setOp(kafkaapi.TopicResource(t), listKeys[i], strings.Join(merged, ",")))
 			}
 		}
 	}
-	rate := strconv.FormatInt(int64(rec.Rate), 10)
+	value := rateString(rate)
 	for _, b := range tpl.brokers {
-		if _, ok := rec.Brokers[b]; !ok {
-			rec.Brokers[b] = &BrokerThrottle{PriorLeaderRate: rates[b][0], PriorFollowerRate: rates[b][1]}
+		_, already := rec.Brokers[b]
+		if !already {
+			rec.Brokers[b] = &state.BrokerThrottle{PriorLeaderRate: rates[b][0], PriorFollowerRate: rates[b][1]}
 		}
-		for i, key := range []string{LeaderRateKey, FollowerRateKey} {
-			if pv := rates[b][i]; !(pv.Known && pv.Value == rate) {
-				ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, &rate})
+		for i, key := range rateKeys {
+			pv := rates[b][i]
+			switch {
+			case pv.Known && pv.Value == value:
+			case !already || !pv.Known || (pv.Present && ours(pv.Value)):
+				ops = append(ops, setOp(kafkaapi.BrokerResource(b), key, value))
+			default:
+				warnings = append(warnings, fmt.Sprintf("broker %d %s is %s, changed by someone else during the step (kshift had set it): left as it is", b, key, describeRate(pv)))
 			}
 		}
 	}
-	if err := e.recordThrottles(rec); err != nil {
-		return err
+	rec.Rate = rate
+	if err := r.saveRecord(ctx, rec); err != nil {
+		return warnings, err
 	}
-	if err := e.alterConfigs(ctx, ops); err != nil {
-		return err
+	if err := e.kafka.AlterConfigs(ctx, ops); err != nil {
+		return warnings, fmt.Errorf("setting throttles: %w", err)
 	}
-	return e.verifyConfigs(ctx, ops)
+	return warnings, e.verifyConfigs(ctx, ops)
 }
 
-// verifyConfigs reads back what alterConfigs set, polling for a while: a
-// dynamic config reaches the brokers (and a reader of ZooKeeper) shortly
-// after the call returns. Rates a broker hides are checked in ZooKeeper
-// when configured.
-func (e *Executor) verifyConfigs(ctx context.Context, ops []configOp) error {
-	if e.opts.DryRun || len(ops) == 0 {
+// describeRate says what a rate config holds now, for a message.
+func describeRate(pv state.PriorValue) string {
+	switch {
+	case !pv.Present:
+		return "not set (deleted)"
+	case !pv.Known:
+		return "set to a value the broker hides"
+	}
+	if n, err := strconv.ParseInt(pv.Value, 10, 64); err == nil {
+		return fmt.Sprintf("%s (%s)", pv.Value, plans.Rate(n))
+	}
+	return strconv.Quote(pv.Value)
+}
+
+// saveRecord writes rec to the store under the lock's fence (deleting it
+// when it holds nothing any more) and records it in the audit trail.
+func (r *stepRun) saveRecord(ctx context.Context, rec *state.ThrottleRecord) error {
+	return r.run.saveRecord(ctx, rec)
+}
+
+func (r *run) saveRecord(ctx context.Context, rec *state.ThrottleRecord) error {
+	var err error
+	if rec.Empty() {
+		err = r.lease.DeleteThrottleRecord(ctx, rec.ID)
+	} else {
+		err = r.lease.PutThrottleRecord(ctx, rec)
+	}
+	if err != nil {
+		return fmt.Errorf("recording the throttles kshift sets (before changing them): %w", err)
+	}
+	r.audit.throttles(rec)
+	return nil
+}
+
+// verifyConfigs reads back what was set, polling for a while: a dynamic
+// config reaches the brokers (and a reader of ZooKeeper) shortly after the
+// call returns. Rates a broker hides are checked in ZooKeeper when
+// configured.
+func (e *Executor) verifyConfigs(ctx context.Context, ops []kafkaapi.ConfigOp) error {
+	if len(ops) == 0 {
 		return nil
 	}
-	deadline := time.Now().Add(e.opts.SettleTimeout)
-	for {
-		err := e.checkConfigs(ctx, ops)
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return err
-		}
+	var last error
+	err := poll.Until(ctx, poll.Options{Timeout: e.opts.SettleTimeout, First: 20 * settlePause / 100, Interval: settlePause}, func(ctx context.Context) (bool, error) {
+		last = e.checkConfigs(ctx, ops)
+		return last == nil, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return last
 	}
+	return err
 }
 
-func (e *Executor) checkConfigs(ctx context.Context, ops []configOp) error {
+func (e *Executor) checkConfigs(ctx context.Context, ops []kafkaapi.ConfigOp) error {
 	var topics []string
 	var brokers []int32
 	clusterDefault := false
 	for _, op := range ops {
 		switch {
-		case op.resourceType == kmsg.ConfigResourceTypeTopic:
-			if !slices.Contains(topics, op.name) {
-				topics = append(topics, op.name)
+		case op.Resource.Type != kafkaapi.ClusterDefault.Type:
+			if !slices.Contains(topics, op.Resource.Name) {
+				topics = append(topics, op.Resource.Name)
 			}
-		case op.name == clusterDefaultResource:
+		case op.Resource == kafkaapi.ClusterDefault:
 			clusterDefault = true
 		default:
-			id, _ := strconv.Atoi(op.name)
+			id, _ := strconv.Atoi(op.Resource.Name)
 			if !slices.Contains(brokers, int32(id)) {
 				brokers = append(brokers, int32(id))
 			}
 		}
 	}
-	var tc map[string][2]PriorValue
-	var bc map[int32][2]PriorValue
-	var dc [2]PriorValue
+	var tc map[string][2]state.PriorValue
+	var bc map[int32][2]state.PriorValue
+	var dc [2]state.PriorValue
 	var err error
 	if len(topics) > 0 {
-		if tc, err = e.topicConfigs(ctx, topics); err != nil {
+		if tc, err = e.topicLists(ctx, topics); err != nil {
 			return err
 		}
 	}
@@ -517,23 +420,23 @@ func (e *Executor) checkConfigs(ctx context.Context, ops []configOp) error {
 	}
 	var bad []string
 	for _, op := range ops {
-		var pv PriorValue
+		var pv state.PriorValue
 		switch {
-		case op.resourceType == kmsg.ConfigResourceTypeTopic:
-			pv = tc[op.name][keyIndex(op.key)]
-		case op.name == clusterDefaultResource:
-			pv = dc[keyIndex(op.key)]
+		case op.Resource.Type != kafkaapi.ClusterDefault.Type:
+			pv = tc[op.Resource.Name][keyIndex(op.Key)]
+		case op.Resource == kafkaapi.ClusterDefault:
+			pv = dc[keyIndex(op.Key)]
 		default:
-			id, _ := strconv.Atoi(op.name)
-			pv = bc[int32(id)][keyIndex(op.key)]
+			id, _ := strconv.Atoi(op.Resource.Name)
+			pv = bc[int32(id)][keyIndex(op.Key)]
 		}
 		switch {
-		case op.value == nil && pv.Present:
-			bad = append(bad, fmt.Sprintf("%s %s still set", resourceLabel(op.resourceType, op.name), op.key))
-		case op.value != nil && !pv.Present:
-			bad = append(bad, fmt.Sprintf("%s %s not set", resourceLabel(op.resourceType, op.name), op.key))
-		case op.value != nil && pv.Known && pv.Value != *op.value:
-			bad = append(bad, fmt.Sprintf("%s %s reads back %q, set %q", resourceLabel(op.resourceType, op.name), op.key, pv.Value, *op.value))
+		case op.Value == nil && pv.Present:
+			bad = append(bad, fmt.Sprintf("%s %s still set", op.Resource, op.Key))
+		case op.Value != nil && !pv.Present:
+			bad = append(bad, fmt.Sprintf("%s %s not set", op.Resource, op.Key))
+		case op.Value != nil && pv.Known && pv.Value != *op.Value:
+			bad = append(bad, fmt.Sprintf("%s %s reads back %q, set %q", op.Resource, op.Key, pv.Value, *op.Value))
 		}
 	}
 	if len(bad) > 0 {
@@ -551,30 +454,32 @@ func keyIndex(key string) int {
 
 // clearThrottles removes what rec added, except the entries of the
 // partitions in keep (moves still in flight) and, while anything is kept,
-// the rates. Values nobody else changed are restored byte for byte; a key
-// changed by someone else meanwhile loses only kshift's entries. It returns
-// warnings for rates that were unknown before and are now deleted.
-func (e *Executor) clearThrottles(ctx context.Context, rec *ThrottleRecord, keep map[tp]bool) ([]string, error) {
+// the rates. Values nobody else changed are restored byte for byte; a list
+// changed by someone else meanwhile loses only kshift's entries; a rate
+// someone else changed (to a value ours does not claim) is left as it is,
+// with a warning. It returns warnings the operator must read.
+func (r *run) clearThrottles(ctx context.Context, rec *state.ThrottleRecord, keep map[tp]bool, ours func(string) bool) ([]string, error) {
+	e := r.e
 	var topics []string
 	for t := range rec.Topics {
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
-	var cur map[string][2]PriorValue
+	var cur map[string][2]state.PriorValue
 	if len(topics) > 0 {
 		var err error
-		if cur, err = e.topicConfigs(ctx, topics); err != nil {
+		if cur, err = e.topicLists(ctx, topics); err != nil {
 			return nil, err
 		}
 	}
-	var ops []configOp
+	var ops []kafkaapi.ConfigOp
 	var warnings []string
 	for _, t := range topics {
 		tt := rec.Topics[t]
 		for i := range 2 {
-			prior, added, key := tt.PriorLeader, &tt.Leader, LeaderReplicasKey
+			prior, added := tt.PriorLeader, &tt.Leader
 			if i == 1 {
-				prior, added, key = tt.PriorFollower, &tt.Follower, FollowerReplicasKey
+				prior, added = tt.PriorFollower, &tt.Follower
 			}
 			var kept, remove []string
 			for _, en := range *added {
@@ -585,16 +490,8 @@ func (e *Executor) clearThrottles(ctx context.Context, rec *ThrottleRecord, keep
 				}
 			}
 			now := cur[t][i]
-			if e.opts.DryRun && !(now.Present && strings.TrimSpace(now.Value) == throttleWildcardValue) {
-				// A dry run set nothing: clear from what setThrottles
-				// would have left.
-				have := parseList(now.Value)
-				if merged := withEntries(have, *added); len(merged) != len(have) {
-					now = PriorValue{Present: true, Known: true, Value: strings.Join(merged, ",")}
-				}
-			}
-			if len(remove) == 0 || (now.Present && strings.TrimSpace(now.Value) == throttleWildcardValue) {
-				*added = kept
+			*added = kept
+			if len(remove) == 0 || isWildcard(now) {
 				continue
 			}
 			var left []string
@@ -603,61 +500,72 @@ func (e *Executor) clearThrottles(ctx context.Context, rec *ThrottleRecord, keep
 					left = append(left, en)
 				}
 			}
+			res := kafkaapi.TopicResource(t)
 			switch {
 			case sameSet(left, parseList(prior.Value)) && prior.Present:
 				if now.Value != prior.Value {
-					v := prior.Value
-					ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, &v})
+					ops = append(ops, setOp(res, listKeys[i], prior.Value))
 				}
 			case len(left) == 0 && !prior.Present:
 				if now.Present {
-					ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, nil})
+					ops = append(ops, deleteOp(res, listKeys[i]))
 				}
 			default:
-				v := strings.Join(left, ",")
-				ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, &v})
+				ops = append(ops, setOp(res, listKeys[i], strings.Join(left, ",")))
 			}
-			*added = kept
 		}
 	}
-	if len(keep) == 0 {
-		var brokers []int32
+	if len(keep) == 0 && len(rec.Brokers) > 0 {
+		brokers := make([]int32, 0, len(rec.Brokers))
 		for b := range rec.Brokers {
 			brokers = append(brokers, b)
 		}
 		slices.Sort(brokers)
+		now, err := e.brokerRates(ctx, brokers)
+		if err != nil {
+			return nil, err
+		}
 		for _, b := range brokers {
 			bt := rec.Brokers[b]
-			for i, pv := range []PriorValue{bt.PriorLeaderRate, bt.PriorFollowerRate} {
-				key := []string{LeaderRateKey, FollowerRateKey}[i]
+			res := kafkaapi.BrokerResource(b)
+			for i, prior := range []state.PriorValue{bt.PriorLeaderRate, bt.PriorFollowerRate} {
+				key, cur := rateKeys[i], now[b][i]
 				switch {
-				case pv.Present && pv.Known:
-					v := pv.Value
-					ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, &v})
-				case pv.Present:
+				case cur.Known && !ours(cur.Value):
+					warnings = append(warnings, fmt.Sprintf("broker %d %s was changed by someone else during the step to %s: left as it is (before kshift it was %s)", b, key, describeRate(cur), describeRate(prior)))
+				case !cur.Present && prior.Present:
+					warnings = append(warnings, fmt.Sprintf("broker %d %s was deleted by someone else during the step: left deleted (before kshift it was %s)", b, key, describeRate(prior)))
+				case prior.Present && prior.Known:
+					if !(cur.Known && cur.Value == prior.Value) {
+						ops = append(ops, setOp(res, key, prior.Value))
+					}
+				case prior.Present:
 					warnings = append(warnings, fmt.Sprintf("broker %d %s had a value kshift could not read; it is now deleted, set it again if it is still wanted", b, key))
-					ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, nil})
-				default:
-					ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, nil})
+					ops = append(ops, deleteOp(res, key))
+				case cur.Present:
+					ops = append(ops, deleteOp(res, key))
 				}
 			}
 		}
 	}
-	if err := e.alterConfigs(ctx, ops); err != nil {
-		return warnings, err
+	if len(ops) > 0 {
+		e.doing("restoring throttle configs (%d change(s))", len(ops))
+	}
+	if err := e.kafka.AlterConfigs(ctx, ops); err != nil {
+		return warnings, fmt.Errorf("restoring throttles: %w", err)
 	}
 	if err := e.verifyConfigs(ctx, ops); err != nil {
 		return warnings, err
 	}
 	if len(keep) == 0 {
-		rec.Brokers = map[int32]*BrokerThrottle{}
+		rec.Brokers = map[int32]*state.BrokerThrottle{}
 	}
 	for t, tt := range rec.Topics {
 		if len(tt.Leader) == 0 && len(tt.Follower) == 0 {
 			delete(rec.Topics, t)
 		}
 	}
-	return warnings, e.recordThrottles(rec)
+	return warnings, r.saveRecord(ctx, rec)
 }
 
 func keepsEntry(keep map[tp]bool, topic, en string) bool {
@@ -669,34 +577,50 @@ func keepsEntry(keep map[tp]bool, topic, en string) bool {
 		return false
 	}
 	n, err := strconv.Atoi(p)
-	return err == nil && keep[tp{topic, int32(n)}]
+	return err == nil && keep[tp{Topic: topic, Partition: int32(n)}]
 }
 
-// setRate changes the rate of every broker in the open throttle records.
-func (e *Executor) setRate(ctx context.Context, recs []*ThrottleRecord, rate plans.Rate) error {
-	v := strconv.FormatInt(int64(rate), 10)
-	var ops []configOp
-	seen := map[int32]bool{}
+// kshiftRates returns the test of whether a rate value is one kshift set:
+// a record's rate, the operator's override, or the rate of this run.
+func kshiftRates(recs []*state.ThrottleRecord, override *state.RateOverride, extra ...plans.Rate) func(string) bool {
+	values := map[string]bool{}
 	for _, rec := range recs {
-		for b := range rec.Brokers {
-			if seen[b] {
-				continue
-			}
-			seen[b] = true
-			for _, key := range []string{LeaderRateKey, FollowerRateKey} {
-				ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, &v})
-			}
+		values[rateString(rec.Rate)] = true
+	}
+	if override != nil {
+		values[rateString(override.Rate)] = true
+	}
+	for _, r := range extra {
+		values[rateString(r)] = true
+	}
+	return func(v string) bool { return values[v] }
+}
+
+// finishRecords clears what the throttle records added, keeping the
+// entries of partitions still moving, and returns the warnings.
+func (r *run) finishRecords(recs []*state.ThrottleRecord, keep map[tp]bool, ours func(string) bool) ([]string, error) {
+	ctx, cancel := r.e.cleanupContext()
+	defer cancel()
+	var errs []error
+	var warnings []string
+	for _, rec := range recs {
+		if rec.Empty() {
+			continue
+		}
+		w, err := r.clearThrottles(ctx, rec, keep, ours)
+		warnings = append(warnings, w...)
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].name+ops[i].key < ops[j].name+ops[j].key })
-	for _, rec := range recs {
-		rec.Rate = rate
-		if err := e.recordThrottles(rec); err != nil {
-			return err
-		}
+	if err := errors.Join(errs...); err != nil {
+		return warnings, fmt.Errorf("restoring throttles (run `kshift throttle clear` to finish): %w", err)
 	}
-	if err := e.alterConfigs(ctx, ops); err != nil {
-		return err
-	}
-	return e.verifyConfigs(ctx, ops)
+	return warnings, nil
+}
+
+// anyLeftover reports whether recs hold throttles an earlier run set and
+// did not clear.
+func anyLeftover(recs []*state.ThrottleRecord) bool {
+	return slices.ContainsFunc(recs, func(r *state.ThrottleRecord) bool { return !r.Empty() })
 }

@@ -3,11 +3,13 @@ package executor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
-	"strconv"
+	"time"
 
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/kshift/kshift/state"
 )
 
 // ThrottleResult says what `throttle set` or `throttle clear` changed.
@@ -22,79 +24,105 @@ type ThrottleResult struct {
 	// after a clear.
 	InFlight int      `json:"in_flight" yaml:"in_flight"`
 	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+	Notes    []string `json:"notes,omitempty" yaml:"notes,omitempty"`
 }
 
-// clusterView reads the cluster id and the reassignments in flight, and
-// binds the executor to that cluster for the audit log.
-func (e *Executor) clusterView(ctx context.Context) (*view, error) {
+// SetThrottleRate changes the rate on every broker kshift throttles now
+// (the open throttle records) and records it as the operator's rate
+// override: it stands until the step it is set in ends, across
+// interruptions and resumes, on every host. It takes no lock: it is meant
+// for a step that is running.
+func (e *Executor) SetThrottleRate(ctx context.Context, ref PlanRef, rate plans.Rate) (*ThrottleResult, error) {
+	if rate <= 0 {
+		return nil, fmt.Errorf("%w: the rate must be positive (use throttle clear to remove throttles)", plans.ErrBadInput)
+	}
+	if err := e.requireStore(); err != nil {
+		return nil, err
+	}
 	v, err := e.readView(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	e.cluster = v.ClusterID
-	return v, nil
-}
-
-// SetThrottleRate changes the rate on every broker kshift throttles now
-// (the open throttle records). It takes no lock: it is meant for a step
-// that is running.
-func (e *Executor) SetThrottleRate(ctx context.Context, rate plans.Rate) (*ThrottleResult, error) {
-	if rate <= 0 {
-		return nil, fmt.Errorf("%w: the rate must be positive (use throttle clear to remove throttles)", plans.ErrBadInput)
-	}
-	v, err := e.clusterView(ctx)
-	if err != nil {
-		return nil, err
-	}
 	res := &ThrottleResult{ClusterID: v.ClusterID, InFlight: len(v.InFlight)}
-	recs, err := e.openRecords()
+	recs, err := e.store.ThrottleRecords(ctx)
 	if err != nil {
 		return res, err
 	}
-	if len(recs) == 0 {
-		return res, refusal("kshift has no throttles set on cluster %s (per the audit log %s): nothing to change", v.ClusterID, e.auditPath())
+	if !anyLeftover(recs) {
+		return res, refusal("kshift has no throttles set on cluster %s (its state store has no open throttle record): nothing to change; the rate of a step is the plan's, or apply --throttle", v.ClusterID)
 	}
-	e.step = 0
-	seen := map[int32]bool{}
+	a, err := e.startAudit(ctx, ref, v.ClusterID, 0, 0)
+	if err != nil {
+		return res, err
+	}
+	e.kafka.SetHooks(nil, a.call)
+	defer e.kafka.SetHooks(nil, nil)
+	name, host := whoAmI()
+	if err := e.store.SetRate(ctx, state.RateOverride{Rate: rate, User: name, Host: host, Time: time.Now().UTC(), Command: "throttle set"}); err != nil {
+		a.end("ok", err)
+		return res, fmt.Errorf("recording the rate in the cluster's state store: %w", err)
+	}
+	value := rateString(rate)
+	var ops []kafkaapi.ConfigOp
 	for _, rec := range recs {
 		for b := range rec.Brokers {
-			if !seen[b] {
-				seen[b] = true
+			if !slices.Contains(res.Brokers, b) {
 				res.Brokers = append(res.Brokers, b)
 			}
 		}
 	}
-	sort.Slice(res.Brokers, func(i, j int) bool { return res.Brokers[i] < res.Brokers[j] })
-	return res, e.setRate(ctx, recs, rate)
-}
-
-func (e *Executor) auditPath() string {
-	if e.opts.Audit == nil {
-		return "(none)"
+	slices.Sort(res.Brokers)
+	for _, b := range res.Brokers {
+		for _, key := range rateKeys {
+			ops = append(ops, setOp(kafkaapi.BrokerResource(b), key, value))
+		}
 	}
-	return e.opts.Audit.Path()
+	err = e.kafka.AlterConfigs(ctx, ops)
+	if err == nil {
+		err = e.verifyConfigs(ctx, ops)
+	}
+	a.end("ok", err)
+	return res, err
 }
 
-// ClearThrottles removes what kshift set (the open throttle records),
-// restoring prior values. With all, it also deletes every other throttle
-// config on the cluster's topics and brokers, the cluster-default rates
-// included.
-func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleResult, err error) {
-	v, err := e.clusterView(ctx)
+// ClearThrottles removes what kshift set (the open throttle records in the
+// cluster's state store, whoever set them on whatever host), restoring
+// prior values, and ends the operator's rate override. With all, it also
+// deletes every other throttle config on the cluster's topics and brokers,
+// the cluster-default rates included.
+func (e *Executor) ClearThrottles(ctx context.Context, ref PlanRef, all bool) (res *ThrottleResult, err error) {
+	v, err := e.readView(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	res = &ThrottleResult{ClusterID: v.ClusterID, InFlight: len(v.InFlight)}
-	lock, err := e.AcquireLock(ctx)
+	r, err := e.begin(ctx, ref, v.ClusterID, 0, 0)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
-		if lerr := lock.Release(); lerr != nil && err == nil {
-			err = lerr
+		if uerr := r.unlock(); uerr != nil && err == nil {
+			err = uerr
 		}
+		res.Notes = append(res.Notes, r.notes...)
+		r.audit.end("ok", err)
 	}()
-	recs, err := e.openRecords()
+	if err := r.lock(ctx); err != nil {
+		return res, err
+	}
+	rr := &stepRun{run: r}
+	note, err := rr.adoptLegacyRecords(ctx)
+	if err != nil {
+		return res, err
+	}
+	if note != "" {
+		r.notes = append(r.notes, note)
+	}
+	recs, err := e.store.ThrottleRecords(ctx)
+	if err != nil {
+		return res, err
+	}
+	override, err := e.store.Rate(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -108,11 +136,16 @@ func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleR
 			brokers[b] = true
 		}
 	}
-	sr := &StepResult{}
-	if err := e.finishRecords(recs, nil, sr); err != nil {
-		return res, err
+	warnings, err := r.finishRecords(recs, nil, kshiftRates(recs, override))
+	res.Warnings = warnings
+	if err != nil {
+		return res, r.leftBehind(err)
 	}
-	res.Warnings = sr.Warnings
+	if override != nil {
+		if err := r.lease.ClearRate(ctx); err != nil {
+			return res, err
+		}
+	}
 	if all {
 		ts, bs, clusterDefault, err := e.clearAll(ctx)
 		if err != nil {
@@ -133,42 +166,45 @@ func (e *Executor) ClearThrottles(ctx context.Context, all bool) (res *ThrottleR
 	for b := range brokers {
 		res.Brokers = append(res.Brokers, b)
 	}
-	sort.Slice(res.Brokers, func(i, j int) bool { return res.Brokers[i] < res.Brokers[j] })
+	slices.Sort(res.Brokers)
 	return res, nil
 }
 
 // clearAll deletes every throttle config of every topic and broker, and the
-// cluster-default rates: Kafka 2.4 does not enforce those (docs/kafka-behaviour.md
-// 12) but a later version would, so they are throttles too. It returns the
-// topics and brokers it changed and whether the defaults were set.
+// cluster-default rates: Kafka 2.4 does not enforce those
+// (docs/kafka-behaviour.md 12) but a later version would, so they are
+// throttles too. It returns the topics and brokers it changed and whether
+// the defaults were set.
 func (e *Executor) clearAll(ctx context.Context) (topics []string, brokers []int32, clusterDefault bool, err error) {
-	mresp, err := request[*kmsg.MetadataResponse](ctx, e, kmsg.NewPtrMetadataRequest())
+	md, err := e.kafka.Metadata(ctx, kafkaapi.AllTopics)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("listing topics: %w", err)
 	}
 	var all []string
-	for _, t := range mresp.Topics {
-		if t.Topic != nil && t.ErrorCode == 0 {
-			all = append(all, *t.Topic)
+	for key := range md.Partitions {
+		if !slices.Contains(all, key.Topic) {
+			all = append(all, key.Topic)
 		}
 	}
 	sort.Strings(all)
 	var ids []int32
-	for _, b := range mresp.Brokers {
-		ids = append(ids, b.NodeID)
+	for id := range md.Brokers {
+		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	var ops []configOp
+	slices.Sort(ids)
+	var ops []kafkaapi.ConfigOp
 	if len(all) > 0 {
-		tc, err := e.topicConfigs(ctx, all)
+		tc, err := e.topicLists(ctx, all)
 		if err != nil {
 			return nil, nil, false, err
 		}
 		for _, t := range all {
-			for i, key := range []string{LeaderReplicasKey, FollowerReplicasKey} {
+			for i, key := range listKeys {
 				if tc[t][i].Present {
-					ops = append(ops, configOp{kmsg.ConfigResourceTypeTopic, t, key, nil})
-					topics = append(topics, t)
+					ops = append(ops, deleteOp(kafkaapi.TopicResource(t), key))
+					if !slices.Contains(topics, t) {
+						topics = append(topics, t)
+					}
 				}
 			}
 		}
@@ -179,10 +215,12 @@ func (e *Executor) clearAll(ctx context.Context) (topics []string, brokers []int
 			return nil, nil, false, err
 		}
 		for _, b := range ids {
-			for i, key := range []string{LeaderRateKey, FollowerRateKey} {
+			for i, key := range rateKeys {
 				if bc[b][i].Present {
-					ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, strconv.Itoa(int(b)), key, nil})
-					brokers = append(brokers, b)
+					ops = append(ops, deleteOp(kafkaapi.BrokerResource(b), key))
+					if !slices.Contains(brokers, b) {
+						brokers = append(brokers, b)
+					}
 				}
 			}
 		}
@@ -191,13 +229,13 @@ func (e *Executor) clearAll(ctx context.Context) (topics []string, brokers []int
 	if err != nil {
 		return nil, nil, false, err
 	}
-	for i, key := range []string{LeaderRateKey, FollowerRateKey} {
+	for i, key := range rateKeys {
 		if dc[i].Present {
-			ops = append(ops, configOp{kmsg.ConfigResourceTypeBroker, clusterDefaultResource, key, nil})
+			ops = append(ops, deleteOp(kafkaapi.ClusterDefault, key))
 			clusterDefault = true
 		}
 	}
-	if err := e.alterConfigs(ctx, ops); err != nil {
+	if err := e.kafka.AlterConfigs(ctx, ops); err != nil {
 		return nil, nil, false, err
 	}
 	return topics, brokers, clusterDefault, e.verifyConfigs(ctx, ops)

@@ -3,48 +3,21 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kshift/kshift/executor"
-	"github.com/kshift/kshift/inspect"
-	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/plans"
-	"github.com/kshift/kshift/zkops"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v2"
 )
-
-// Flags shared by the commands that change a cluster (apply, rollback, cancel, throttle).
-const (
-	flagAuditLog           = "audit-log"
-	flagBreakLock          = "break-lock"
-	flagDryRun             = "dry-run"
-	flagAcceptUnknownRates = "accept-unknown-rates"
-	flagPollInterval       = "poll-interval"
-	flagSkipHealthCheck    = "skip-health-check"
-)
-
-func executorFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.PathFlag{Name: flagAuditLog, Usage: "JSON-lines audit log to append to (default: kshift-audit.jsonl beside the plan); it also records the throttles kshift set, keep it where every operator's kshift finds it"},
-		&cli.BoolFlag{Name: flagBreakLock, Usage: "take over the cluster's operator lock from a kshift that is gone (check the holder first)"},
-		&cli.BoolFlag{Name: flagDryRun, Usage: "read the cluster and run the gates, print every change it would make, change nothing; over several steps, each is checked against what the dry-run steps before it would leave"},
-		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide (Kafka 2.4 without --zookeeper); they are deleted at the end"},
-		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "how often progress is read"},
-		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before a step (kshift's own safety gates still run)"},
-	}
-}
 
 // loadPlan reads the plan named by the first argument.
 func loadPlan(c *cli.Context) (executor.PlanRef, error) {
@@ -57,187 +30,6 @@ func loadPlan(c *cli.Context) (executor.PlanRef, error) {
 		return executor.PlanRef{}, err
 	}
 	return executor.PlanRef{Plan: p, Path: path, SHA256: sum}, nil
-}
-
-// session is a connected executor and what must be closed after it.
-type session struct {
-	exec    *executor.Executor
-	clients *kafkaconn.Clients
-	zk      *kafkaconn.ZooKeeper
-	audit   *executor.Audit
-}
-
-func (s *session) close() {
-	if s.zk != nil {
-		s.zk.Close()
-	}
-	s.clients.Close()
-}
-
-// openSession connects to the cluster and builds the executor with the
-// shared flags applied to o. planPath places the default audit log.
-func openSession(c *cli.Context, planPath, command string, o executor.Options) (*session, error) {
-	clients, err := connect(c)
-	if err != nil {
-		return nil, err
-	}
-	s := &session{clients: clients}
-	if s.zk, err = connectZooKeeper(c, clients); err != nil {
-		clients.Close()
-		return nil, err
-	}
-	if s.zk != nil {
-		o.ZooKeeper, o.ZooKeeperChroot = s.zk.Conn, s.zk.Chroot
-	}
-	auditPath := c.Path(flagAuditLog)
-	if auditPath == "" {
-		dir := "."
-		if planPath != "" {
-			dir = filepath.Dir(planPath)
-		}
-		auditPath = filepath.Join(dir, "kshift-audit.jsonl")
-	}
-	s.audit = executor.OpenAudit(auditPath)
-	o.Audit = s.audit
-	o.Command = command
-	o.BreakLock = c.Bool(flagBreakLock)
-	o.DryRun = c.Bool(flagDryRun)
-	o.DryRunOut = c.App.Writer
-	o.AcceptUnknownRates = c.Bool(flagAcceptUnknownRates)
-	o.PollInterval = c.Duration(flagPollInterval)
-	if rt := clients.Options.RequestTimeout; rt > 0 {
-		o.CallTimeout = rt
-	}
-	o.Log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o.ZooKeeperSteps = zkSteps{auth: zkAuth(clients), out: c.App.ErrWriter}
-	if !c.Bool(flagSkipHealthCheck) {
-		o.Gates = healthGates(clients)
-	}
-	s.exec = executor.New(clients.Kafka, o)
-	return s, nil
-}
-
-// zkSteps runs the plan's zk-* steps with zkops, dialling the ensemble each
-// step names.
-type zkSteps struct {
-	auth *zkops.Auth
-	out  io.Writer
-}
-
-var _ executor.ZooKeeperSteps = zkSteps{}
-
-func zkAuth(clients *kafkaconn.Clients) *zkops.Auth {
-	user, pass, ok := strings.Cut(clients.Options.ZooKeeper.Digest, ":")
-	if !ok {
-		return nil
-	}
-	return &zkops.Auth{User: user, Password: pass}
-}
-
-func (z zkSteps) with(ctx context.Context, s *plans.Step, fn func(zkops.ZKConn) error) error {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := zkops.Dial(cctx, s.ZooKeeper.Connect, z.auth)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return fn(conn)
-}
-
-func (z zkSteps) State(ctx context.Context, s *plans.Step) (executor.StepState, string, error) {
-	var state zkops.State
-	var detail string
-	err := z.with(ctx, s, func(conn zkops.ZKConn) error {
-		var err error
-		state, detail, err = zkops.StepStatus(ctx, conn, s)
-		return err
-	})
-	if err != nil {
-		return executor.StepUnknown, "", err
-	}
-	switch state {
-	case zkops.StateDone:
-		return executor.StepDone, detail, nil
-	case zkops.StatePending:
-		return executor.StepPending, detail, nil
-	case zkops.StatePartial:
-		return executor.StepPartial, detail, nil
-	default:
-		return executor.StepDrifted, detail, nil
-	}
-}
-
-func (z zkSteps) Apply(ctx context.Context, s *plans.Step) error {
-	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.ApplyStep(ctx, conn, s, z.out) })
-}
-
-func (z zkSteps) Undo(ctx context.Context, s *plans.Step) error {
-	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.UndoStep(ctx, conn, s, z.out) })
-}
-
-// healthGates runs the `kshift check` gates for a step's brokers and
-// partitions. The throttles gate is left out: the executor records foreign
-// throttles and leaves them exactly as they were, so they need not stop a
-// step. A failing check is read again for a while before it refuses: one
-// read can catch a move completing between its Metadata and reassignment
-// reads, and the ISR trails the truth (docs/kafka-behaviour.md 21).
-func healthGates(clients *kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error {
-	return func(ctx context.Context, p *plans.Plan, s *plans.Step) error {
-		deadline := time.Now().Add(healthSettle)
-		for {
-			err := healthCheck(ctx, clients, p, s)
-			if err == nil || time.Now().After(deadline) {
-				return err
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-	}
-}
-
-// healthSettle is how long a failing health check is retried.
-const healthSettle = 10 * time.Second
-
-func healthCheck(ctx context.Context, clients *kafkaconn.Clients, p *plans.Plan, s *plans.Step) error {
-	rep, err := inspect.Check(ctx, clients, inspect.CheckScope{Plan: p, Step: s.Number, OwnMoves: s.Partitions, AllowOwnThrottles: true})
-	if err != nil {
-		return err
-	}
-	var failed []string
-	for _, g := range rep.Gates {
-		if g.Status == inspect.StatusFail && g.Gate != inspect.GateThrottles {
-			msg := string(g.Gate) + ": " + g.Summary
-			for i, f := range g.Findings {
-				if i == 5 {
-					msg += fmt.Sprintf("; and %d more", len(g.Findings)-5)
-					break
-				}
-				msg += fmt.Sprintf("; %s: %s", f.Subject, f.Detail)
-			}
-			failed = append(failed, msg)
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("step %d: kshift check failed (see kshift check for details, or --skip-health-check): %s", s.Number, strings.Join(failed, " | "))
-	}
-	return nil
-}
-
-// execErr maps executor errors to kshift's exit codes: a safety refusal by
-// the executor (gates, drift, lock, a throttle rate it cannot read) or by a
-// zkops guard exits 3.
-func execErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, executor.ErrRefused), errors.Is(err, executor.ErrUnknownRate), errors.Is(err, zkops.ErrRefused):
-		return refused(err)
-	}
-	return err
 }
 
 func newApplyCommand() *cli.Command {
@@ -333,7 +125,7 @@ func runApply(c *cli.Context) error {
 		metrics = m
 		o.Progress = func(p executor.Progress) { pr.update(p); metrics.update(p) }
 	}
-	s, err := openSession(c, ref.Path, "apply", o)
+	s, err := openSession(c, ref.Path, "apply", !c.Bool(flagDryRun), o)
 	if err != nil {
 		return err
 	}
@@ -376,21 +168,24 @@ func confirmStep(c *cli.Context, e *executor.Executor, ref executor.PlanRef, st 
 	return true, nil
 }
 
+// leftoversNote says which throttles of earlier runs a run cleared.
+func leftoversNote(res *executor.StepResult) string {
+	if len(res.ClearedLeftovers) == 0 {
+		return ""
+	}
+	return "; cleared the throttles earlier runs left: " + strings.Join(res.ClearedLeftovers, ", ") + " (those of moves still in flight stay)"
+}
+
 // printStepResult prints what a step did. A step that failed or was
 // refused before submitting anything prints only its warnings: the error
 // says the rest.
-// leftoversNote says that a run which found its step done cleared the
-// throttles an earlier run had left.
-func leftoversNote(res *executor.StepResult) string {
-	if !res.ClearedLeftovers {
-		return ""
-	}
-	return "; cleared the throttles an earlier run left (those of moves still in flight stay)"
-}
-
 func printStepResult(w io.Writer, res *executor.StepResult, err error) {
 	label := plans.StepLabel(res.Step, res.Undoes)
 	sent := res.Submitted > 0 || res.Elected > 0
+	rate := ""
+	if res.Rate > 0 {
+		rate = fmt.Sprintf(", throttled at %s per broker (%s)", res.Rate, res.RateFrom)
+	}
 	switch {
 	case res.AlreadyDone:
 		fmt.Fprintf(w, "%s (%s): already done, nothing changed%s\n", label, res.Phase, leftoversNote(res))
@@ -398,21 +193,25 @@ func printStepResult(w io.Writer, res *executor.StepResult, err error) {
 	case res.DryRun && res.Phase.IsZooKeeper():
 		fmt.Fprintf(w, "%s (%s): dry run, nothing changed\n", label, res.Phase)
 	case res.DryRun:
-		fmt.Fprintf(w, "%s (%s): dry run, would submit %d partitions; nothing changed\n", label, res.Phase, res.WouldSubmit)
+		fmt.Fprintf(w, "%s (%s): dry run, would submit %d partitions%s; nothing changed\n", label, res.Phase, res.WouldSubmit, rate)
 	case res.Phase.IsZooKeeper():
 		fmt.Fprintf(w, "%s (%s): done, %s\n", label, res.Phase, res.Duration.Round(time.Millisecond))
 	case !sent:
-		fmt.Fprintf(w, "%s (%s): done, finishing the moves an earlier run left in flight (none submitted), %s, %d Kafka calls\n",
-			label, res.Phase, res.Duration.Round(time.Millisecond), res.Calls)
+		fmt.Fprintf(w, "%s (%s): done, finishing the moves an earlier run left in flight (none submitted)%s, %s, %d Kafka calls%s\n",
+			label, res.Phase, rate, res.Duration.Round(time.Millisecond), res.Calls, leftoversNote(res))
 	default:
-		fmt.Fprintf(w, "%s (%s): %d partitions submitted, %d leaders elected, %s, %d Kafka calls\n",
-			label, res.Phase, res.Submitted, res.Elected, res.Duration.Round(time.Millisecond), res.Calls)
+		fmt.Fprintf(w, "%s (%s): %d partitions submitted, %d leaders elected%s, %s, %d Kafka calls%s\n",
+			label, res.Phase, res.Submitted, res.Elected, rate, res.Duration.Round(time.Millisecond), res.Calls, leftoversNote(res))
 	}
 	printWarnings(w, res)
 }
 
-// printWarnings prints what a step's run says the operator must know.
+// printWarnings prints what a step's run says the operator must know, and
+// what it did besides the step (a lock broken, records moved).
 func printWarnings(w io.Writer, res *executor.StepResult) {
+	for _, n := range res.Notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
 	for _, wn := range res.Warnings {
 		fmt.Fprintln(w, "warning: "+wn)
 	}

@@ -149,7 +149,7 @@ func (m *migration) finalState(t *testing.T) {
 				t.Errorf("topic %s keeps %s=%q", name, k, v)
 			}
 		}
-		if strings.HasPrefix(name, executor.LockTopic) {
+		if strings.HasPrefix(name, plans.KshiftTopicPrefix) {
 			t.Errorf("lock topic %s left behind", name)
 		}
 	}

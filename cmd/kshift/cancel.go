@@ -33,7 +33,7 @@ func runCancel(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(c, ref.Path, "cancel", executor.Options{})
+	s, err := openSession(c, ref.Path, "cancel", !c.Bool(flagDryRun), executor.Options{})
 	if err != nil {
 		return err
 	}
@@ -49,20 +49,24 @@ func runCancel(c *cli.Context) error {
 // error says what failed and that the throttles are left in place.
 func printCancel(w io.Writer, res *executor.CancelResult, err error) {
 	if err == nil {
-		if len(res.Steps) == 0 && len(res.Undos) == 0 {
+		if len(res.Steps) == 0 {
 			fmt.Fprintln(w, "nothing of the plan, nor the undo of any of its steps, is in flight")
 		}
-		if len(res.Steps) > 0 {
-			fmt.Fprintf(w, "reverted step(s) %v to their from state\n", res.Steps)
+		for _, s := range res.Steps {
+			if s.Undo {
+				fmt.Fprintf(w, "undo (rollback) of step %d: reverted %d partition(s) back to the step's to; %d were already back at its from and stay there (kshift apply --step %d re-applies them)\n", s.Step, s.Reverted, s.Done, s.Step)
+				continue
+			}
+			fmt.Fprintf(w, "step %d: reverted %d of its %d partition(s) to their from; %d had finished and stay done (kshift rollback --step %d undoes them)\n", s.Step, s.Reverted, s.Partitions, s.Done, s.Step)
 		}
-		if len(res.Undos) > 0 {
-			fmt.Fprintf(w, "reverted the undo (rollback) of step(s) %v: back at their to state\n", res.Undos)
-		}
-		if len(res.Unrecognised) > 0 {
+		if res.ThrottlesKept {
 			fmt.Fprintln(w, "kept kshift's throttles for the reassignments still in flight; cleared the others")
 		} else {
 			fmt.Fprintln(w, "cleared kshift's throttles")
 		}
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(w, "note: "+n)
 	}
 	for _, warning := range res.Warnings {
 		fmt.Fprintln(w, "warning: "+warning)

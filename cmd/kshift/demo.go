@@ -18,6 +18,7 @@ import (
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/planner"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/urfave/cli/v2"
 )
@@ -309,6 +310,9 @@ func demoExecutor(c *cli.Context, clients *kafkaconn.Clients, dir string, speed 
 		Gates:        healthGates(clients),
 		Progress:     pr.update,
 		Command:      "apply",
+		// The demo's cluster lives in this process, and so does kshift's
+		// own state (lock, throttle records, audit trail).
+		Store: state.NewMemory(),
 	}
 	return executor.New(clients.Kafka, o), pr
 }

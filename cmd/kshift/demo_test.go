@@ -10,6 +10,7 @@ import (
 
 	"github.com/kshift/kshift/executor"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // TestDemo runs kshift demo in-process and checks what it printed and wrote:
@@ -76,7 +77,7 @@ func TestDemo(t *testing.T) {
 	}
 	ends := 0
 	for _, r := range recs {
-		if r.Event == executor.AuditEnd && r.Result == "ok" {
+		if r.Event == state.AuditEnd && r.Result == "ok" {
 			ends++
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // syncBuffer is a buffer safe to read while a running command writes it.
@@ -44,11 +45,40 @@ func liveRun(ctx context.Context, args ...string) (int, string, string) {
 func liveRunTo(ctx context.Context, out, errOut *syncBuffer, args ...string) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = out, errOut
+	if st := liveStoreFor(args); st != nil {
+		app.Metadata = map[string]any{metaStateStore: st}
+	}
 	err := app.RunContext(ctx, append([]string{"kshift"}, args...))
 	if err != nil {
 		errOut.Write([]byte("kshift: " + err.Error() + "\n"))
 	}
 	return exitCode(err)
+}
+
+// liveStores holds kshift's state store of each simulated cluster of the
+// running tests, by bootstrap address: an in-process command finds its
+// cluster's as the real command finds the cluster's ZooKeeper.
+var liveStores sync.Map
+
+// withLiveStore gives the simulated cluster d a state store for the
+// commands run in process against it.
+func withLiveStore(t *testing.T, d *kafkasim.Cluster) {
+	key := strings.Join(d.Bootstrap(), ",")
+	liveStores.Store(key, state.NewMemory())
+	t.Cleanup(func() { liveStores.Delete(key) })
+}
+
+// liveStoreFor returns the state store of the cluster args' --bootstrap
+// names, nil when none.
+func liveStoreFor(args []string) state.Store {
+	for i, a := range args {
+		if (a == "--bootstrap" || a == "-b") && i+1 < len(args) {
+			if st, ok := liveStores.Load(args[i+1]); ok {
+				return st.(state.Store)
+			}
+		}
+	}
+	return nil
 }
 
 func liveCtx(t *testing.T) context.Context {
@@ -70,6 +100,7 @@ func liveDouble(t *testing.T, cfg kafkasim.Config) *kafkasim.Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	withLiveStore(t, d)
 	if err := d.CreateTopic("orders", [][]int32{{1, 2, 3}, {2, 3, 1}}, map[string]string{"min.insync.replicas": "2"}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,22 @@
 // new ZooKeeper nodes with zero downtime, by the shared-cluster method.
 //
 // This package is the command line only: flags, prompts, printing and exit
-// codes. The work is done by planner/, executor/, zkops/ and plans/.
+// codes. The work is done by planner/, executor/, zkops/, inspect/ and plans/.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp().RunContext(ctx, os.Args)
+	ctx, stop := context.WithCancel(context.Background())
+	notes := newInterruptNotes(os.Stderr)
+	notes.listen(ctx, stop)
+	app := newApp()
+	app.Metadata = map[string]any{metaInterrupts: notes}
+	err := app.RunContext(ctx, os.Args)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kshift: "+err.Error())

@@ -37,7 +37,7 @@ func runRollback(c *cli.Context) error {
 	if c.IsSet("step") == c.IsSet("to-step") {
 		return usageError{"rollback: give exactly one of --step N, --to-step N"}
 	}
-	s, err := openSession(c, ref.Path, "rollback", executor.Options{CancelOnInterrupt: c.Bool("cancel-on-interrupt")})
+	s, err := openSession(c, ref.Path, "rollback", !c.Bool(flagDryRun), executor.Options{CancelOnInterrupt: c.Bool("cancel-on-interrupt")})
 	if err != nil {
 		return err
 	}

@@ -13,10 +13,13 @@ func newThrottleCommand() *cli.Command {
 		Name:  "throttle",
 		Usage: "change or clear the replication throttles kshift set",
 		Description: `kshift records every throttle config it changes, with the value from before, in the
-audit log: --audit-log, or kshift-audit.jsonl beside PLAN when a plan is given (as apply
-writes it), else in the current directory. "set" changes the rate on the brokers kshift throttles while a step
-runs; "clear" removes what kshift set and restores earlier values, and with --all also
-deletes every other throttle config on the cluster, the cluster-default rates included.`,
+cluster's ZooKeeper (under the cluster's chroot, in kshift/throttles), so these commands work
+from any host: give --zookeeper. "set" changes the rate on the brokers kshift throttles while
+a step runs; the rate stands until that step ends, across interruptions and resumes (a
+resumed apply uses it and says so). "clear" removes what kshift set and restores earlier
+values, and with --all also deletes every other throttle config on the cluster, the
+cluster-default rates included. PLAN, when given, names the plan in the audit trail and
+places the local audit log beside it.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "set",
@@ -38,13 +41,18 @@ deletes every other throttle config on the cluster, the cluster-default rates in
 	}
 }
 
-// auditBeside returns the plan path whose directory holds the default audit
-// log: the optional argument at index i.
-func auditBeside(c *cli.Context, i int) string {
-	if c.NArg() > i {
-		return c.Args().Get(i)
+// optionalPlan loads the optional PLAN argument at index i: it names the
+// plan in the audit trail and places the local audit log.
+func optionalPlan(c *cli.Context, i int) (executor.PlanRef, error) {
+	if c.NArg() <= i {
+		return executor.PlanRef{}, nil
 	}
-	return ""
+	path := c.Args().Get(i)
+	p, sum, err := plans.LoadFile[plans.Plan](path)
+	if err != nil {
+		return executor.PlanRef{}, err
+	}
+	return executor.PlanRef{Plan: p, Path: path, SHA256: sum}, nil
 }
 
 func runThrottleSet(c *cli.Context) error {
@@ -55,14 +63,18 @@ func runThrottleSet(c *cli.Context) error {
 	if err != nil || rate <= 0 {
 		return usageError{fmt.Sprintf("throttle set: %q is not a positive rate like 80MiB/s", c.Args().First())}
 	}
-	s, err := openSession(c, auditBeside(c, 1), "throttle", executor.Options{})
+	ref, err := optionalPlan(c, 1)
+	if err != nil {
+		return err
+	}
+	s, err := openSession(c, ref.Path, "throttle set", true, executor.Options{})
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	res, err := s.exec.SetThrottleRate(c.Context, rate)
+	res, err := s.exec.SetThrottleRate(c.Context, ref, rate)
 	if err == nil {
-		fmt.Fprintf(c.App.Writer, "rate %s set on brokers %v of cluster %s\n", rate, res.Brokers, res.ClusterID)
+		fmt.Fprintf(c.App.Writer, "rate %s set on brokers %v of cluster %s; it stands until the step running now ends\n", rate, res.Brokers, res.ClusterID)
 	}
 	return execErr(err)
 }
@@ -71,12 +83,16 @@ func runThrottleClear(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return usageError{"throttle clear: want at most one PLAN (see kshift throttle clear --help)"}
 	}
-	s, err := openSession(c, auditBeside(c, 0), "throttle", executor.Options{})
+	ref, err := optionalPlan(c, 0)
+	if err != nil {
+		return err
+	}
+	s, err := openSession(c, ref.Path, "throttle clear", !c.Bool(flagDryRun), executor.Options{})
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	res, err := s.exec.ClearThrottles(c.Context, c.Bool("all"))
+	res, err := s.exec.ClearThrottles(c.Context, ref, c.Bool("all"))
 	if res != nil {
 		fmt.Fprintf(c.App.Writer, "cleared throttles on topics %v and brokers %v of cluster %s\n", res.Topics, res.Brokers, res.ClusterID)
 		if res.ClusterDefault {
@@ -84,6 +100,9 @@ func runThrottleClear(c *cli.Context) error {
 		}
 		if res.InFlight > 0 {
 			fmt.Fprintf(c.App.Writer, "warning: %d reassignment(s) are in flight and now copy unthrottled\n", res.InFlight)
+		}
+		for _, n := range res.Notes {
+			fmt.Fprintln(c.App.Writer, "note: "+n)
 		}
 		for _, w := range res.Warnings {
 			fmt.Fprintln(c.App.Writer, "warning: "+w)

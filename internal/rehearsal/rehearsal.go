@@ -24,9 +24,11 @@ import (
 
 	"github.com/kshift/kshift/executor"
 	"github.com/kshift/kshift/inspect"
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -207,6 +209,7 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 
 	ref := executor.PlanRef{Plan: p, Path: "rehearsal", SHA256: "rehearsal"}
 	k := &recorder{Client: clients.Kafka, sim: sim}
+	store := state.NewMemory()
 	var stepErr error
 	for i := range p.Steps {
 		s := &p.Steps[i]
@@ -217,14 +220,14 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 			sr.Estimate = time.Duration(plans.EstimateMoves(s.Partitions, o.Throttle).Duration)
 		}
 		if s.Phase.IsZooKeeper() {
-			sr.Skipped = "ZooKeeper step: not rehearsed, the double has no ensemble (kshift zk status checks it live)"
+			sr.Skipped = "ZooKeeper step: not rehearsed, the simulator has no ensemble (kshift zk status checks it live)"
 			rep.Steps = append(rep.Steps, sr)
 			continue
 		}
 		// After a skipped ZooKeeper step the executor cannot tell that the
 		// previous step is done.
 		force := i > 0 && p.Steps[i-1].Phase.IsZooKeeper()
-		e := executor.New(k, executorOptions(o, clients, force, &sr))
+		e := executor.New(k, executorOptions(o, clients, store, force, &sr))
 		limit := o.StepLimit
 		if limit <= 0 {
 			limit = 3*sr.Estimate + time.Hour
@@ -296,7 +299,7 @@ func produce(d *kafkasim.Cluster, snap *plans.Snapshot, rate plans.Rate) error {
 
 // executorOptions are apply's defaults with every wait scaled to the
 // simulated clock, so the executor paces itself as it would in real time.
-func executorOptions(o Options, clients *kafkaconn.Clients, force bool, sr *StepReport) executor.Options {
+func executorOptions(o Options, clients *kafkaconn.Clients, store state.Store, force bool, sr *StepReport) executor.Options {
 	d := executor.DefaultOptions()
 	scaled := func(x time.Duration) time.Duration { return max(time.Duration(float64(x)/o.Speed), time.Millisecond) }
 	eo := executor.Options{
@@ -309,6 +312,9 @@ func executorOptions(o Options, clients *kafkaconn.Clients, force bool, sr *Step
 		ForceOrder:   force,
 		Log:          o.Log,
 		Command:      "rehearse",
+		// kshift's own state (lock, throttle records, audit) lives in
+		// memory beside the simulated cluster.
+		Store: store,
 		Progress: func(pr executor.Progress) {
 			if pr.Stalled && !slices.Contains(sr.Stalls, pr.StallReason) {
 				sr.Stalls = append(sr.Stalls, pr.StallReason)
@@ -395,7 +401,7 @@ type recorder struct {
 	sim *simulator
 }
 
-var _ executor.Kafka = (*recorder)(nil)
+var _ kafkaapi.Requester = (*recorder)(nil)
 
 func (r *recorder) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	if a, ok := req.(*kmsg.AlterPartitionAssignmentsRequest); ok && len(a.Topics) > 0 {

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/inspect"
+	"github.com/kshift/kshift/internal/kafkaapi"
+	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/poll"
+	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
+	"github.com/kshift/kshift/zkops"
+	"github.com/urfave/cli/v2"
+)
+
+// Flags shared by the commands that change a cluster (apply, rollback, cancel, throttle).
+const (
+	flagAuditLog           = "audit-log"
+	flagBreakLock          = "break-lock"
+	flagDryRun             = "dry-run"
+	flagAcceptUnknownRates = "accept-unknown-rates"
+	flagPollInterval       = "poll-interval"
+	flagSkipHealthCheck    = "skip-health-check"
+)
+
+func executorFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.PathFlag{Name: flagAuditLog, Usage: "local copy of the audit trail, JSON lines for people to read (default: kshift-audit.jsonl beside the plan); the trail kshift relies on is in the cluster's ZooKeeper"},
+		&cli.BoolFlag{Name: flagBreakLock, Usage: "take the operator lock from a kshift that is alive and must be stopped (check the holder first; a holder that died frees it by itself within its lease)"},
+		&cli.BoolFlag{Name: flagDryRun, Usage: "read the cluster and run the gates, print every change it would make, change nothing; over several steps, each is checked against what the dry-run steps before it would leave"},
+		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide and ZooKeeper does not show; they are deleted at the end"},
+		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "the longest pause between two reads of a step's progress (the first come sooner)"},
+		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before a step (kshift's own safety gates still run)"},
+	}
+}
+
+// metaStateStore is the App.Metadata key under which an in-process caller
+// that runs the Kafka simulator in the same process (kshift's own tests)
+// gives the commands a state store, in place of the cluster's ZooKeeper.
+const metaStateStore = "kshift.state-store"
+
+// session is a connected executor and what must be closed after it.
+type session struct {
+	exec    *executor.Executor
+	clients *kafkaconn.Clients
+	zk      *kafkaconn.ZooKeeper
+	// interrupt reports what the run was doing when it was interrupted.
+	interrupt *interruptNotes
+}
+
+func (s *session) close() {
+	if s.zk != nil {
+		s.zk.Close()
+	}
+	s.clients.Close()
+}
+
+// openSession connects to the cluster and its ZooKeeper and builds the
+// executor with the shared flags applied to o. planPath places the default
+// local audit log. A command that changes the cluster (mutating) needs a
+// state store: without --zookeeper it is refused (exit 2) before anything
+// changes, naming the connect string the brokers use.
+func openSession(c *cli.Context, planPath, command string, mutating bool, o executor.Options) (*session, error) {
+	clients, err := connect(c)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{clients: clients}
+	if s.zk, err = connectZooKeeper(c, clients); err != nil {
+		clients.Close()
+		return nil, err
+	}
+	if s.zk != nil {
+		o.ZooKeeper, o.ZooKeeperChroot = s.zk.Conn, s.zk.Chroot
+		if o.Store, err = state.NewZooKeeper(s.zk.Conn, s.zk.Chroot, state.Options{SessionTimeout: clients.Options.ZooKeeper.SessionTimeout}); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if st, ok := c.App.Metadata[metaStateStore].(state.Store); ok {
+		o.Store = st
+	}
+	if mutating && o.Store == nil {
+		err := missingZooKeeper(c.Context, clients, command)
+		s.close()
+		return nil, err
+	}
+	auditPath := c.Path(flagAuditLog)
+	if auditPath == "" {
+		dir := "."
+		if planPath != "" {
+			dir = filepath.Dir(planPath)
+		}
+		auditPath = filepath.Join(dir, "kshift-audit.jsonl")
+	}
+	o.Audit = executor.OpenAudit(auditPath)
+	o.Command = command
+	o.BreakLock = c.Bool(flagBreakLock)
+	o.DryRun = c.Bool(flagDryRun)
+	o.DryRunOut = c.App.Writer
+	o.AcceptUnknownRates = c.Bool(flagAcceptUnknownRates)
+	o.PollInterval = c.Duration(flagPollInterval)
+	if rt := clients.Options.RequestTimeout; rt > 0 {
+		o.CallTimeout = rt
+	}
+	o.Log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	o.ZooKeeperSteps = zkSteps{auth: zkAuth(clients), out: c.App.ErrWriter}
+	if !c.Bool(flagSkipHealthCheck) {
+		o.Gates = healthGates(clients)
+	}
+	s.interrupt = interruptsOf(c)
+	o.Doing = s.interrupt.doing
+	o.Cleanup = s.interrupt.cleanup
+	s.exec = executor.New(clients.Kafka, o)
+	return s, nil
+}
+
+// missingZooKeeper is the refusal of a command that changes the cluster
+// without --zookeeper: it names the connect string the brokers use, when
+// they say.
+func missingZooKeeper(ctx context.Context, clients *kafkaconn.Clients, command string) error {
+	hint := ""
+	if zkc := brokersZooKeeper(ctx, clients); zkc != "" {
+		hint = fmt.Sprintf(" (the brokers use zookeeper.connect=%s)", zkc)
+	}
+	return badInput(fmt.Errorf("%s changes the cluster, and kshift keeps its operator lock, the record of the throttles it sets and its audit trail in the cluster's ZooKeeper: give --zookeeper HOST:PORT[,...]/CHROOT%s, or set it in the profile; nothing was changed", command, hint))
+}
+
+// brokersZooKeeper reads zookeeper.connect from a broker, "" when it cannot.
+func brokersZooKeeper(ctx context.Context, clients *kafkaconn.Clients) string {
+	k := kafkaapi.New(clients.Kafka, kafkaapi.Options{Timeout: 5 * time.Second})
+	md, err := k.Metadata(ctx, []string{})
+	if err != nil {
+		return ""
+	}
+	for id := range md.Brokers {
+		cfg, err := k.DescribeConfigs(ctx, []kafkaapi.ConfigResource{kafkaapi.BrokerResource(id)}, []string{"zookeeper.connect"})
+		if err == nil {
+			if e, ok := cfg[kafkaapi.BrokerResource(id)]["zookeeper.connect"]; ok && e.Value != nil {
+				return *e.Value
+			}
+		}
+		break
+	}
+	return ""
+}
+
+// zkSteps runs the plan's zk-* steps with zkops, dialling the ensemble each
+// step names.
+type zkSteps struct {
+	auth *zkops.Auth
+	out  io.Writer
+}
+
+var _ executor.ZooKeeperSteps = zkSteps{}
+
+func zkAuth(clients *kafkaconn.Clients) *zkops.Auth {
+	user, pass, ok := strings.Cut(clients.Options.ZooKeeper.Digest, ":")
+	if !ok {
+		return nil
+	}
+	return &zkops.Auth{User: user, Password: pass}
+}
+
+func (z zkSteps) with(ctx context.Context, s *plans.Step, fn func(zkops.ZKConn) error) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := zkops.Dial(cctx, s.ZooKeeper.Connect, z.auth)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return fn(conn)
+}
+
+func (z zkSteps) State(ctx context.Context, s *plans.Step) (executor.StepState, string, error) {
+	var st zkops.State
+	var detail string
+	err := z.with(ctx, s, func(conn zkops.ZKConn) error {
+		var err error
+		st, detail, err = zkops.StepStatus(ctx, conn, s)
+		return err
+	})
+	if err != nil {
+		return executor.StepUnknown, "", err
+	}
+	switch st {
+	case zkops.StateDone:
+		return executor.StepDone, detail, nil
+	case zkops.StatePending:
+		return executor.StepPending, detail, nil
+	case zkops.StatePartial:
+		return executor.StepPartial, detail, nil
+	default:
+		return executor.StepDrifted, detail, nil
+	}
+}
+
+func (z zkSteps) Apply(ctx context.Context, s *plans.Step) error {
+	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.ApplyStep(ctx, conn, s, z.out) })
+}
+
+func (z zkSteps) Undo(ctx context.Context, s *plans.Step) error {
+	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.UndoStep(ctx, conn, s, z.out) })
+}
+
+// healthGates runs the `kshift check` gates for a step's brokers and
+// partitions. The throttles gate is left out: the executor records foreign
+// throttles and leaves them exactly as they were, so they need not stop a
+// step. A failing check is read again for a while before it refuses: one
+// read can catch a move completing between its Metadata and reassignment
+// reads, and the ISR trails the truth (docs/kafka-behaviour.md 21).
+func healthGates(clients *kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error {
+	return func(ctx context.Context, p *plans.Plan, s *plans.Step) error {
+		var last error
+		err := poll.Until(ctx, poll.Options{Timeout: healthSettle, First: 100 * time.Millisecond, Interval: 500 * time.Millisecond}, func(ctx context.Context) (bool, error) {
+			last = healthCheck(ctx, clients, p, s)
+			return last == nil, nil
+		})
+		if errors.Is(err, poll.ErrTimeout) {
+			return last
+		}
+		return err
+	}
+}
+
+// healthSettle is how long a failing health check is retried.
+const healthSettle = 10 * time.Second
+
+func healthCheck(ctx context.Context, clients *kafkaconn.Clients, p *plans.Plan, s *plans.Step) error {
+	rep, err := inspect.Check(ctx, clients, inspect.CheckScope{Plan: p, Step: s.Number, OwnMoves: s.Partitions, AllowOwnThrottles: true})
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, g := range rep.Gates {
+		if g.Status == inspect.StatusFail && g.Gate != inspect.GateThrottles {
+			msg := string(g.Gate) + ": " + g.Summary
+			for i, f := range g.Findings {
+				if i == 5 {
+					msg += fmt.Sprintf("; and %d more", len(g.Findings)-5)
+					break
+				}
+				msg += fmt.Sprintf("; %s: %s", f.Subject, f.Detail)
+			}
+			failed = append(failed, msg)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("step %d: kshift check failed (see kshift check for details, or --skip-health-check): %s", s.Number, strings.Join(failed, " | "))
+	}
+	return nil
+}
+
+// execErr maps executor errors to kshift's exit codes: a safety refusal by
+// the executor (gates, drift, lock, a throttle rate it cannot read) or by a
+// zkops guard exits 3; a missing state store or an audit trail that cannot
+// be written is bad input (exit 2): nothing was changed.
+func execErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, executor.ErrNoState), errors.Is(err, executor.ErrAuditUnwritable):
+		return badInput(err)
+	case errors.Is(err, executor.ErrRefused), errors.Is(err, executor.ErrUnknownRate), errors.Is(err, zkops.ErrRefused):
+		return refused(err)
+	}
+	return err
+}
