@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kshift/kshift/executor"
@@ -17,8 +18,10 @@ func newStatusCommand() *cli.Command {
 		Description: `Reads the live cluster and shows each step as done, in-flight (with copy progress),
 partial (some partitions done: an interrupted run; apply resumes it), undo-in-flight (an
 interrupted kshift rollback of the step, with copy progress; rollback resumes it, cancel
-reverts it), pending or drifted (partitions at neither end of the step, named). Also shows
-the operator lock's holder.`,
+reverts it), pending or drifted (partitions at neither end of the step, named). With
+--zookeeper it also shows kshift's own state, kept in the cluster's ZooKeeper: the operator
+lock's holder and lease, every throttle kshift set that is still in place with the step it
+belongs to, and a rate set with kshift throttle set.`,
 		Flags: append([]cli.Flag{
 			outputFlag,
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "print the status again every --interval until interrupted"},
@@ -37,12 +40,12 @@ func runStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	clients, err := connect(c)
+	s, err := openSession(c, ref.Path, "status", false, executor.Options{})
 	if err != nil {
 		return err
 	}
-	defer clients.Close()
-	e := executor.New(clients.Kafka, executor.Options{Command: "status"})
+	defer s.close()
+	e := s.exec
 	for {
 		st, err := e.Status(c.Context, ref)
 		if err != nil {
@@ -87,8 +90,49 @@ func statusTables(p *plans.Plan, st *executor.PlanStatus) []table {
 		problems.title = "partitions in flight or drifted"
 		out = append(out, problems)
 	}
-	if st.Lock != nil {
-		out = append(out, table{title: "operator lock", header: []string{"held by"}, rows: [][]string{{st.Lock.String()}}})
+	return append(out, stateTables(st)...)
+}
+
+// stateTables show kshift's own state: the lock, its open throttle records
+// and the operator's rate, or why they were not read.
+func stateTables(st *executor.PlanStatus) []table {
+	if st.StateUnknown != "" {
+		return []table{{title: "kshift's state", header: []string{"not read"}, rows: [][]string{{st.StateUnknown}}}}
+	}
+	lock := table{title: "operator lock", header: []string{"held by", "lease"}}
+	if st.Lock == nil {
+		lock.rows = [][]string{{"nobody", ""}}
+	} else {
+		lease := "none (in-process store)"
+		if st.Lock.Lease > 0 {
+			lease = fmt.Sprintf("%s: freed that long after the holder stops answering", st.Lock.Lease)
+		}
+		lock.rows = [][]string{{st.Lock.String(), lease}}
+	}
+	out := []table{lock}
+	if len(st.Throttles) > 0 {
+		t := table{title: "throttles kshift set and has not restored yet", header: []string{"record", "step", "rate", "brokers", "throttled replicas"}}
+		for _, rec := range st.Throttles {
+			entries := 0
+			for _, tt := range rec.Topics {
+				entries += len(tt.Leader) + len(tt.Follower)
+			}
+			step := "unknown (an older kshift's record)"
+			if rec.Step > 0 {
+				step = fmt.Sprintf("%d of %s", rec.Step, rec.Plan)
+			}
+			brokers := make([]int32, 0, len(rec.Brokers))
+			for b := range rec.Brokers {
+				brokers = append(brokers, b)
+			}
+			slices.Sort(brokers)
+			t.rows = append(t.rows, []string{rec.ID, step, rec.Rate.String(), fmt.Sprint(brokers), fmt.Sprintf("%d on %d topic(s)", entries, len(rec.Topics))})
+		}
+		out = append(out, t)
+	}
+	if o := st.RateOverride; o != nil {
+		out = append(out, table{title: "rate set during the step", header: []string{"rate", "set by"},
+			rows: [][]string{{o.Rate.String(), fmt.Sprintf("%s by %s on %s at %s", o.Command, o.User, o.Host, o.Time.Format(time.RFC3339))}}})
 	}
 	return out
 }
