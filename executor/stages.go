@@ -76,6 +76,8 @@ func (r *stepRun) watch(ctx context.Context) error {
 		firstCopied  int64 = -1
 	)
 	unsettled := map[tp]time.Time{}
+	var lastCopied map[int32]int64
+	var lastRead time.Time
 	err := poll.Until(ctx, poll.Options{First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
 		v, err := e.readView(ctx, topics)
 		if err != nil {
@@ -85,7 +87,7 @@ func (r *stepRun) watch(ctx context.Context) error {
 		states := map[tp]PartitionState{}
 		var inflight []tp
 		var drifted []string
-		pr := Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(r.start)}
+		pr := Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(r.start), BusiestBroker: -1, Throttle: r.res.Rate}
 		moving, settling := false, false
 		for _, p := range st {
 			key := tp{Topic: p.Topic, Partition: p.Partition}
@@ -126,6 +128,12 @@ func (r *stepRun) watch(ctx context.Context) error {
 		sizes := e.kafka.LogDirSizes(ctx, inflight)
 		pr.BytesTotal, pr.BytesCopied = copyProgress(s.Partitions, states, v, sizes)
 		pr.Replicas = addingReplicas(s.Partitions, states, v, sizes)
+		copied := brokerCopied(s.Partitions, states, v, sizes)
+		if lastCopied != nil {
+			pr.BusiestBroker, pr.BusiestRate = busiestSince(lastCopied, copied, time.Since(lastRead))
+			pr.Idle = pr.BusiestBroker < 0
+		}
+		lastCopied, lastRead = copied, time.Now()
 		if firstCopied < 0 {
 			firstCopied = pr.BytesCopied
 		}

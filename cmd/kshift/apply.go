@@ -257,8 +257,9 @@ func (p *progressPrinter) update(pr executor.Progress) {
 	}
 	line := fmt.Sprintf("%s %s: %d/%d partitions done, %s of %s copied (%.0f%%)",
 		plans.StepLabel(pr.Step, pr.Undoes), pr.Phase, pr.Done, pr.Partitions, plans.ByteSize(pr.BytesCopied), plans.ByteSize(pr.BytesTotal), frac*100)
+	line += receivingNow(pr)
 	if pr.ETA > 0 {
-		line += fmt.Sprintf(" at %s/s, eta %s", plans.ByteSize(pr.Rate), pr.ETA.Round(time.Second))
+		line += fmt.Sprintf(", eta %s", pr.ETA.Round(time.Second))
 	}
 	if pr.Note != "" {
 		line += ", " + pr.Note
@@ -278,6 +279,26 @@ func (p *progressPrinter) update(pr executor.Progress) {
 		p.last = time.Now()
 	}
 	p.stalled = pr.Stalled
+}
+
+// receivingNow says how fast the busiest receiving broker copies now,
+// against the per-broker throttle: rates are per broker, so a cluster-wide
+// sum would read as "above the throttle" when every broker is below it.
+func receivingNow(pr executor.Progress) string {
+	if pr.BytesTotal == 0 || pr.BytesCopied >= pr.BytesTotal {
+		return ""
+	}
+	throttle := ""
+	if pr.Throttle > 0 {
+		throttle = fmt.Sprintf(" (throttle %s per broker)", pr.Throttle)
+	}
+	switch {
+	case pr.Idle:
+		return "; nothing copied since the last read" + throttle
+	case pr.BusiestBroker < 0:
+		return ""
+	}
+	return fmt.Sprintf("; busiest receiver now broker %d at %s/s%s", pr.BusiestBroker, plans.ByteSize(pr.BusiestRate), throttle)
 }
 
 // leastAdvanced names the first n replicas (the executor sorts them least
