@@ -39,7 +39,7 @@ type Progress struct {
 	BusiestRate   float64    `json:"busiest_rate"`
 	Throttle      plans.Rate `json:"throttle,omitempty"`
 	// Idle is set when no adding replica grew since the last read.
-	Idle bool `json:"idle,omitempty"`
+	Idle    bool          `json:"idle,omitempty"`
 	Elapsed time.Duration `json:"elapsed"`
 	// Stalled is set with a reason and what to do when the step cannot end
 	// on its own as things stand.
