@@ -185,6 +185,8 @@ func (r *stepRun) elect(ctx context.Context) error {
 	topics := stepTopics(s.Partitions)
 	var waiting []string
 	var eligible []plans.Move
+	elected := map[tp]bool{}
+	defer func() { r.res.Elected = len(elected) }()
 	err := poll.Until(ctx, poll.Options{Timeout: 4 * e.opts.SettleTimeout, First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
 		v, err := e.readView(ctx, topics)
 		if err != nil {
@@ -208,8 +210,7 @@ func (r *stepRun) elect(ctx context.Context) error {
 		e.doing("electing the preferred leaders of %d partition(s), %d per batch, %s apart", len(eligible), e.opts.ElectionBatch, e.opts.ElectionWait)
 		for i := 0; i < len(eligible); i += e.opts.ElectionBatch {
 			batch := eligible[i:min(i+e.opts.ElectionBatch, len(eligible))]
-			n, err := e.electBatch(ctx, batch)
-			r.res.Elected += n
+			err := e.electBatch(ctx, batch, elected)
 			if err != nil {
 				return false, err
 			}
@@ -220,7 +221,7 @@ func (r *stepRun) elect(ctx context.Context) error {
 			}
 		}
 		if e.opts.Progress != nil {
-			e.opts.Progress(Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), Done: len(s.Partitions) - len(eligible) - len(waiting), InFlight: len(eligible) + len(waiting), Note: fmt.Sprintf("electing leaders: %d elected", r.res.Elected)})
+			e.opts.Progress(Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), Done: len(s.Partitions) - len(eligible) - len(waiting), InFlight: len(eligible) + len(waiting), Note: fmt.Sprintf("electing leaders: %d elected", len(elected))})
 		}
 		return false, nil
 	})
@@ -239,21 +240,22 @@ func movesNames(moves []plans.Move) []string {
 }
 
 // electBatch sends one preferred election for exactly these partitions and
-// returns how many are led by their preferred replica now.
-// PREFERRED_LEADER_NOT_AVAILABLE is retried by the caller's next round.
-func (e *Executor) electBatch(ctx context.Context, batch []plans.Move) (int, error) {
+// adds those led by their preferred replica now to elected (a partition
+// elected again, because Metadata still showed its old leader, counts
+// once). PREFERRED_LEADER_NOT_AVAILABLE is retried by the caller's next
+// round.
+func (e *Executor) electBatch(ctx context.Context, batch []plans.Move, elected map[tp]bool) error {
 	parts := make([]tp, len(batch))
 	for i, m := range batch {
 		parts[i] = tp{Topic: m.Topic, Partition: m.Partition}
 	}
 	res, err := e.kafka.ElectPreferred(ctx, parts)
-	n := 0
-	for _, perr := range res {
+	for key, perr := range res {
 		if perr == nil {
-			n++
+			elected[key] = true
 		}
 	}
-	return n, err
+	return err
 }
 
 // offsetPair is a partition's log start and end offsets.

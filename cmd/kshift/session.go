@@ -29,6 +29,7 @@ const (
 	flagAcceptUnknownRates = "accept-unknown-rates"
 	flagPollInterval       = "poll-interval"
 	flagSkipHealthCheck    = "skip-health-check"
+	flagVerbose            = "verbose"
 )
 
 func executorFlags() []cli.Flag {
@@ -39,6 +40,7 @@ func executorFlags() []cli.Flag {
 		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide and ZooKeeper does not show; they are deleted at the end"},
 		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "the longest pause between two reads of a step's progress (the first come sooner)"},
 		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before a step (kshift's own safety gates still run)"},
+		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "print each thing kshift does (reading, locking, throttling, submitting, waiting, electing, verifying, restoring) as it starts, with the time since the command began, to stderr"},
 	}
 }
 
@@ -118,6 +120,13 @@ func openSession(c *cli.Context, planPath, command string, mutating bool, o exec
 	}
 	s.interrupt = interruptsOf(c)
 	o.Doing = s.interrupt.doing
+	if c.Bool(flagVerbose) {
+		start, w := time.Now(), c.App.ErrWriter
+		o.Doing = func(what string) {
+			s.interrupt.doing(what)
+			fmt.Fprintf(w, "[%7.3fs] %s\n", time.Since(start).Seconds(), what)
+		}
+	}
 	o.Cleanup = s.interrupt.cleanup
 	s.exec = executor.New(clients.Kafka, o)
 	return s, nil
