@@ -46,7 +46,10 @@ func executorFlags() []cli.Flag {
 	}
 }
 
-// loadPlan reads the plan named by the first argument.
+// loadPlan reads the plan named by the first argument and refuses (exit 3)
+// one that breaks an invariant it can be checked for on its own
+// (plans.CheckStandalone), naming every violation: nothing unchecked is
+// executed.
 func loadPlan(c *cli.Context) (executor.PlanRef, error) {
 	if err := requireArgs(c, 1, "PLAN (a plan.yaml written by kshift plan)"); err != nil {
 		return executor.PlanRef{}, err
@@ -55,6 +58,9 @@ func loadPlan(c *cli.Context) (executor.PlanRef, error) {
 	p, sum, err := plans.LoadFile[plans.Plan](path)
 	if err != nil {
 		return executor.PlanRef{}, err
+	}
+	if err := plans.CheckStandalone(p); err != nil {
+		return executor.PlanRef{}, refused(fmt.Errorf("%s breaks the plan invariants, so kshift runs none of it (kshift plan validate %s lists the same; plan again rather than edit a plan by hand):\n%w", path, path, err))
 	}
 	return executor.PlanRef{Plan: p, Path: path, SHA256: sum}, nil
 }

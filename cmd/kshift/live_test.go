@@ -309,6 +309,10 @@ func TestApplyAuditNeverContainsPassword(t *testing.T) {
 		SourceBrokers: []int32{1, 2, 3}, TargetBrokers: []int32{4, 5, 6},
 		Steps: []plans.Step{{Number: 1, Phase: plans.PhaseRaiseRF, Throttle: 50 << 20, Partitions: []plans.Move{
 			{Topic: "orders", Partition: 0, From: []int32{1, 2, 3}, To: []int32{1, 2, 3, 4}},
+		}}, {Number: 2, Phase: plans.PhaseMoveLeader, Partitions: []plans.Move{
+			{Topic: "orders", Partition: 0, From: []int32{1, 2, 3, 4}, To: []int32{4, 1, 2, 3}},
+		}}, {Number: 3, Phase: plans.PhaseLowerRF, Partitions: []plans.Move{
+			{Topic: "orders", Partition: 0, From: []int32{4, 1, 2, 3}, To: []int32{4}},
 		}}}}
 	data, err := plans.Marshal(plan)
 	if err != nil {
