@@ -311,6 +311,11 @@ func runApply(c *cli.Context) error {
 			return badInput(fmt.Errorf("%s has no step %d (it has %d)", ref.Path, n, len(p.Steps)))
 		}
 	}
+	// Every step after the first is asked about: refuse before anything
+	// changes when nobody can answer.
+	if len(steps) > 1 && !c.Bool("auto-continue") && !c.Bool(flagDryRun) && !isTerminal(c.App.Reader) {
+		return usageError{"apply: --through and --all ask before each step, and standard input is not a terminal: give --auto-continue to run the steps unattended, or apply one --step N at a time"}
+	}
 	o := executor.Options{
 		ForceOrder:        c.Bool("force-order"),
 		CancelOnInterrupt: c.Bool("cancel-on-interrupt"),

@@ -143,3 +143,36 @@ func TestPlanRatesChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyStepsNeedSomeoneToAsk pins --through and --all without a
+// terminal: every step after the first asks, nobody can answer, so the
+// command is refused (exit 2) before it connects; with --auto-continue, a
+// dry run, or a single step it goes on (here to fail connecting, exit 1).
+func TestApplyStepsNeedSomeoneToAsk(t *testing.T) {
+	planPath, _, _, _ := writePlan(t)
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--all"}, exitBadInput},
+		{[]string{"--through", "2"}, exitBadInput},
+		{[]string{"--all", "--auto-continue"}, exitFailure},
+		{[]string{"--all", "--dry-run"}, exitFailure},
+		{[]string{"--through", "1"}, exitFailure},
+		{[]string{"--step", "2"}, exitFailure},
+	} {
+		args := append(append([]string{"apply", planPath}, tc.args...), noCluster...)
+		_, stderr, code := runIn(t, strings.NewReader("y\ny\ny\n"), args...)
+		if code != tc.want {
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, tc.want, stderr)
+		}
+		if tc.want == exitBadInput && !strings.Contains(stderr, "standard input is not a terminal: give --auto-continue") {
+			t.Errorf("%v: %s", tc.args, stderr)
+		}
+	}
+	// A terminal is asked (the answer is read; it fails connecting first).
+	_, tty := openPTY(t)
+	if _, stderr, code := runIn(t, tty, append([]string{"apply", planPath, "--all"}, noCluster...)...); code != exitFailure {
+		t.Errorf("--all on a terminal: exit %d, want %d\n%s", code, exitFailure, stderr)
+	}
+}
