@@ -283,6 +283,9 @@ func runApply(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkAuditLog(c, ref.Path); err != nil {
+		return err
+	}
 	p := ref.Plan
 	set := 0
 	for _, f := range []string{"step", "through", "all"} {

@@ -33,6 +33,9 @@ func runCancel(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkAuditLog(c, ref.Path); err != nil {
+		return err
+	}
 	s, err := openSession(c, ref.Path, "cancel", executor.Options{})
 	if err != nil {
 		return err

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,11 +21,16 @@ import (
 // exit code.
 func runIn(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return runInCtx(ctx, stdin, args...)
+}
+
+// runInCtx is runIn until ctx ends (a sandbox runs until then).
+func runInCtx(ctx context.Context, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
 	var out, errOut bytes.Buffer
 	app := newApp()
 	app.Reader, app.Writer, app.ErrWriter = stdin, &out, &errOut
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	err := app.RunContext(ctx, append([]string{"kshift"}, args...))
 	if err != nil {
 		errOut.WriteString("kshift: " + err.Error() + "\n")
@@ -175,4 +182,148 @@ func TestApplyStepsNeedSomeoneToAsk(t *testing.T) {
 	if _, stderr, code := runIn(t, tty, append([]string{"apply", planPath, "--all"}, noCluster...)...); code != exitFailure {
 		t.Errorf("--all on a terminal: exit %d, want %d\n%s", code, exitFailure, stderr)
 	}
+}
+
+// specialPaths makes, in a fresh directory, paths an output must never
+// replace: a FIFO (a non-blocking reader is kept open on it, so a write
+// that wrongly opens it does not hang the test), a unix socket and a
+// directory.
+func specialPaths(t *testing.T) (dir string, paths map[string]string) {
+	t.Helper()
+	dir = t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	sock := filepath.Join(dir, "sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	sub := filepath.Join(dir, "dir")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, map[string]string{"a FIFO": fifo, "a socket": sock, "is a directory": sub}
+}
+
+// unchanged fails unless every path is still what specialPaths made.
+func unchanged(t *testing.T, what string, paths map[string]string) {
+	t.Helper()
+	for kind, p := range paths {
+		st, err := os.Lstat(p)
+		if err != nil || st.Mode().IsRegular() {
+			t.Errorf("%s: %s (%s) replaced: %v %v", what, p, kind, st.Mode(), err)
+		}
+	}
+}
+
+// TestOutputsNeverReplaceSpecialFiles pins issue 12: every writer of a file
+// (snapshot --out, snapshot synth, plan export, sandbox --write-*, join
+// config --out, the audit log) replaced a device node, FIFO or socket by a
+// regular file (as root, --out /dev/null replaced /dev/null). Each refuses
+// such a path with exit 2 before its work: snapshot before it connects
+// (nothing listens at noCluster: connecting would exit 1).
+func TestOutputsNeverReplaceSpecialFiles(t *testing.T) {
+	planPath, snap, mapping, _ := writePlan(t)
+	_, paths := specialPaths(t)
+	joinSnap, joinMapping := joinFixture(t)
+	for kind, p := range paths {
+		for _, args := range [][]string{
+			append([]string{"snapshot", "--out", p}, noCluster...),
+			{"snapshot", "synth", "--out", p, "--mapping-out", filepath.Join(t.TempDir(), "m.yaml")},
+			{"snapshot", "synth", "--out", filepath.Join(t.TempDir(), "s.yaml"), "--mapping-out", p},
+			{"plan", "export", planPath, "--step", "1", "--out", p},
+			{"sandbox", "--write-snapshot", p},
+			{"sandbox", "--write-mapping", p},
+			append([]string{"apply", planPath, "--step", "1", "--audit-log", p}, noCluster...),
+			append([]string{"cancel", planPath, "--audit-log", p}, noCluster...),
+			append([]string{"throttle", "clear", "--audit-log", p}, noCluster...),
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, stderr, code := runInCtx(ctx, strings.NewReader(""), args...)
+			cancel()
+			if code != exitBadInput || !strings.Contains(stderr, kind) {
+				t.Errorf("%v (%s): exit %d, want %d naming %q\n%s", args, kind, code, exitBadInput, kind, stderr)
+			}
+		}
+	}
+	unchanged(t, "after the writers", paths)
+
+	// join config --out writes server-<id>.properties into a directory.
+	dir, jpaths := specialPaths(t)
+	if err := os.Rename(jpaths["a FIFO"], filepath.Join(dir, "server-101.properties")); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runIn(t, nil, "join", "config", "--snapshot", joinSnap, "--mapping", joinMapping, "--zookeeper-hosts", "zk9:2181", "--out", dir)
+	if st, err := os.Lstat(filepath.Join(dir, "server-101.properties")); code != exitBadInput || err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("join config --out onto a FIFO: exit %d, want %d, and the FIFO kept (%v %v)\n%s", code, exitBadInput, st.Mode(), err, stderr)
+	}
+	for _, notDir := range []string{jpaths["a socket"], filepath.Join(dir, "missing")} {
+		if _, stderr, code := runIn(t, nil, "join", "config", "--snapshot", joinSnap, "--mapping", joinMapping, "--zookeeper-hosts", "zk9:2181", "--out", notDir); code != exitBadInput {
+			t.Errorf("join config --out %s: exit %d, want %d\n%s", notDir, code, exitBadInput, stderr)
+		}
+	}
+
+	// /dev/null is only ever refused: with nothing listening the command
+	// could not have written it, and exit 2 (not 1) shows it was refused
+	// before connecting.
+	for _, args := range [][]string{
+		append([]string{"snapshot", "--out", "/dev/null"}, noCluster...),
+		append([]string{"apply", planPath, "--step", "1", "--audit-log", "/dev/null"}, noCluster...),
+	} {
+		if _, stderr, code := runIn(t, nil, args...); code != exitBadInput || !strings.Contains(stderr, "a character device") {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitBadInput, stderr)
+		}
+	}
+
+	// A missing or non-directory parent is bad input too, before any work.
+	missing := filepath.Join(t.TempDir(), "no", "such")
+	for _, args := range [][]string{
+		append([]string{"snapshot", "--out", filepath.Join(missing, "s.yaml")}, noCluster...),
+		{"plan", "--snapshot", snap, "--mapping", mapping, "--out", filepath.Join(missing, "plan")},
+		{"plan", "--snapshot", snap, "--mapping", mapping, "--out", paths["a FIFO"]},
+		{"plan", "export", planPath, "--step", "1", "--out", filepath.Join(planPath, "x.json")},
+		append([]string{"apply", planPath, "--step", "1", "--audit-log", filepath.Join(missing, "a.jsonl")}, noCluster...),
+	} {
+		if _, stderr, code := runIn(t, nil, args...); code != exitBadInput {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitBadInput, stderr)
+		}
+	}
+}
+
+// joinFixture writes a snapshot and a mapping kshift join config accepts,
+// with one target broker, 101.
+func joinFixture(t *testing.T) (snap, mapping string) {
+	t.Helper()
+	dir := t.TempDir()
+	snap, mapping = filepath.Join(dir, "snap.yaml"), filepath.Join(dir, "mapping.yaml")
+	for path, body := range map[string]string{
+		snap: `version: 1
+cluster_id: c1
+controller: 1
+brokers:
+  - {id: 1, rack: r1, configs: {inter.broker.protocol.version: 2.4-IV1, log.message.format.version: 2.4-IV1, listeners: "PLAINTEXT://:9092", zookeeper.connect: "zk1:2181/kafka"}}
+topics: []
+`,
+		mapping: `version: 1
+source_brokers: [1]
+target_brokers: [101]
+listeners:
+  ports: {PLAINTEXT: 19092}
+  advertised_hosts: {101: k101.example.com}
+  racks: {101: z1}
+`,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return snap, mapping
 }

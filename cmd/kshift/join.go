@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kshift/kshift/inspect"
+	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
 )
@@ -62,6 +63,17 @@ func joinConfigAction(c *cli.Context) error {
 		return badInput(fmt.Errorf("join config: %w", err))
 	}
 	dir := c.Path("out")
+	if dir != "" {
+		// Every file is checked before the first is written.
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return badInput(fmt.Errorf("--out %s is not a directory: give an existing directory to write server-<id>.properties files into", dir))
+		}
+		for _, j := range cfgs {
+			if err := outdir.CheckFile(joinConfigPath(dir, j.BrokerID)); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+		}
+	}
 	for i, j := range cfgs {
 		text := j.Text(snap.ClusterID)
 		if dir == "" {
@@ -71,11 +83,16 @@ func joinConfigAction(c *cli.Context) error {
 			fmt.Fprint(c.App.Writer, text)
 			continue
 		}
-		path := filepath.Join(dir, fmt.Sprintf("server-%d.properties", j.BrokerID))
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			return fmt.Errorf("cannot write %s: %w", path, err)
+		path := joinConfigPath(dir, j.BrokerID)
+		if err := outdir.WriteFile(path, []byte(text)); err != nil {
+			return err
 		}
 		fmt.Fprintln(c.App.ErrWriter, "wrote "+path)
 	}
 	return nil
+}
+
+// joinConfigPath is where join config --out writes a target broker's fragment.
+func joinConfigPath(dir string, id int32) string {
+	return filepath.Join(dir, fmt.Sprintf("server-%d.properties", id))
 }

@@ -42,6 +42,9 @@ func runPlanImport(c *cli.Context) error {
 	if err := requireArgs(c, 1, "one reassignment JSON file"); err != nil {
 		return err
 	}
+	if err := checkPlanDir(c.String("out")); err != nil {
+		return err
+	}
 	throttle, err := plans.ParseRate(c.String("throttle"))
 	if err != nil || throttle < 1 {
 		return usageError{fmt.Sprintf("--throttle %q: want a positive rate such as 50MiB/s", c.String("throttle"))}

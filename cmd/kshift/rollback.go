@@ -37,6 +37,9 @@ func runRollback(c *cli.Context) error {
 	if c.IsSet("step") == c.IsSet("to-step") {
 		return usageError{"rollback: give exactly one of --step N, --to-step N"}
 	}
+	if err := checkAuditLog(c, ref.Path); err != nil {
+		return err
+	}
 	s, err := openSession(c, ref.Path, "rollback", executor.Options{CancelOnInterrupt: c.Bool("cancel-on-interrupt")})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/internal/rehearsal"
 	"github.com/kshift/kshift/internal/synth"
 	"github.com/kshift/kshift/kafkasim"
@@ -48,6 +49,13 @@ Nothing is stored: a restart starts afresh.`,
 }
 
 func sandboxAction(c *cli.Context) error {
+	for _, name := range []string{"write-snapshot", "write-mapping"} {
+		if p := c.Path(name); p != "" && p != "-" {
+			if err := outdir.CheckFile(p); err != nil {
+				return fmt.Errorf("--%s: %w", name, err)
+			}
+		}
+	}
 	shape, mapping, err := sandboxShape(c)
 	if err != nil {
 		return err

@@ -55,6 +55,9 @@ func runThrottleSet(c *cli.Context) error {
 	if err != nil || rate <= 0 {
 		return usageError{fmt.Sprintf("throttle set: %q is not a positive rate like 80MiB/s", c.Args().First())}
 	}
+	if err := checkAuditLog(c, auditBeside(c, 1)); err != nil {
+		return err
+	}
 	s, err := openSession(c, auditBeside(c, 1), "throttle", executor.Options{})
 	if err != nil {
 		return err
@@ -70,6 +73,9 @@ func runThrottleSet(c *cli.Context) error {
 func runThrottleClear(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return usageError{"throttle clear: want at most one PLAN (see kshift throttle clear --help)"}
+	}
+	if err := checkAuditLog(c, auditBeside(c, 0)); err != nil {
+		return err
 	}
 	s, err := openSession(c, auditBeside(c, 0), "throttle", executor.Options{})
 	if err != nil {
