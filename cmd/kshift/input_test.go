@@ -327,3 +327,27 @@ listeners:
 	}
 	return snap, mapping
 }
+
+// refusedPort is a loopback address where nothing listens.
+func refusedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestZKStatusRefusedFailsFast pins issue 12: zk status on a port where
+// nothing listens waited out its whole --timeout (30s) and then spoke of a
+// missing session. It fails within a few seconds, saying refused.
+func TestZKStatusRefusedFailsFast(t *testing.T) {
+	addr := refusedPort(t)
+	start := time.Now()
+	_, stderr, code := runIn(t, nil, "zk", "status", "--zookeeper", addr)
+	if took := time.Since(start); code != exitFailure || took > 10*time.Second || !strings.Contains(stderr, "connection refused by "+addr) {
+		t.Errorf("exit %d after %s, want %d within 10s saying refused:\n%s", code, took.Round(time.Millisecond), exitFailure, stderr)
+	}
+}
