@@ -164,7 +164,12 @@ func explainConnectError(opts Options, err error) error {
 	var recordErr tls.RecordHeaderError
 	var netErr net.Error
 	switch {
-	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.IllegalSaslState):
+	case errors.Is(err, kerr.IllegalSaslState):
+		// Kafka answers a SASL handshake on a listener without SASL
+		// (PLAINTEXT or SSL) with ILLEGAL_SASL_STATE: no password was checked.
+		return fmt.Errorf("cannot connect to %s: the listener does not use SASL (it answered the SASL %s handshake with ILLEGAL_SASL_STATE, before any password was checked): it is a PLAINTEXT or SSL listener; leave out --sasl-mechanism, or give the address of the SASL_PLAINTEXT or SASL_SSL listener: %w",
+			servers, opts.SASL.Mechanism, err)
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
 		return fmt.Errorf("cannot connect to %s: SASL %s authentication as user %q failed: wrong user or password (the password comes from %s): %w",
 			servers, opts.SASL.Mechanism, opts.SASL.User, opts.SASL.PasswordEnv, err)
 	case opts.SASL.Mechanism != SASLNone && errors.Is(err, io.EOF):
