@@ -340,6 +340,64 @@ func refusedPort(t *testing.T) string {
 	return addr
 }
 
+// TestConnectionInputIsBadInput pins issue 12's small ones: connection flags
+// that are wrong are bad input (exit 2), found before any connection (a
+// connection to noCluster would fail with exit 1), and never echo a secret.
+func TestConnectionInputIsBadInput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "snap.yaml")
+	const secret = "hunter2pw"
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"missing --tls-ca", []string{"--tls-ca", filepath.Join(t.TempDir(), "ca.pem")}, "cannot read the TLS CA file (--tls-ca)"},
+		{"zookeeper port not a number", []string{"--zookeeper", "zk1:21x1/kafka"}, `port "21x1" is not a number`},
+		{"zookeeper port out of range", []string{"--zookeeper", "zk1:2181,zk2:70000"}, `port "70000" is not a number from 1 to 65535`},
+		{"zookeeper chroot with an empty part", []string{"--zookeeper", "zk1:2181/kafka//prod"}, "has an empty or blank part"},
+		{"zookeeper host missing", []string{"--zookeeper", ":2181"}, "has no host"},
+		{"negative --dial-timeout", []string{"--dial-timeout", "-5s"}, "dial timeout -5s is negative"},
+		{"negative --request-timeout", []string{"--request-timeout", "-1s"}, "request timeout -1s is negative"},
+		{"credentials in --bootstrap", []string{"--bootstrap", "ops:" + secret + "@127.0.0.1:1"}, "holds credentials (user:password@host): kshift never takes a secret from a flag"},
+		{"credentials in --zookeeper", []string{"--zookeeper", "ops:" + secret + "@zk1:2181"}, "holds credentials (user:password@host): it is not shown"},
+		{"a password as --sasl-password-env", []string{"--sasl-mechanism", "SCRAM-SHA-512", "--sasl-user", "ops", "--sasl-password-env", secret + "!"},
+			"--sasl-password-env (sasl.password_env in a profile) must name the environment variable holding the SASL password"},
+		{"an unset lower-case --sasl-password-env", []string{"--sasl-mechanism", "SCRAM-SHA-512", "--sasl-user", "ops", "--sasl-password-env", secret},
+			"set the environment variable named by --sasl-password-env (its name is not shown"},
+		{"a password as --zookeeper-digest-env", []string{"--zookeeper", "zk1:2181", "--zookeeper-digest-env", "ops:" + secret},
+			"--zookeeper-digest-env (zookeeper.digest_env in a profile) must name the environment variable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"snapshot", "--out", out}, noCluster...), tc.flags...)
+			stdout, stderr, code := runIn(t, nil, args...)
+			if code != exitBadInput || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, want %d saying %q:\n%s", code, exitBadInput, tc.want, stderr)
+			}
+			if strings.Contains(stdout+stderr, secret) {
+				t.Errorf("the output echoes the secret:\n%s%s", stdout, stderr)
+			}
+		})
+	}
+
+	// The unset variable a person named is printed (it is named like one)
+	// and warned about: ZooKeeper is then used without authentication.
+	_, stderr, code := runIn(t, nil, append(append([]string{"snapshot", "--out", out}, noCluster...), "--zookeeper", "zk1:2181", "--zookeeper-digest-env", "KSHIFT_TEST_UNSET_DIGEST")...)
+	if code != exitFailure || !strings.Contains(stderr, "warning: the environment variable KSHIFT_TEST_UNSET_DIGEST is not set: connecting to ZooKeeper without authentication") {
+		t.Errorf("unset --zookeeper-digest-env: exit %d, want %d and a warning:\n%s", code, exitFailure, stderr)
+	}
+	zk := refusedPort(t)
+	_, stderr, _ = runIn(t, nil, "zk", "status", "--zookeeper", zk, "--zookeeper-digest-env", "KSHIFT_TEST_UNSET_DIGEST", "--timeout", "2s")
+	if !strings.Contains(stderr, "warning: the environment variable KSHIFT_TEST_UNSET_DIGEST is not set") {
+		t.Errorf("zk status with an unset --zookeeper-digest-env: no warning:\n%s", stderr)
+	}
+	for _, flags := range [][]string{{"--zookeeper", "zk1:x"}, {"--zookeeper", zk, "--timeout", "-1s"}, {"--zookeeper", zk, "--zookeeper-digest-env", "ops:" + secret}} {
+		_, stderr, code := runIn(t, nil, append([]string{"zk", "status"}, flags...)...)
+		if code != exitBadInput || strings.Contains(stderr, secret) {
+			t.Errorf("zk status %v: exit %d, want %d without the secret:\n%s", flags, code, exitBadInput, stderr)
+		}
+	}
+}
+
 // TestZKStatusRefusedFailsFast pins issue 12: zk status on a port where
 // nothing listens waited out its whole --timeout (30s) and then spoke of a
 // missing session. It fails within a few seconds, saying refused.

@@ -78,7 +78,7 @@ func ConnectZooKeeper(ctx context.Context, o ZooKeeperOptions, timeout time.Dura
 	if o.Digest != "" {
 		if err := conn.AddAuth("digest", []byte(o.Digest)); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("zookeeper %s: digest authentication (from %s) failed: %w", o.Connect, o.DigestEnv, err)
+			return nil, fmt.Errorf("zookeeper %s: digest authentication (from %s) failed: %w", o.Connect, ShowEnvName(o.DigestEnv, "--zookeeper-digest-env"), err)
 		}
 	}
 	return &ZooKeeper{Conn: conn, Chroot: o.Chroot()}, nil
