@@ -409,3 +409,19 @@ func TestZKStatusRefusedFailsFast(t *testing.T) {
 		t.Errorf("exit %d after %s, want %d within 10s saying refused:\n%s", code, took.Round(time.Millisecond), exitFailure, stderr)
 	}
 }
+
+// TestRateFlagsBounded: a rate above 1 PiB/s is a typing mistake, refused
+// (exit 2) before connecting; Mbps is megabits, taken as such.
+func TestRateFlagsBounded(t *testing.T) {
+	_, stderr, code := runIn(t, nil, append([]string{"throttle", "set", "2PiB/s"}, noCluster...)...)
+	if code != exitBadInput || !strings.Contains(stderr, "above 1.0 PiB/s") {
+		t.Errorf("throttle set 2PiB/s: exit %d, want %d\n%s", code, exitBadInput, stderr)
+	}
+	planPath, _, _, _ := writePlan(t)
+	if _, stderr, code := runIn(t, nil, append([]string{"apply", planPath, "--step", "1", "--throttle", "1125899906842625"}, noCluster...)...); code != exitBadInput {
+		t.Errorf("apply --throttle above 1 PiB/s: exit %d, want %d\n%s", code, exitBadInput, stderr)
+	}
+	if _, stderr, code := runIn(t, nil, append([]string{"throttle", "set", "400Mbps"}, noCluster...)...); code != exitFailure {
+		t.Errorf("throttle set 400Mbps: exit %d, want %d (a rate; nothing listens)\n%s", code, exitFailure, stderr)
+	}
+}
