@@ -31,3 +31,30 @@ func TestMappingReplicationFactorDefaultZero(t *testing.T) {
 		}
 	}
 }
+
+// Two targets on one host need their own ports: listeners.broker_ports.
+func TestListenersSharedHost(t *testing.T) {
+	const base = `version: 1
+source_brokers: [1]
+target_brokers: [101, 102]
+listeners:
+  ports: {PLAINTEXT: 9092, SSL: 9093}
+  advertised_hosts: {101: host-a, 102: host-a}
+`
+	for extra, want := range map[string]string{
+		"": "listeners: target brokers 101 and 102 both listen on host-a port 9092 (PLAINTEXT): give one its own ports in listeners.broker_ports",
+		"  broker_ports: {102: {PLAINTEXT: 9192}}\n":                         "listeners: target brokers 101 and 102 both listen on host-a port 9093 (SSL)",
+		"  broker_ports: {102: {PLAINTEXT: 9192, SSL: 9193}}\n":              "",
+		"  broker_ports: {102: {PLAINTEXT: 9193, SSL: 9193}}\n":              "listeners.broker_ports[102]: listeners PLAINTEXT and SSL both use port 9193",
+		"  broker_ports: {103: {PLAINTEXT: 9192}}\n":                         "listeners.broker_ports[103]: broker 103 is not in target_brokers",
+		"  broker_ports: {102: {SASL: 9192, PLAINTEXT: 70000, SSL: 9193}}\n": "listeners.broker_ports[102].PLAINTEXT: port 70000 is not between 1 and 65535\nm.yaml: listeners.broker_ports[102].SASL: SASL is not a listener of listeners.ports",
+	} {
+		_, err := Decode[Mapping]([]byte(base+extra), "m.yaml")
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q refused: %v", extra, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: %v, want %q", extra, err, want)
+		}
+	}
+}

@@ -20,15 +20,17 @@ func newJoinCommand() *cli.Command {
 			Name:  "config",
 			Usage: "print each target broker's server.properties fragment",
 			Description: `For each target broker of the mapping: broker.id, broker.rack, zookeeper.connect
-(the mapping's target ZooKeeper nodes, or --zookeeper-hosts, with the cluster's
-chroot), listeners and advertised.listeners from the mapping's listeners
-section, and inter.broker.protocol.version, log.message.format.version,
+(--zookeeper-hosts, else the mapping's target ZooKeeper nodes, else the ensemble the
+cluster uses now, from the snapshot; with the cluster's chroot), listeners and
+advertised.listeners from the mapping's listeners section (ports for every target,
+and listeners.broker_ports for a target's own, e.g. targets sharing a host), and
+inter.broker.protocol.version, log.message.format.version,
 listener.security.protocol.map and inter.broker.listener.name copied from the
 source brokers in the snapshot. Reads files only; talks to no cluster.`,
 			Flags: []cli.Flag{
 				&cli.PathFlag{Name: "snapshot", Usage: "snapshot of the cluster (kshift snapshot)"},
 				&cli.PathFlag{Name: "mapping", Usage: "mapping with target_brokers and a listeners section"},
-				&cli.StringFlag{Name: "zookeeper-hosts", Usage: "host:port,... of the ZooKeeper nodes the targets use, when the mapping has no zookeeper section"},
+				&cli.StringFlag{Name: "zookeeper-hosts", Usage: "host:port,... of the ZooKeeper nodes the targets use", DefaultText: "the mapping's target nodes, else the cluster's ensemble from the snapshot"},
 				&cli.StringFlag{Name: "chroot", Usage: "the cluster's ZooKeeper chroot (/ for none), when the snapshot does not tell"},
 				&cli.PathFlag{Name: "out", Usage: "write server-<id>.properties files into this directory instead of printing"},
 			},
