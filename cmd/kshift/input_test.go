@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -423,5 +425,78 @@ func TestRateFlagsBounded(t *testing.T) {
 	}
 	if _, stderr, code := runIn(t, nil, append([]string{"throttle", "set", "400Mbps"}, noCluster...)...); code != exitFailure {
 		t.Errorf("throttle set 400Mbps: exit %d, want %d (a rate; nothing listens)\n%s", code, exitFailure, stderr)
+	}
+}
+
+// freePorts returns the first of n consecutive loopback ports where nothing
+// listens now.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		ok := base+n <= 65535
+		for p := base; ok && p < base+n; p++ {
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if ok = err == nil; ok {
+				l.Close()
+			}
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Skip("no run of free consecutive ports")
+	return 0
+}
+
+// TestSandboxPortBase pins what --port-base says (issue 11): the first
+// broker, the lowest id, listens on the base port, the next on base+1.
+func TestSandboxPortBase(t *testing.T) {
+	out, _, _ := runIn(t, nil, "sandbox", "--help")
+	if !strings.Contains(out, "the first (the lowest id) on P, the next on P+1") {
+		t.Errorf("sandbox --help does not say which broker gets the base port:\n%s", out)
+	}
+	base := freePorts(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- liveRunTo(ctx, &stdout, &stderr, "sandbox", "--source-brokers", "2", "--target-brokers", "1", "--topics", "2", "--partitions", "4", "--port-base", strconv.Itoa(base))
+	}()
+	defer func() { cancel(); <-done }()
+	var boot string
+	for deadline := time.Now().Add(20 * time.Second); boot == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if b, ok := strings.CutPrefix(l, "bootstrap: "); ok {
+				boot = b
+			}
+		}
+	}
+	if boot == "" {
+		t.Fatalf("no bootstrap line: %s %s", stdout.String(), stderr.String())
+	}
+	cl, err := kafkaconn.Connect(ctx, kafkaconn.Options{Bootstrap: strings.Split(boot, ",")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	md, err := cl.Admin.BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]int32{1: int32(base), 2: int32(base + 1), 1001: int32(base + 2)}
+	for _, b := range md.Brokers {
+		if b.Port != want[b.NodeID] {
+			t.Errorf("broker %d listens on %d, want %d", b.NodeID, b.Port, want[b.NodeID])
+		}
+	}
+	if len(md.Brokers) != len(want) {
+		t.Errorf("brokers %v, want ids 1, 2, 1001", md.Brokers)
 	}
 }
