@@ -145,7 +145,7 @@ func TestSnapshotCommandSecretsAndProfile(t *testing.T) {
 
 	t.Setenv("PROD_PW", "not-the-password")
 	code, _, errMsg = liveRun(liveCtx(t), "snapshot", "--profile", profile, "--out", out)
-	if code != exitFailure || !strings.Contains(errMsg, `SASL SCRAM-SHA-256 authentication as user "ops" failed: wrong user or password (the password comes from PROD_PW)`) {
+	if code != exitFailure || !strings.Contains(errMsg, `SASL SCRAM-SHA-256 authentication as user "ops" failed: wrong user or password (the password comes from the environment variable PROD_PW)`) {
 		t.Errorf("wrong password: exit %d %q", code, errMsg)
 	}
 	// A flag overrides the profile: the user no longer matches.
