@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func step(n int, phase Phase, moves ...Move) Step {
 // goodPlan moves both partitions 1:1 onto 11, 12, 13.
 func goodPlan() *Plan {
 	return &Plan{
-		Version: 1, Kind: KindMigration, ClusterID: "c", Strategy: StrategyPhased,
+		Version: 1, Kind: KindMigration, ClusterID: "c", Strategy: StrategyPhased, Throttle: 50 << 20,
 		SourceBrokers: []int32{1, 2, 3}, TargetBrokers: []int32{11, 12, 13},
 		Steps: []Step{
 			step(1, PhaseRaiseRF,
@@ -161,6 +162,100 @@ func TestCheckInvariantsFindsViolations(t *testing.T) {
 	}
 }
 
+// CheckStandalone is what apply, rollback and cancel run on load: a raise-rf
+// `to` hand-edited to [1001] (the case of issue 12) is named with every
+// violation it causes, each on its own line.
+func TestCheckStandaloneNamesEveryViolation(t *testing.T) {
+	if err := CheckStandalone(goodPlan()); err != nil {
+		t.Fatalf("good plan refused: %v", err)
+	}
+	p := goodPlan()
+	p.Steps[0].Partitions[0].To = []int32{1001}
+	err := CheckStandalone(p)
+	want := []string{
+		"step 1, partition t-0: raise-rf [1 2 3] -> [1001] must keep the current replicas first, in order, and only add",
+		"step 1, partition t-0: raise-rf adds broker 1001, which is not a target",
+		"step 2, partition t-0: from [1 2 3 11 12 13] is not [1001], where the previous step leaves it",
+		"step 1: estimate says 6442450944 bytes to copy, the partitions add 4294967296",
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	if n := len(Problems(err)); n < len(want) {
+		t.Errorf("%d problems, want each violation on its own (%d at least):\n%v", n, len(want), err)
+	}
+}
+
+// A rate of 0, written or missing, copies unthrottled: it is a violation at
+// the plan's level and at a step's, on the fast decoding path and the plain one.
+func TestCheckStandaloneRefusesZeroThrottle(t *testing.T) {
+	p := goodPlan()
+	p.Steps[1].Throttle = 10 << 20
+	good, err := Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, old, new string
+		want           string
+	}{
+		{"plan throttle 0", "throttle: 52428800\n", "throttle: 0\n", "throttle: is 0 bytes/s (0 when missing)"},
+		{"plan throttle missing", "throttle: 52428800\n", "", "throttle: is 0 bytes/s (0 when missing)"},
+		{"plan throttle null", "throttle: 52428800\n", "throttle:\n", "throttle: is 0 bytes/s (0 when missing)"},
+		{"step throttle 0", "    throttle: 10485760\n", "    throttle: 0\n", "step 2: throttle is 0, which would copy unthrottled"},
+	} {
+		for _, plain := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/plain %v", tc.name, plain), func(t *testing.T) {
+				data := strings.Replace(string(good), tc.old, tc.new, 1)
+				if plain {
+					// A comment in the partition lines sends the file down the plain path.
+					data = strings.Replace(data, "size: 1073741824}", "size: 1073741824} # edited", 1)
+				}
+				p, err := Decode[Plan]([]byte(data), "plan.yaml")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := CheckStandalone(p); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("want %q, got: %v", tc.want, err)
+				}
+			})
+		}
+	}
+	// A step without a rate of its own uses the plan's: no violation.
+	p, err = Decode[Plan](good, "plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckStandalone(p); err != nil {
+		t.Errorf("steps without a rate of their own refused: %v", err)
+	}
+}
+
+// With the mapping's rate, the plan's and each step's own are compared with
+// it (plan validate --mapping).
+func TestCheckInvariantsComparesRatesWithMapping(t *testing.T) {
+	p := goodPlan()
+	p.Steps[2].Throttle = 20 << 20
+	err := CheckInvariants(p, nil, CheckOptions{Throttle: 10 << 20})
+	for _, w := range []string{
+		"throttle: 50 MiB/s (52428800 bytes/s) per broker, the mapping's throttle is 10 MiB/s (10485760 bytes/s)",
+		"step 3: throttle 20 MiB/s (20971520 bytes/s) per broker, the mapping's throttle is 10 MiB/s (10485760 bytes/s)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "step 1") {
+		t.Errorf("step 1 has no rate of its own, yet: %v", err)
+	}
+	p.Throttle, p.Steps[2].Throttle = 10<<20, 10<<20
+	if err := CheckInvariants(p, nil, CheckOptions{Throttle: 10 << 20}); err != nil {
+		t.Errorf("rates equal to the mapping's refused: %v", err)
+	}
+}
+
 func TestCheckInvariantsOversizedPartitionAlone(t *testing.T) {
 	p := goodPlan()
 	for i := range p.Steps {
@@ -208,7 +303,7 @@ func TestCheckInvariantsPartitionOverDurationSetsStepLength(t *testing.T) {
 // rollbackOf is the literal inverse of goodPlan, as plans.Rollback writes it.
 func rollbackOf() *Plan {
 	p := goodPlan()
-	r := &Plan{Version: 1, Kind: KindRollback, ClusterID: "c", Strategy: p.Strategy, SourceBrokers: p.SourceBrokers, TargetBrokers: p.TargetBrokers}
+	r := &Plan{Version: 1, Kind: KindRollback, ClusterID: "c", Strategy: p.Strategy, Throttle: p.Throttle, SourceBrokers: p.SourceBrokers, TargetBrokers: p.TargetBrokers}
 	for i := len(p.Steps) - 1; i >= 0; i-- {
 		f := p.Steps[i]
 		var moves []Move

@@ -2,6 +2,7 @@ package plans
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -51,6 +52,32 @@ type Step struct {
 	Partitions []Move `yaml:"partitions,omitempty"`
 	// ZooKeeper is the ensemble change of a zk-* step.
 	ZooKeeper *ZooKeeperChange `yaml:"zookeeper,omitempty"`
+
+	// zeroThrottle records a `throttle: 0` written in the file. Throttle 0
+	// is how a step says it has no rate of its own, so the value alone cannot
+	// tell a rate edited down to 0 (an unthrottled copy) from no rate.
+	zeroThrottle bool
+}
+
+// unsetRate marks a step rate the file leaves out while it is decoded.
+const unsetRate = Rate(math.MinInt64)
+
+// UnmarshalYAML decodes a step strictly (the decoder's unknown-field check
+// applies) and records whether the file writes `throttle: 0`.
+func (s *Step) UnmarshalYAML(unmarshal func(any) error) error {
+	type stepFields Step
+	v := stepFields{Throttle: unsetRate}
+	if err := unmarshal(&v); err != nil {
+		return err
+	}
+	switch v.Throttle {
+	case unsetRate:
+		v.Throttle = 0
+	case 0:
+		v.zeroThrottle = true
+	}
+	*s = Step(v)
+	return nil
 }
 
 // Estimate is what a step is expected to cost.

@@ -413,7 +413,11 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 	// --through asks only before a step that will change something: not
 	// before step 2, done already, but before step 3.
 	ask := kshiftCmd(t, append(append([]string{"apply"}, conn...), m.planPath, "--through", "3")...)
-	ask.Stdin = strings.NewReader("n\n")
+	pty, tty := openPTY(t)
+	ask.Stdin = tty
+	if _, err := pty.WriteString("n\n"); err != nil {
+		t.Fatal(err)
+	}
 	if outb, err := ask.CombinedOutput(); err != nil || strings.Count(string(outb), "Continue?") != 1 ||
 		!strings.Contains(string(outb), "next: step 3 (lower-rf") || !strings.Contains(string(outb), "step 2 (move-leader): already done") {
 		t.Errorf("apply --through 3 answering no: %v\n%s", err, outb)
