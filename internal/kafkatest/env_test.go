@@ -2,6 +2,7 @@ package kafkatest
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,6 +91,31 @@ func TestPropertiesKeepTheShippedFileAndSetTheHarnesssKeys(t *testing.T) {
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("properties lack %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestOnlyTestCodeImportsTheHarness keeps kafkatest and zktest out of the
+// binary: no package's non-test files may import them, except other test
+// helper packages (named ...test).
+func TestOnlyTestCodeImportsTheHarness(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	out, err := exec.Command(goBin, "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/kshift/kshift/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || strings.HasSuffix(fields[0], "test") {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if strings.HasSuffix(imp, "/internal/kafkatest") || strings.HasSuffix(imp, "/internal/zktest") {
+				t.Errorf("%s imports the test harness %s in its non-test files", fields[0], imp)
+			}
 		}
 	}
 }
