@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/kshift/kshift/internal/poll"
 )
 
 // DefaultWait bounds the waits that take no timeout of their own
@@ -28,36 +30,34 @@ func (u unrecoverable) Unwrap() error { return u.err }
 // once instead of polling until its deadline.
 func Unrecoverable(err error) error { return unrecoverable{err: err} }
 
-// Poll calls check every interval until it returns nil, and then returns
-// nil. It returns early with check's error when check marks it
-// Unrecoverable, and with ctx's error and check's last error when ctx ends
-// first. Each call of check gets a context bounded to 10 s within ctx.
-// Every wait in this package is built on it.
+// Poll calls check until it returns nil, and then returns nil. It returns
+// early with check's error when check marks it Unrecoverable, and with
+// ctx's error and check's last error when ctx ends first. Pauses between
+// checks start at 50 ms and double up to interval; each call of check gets
+// a context bounded to 10 s within ctx. Every wait in this package is built
+// on it, and it is built on internal/poll, kshift's one waiting loop.
 func Poll(ctx context.Context, interval time.Duration, check func(ctx context.Context) error) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	var last error
-	for {
-		select {
-		case <-ctx.Done():
-			if last == nil {
-				return context.Cause(ctx)
-			}
-			return fmt.Errorf("%w; last: %w", context.Cause(ctx), last)
-		case <-timer.C:
-		}
+	var last, gaveUp error
+	err := poll.Until(ctx, poll.Options{First: min(50*time.Millisecond, interval), Interval: interval}, func(ctx context.Context) (bool, error) {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		last = check(actx)
 		cancel()
-		if last == nil {
-			return nil
-		}
 		var u unrecoverable
 		if errors.As(last, &u) {
-			return u.err
+			gaveUp = u.err
+			return false, gaveUp
 		}
-		timer.Reset(interval)
+		return last == nil, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case gaveUp != nil:
+		return gaveUp
+	case last == nil:
+		return err
 	}
+	return fmt.Errorf("%w; last: %w", err, last)
 }
 
 // WaitFor polls check (every 200 ms, as Poll) until it returns nil, and
