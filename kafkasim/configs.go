@@ -312,6 +312,19 @@ func (c *Cluster) incrementalAlterConfigs(id int32, r *kmsg.IncrementalAlterConf
 }
 
 func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequestResource, validateOnly bool) (int16, *string) {
+	// Item 12: a key twice in one request is 42, checked before anything
+	// else, naming the keys.
+	seen := make(map[string]bool)
+	var dups []string
+	for _, op := range rr.Configs {
+		if seen[op.Name] && !slices.Contains(dups, op.Name) {
+			dups = append(dups, op.Name)
+		}
+		seen[op.Name] = true
+	}
+	if len(dups) > 0 {
+		return errInvalidRequest, strp("Error due to duplicate config keys : " + strings.Join(dups, ","))
+	}
 	var current map[string]string
 	var t *topic
 	var b *broker
@@ -320,7 +333,7 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 		var ok bool
 		if t, ok = c.topics[rr.ResourceName]; !ok {
 			// Item 14: -1, not 3.
-			return errUnknownServer, strp("Topic " + rr.ResourceName + " does not exist.")
+			return errUnknownServer, strp(`Topic "` + rr.ResourceName + `" does not exist.`)
 		}
 		current = t.configs
 	case kmsg.ConfigResourceTypeBroker:
@@ -336,14 +349,6 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 		}
 	default:
 		return errInvalidRequest, strp("Unsupported resource type " + itoa(int64(rr.ResourceType)))
-	}
-	seen := make(map[string]bool)
-	for _, op := range rr.Configs {
-		if seen[op.Name] {
-			// Item 12: a key twice in one request is 42.
-			return errInvalidRequest, strp("Error due to duplicate config keys")
-		}
-		seen[op.Name] = true
 	}
 	next := make(map[string]string, len(current))
 	for k, v := range current {

@@ -63,8 +63,8 @@ func TestDuplicateKeyAndValidateOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := errCode(resps[0].Err); got != 42 {
-		t.Errorf("duplicate key: code %d, want 42", got)
+	if got, msg := errCode(resps[0].Err), resps[0].ErrMessage; got != 42 || msg != "Error due to duplicate config keys : "+LeaderRateKey {
+		t.Errorf("duplicate key: code %d %q, want 42 naming the key", got, msg)
 	}
 	resps, err = adm.ValidateAlterBrokerConfigs(ctx(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: LeaderRateKey, Value: &v}}, 1)
 	if err != nil || resps[0].Err != nil {
@@ -164,7 +164,7 @@ func TestThrottledReplicasValidation(t *testing.T) {
 		})
 	}
 	r := alterTopic(t, adm, "nope", kadm.SetConfig, LeaderThrottledKey, "*")
-	if got := errCode(r.Err); got != -1 || r.ErrMessage != "Topic nope does not exist." {
+	if got := errCode(r.Err); got != -1 || r.ErrMessage != `Topic "nope" does not exist.` {
 		t.Errorf("unknown topic: code %d message %q, want -1", got, r.ErrMessage)
 	}
 }
