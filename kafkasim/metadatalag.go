@@ -72,6 +72,7 @@ func (c *Cluster) sendMetadataLocked() {
 		if p.topic.deleted {
 			continue
 		}
+		c.learntLocked(p)
 		v := p.controllerView()
 		latest := p.view
 		if n := len(p.versions); n > 0 {
@@ -130,9 +131,7 @@ func (c *Cluster) viewOf(p *partition, broker int32) metaView {
 	if c.cfg.MetadataLag <= 0 {
 		return metaView{replicas: p.replicas, leader: p.leader, epoch: p.epoch, isr: p.shownISR}
 	}
-	for len(p.versions) > 0 && !p.versions[0].learns.last.After(c.now) {
-		p.view, p.versions = p.versions[0].view, p.versions[1:]
-	}
+	c.learntLocked(p)
 	for i := len(p.versions) - 1; i >= 0; i-- {
 		t, ok := p.versions[i].learns.at[broker]
 		if !ok || !t.After(c.now) {
@@ -140,4 +139,11 @@ func (c *Cluster) viewOf(p *partition, broker int32) metaView {
 		}
 	}
 	return p.view
+}
+
+// learntLocked drops p's versions every broker has learnt by now.
+func (c *Cluster) learntLocked(p *partition) {
+	for len(p.versions) > 0 && !p.versions[0].learns.last.After(c.now) {
+		p.view, p.versions = p.versions[0].view, p.versions[1:]
+	}
 }
