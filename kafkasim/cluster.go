@@ -100,21 +100,23 @@ type Config struct {
 	// holding the partition learn it in the later half of the window, the
 	// others in the earlier half, and each broker learns changes in the order
 	// they were made. ListPartitionReassignments, answered from the
-	// controller's state, is current at once. Zero or negative: Metadata is
-	// current at once (the default for now; RealMetadataLag is what a real
-	// 2.4 cluster showed).
+	// controller's state, is current at once. Zero takes RealMetadataLag,
+	// what a real 2.4 cluster showed, on a clock that runs (not on a manual
+	// one); negative: Metadata is current at once. A test that stops the
+	// clock (SetFactor 0) stops the lag too: the brokers catch up only when
+	// it runs again.
 	MetadataLag time.Duration
 	// TopicDeletionTime is how long a deleted topic's name stays taken
 	// (item 25: CreateTopics answers TOPIC_ALREADY_EXISTS meanwhile, while
 	// every other request already treats the topic as gone): each deletion
-	// takes between a tenth of it and all of it, drawn from Seed. Zero or
-	// negative: the name is free at once (the default for now;
-	// RealTopicDeletionTime is what a real 2.4 cluster showed).
+	// takes between a tenth of it and all of it, drawn from Seed. Zero
+	// takes RealTopicDeletionTime, what a real 2.4 cluster showed, on a
+	// clock that runs; negative: the name is free at once.
 	TopicDeletionTime time.Duration
 	// RateDeleteLag is how long after a DELETE of a broker's throttle rate
 	// DescribeConfigs still reports the rate as set, with source
-	// DYNAMIC_BROKER_CONFIG (item 26). Zero or negative: at once (the
-	// default for now).
+	// DYNAMIC_BROKER_CONFIG (item 26). Zero takes RealRateDeleteLag on a
+	// clock that runs; negative: at once.
 	RateDeleteLag time.Duration
 	// NoCopyCallTime is how long an AlterPartitionReassignments call takes
 	// when a move in it completes inside the call (a reorder, an RF
@@ -222,6 +224,9 @@ const (
 	// RealTopicDeletionTime is the longest a deleted topic's name stayed
 	// taken (item 25: 48-518 ms).
 	RealTopicDeletionTime = 520 * time.Millisecond
+	// RealRateDeleteLag is how long a deleted rate may still read as set
+	// (item 26 saw "a moment"; not measured more closely).
+	RealRateDeleteLag = 300 * time.Millisecond
 	// RealNoCopyCallTime is how long an RF decrease or a reorder took to
 	// complete inside AlterPartitionReassignments (items 2 and 32).
 	RealNoCopyCallTime = 900 * time.Millisecond
@@ -256,6 +261,20 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	if cfg.NoCopyCallTime == 0 {
 		cfg.NoCopyCallTime = RealNoCopyCallTime
+	}
+	// The lags of a real cluster pass on the simulated clock: they are on
+	// by default where that clock runs by itself. A manual clock moves only
+	// when a test moves it, so there they are on only when asked for.
+	if cfg.Clock.Factor() > 0 {
+		if cfg.MetadataLag == 0 {
+			cfg.MetadataLag = RealMetadataLag
+		}
+		if cfg.TopicDeletionTime == 0 {
+			cfg.TopicDeletionTime = RealTopicDeletionTime
+		}
+		if cfg.RateDeleteLag == 0 {
+			cfg.RateDeleteLag = RealRateDeleteLag
+		}
 	}
 	if cfg.ElectionCallTime == 0 {
 		cfg.ElectionCallTime = RealElectionCallTime
