@@ -474,6 +474,9 @@ func (c *checker) at(s *Step, m *Move, format string, args ...any) {
 }
 
 func (c *checker) step(s *Step) {
+	if want := FixedCost(s.Phase, len(s.Partitions)); s.Estimate.FixedCost != want {
+		c.pr.add(fmt.Sprintf("step %d", s.Number), "estimate says a fixed cost of %s, the model gives %s for a %s step of %d partition(s)", s.Estimate.FixedCost, want, s.Phase, len(s.Partitions))
+	}
 	if !s.Phase.IsReassignment() {
 		return
 	}
@@ -531,14 +534,15 @@ func (c *checker) step(s *Step) {
 	// A partition that alone takes longer than the limit makes its step that
 	// long: its leader sends every copy it adds. Others may share the step
 	// as long as they do not make it longer. The estimate is written rounded
-	// to seconds: allow that second.
+	// to seconds: allow that second. The limit bounds the copy time, as the
+	// planner packs steps: the fixed cost does not count against it.
 	if limit := time.Duration(l.MaxStepDuration); limit > 0 {
 		longest := Rate(float64(s.ThrottleOr(c.plan.Throttle)) * ThrottleEfficiency).TimeFor(largestCopy)
 		switch est := time.Duration(s.Estimate.Duration); {
 		case longest > limit && est > longest+time.Second:
-			c.pr.add(loc, "estimated at %s, longer than its largest partition alone (%s, above the limit of %s per step)", s.Estimate.Duration, Duration(longest), Duration(limit))
+			c.pr.add(loc, "copies for an estimated %s, longer than its largest partition alone (%s, above the limit of %s per step)", s.Estimate.Duration, Duration(longest), Duration(limit))
 		case longest <= limit && est > limit+time.Second:
-			c.pr.add(loc, "estimated at %s, above the limit of %s per step", s.Estimate.Duration, Duration(limit))
+			c.pr.add(loc, "copies for an estimated %s, above the limit of %s per step", s.Estimate.Duration, Duration(limit))
 		}
 	}
 	if l.MovesIntoBroker > 0 {

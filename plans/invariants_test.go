@@ -26,9 +26,10 @@ func mv(p int32, from, to []int32) Move {
 	return Move{Topic: "t", Partition: p, From: from, To: to, Size: 1 << 30}
 }
 
-// step builds a step with its bytes-to-copy estimate filled in.
+// step builds a step with its bytes-to-copy and fixed-cost estimates filled in.
 func step(n int, phase Phase, moves ...Move) Step {
 	s := Step{Number: n, Phase: phase, Partitions: moves}
+	s.Estimate.FixedCost = FixedCost(phase, len(moves))
 	for _, m := range moves {
 		s.Estimate.BytesToCopy += m.Size * ByteSize(len(m.Adding()))
 	}
@@ -109,13 +110,20 @@ func TestCheckInvariantsFindsViolations(t *testing.T) {
 		{"wrong estimate", func(p *Plan, s *Snapshot, o *CheckOptions) {
 			p.Steps[0].Estimate.BytesToCopy = 1
 		}, true, []string{"step 1: estimate says 1 bytes to copy, the partitions add 6442450944"}},
+		{"hand-edited fixed cost", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[1].Estimate.FixedCost = 0
+			p.Steps[2].Estimate.FixedCost = Duration(time.Minute)
+		}, true, []string{
+			"step 2: estimate says a fixed cost of 0s, the model gives 2s for a move-leader step of 2 partition(s)",
+			"step 3: estimate says a fixed cost of 1m0s, the model gives 1s for a lower-rf step of 2 partition(s)",
+		}},
 		{"limits", func(p *Plan, s *Snapshot, o *CheckOptions) {
 			o.Limits = Limits{PartitionsPerStep: 1, BytesPerStep: 1 << 30, MovesIntoBroker: 1, MaxStepDuration: Duration(time.Hour)}
 			p.Steps[0].Estimate.Duration = Duration(2 * time.Hour)
 		}, false, []string{
 			"step 1: 2 partitions, above the limit of 1 per step",
 			"step 1: copies 6.0 GiB, above the limit of 1.0 GiB per step",
-			"step 1: estimated at 2h0m0s, above the limit of 1h0m0s per step",
+			"step 1: copies for an estimated 2h0m0s, above the limit of 1h0m0s per step",
 			"step 1: adds 2 replicas to broker 11, above the limit of 1 per broker",
 		}},
 		{"final RF", func(p *Plan, s *Snapshot, o *CheckOptions) {
@@ -278,7 +286,7 @@ func TestCheckInvariantsPartitionOverDurationSetsStepLength(t *testing.T) {
 		want     string
 	}{
 		{56*time.Minute + 53*time.Second, ""},
-		{time.Hour, "step 1: estimated at 1h0m0s, longer than its largest partition alone (56m53s, above the limit of 10m0s per step)"},
+		{time.Hour, "step 1: copies for an estimated 1h0m0s, longer than its largest partition alone (56m53s, above the limit of 10m0s per step)"},
 	} {
 		// The rate is the step's own, or the plan's when the step sets none.
 		for _, stepRate := range []bool{true, false} {
@@ -297,6 +305,20 @@ func TestCheckInvariantsPartitionOverDurationSetsStepLength(t *testing.T) {
 				t.Errorf("estimate %s, step rate %v: got %v, want %q", tc.estimate, stepRate, err, tc.want)
 			}
 		}
+	}
+}
+
+// TestCheckInvariantsStepLimitOnCopyTime: max_step_duration bounds what the
+// brokers copy in a step, as the planner packs it; the fixed cost a step
+// adds on top of its copy time does not count against it.
+func TestCheckInvariantsStepLimitOnCopyTime(t *testing.T) {
+	o := CheckOptions{Limits: Limits{MaxStepDuration: Duration(time.Hour)}}
+	p := goodPlan()
+	// At the limit, with the second the written estimate may be rounded by;
+	// its 1 s fixed cost takes the step past it.
+	p.Steps[0].Estimate.Duration = Duration(time.Hour + time.Second)
+	if err := CheckInvariants(p, invSnapshot(), o); err != nil {
+		t.Errorf("a step that copies for the limit was refused for its fixed cost: %v", err)
 	}
 }
 

@@ -163,6 +163,12 @@ func runApply(c *cli.Context) error {
 	return nil
 }
 
+// nextStepPrompt asks whether to go on with step st, saying how long it
+// should take: its copy time and its fixed cost together.
+func nextStepPrompt(st *plans.Step) string {
+	return fmt.Sprintf("next: step %d (%s, %d partitions, %s). Continue? [y/N] ", st.Number, st.Phase, len(st.Partitions), aboutEstimate(st.Estimate))
+}
+
 // confirmStep asks whether to go on with step st, unless it is done
 // already: only a step that will change something is asked about.
 func confirmStep(c *cli.Context, e *executor.Executor, ref executor.PlanRef, st *plans.Step, in *bufio.Reader) (bool, error) {
@@ -170,7 +176,7 @@ func confirmStep(c *cli.Context, e *executor.Executor, ref executor.PlanRef, st 
 	if err != nil || done {
 		return err == nil, execErr(err)
 	}
-	fmt.Fprintf(c.App.Writer, "next: step %d (%s, %d partitions, about %s). Continue? [y/N] ", st.Number, st.Phase, len(st.Partitions), st.Estimate.Duration)
+	fmt.Fprint(c.App.Writer, nextStepPrompt(st))
 	line, _ := in.ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 		fmt.Fprintf(c.App.Writer, "stopped before step %d; continue with: kshift apply %s --step %d\n", st.Number, ref.Path, st.Number)

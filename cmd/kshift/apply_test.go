@@ -766,3 +766,33 @@ func TestApplyHelpDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestNextStepPrompt: the question before a step says how long it should
+// take in all, copy time and fixed cost, and how that splits.
+func TestNextStepPrompt(t *testing.T) {
+	for _, tc := range []struct {
+		step plans.Step
+		want string
+	}{
+		{plans.Step{Number: 2, Phase: plans.PhaseRaiseRF, Partitions: make([]plans.Move, 3),
+			Estimate: plans.Estimate{Duration: plans.Duration(137 * time.Second), FixedCost: plans.Duration(time.Second)}},
+			"next: step 2 (raise-rf, 3 partitions, about 2m18s (2m17s copying + 1s fixed)). Continue? [y/N] "},
+		{plans.Step{Number: 5, Phase: plans.PhaseMoveLeader, Partitions: make([]plans.Move, 51),
+			Estimate: plans.Estimate{FixedCost: plans.FixedCost(plans.PhaseMoveLeader, 51)}},
+			"next: step 5 (move-leader, 51 partitions, about 4s). Continue? [y/N] "},
+	} {
+		if got := nextStepPrompt(&tc.step); got != tc.want {
+			t.Errorf("prompt %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestEstimateModelMatchesApplyDefaults: plan estimates pace elections as
+// apply does by default; the model and apply's defaults must not drift apart.
+func TestEstimateModelMatchesApplyDefaults(t *testing.T) {
+	d := executor.DefaultOptions()
+	if d.ElectionBatch != plans.DefaultElectionBatch || d.ElectionWait != plans.DefaultElectionWait {
+		t.Errorf("apply elects %d partitions per batch, %s apart; plans.FixedCost assumes %d, %s apart: change both together",
+			d.ElectionBatch, d.ElectionWait, plans.DefaultElectionBatch, plans.DefaultElectionWait)
+	}
+}
