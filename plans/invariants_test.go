@@ -111,10 +111,10 @@ func TestCheckInvariantsFindsViolations(t *testing.T) {
 			p.Steps[0].Estimate.BytesToCopy = 1
 		}, true, []string{"step 1: estimate says 1 bytes to copy, the partitions add 6442450944"}},
 		{"hand-edited fixed cost", func(p *Plan, s *Snapshot, o *CheckOptions) {
-			p.Steps[1].Estimate.FixedCost = 0
+			p.Steps[1].Estimate.FixedCost = Duration(3 * time.Second)
 			p.Steps[2].Estimate.FixedCost = Duration(time.Minute)
 		}, true, []string{
-			"step 2: estimate says a fixed cost of 0s, the model gives 2s for a move-leader step of 2 partition(s)",
+			"step 2: estimate says a fixed cost of 3s, the model gives 2s for a move-leader step of 2 partition(s)",
 			"step 3: estimate says a fixed cost of 1m0s, the model gives 1s for a lower-rf step of 2 partition(s)",
 		}},
 		{"limits", func(p *Plan, s *Snapshot, o *CheckOptions) {
@@ -403,5 +403,18 @@ func TestMeasureBalance(t *testing.T) {
 	held[0].Placed = 1
 	if got := MeasureBalance(BalanceAllTargets, held, 100).Problems(); len(got) == 0 {
 		t.Error("a broker the plan added to is excused")
+	}
+}
+
+// TestPlanWithoutFixedCostsPasses: a plan written before kshift estimated
+// fixed costs has none; it is still valid (only its estimate is shorter),
+// so apply does not refuse plans already reviewed and merged.
+func TestPlanWithoutFixedCostsPasses(t *testing.T) {
+	p := goodPlan()
+	for i := range p.Steps {
+		p.Steps[i].Estimate.FixedCost = 0
+	}
+	if err := CheckInvariants(p, invSnapshot(), fullOptions()); err != nil {
+		t.Errorf("plan without fixed costs: %v", err)
 	}
 }
