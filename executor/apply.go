@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -158,6 +159,11 @@ func (r *stepRun) runStages(ctx context.Context) error {
 	if r.recs, err = r.e.store.ThrottleRecords(ctx); err != nil {
 		return err
 	}
+	// The operator's rate, if one was set during the step: its value on
+	// the brokers is kshift's, and it ends with the step.
+	if r.override, err = r.e.store.Rate(ctx); err != nil {
+		return err
+	}
 	if allState(r.states, StateDone) {
 		r.res.AlreadyDone = true
 		r.e.log.Info("step already done: nothing to do", "step", r.step.Number)
@@ -196,11 +202,6 @@ func (r *stepRun) prepare(ctx context.Context) error {
 // throttle picks the step's rate and sets the throttles of the partitions
 // not yet done, recording them first.
 func (r *stepRun) throttle(ctx context.Context) error {
-	e := r.e
-	var err error
-	if r.override, err = e.store.Rate(ctx); err != nil {
-		return err
-	}
 	var todo []plans.Move
 	for i, p := range r.states {
 		if p.State != StateDone {
@@ -214,10 +215,11 @@ func (r *stepRun) throttle(ctx context.Context) error {
 	if r.res.Rate <= 0 {
 		return nil
 	}
-	// Resume the latest open record of this step: its prior values are
-	// the reference for what this step changes.
+	// Resume the latest open record of this step, whichever host wrote it
+	// (the plan's path differs between hosts, its name rarely): its prior
+	// values are the reference for what this step changes.
 	for _, rec := range r.recs {
-		if rec.Plan == r.ref.Path && rec.Step == r.step.Number {
+		if filepath.Base(rec.Plan) == filepath.Base(r.ref.Path) && rec.Step == r.step.Number {
 			r.rec = rec
 		}
 	}
