@@ -64,7 +64,7 @@ func (r *stepRun) gatedView(ctx context.Context) (*view, []PartitionStatus, erro
 	var stateErr error
 	err := poll.Until(ctx, inspect.SettlePolicy(r.e.opts.SettleTimeout), func(ctx context.Context) (bool, error) {
 		var rerr error
-		if v, rerr = r.e.readView(ctx, stepTopics(r.step.Partitions)); rerr != nil {
+		if v, rerr = r.e.readFreshView(ctx, stepTopics(r.step.Partitions)); rerr != nil {
 			return false, rerr
 		}
 		st, stateErr = r.stepState(ctx, v)

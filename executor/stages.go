@@ -188,7 +188,9 @@ func (r *stepRun) elect(ctx context.Context) error {
 	elected := map[tp]bool{}
 	defer func() { r.res.Elected = len(elected) }()
 	err := poll.Until(ctx, poll.Options{Timeout: 4 * e.opts.SettleTimeout, First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
-		v, err := e.readView(ctx, topics)
+		// Fresh: an election must not name a partition whose first replica
+		// left the ISR since a stale broker last heard (invariant 5).
+		v, err := e.readFreshView(ctx, topics)
 		if err != nil {
 			return false, err
 		}

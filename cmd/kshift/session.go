@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,6 +68,11 @@ func (s *session) close() {
 // state store: without --zookeeper it is refused (exit 2) before anything
 // changes, naming the connect string the brokers use.
 func openSession(c *cli.Context, planPath, command string, mutating bool, o executor.Options) (*session, error) {
+	if mutating {
+		if err := checkAuditLog(c, planPath); err != nil {
+			return nil, err
+		}
+	}
 	clients, err := connect(c)
 	if err != nil {
 		return nil, err
@@ -93,15 +97,7 @@ func openSession(c *cli.Context, planPath, command string, mutating bool, o exec
 		s.close()
 		return nil, err
 	}
-	auditPath := c.Path(flagAuditLog)
-	if auditPath == "" {
-		dir := "."
-		if planPath != "" {
-			dir = filepath.Dir(planPath)
-		}
-		auditPath = filepath.Join(dir, "kshift-audit.jsonl")
-	}
-	o.Audit = executor.OpenAudit(auditPath)
+	o.Audit = executor.OpenAudit(auditLogPath(c, planPath))
 	o.Command = command
 	o.BreakLock = c.Bool(flagBreakLock)
 	o.DryRun = c.Bool(flagDryRun)
