@@ -41,7 +41,7 @@ import (
 type Requester interface {
 	Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error)
 	RequestSharded(ctx context.Context, req kmsg.Request) []kgo.ResponseShard
-	Broker(id int) *kgo.Broker
+	BrokerRequester
 }
 
 var _ Requester = (*kgo.Client)(nil)
