@@ -169,26 +169,6 @@ func isChrootError(err error) bool {
 	return errors.Is(err, ErrNoKafkaInChroot) || errors.Is(err, ErrOtherClusterInChroot)
 }
 
-// Reassignment is one partition reassignment in flight, as the controller
-// lists it.
-type Reassignment struct {
-	Replicas []int32 `json:"replicas" yaml:"replicas"`
-	Adding   []int32 `json:"adding" yaml:"adding"`
-	Removing []int32 `json:"removing" yaml:"removing"`
-}
-
-// Target is the replica list the reassignment moves to: the current list
-// without the replicas being removed (item 1: replicas = target ++ removing).
-func (r Reassignment) Target() []int32 {
-	var out []int32
-	for _, id := range r.Replicas {
-		if !slices.Contains(r.Removing, id) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 func scopeMoves(s CheckScope) []plans.Move {
 	if s.Plan == nil {
 		return nil

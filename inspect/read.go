@@ -57,7 +57,7 @@ type State struct {
 	OfflineReplicas map[PartitionID][]int32
 	// InFlight are the reassignments in flight, as the controller lists
 	// them (read by the gates, not for a snapshot).
-	InFlight map[PartitionID]Reassignment
+	InFlight map[PartitionID]kafkaapi.Reassignment
 	// Notes say what could not be known and why.
 	Notes []string
 }
@@ -127,7 +127,7 @@ func read(ctx context.Context, k *kafkaapi.Client, o ReadOptions, parts need) (*
 		UsedBytes:        map[int32]int64{},
 		UsableBytes:      map[int32]int64{},
 		OfflineReplicas:  map[PartitionID][]int32{},
-		InFlight:         map[PartitionID]Reassignment{},
+		InFlight:         map[PartitionID]kafkaapi.Reassignment{},
 	}
 	if err := readMetadata(ctx, k, o.Topics, st); err != nil {
 		return nil, err
@@ -521,7 +521,7 @@ func readInFlight(ctx context.Context, k *kafkaapi.Client, st *State) error {
 		return err
 	}
 	for key, r := range inflight {
-		st.InFlight[PartitionID{key.Topic, key.Partition}] = Reassignment{Replicas: r.Replicas, Adding: r.Adding, Removing: r.Removing}
+		st.InFlight[PartitionID{key.Topic, key.Partition}] = r
 	}
 	return nil
 }

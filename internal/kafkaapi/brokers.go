@@ -99,16 +99,7 @@ type LogDir struct {
 func (c *Client) LogDirs(ctx context.Context, id int32, parts []TP) ([]LogDir, error) {
 	req := kmsg.NewPtrDescribeLogDirsRequest()
 	if parts != nil {
-		req.Topics = []kmsg.DescribeLogDirsRequestTopic{}
-		topics, byTopic := GroupByTopic(parts, func(p TP) string { return p.Topic })
-		for _, name := range topics {
-			t := kmsg.NewDescribeLogDirsRequestTopic()
-			t.Topic = name
-			for _, p := range byTopic[name] {
-				t.Partitions = append(t.Partitions, p.Partition)
-			}
-			req.Topics = append(req.Topics, t)
-		}
+		req.Topics = logDirsTopics(parts)
 	}
 	resp, err := sendTo[*kmsg.DescribeLogDirsResponse](ctx, c, id, req)
 	if err == nil {
@@ -130,4 +121,20 @@ func (c *Client) LogDirs(ctx context.Context, id int32, parts []TP) ([]LogDir, e
 		out = append(out, ld)
 	}
 	return out, nil
+}
+
+// logDirsTopics lists parts as DescribeLogDirs asks for them (never nil:
+// nil asks for every replica).
+func logDirsTopics(parts []TP) []kmsg.DescribeLogDirsRequestTopic {
+	out := []kmsg.DescribeLogDirsRequestTopic{}
+	topics, byTopic := GroupByTopic(parts, func(p TP) string { return p.Topic })
+	for _, name := range topics {
+		t := kmsg.NewDescribeLogDirsRequestTopic()
+		t.Topic = name
+		for _, p := range byTopic[name] {
+			t.Partitions = append(t.Partitions, p.Partition)
+		}
+		out = append(out, t)
+	}
+	return out
 }

@@ -326,15 +326,7 @@ func (c *Client) LogDirSizes(ctx context.Context, parts []TP) map[int32]map[TP]i
 		return out
 	}
 	req := kmsg.NewPtrDescribeLogDirsRequest()
-	topics, byTopic := GroupByTopic(parts, func(p TP) string { return p.Topic })
-	for _, name := range topics {
-		t := kmsg.NewDescribeLogDirsRequestTopic()
-		t.Topic = name
-		for _, p := range byTopic[name] {
-			t.Partitions = append(t.Partitions, p.Partition)
-		}
-		req.Topics = append(req.Topics, t)
-	}
+	req.Topics = logDirsTopics(parts)
 	for _, sh := range c.sendSharded(ctx, req) {
 		resp, ok := sh.Resp.(*kmsg.DescribeLogDirsResponse)
 		if sh.Err != nil || !ok {
