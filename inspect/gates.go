@@ -195,7 +195,7 @@ func (in *GateInput) read(ctx context.Context, k *kafkaapi.Client, needs need) e
 		}
 		slices.Sort(topics)
 	}
-	st, err := read(ctx, k, ReadOptions{Topics: topics}, needs&^needZooKeeper)
+	st, err := read(ctx, k, ReadOptions{Topics: topics, fresh: true}, needs&^needZooKeeper)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ type ReadOptions struct {
 	// at once (default 4): enough to overlap round trips, few enough to keep
 	// memory bounded to a few responses.
 	Concurrency int
+	// fresh reads each partition from the broker with the newest view of it
+	// (kafkaapi.FreshMetadata): the gates before a step decide on one read.
+	fresh bool
 }
 
 // State is a live cluster as Read found it: the snapshot plus what the
@@ -129,7 +132,11 @@ func read(ctx context.Context, k *kafkaapi.Client, o ReadOptions, parts need) (*
 		OfflineReplicas:  map[PartitionID][]int32{},
 		InFlight:         map[PartitionID]kafkaapi.Reassignment{},
 	}
-	if err := readMetadata(ctx, k, o.Topics, st); err != nil {
+	metadata := k.Metadata
+	if o.fresh {
+		metadata = k.FreshMetadata
+	}
+	if err := readMetadata(ctx, metadata, o.Topics, st); err != nil {
 		return nil, err
 	}
 	if parts&needVersions != 0 {
@@ -165,8 +172,8 @@ func read(ctx context.Context, k *kafkaapi.Client, o ReadOptions, parts need) (*
 	return st, nil
 }
 
-func readMetadata(ctx context.Context, k *kafkaapi.Client, topics []string, st *State) error {
-	md, err := k.Metadata(ctx, topics)
+func readMetadata(ctx context.Context, metadata func(context.Context, []string) (*kafkaapi.Metadata, error), topics []string, st *State) error {
+	md, err := metadata(ctx, topics)
 	if err != nil {
 		return err
 	}
