@@ -44,8 +44,8 @@ func TestUnsetRatesAreNotUnknown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e, listed := cfg[kafkaapi.BrokerResource(1)][KeyLeaderRate]; !listed || e.Source != kmsg.ConfigSourceDefaultConfig || e.Value != nil {
-				t.Fatalf("broker 1's unset %s: listed %v, %+v; want listed with source DEFAULT_CONFIG and no value (item 26)", KeyLeaderRate, listed, e)
+			if e, listed := cfg[kafkaapi.BrokerResource(1)][KeyFollowerRate]; !listed || e.Source != kmsg.ConfigSourceDefaultConfig || e.Value != nil {
+				t.Fatalf("broker 1's unset %s: listed %v, %+v; want listed with source DEFAULT_CONFIG and no value (item 26)", KeyFollowerRate, listed, e)
 			}
 
 			st, err := Read(ctxT(t), k, ReadOptions{})
