@@ -65,25 +65,25 @@ var Gates = Registry{
 		Checks: "the plan, every broker and ZooKeeper name one cluster id"},
 	{ID: GateController, Kind: KindHealth, Settles: true, Run: controllerGate,
 		Checks: "a live controller is registered"},
-	{ID: GateTargetBrokers, Kind: KindSafety, Settles: true, Run: targetBrokersGate, needs: needVersions,
+	{ID: GateTargetBrokers, Kind: KindSafety, Settles: true, Run: targetBrokersGate, needs: needPartitions | needVersions,
 		Checks: "every target broker, and every broker the step moves replicas onto, is registered and answers"},
 	{ID: GateBrokerConfigs, Kind: KindHealth, Run: brokerConfigsGate, needs: needVersions | needBrokerConfigs,
 		Checks: "source and target brokers agree on IBP, message format, message and fetch sizes, fetchers, listener names and racks"},
-	{ID: GateOffline, Kind: KindHealth, Settles: true, Run: offlineGate,
+	{ID: GateOffline, Kind: KindHealth, Settles: true, Run: offlineGate, needs: needPartitions,
 		Checks: "no partition in scope is without a leader"},
-	{ID: GateUnderReplicated, Kind: KindSafety, Settles: true, Run: underReplicatedGate, needs: needReassignments,
+	{ID: GateUnderReplicated, Kind: KindSafety, Settles: true, Run: underReplicatedGate, needs: needPartitions | needReassignments,
 		Checks: "every replica of the partitions in scope is in the ISR, but those a move is adding"},
-	{ID: GateUnderMinISR, Kind: KindHealth, Settles: true, Run: underMinISRGate, needs: needTopicConfigs,
+	{ID: GateUnderMinISR, Kind: KindHealth, Settles: true, Run: underMinISRGate, needs: needPartitions | needTopicConfigs,
 		Checks: "no partition in scope has fewer in-sync replicas than min.insync.replicas"},
-	{ID: GateAtMinISR, Kind: KindHealth, Settles: true, Run: atMinISRGate, needs: needTopicConfigs,
+	{ID: GateAtMinISR, Kind: KindHealth, Settles: true, Run: atMinISRGate, needs: needPartitions | needTopicConfigs,
 		Checks: "partitions exactly at min.insync.replicas (a warning: one more lost replica stops acks=all producers)"},
-	{ID: GateTargetRF, Kind: KindSafety, Run: targetRFGate, needs: needTopicConfigs,
+	{ID: GateTargetRF, Kind: KindSafety, Run: targetRFGate, needs: needPartitions | needTopicConfigs,
 		Checks: "every move leaves at least min.insync.replicas replicas"},
 	{ID: GateReassignments, Kind: KindSafety, Run: reassignmentsGate, needs: needReassignments,
 		Checks: "no reassignment the step did not start is in flight"},
-	{ID: GateThrottles, Kind: KindReport, Run: throttlesGate, needs: needBrokerConfigs | needTopicConfigs | needZooKeeper,
+	{ID: GateThrottles, Kind: KindReport, Run: throttlesGate, needs: needPartitions | needBrokerConfigs | needTopicConfigs | needZooKeeper,
 		Checks: "no throttle is set already (a leftover or someone else's), with its likely owner"},
-	{ID: GateDiskHeadroom, Kind: KindHealth, Run: diskHeadroomGate, needs: needVersions | needLogDirs,
+	{ID: GateDiskHeadroom, Kind: KindHealth, Run: diskHeadroomGate, needs: needPartitions | needVersions | needLogDirs,
 		Checks: fmt.Sprintf("each broker that receives data has room for it, keeping %d%% of its disk free", int(HeadroomFraction*100))},
 }
 
@@ -182,11 +182,17 @@ func Check(ctx context.Context, k *kafkaapi.Client, scope CheckScope) (*CheckRep
 	return Gates.Run(ctx, k, scope)
 }
 
-// read reads what the gates need: the scope's topics, every topic when
-// the scope has no partitions.
+// read reads what the gates need: the scope's topics (each partition from
+// the broker with the newest view of it), every topic when the scope has
+// no partitions, none when no gate looks at partitions.
 func (in *GateInput) read(ctx context.Context, k *kafkaapi.Client, needs need) error {
-	var topics []string
-	if in.partitions != nil {
+	topics, fresh := []string{}, false // brokers and cluster only
+	switch {
+	case needs&needPartitions == 0:
+	case in.partitions == nil:
+		topics = nil // every topic
+	default:
+		fresh = true
 		topics = []string{}
 		for p := range in.partitions {
 			if !slices.Contains(topics, p.Topic) {
@@ -195,7 +201,7 @@ func (in *GateInput) read(ctx context.Context, k *kafkaapi.Client, needs need) e
 		}
 		slices.Sort(topics)
 	}
-	st, err := read(ctx, k, ReadOptions{Topics: topics, fresh: true}, needs&^needZooKeeper)
+	st, err := read(ctx, k, ReadOptions{Topics: topics, fresh: fresh}, needs&^needZooKeeper)
 	if err != nil {
 		return err
 	}

@@ -101,9 +101,12 @@ const (
 	needReassignments
 	// needZooKeeper reads the ZooKeeper source when one is given.
 	needZooKeeper
+	// needPartitions reads the topics in scope from Metadata, not only the
+	// brokers and the cluster.
+	needPartitions
 
 	// needSnapshot is what a snapshot needs.
-	needSnapshot = needVersions | needBrokerConfigs | needTopicConfigs | needLogDirs | needZooKeeper
+	needSnapshot = needVersions | needBrokerConfigs | needTopicConfigs | needLogDirs | needZooKeeper | needPartitions
 )
 
 // Read reads the cluster: Metadata (brokers, topics, replicas, leader, ISR),
