@@ -104,12 +104,8 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	}
 	r.res = &StepResult{Step: s.Number, Undoes: r.undoes, Phase: s.Phase, Partitions: len(s.Partitions), DryRun: e.opts.DryRun}
 	if e.opts.DryRun && e.dryRunSteps > 0 {
-		gates := ""
-		if e.opts.Gates != nil {
-			gates = "; the health gates still read the live cluster"
-		}
-		fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed%s\n",
-			plans.StepLabel(r.res.Step, r.res.Undoes), e.dryRunSteps, gates)
+		fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed\n",
+			plans.StepLabel(r.res.Step, r.res.Undoes), e.dryRunSteps)
 	}
 	e.dryRunSteps++
 	run, err := e.begin(ctx, ref, ref.Plan.ClusterID, s.Number, r.undoes)
