@@ -2,6 +2,7 @@ package zktest
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -10,6 +11,28 @@ import (
 
 	"github.com/go-zookeeper/zk"
 )
+
+// shortChildEnv marks the test binary's re-run of TestRequireSkipsUnderShort.
+const shortChildEnv = "ZKTEST_SHORT_CHILD"
+
+// TestRequireSkipsUnderShort: go test -short starts no JVM, even where
+// ZooKeeper is installed and KSHIFT_REQUIRE_ZOOKEEPER is set. The test binary
+// runs itself with -test.short; that run's Require must skip it.
+func TestRequireSkipsUnderShort(t *testing.T) {
+	if os.Getenv(shortChildEnv) != "" {
+		Require(t)
+		t.Fatal("Require returned under -short: the test would start ZooKeeper")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRequireSkipsUnderShort$", "-test.short", "-test.v")
+	cmd.Env = append(os.Environ(), shortChildEnv+"=1", RequireEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the -short run failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- SKIP: TestRequireSkipsUnderShort") || !strings.Contains(string(out), "which -short skips") {
+		t.Fatalf("the -short run did not skip with a message:\n%s", out)
+	}
+}
 
 func TestSuperDigestMatchesZooKeeper(t *testing.T) {
 	Require(t)
