@@ -2,6 +2,8 @@ package zktest
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -44,6 +46,56 @@ func TestSuperDigestMatchesZooKeeper(t *testing.T) {
 	want := "super:password->" + SuperDigest("super", "password")
 	if !strings.Contains(string(out), want) {
 		t.Fatalf("ZooKeeper printed %q, want a line %q", out, want)
+	}
+}
+
+// TestFreePortsStayOutOfEphemeralRangeAndReserved: ports (of FreePorts and
+// FindFreePorts) come from below the kernel's ephemeral range, where no
+// outgoing connection can take one before a server binds it, and a port
+// reserved by one caller (another test binary in CI) or bound by a listener
+// is not handed out again.
+func TestFreePortsStayOutOfEphemeralRangeAndReserved(t *testing.T) {
+	lo, hi := portRange()
+	ports := FreePorts(t, 20)
+	forServer, err := FindFreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports = append(ports, forServer...)
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p < lo || p >= hi {
+			t.Errorf("port %d outside %d-%d", p, lo, hi)
+		}
+		if seen[p] {
+			t.Errorf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+	dir := t.TempDir()
+	first, ok := reservePort(dir, ports[0])
+	if !ok {
+		t.Fatalf("reserving free port %d failed", ports[0])
+	}
+	if f, ok := reservePort(dir, ports[0]); ok {
+		f.Close()
+		t.Fatalf("port %d reserved twice", ports[0])
+	}
+	first.Close()
+	again, ok := reservePort(dir, ports[0])
+	if !ok {
+		t.Fatalf("port %d not reservable after its reservation ended", ports[0])
+	}
+	again.Close()
+
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if f, ok := reservePort(dir, ports[1]); ok {
+		f.Close()
+		t.Fatalf("port %d reserved while a listener holds it", ports[1])
 	}
 }
 
