@@ -1,12 +1,14 @@
 package zktest
 
 import (
+	"errors"
 	"os/exec"
-
-	"github.com/go-zookeeper/zk"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 func TestSuperDigestMatchesZooKeeper(t *testing.T) {
@@ -47,3 +49,28 @@ func TestEnsembleStartsServesAndStopsNodes(t *testing.T) {
 }
 
 func worldACL() []zk.ACL { return zk.WorldACL(zk.PermAll) }
+
+func TestServerServesInItsOwnProcessGroupUntilStopped(t *testing.T) {
+	Require(t)
+	s, err := StartServer(t.TempDir(), 60*time.Second)
+	if err != nil {
+		t.Fatalf("StartServer: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Stop(5 * time.Second) })
+	if out, err := FourLetterWord(s.Addr(), "srvr", time.Second); err != nil || !strings.Contains(out, "Mode: ") {
+		t.Fatalf("srvr answered %q, %v; want a mode", out, err)
+	}
+	pid := s.Pid()
+	if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
+		t.Fatalf("server pid %d is in process group %d (%v): want its own", pid, pgid, err)
+	}
+	if err := s.Stop(10 * time.Second); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) || s.Pid() != 0 {
+		t.Fatalf("server pid %d still there after Stop (kill 0: %v, Pid %d)", pid, err, s.Pid())
+	}
+	if err := s.Stop(time.Second); err != nil {
+		t.Fatalf("a second Stop: %v", err)
+	}
+}

@@ -2,7 +2,14 @@
 // run with java) on 127.0.0.1 for tests: ensembles of voters and observers
 // with dynamic reconfiguration and super-digest auth, one data and conf
 // directory per node under the test's temp dir, and stop/start/pause/resume
-// of single nodes. Everything it starts is stopped by t.Cleanup.
+// of single nodes. Everything an Ensemble starts is stopped by t.Cleanup; a
+// Server (one node whose lifetime its caller owns, for a fixture shared by a
+// whole test binary) is stopped by its caller. Every server runs in its own
+// process group and is sent SIGKILL by the kernel when the test binary dies,
+// so a killed or panicking test leaves no JVM behind.
+//
+// Tests that use it skip under `go test -short` (the fast tier starts no JVM)
+// and when ZooKeeper or java is missing, unless KSHIFT_REQUIRE_ZOOKEEPER is set.
 //
 // It is a test helper only: it must never be imported by production code, and
 // it knows nothing about kshift's plans or zkops.
@@ -44,10 +51,9 @@ const (
 // classpath holds the server jar and the logging binding it lacks.
 var classpath = []string{JarPath, "/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar"}
 
-// Require skips t when ZooKeeper or java is not installed, or fails it when
-// KSHIFT_REQUIRE_ZOOKEEPER is set.
-func Require(t testing.TB) {
-	t.Helper()
+// Missing lists what a real ZooKeeper server needs and this machine lacks
+// (the server jar, java); it is empty when a server can run.
+func Missing() []string {
 	var missing []string
 	if _, err := os.Stat(JarPath); err != nil {
 		missing = append(missing, JarPath)
@@ -55,6 +61,18 @@ func Require(t testing.TB) {
 	if _, err := exec.LookPath("java"); err != nil {
 		missing = append(missing, "java")
 	}
+	return missing
+}
+
+// Require skips t under -short (these tests start a JVM) and when ZooKeeper
+// or java is not installed; it fails t instead of skipping when ZooKeeper is
+// missing and KSHIFT_REQUIRE_ZOOKEEPER is set.
+func Require(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("zktest: starts a real ZooKeeper (a JVM), which -short skips")
+	}
+	missing := Missing()
 	if len(missing) == 0 {
 		return
 	}
@@ -135,7 +153,8 @@ func StartEnsemble(t testing.TB, opts Options) *Ensemble {
 	}
 	dyn := e.DynamicConfig()
 	for _, id := range e.IDs() {
-		e.nodes[id].start(dyn)
+		n := e.nodes[id]
+		n.start(n.ZooCfg(), dyn)
 	}
 	e.WaitServing(60 * time.Second)
 	return e
@@ -149,23 +168,37 @@ func newNode(t testing.TB, id int, role Role, reconfig bool) *Node {
 	return n
 }
 
-// FreePorts returns n distinct free TCP ports on 127.0.0.1.
+// FreePorts returns n distinct free TCP ports on 127.0.0.1, failing t when
+// there are none.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
+	ports, err := FindFreePorts(n)
+	if err != nil {
+		t.Fatalf("zktest: %v", err)
+	}
+	return ports
+}
+
+// FindFreePorts returns n distinct TCP ports on 127.0.0.1 that were free a
+// moment ago (the kernel picked them; all n are held open together so none
+// repeats).
+func FindFreePorts(n int) ([]int, error) {
 	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
 	var ports []int
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatalf("zktest: finding a free port: %v", err)
+			return nil, fmt.Errorf("finding a free port on 127.0.0.1: %w", err)
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
+	return ports, nil
 }
 
 // ServerLine is the node's dynamic-config line with the given role.
@@ -239,7 +272,7 @@ func (e *Ensemble) AddNode(members string) *Node {
 	e.mu.Lock()
 	e.nodes[id] = n
 	e.mu.Unlock()
-	n.start(members + n.ServerLine(Observer) + "\n")
+	n.start(n.ZooCfg(), members+n.ServerLine(Observer)+"\n")
 	// Before it is a member the server answers as a (non-voting) follower.
 	n.WaitServing(60 * time.Second)
 	return n
@@ -262,8 +295,7 @@ func (e *Ensemble) NewNode() *Node {
 // at DataDir().
 func (n *Node) StartWithConfig(zooCfg, dynamic string) {
 	n.t.Helper()
-	n.writeFiles(zooCfg, dynamic)
-	n.run()
+	n.start(zooCfg, dynamic)
 }
 
 // DynamicConfigPath is where the node's dynamic config lives.
@@ -283,17 +315,22 @@ dynamicConfigFile=%s
 `, n.DataDir(), n.reconfig, n.DynamicConfigPath())
 }
 
-func (n *Node) start(dynamic string) {
-	n.writeFiles(n.ZooCfg(), dynamic)
-	n.run()
+// start writes the node's files and starts it, failing the test on error.
+func (n *Node) start(zooCfg, dynamic string) {
+	n.t.Helper()
+	if err := n.writeFiles(zooCfg, dynamic); err != nil {
+		n.t.Fatalf("zktest: %v", err)
+	}
+	if err := n.run(); err != nil {
+		n.t.Fatalf("zktest: %v", err)
+	}
 }
 
-func (n *Node) writeFiles(zooCfg, dynamic string) {
-	n.t.Helper()
+func (n *Node) writeFiles(zooCfg, dynamic string) error {
 	conf := filepath.Join(n.dir, "conf")
 	for _, d := range []string{conf, n.DataDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			n.t.Fatalf("zktest: %v", err)
+			return fmt.Errorf("making node %d's directories: %w", n.ID, err)
 		}
 	}
 	logProps := fmt.Sprintf(`log4j.rootLogger=INFO, F
@@ -310,18 +347,18 @@ log4j.appender.F.layout.ConversionPattern=%%d{HH:mm:ss,SSS} [myid:%%X{myid}] %%-
 	}
 	for p, body := range files {
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			n.t.Fatalf("zktest: %v", err)
+			return fmt.Errorf("writing node %d's config: %w", n.ID, err)
 		}
 	}
+	return nil
 }
 
 // run starts the java process with the files already in place.
-func (n *Node) run() {
-	n.t.Helper()
+func (n *Node) run() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.cmd != nil {
-		n.t.Fatalf("zktest: node %d is already running", n.ID)
+		return fmt.Errorf("node %d is already running", n.ID)
 	}
 	conf := filepath.Join(n.dir, "conf")
 	cmd := exec.Command("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -330,12 +367,13 @@ func (n *Node) run() {
 		"org.apache.zookeeper.server.quorum.QuorumPeerMain", filepath.Join(conf, "zoo.cfg"))
 	out, err := os.OpenFile(filepath.Join(n.dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		n.t.Fatalf("zktest: %v", err)
+		return fmt.Errorf("opening node %d's stdout log: %w", n.ID, err)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = ChildProcAttr()
 	if err := cmd.Start(); err != nil {
 		out.Close()
-		n.t.Fatalf("zktest: starting node %d: %v", n.ID, err)
+		return fmt.Errorf("starting node %d: %w", n.ID, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -344,6 +382,19 @@ func (n *Node) run() {
 		close(exited)
 	}()
 	n.cmd, n.exited, n.paused = cmd, exited, false
+	return nil
+}
+
+// ChildProcAttr is how test servers are started: in a process group of
+// their own (a terminal's Ctrl-C reaches the test binary, whose cleanup
+// stops them in order, not the servers directly), and with the kernel
+// sending them SIGKILL when the thread that started them dies, so a test
+// binary that is killed or panics leaves no JVM behind. The Go runtime
+// keeps its threads for the life of the process unless a goroutine exits
+// while locked to one (runtime.LockOSThread): do not start servers from
+// such a goroutine.
+func ChildProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 // Stop sends SIGTERM and waits for the process to exit (SIGKILL after 10 s).
@@ -380,13 +431,18 @@ func (n *Node) stop(grace time.Duration) error {
 // and show the node's log tail when the test failed.
 func (n *Node) kill() {
 	if n.t.Failed() {
-		n.t.Logf("zktest: node %d log tail:\n%s", n.ID, tail(filepath.Join(n.dir, "zookeeper.log"), 15))
+		n.t.Logf("zktest: node %d log tail:\n%s", n.ID, tail(n.LogPath(), 15))
 	}
 	_ = n.stop(5 * time.Second)
 }
 
 // Restart starts a stopped node again with the files it had.
-func (n *Node) Restart() { n.run() }
+func (n *Node) Restart() {
+	n.t.Helper()
+	if err := n.run(); err != nil {
+		n.t.Fatalf("zktest: %v", err)
+	}
+}
 
 // Pause freezes the node with SIGSTOP: it keeps its sockets but answers
 // nothing. It returns once the kernel reports the process stopped.
@@ -511,18 +567,24 @@ func (e *Ensemble) serving() error {
 	return nil
 }
 
-// WaitNodeServing waits until node n answers srvr with a mode.
+// WaitServing waits until node n answers srvr with a mode.
 func (n *Node) WaitServing(timeout time.Duration) {
 	n.t.Helper()
+	if err := n.waitServing(timeout); err != nil {
+		n.t.Fatalf("zktest: %v", err)
+	}
+}
+
+func (n *Node) waitServing(timeout time.Duration) error {
 	var last error
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if _, last = n.Mode(time.Second); last == nil {
-			return
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	n.t.Fatalf("zktest: node %d not serving within %s: %v", n.ID, timeout, last)
+	return fmt.Errorf("node %d not serving within %s: %w", n.ID, timeout, last)
 }
 
 // Leader returns the id of the node that reports Mode: leader, or 0.
@@ -586,3 +648,59 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Server is a one-node ZooKeeper (an ensemble of one voter, enough for
+// Kafka) whose lifetime its caller owns: unlike StartEnsemble it takes no
+// testing.TB and registers no cleanup, so it can serve a whole test binary
+// (a fixture closed from TestMain). The caller must call Stop.
+type Server struct {
+	n *Node
+}
+
+// StartServer starts a one-node ensemble with its files under dir and waits
+// up to timeout until it serves. On failure it stops what it started and the
+// error carries the server's log tail.
+func StartServer(dir string, timeout time.Duration) (*Server, error) {
+	if missing := Missing(); len(missing) > 0 {
+		return nil, fmt.Errorf("real ZooKeeper needed: %s not found (apt-get install -y zookeeper)", strings.Join(missing, ", "))
+	}
+	ports, err := FindFreePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{ID: 1, ClientPort: ports[0], QuorumPort: ports[1], ElectionPort: ports[2], Role: Participant, dir: dir, reconfig: true}
+	if err := n.writeFiles(n.ZooCfg(), n.ServerLine(Participant)+"\n"); err != nil {
+		return nil, err
+	}
+	if err := n.run(); err != nil {
+		return nil, err
+	}
+	if err := n.waitServing(timeout); err != nil {
+		_ = n.stop(5 * time.Second)
+		return nil, fmt.Errorf("%w; log tail:\n%s", err, tail(n.LogPath(), 15))
+	}
+	return &Server{n: n}, nil
+}
+
+// Addr is the server's client address, 127.0.0.1:PORT.
+func (s *Server) Addr() string { return s.n.Addr() }
+
+// Pid is the server's process id, or 0 once it is stopped.
+func (s *Server) Pid() int {
+	s.n.mu.Lock()
+	defer s.n.mu.Unlock()
+	if s.n.cmd == nil {
+		return 0
+	}
+	return s.n.cmd.Process.Pid
+}
+
+// LogPath is the server's log file.
+func (s *Server) LogPath() string { return s.n.LogPath() }
+
+// Stop sends SIGTERM and waits for the process to exit; after grace it sends
+// SIGKILL and reports that it had to. Stopping a stopped server does nothing.
+func (s *Server) Stop(grace time.Duration) error { return s.n.stop(grace) }
+
+// LogPath is the node's log file.
+func (n *Node) LogPath() string { return filepath.Join(n.dir, "zookeeper.log") }
