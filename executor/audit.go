@@ -120,6 +120,10 @@ func (e *Executor) startAudit(ctx context.Context, ref PlanRef, clusterID string
 		return nil, fmt.Errorf("%w: recording the start of %s in the cluster's audit trail: %w; nothing was changed", ErrAuditUnwritable, e.opts.Command, err)
 	}
 	a.run = run
+	// The local copy names the run in the cluster's trail: that tells its
+	// records from those of an older kshift, which kept its throttle
+	// records in the local log only (legacyOpenRecords).
+	a.base.Run, start.Run = run.ID(), run.ID()
 	if err := e.opts.Audit.Append(start); err != nil {
 		return nil, fmt.Errorf("%w: %w; nothing was changed", ErrAuditUnwritable, err)
 	}
@@ -213,7 +217,12 @@ func legacyOpenRecords(path, clusterID string) ([]*state.ThrottleRecord, error) 
 	latest := map[string]*state.ThrottleRecord{}
 	var order []string
 	for _, r := range recs {
-		if r.ClusterID != clusterID || r.Throttles == nil {
+		// A record that names its run in the cluster's audit trail was
+		// written by a kshift that keeps its throttle records in the
+		// cluster: the store, not this copy, says whether it is open (a
+		// run killed between deleting a record from the store and copying
+		// that here leaves it open here only).
+		if r.ClusterID != clusterID || r.Throttles == nil || r.Run != "" {
 			continue
 		}
 		id := r.Throttles.ID
