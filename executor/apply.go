@@ -201,6 +201,15 @@ func (r *stepRun) throttle(ctx context.Context) error {
 	if r.override, err = e.store.Rate(ctx); err != nil {
 		return err
 	}
+	var todo []plans.Move
+	for i, p := range r.states {
+		if p.State != StateDone {
+			todo = append(todo, r.step.Partitions[i])
+		}
+	}
+	if len(throttlesFor(todo).brokers) == 0 {
+		return nil // nothing of the step copies: no throttle
+	}
 	r.res.Rate, r.res.RateFrom = r.rate()
 	if r.res.Rate <= 0 {
 		return nil
@@ -218,12 +227,6 @@ func (r *stepRun) throttle(ctx context.Context) error {
 		r.rec.Plan, r.rec.Step = r.ref.Path, r.step.Number
 		r.recs = append(r.recs, r.rec)
 	}
-	var todo []plans.Move
-	for i, p := range r.states {
-		if p.State != StateDone {
-			todo = append(todo, r.step.Partitions[i])
-		}
-	}
 	warnings, err := r.setThrottles(ctx, r.rec, todo, r.res.Rate, kshiftRates(r.recs, r.override))
 	r.res.Warnings = append(r.res.Warnings, warnings...)
 	return err
@@ -240,10 +243,10 @@ func (r *stepRun) rate() (plans.Rate, string) {
 	case r.override != nil:
 		o := r.override
 		return o.Rate, fmt.Sprintf("kshift throttle set by %s on %s at %s (the step says %s)", o.User, o.Host, o.Time.Format(time.RFC3339), r.step.ThrottleOr(r.ref.Plan.Throttle))
-	case r.step.Throttle > 0:
+	case r.step.Throttle > 0 && r.step.Throttle != r.ref.Plan.Throttle:
 		return r.step.Throttle, "the step's own rate"
 	}
-	return r.ref.Plan.Throttle, "the plan's rate"
+	return r.step.ThrottleOr(r.ref.Plan.Throttle), "the plan's rate"
 }
 
 // finish is the one cleanup of a step run, whatever happened: it reverts

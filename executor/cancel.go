@@ -21,7 +21,7 @@ import (
 // how many partitions it reverted.
 func (e *Executor) revert(ctx context.Context, s *plans.Step) (int, error) {
 	topics := stepTopics(s.Partitions)
-	v, err := e.readView(ctx, topics)
+	v, err := e.readFreshView(ctx, topics)
 	if err != nil {
 		return 0, err
 	}
@@ -42,52 +42,67 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) (int, error) {
 	if err := e.submit(ctx, unelected); err != nil {
 		return 0, fmt.Errorf("reordering %s back to its from: %w", s.Label(), err)
 	}
-	if len(cancel) == 0 {
-		return len(unelected), nil
-	}
-	if err := e.alterAssignments(ctx, cancel, true); err != nil {
-		return 0, fmt.Errorf("cancelling %s: %w", s.Label(), err)
+	if len(cancel) > 0 {
+		if err := e.alterAssignments(ctx, cancel, true); err != nil {
+			return 0, fmt.Errorf("cancelling %s: %w", s.Label(), err)
+		}
 	}
 	// After the cancel, a broker's Metadata can still show the replicas of
 	// the move for a moment (docs/kafka-behaviour.md 24): only a set that
-	// stays wrong for SettleTimeout is a failed revert.
-	var left []string
+	// stays wrong for the wait is a failed revert. Each cancelled partition
+	// is reordered to the exact from once Kafka shows it back at the set
+	// (a cancel keeps the order in flight, item 7); the revert is done when
+	// every partition reads at its from, so that what runs next sees it.
+	reverted := append(slices.Clone(cancel), unelected...)
+	reordered := map[tp]bool{}
+	var left, moving []string
 	var wrong error
-	var reorder []plans.Move
 	err = poll.Until(ctx, poll.Options{Timeout: 4 * e.opts.SettleTimeout, First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
 		v, err := e.readView(ctx, topics)
 		if err != nil {
 			return false, err
 		}
-		left, reorder, wrong = nil, nil, nil
-		for _, m := range cancel {
+		left, moving, wrong = nil, nil, nil
+		var reorder []plans.Move
+		for _, m := range reverted {
 			key := tp{Topic: m.Topic, Partition: m.Partition}
+			from := m.From
+			if slices.ContainsFunc(unelected, func(u plans.Move) bool { return u.Topic == m.Topic && u.Partition == m.Partition }) {
+				from = m.To // an unelected move-leader partition: reordered from to back to from
+			}
 			lp := v.Partitions[key]
 			switch {
 			case v.InFlight[key] != nil || lp == nil:
 				left = append(left, m.Name())
-			case slices.Equal(lp.Replicas, m.From):
-			case sameSet(lp.Replicas, m.From):
-				reorder = append(reorder, plans.Move{Topic: m.Topic, Partition: m.Partition, From: lp.Replicas, To: m.From})
+				moving = append(moving, m.Name())
+			case slices.Equal(lp.Replicas, from):
+			case sameSet(lp.Replicas, from):
+				left = append(left, m.Name())
+				if !reordered[key] {
+					reorder = append(reorder, plans.Move{Topic: m.Topic, Partition: m.Partition, From: lp.Replicas, To: from})
+					reordered[key] = true
+				}
 			default:
 				left = append(left, m.Name())
-				wrong = fmt.Errorf("cancelling %s: %s has replicas %v after the cancel, expected the set of %v", s.Label(), m.Name(), lp.Replicas, m.From)
+				wrong = fmt.Errorf("cancelling %s: %s has replicas %v after the cancel, expected the set of %v", s.Label(), m.Name(), lp.Replicas, from)
 			}
+		}
+		if err := e.submit(ctx, reorder); err != nil {
+			return false, err
 		}
 		return len(left) == 0, nil
 	})
 	switch {
 	case errors.Is(err, poll.ErrTimeout) && wrong != nil:
 		return 0, wrong
+	case errors.Is(err, poll.ErrTimeout) && len(moving) > 0:
+		return 0, fmt.Errorf("cancelling %s: still in flight after the cancel: %s", s.Label(), nameList(moving))
 	case errors.Is(err, poll.ErrTimeout):
-		return 0, fmt.Errorf("cancelling %s: still in flight after the cancel: %s", s.Label(), nameList(left))
+		return 0, fmt.Errorf("cancelling %s: not back at from %s after the cancel: %s", s.Label(), 4*e.opts.SettleTimeout, nameList(left))
 	case err != nil:
 		return 0, err
 	}
-	if err := e.submit(ctx, reorder); err != nil {
-		return 0, err
-	}
-	return len(cancel) + len(unelected), nil
+	return len(reverted), nil
 }
 
 // CancelResult says what Cancel reverted.
@@ -157,7 +172,7 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	if err := r.lock(ctx); err != nil {
 		return res, err
 	}
-	if v, err = e.readView(ctx, topics); err != nil {
+	if v, err = e.readFreshView(ctx, topics); err != nil {
 		return res, err
 	}
 	states := planStates(ref.Plan, v)

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/internal/kafkaapi"
-	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -42,7 +42,7 @@ func heldStep(t *testing.T, c *testCluster) (PlanRef, *Executor) {
 // included (the move it would cancel does not keep them), and changes
 // nothing; the real cancel then removes them.
 func TestCancelDryRunShowsThrottleRemoval(t *testing.T) {
-	c := startCluster(t, 20, kafkasim.Config{})
+	c := startCluster(t, 20, heldClock())
 	ref, applied := heldStep(t, c)
 	ctx := testCtx(t, 30*time.Second)
 	var out strings.Builder
@@ -77,6 +77,11 @@ func TestCancelDryRunShowsThrottleRemoval(t *testing.T) {
 // sending it, as if the controller lost it: the move stays in flight.
 type cancelsLost struct{ kafkaapi.Requester }
 
+// Broker passes FreshMetadata's per-broker reads through.
+func (k cancelsLost) Broker(id int) *kgo.Broker {
+	return k.Requester.(kafkaapi.BrokerRequester).Broker(id)
+}
+
 func (k cancelsLost) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	r, ok := req.(*kmsg.AlterPartitionAssignmentsRequest)
 	if !ok {
@@ -101,7 +106,7 @@ func (k cancelsLost) Request(ctx context.Context, req kmsg.Request) (kmsg.Respon
 // throttles stay, since the move may still copy, and the error says so and
 // what to run; running cancel again, once Kafka takes it, clears them.
 func TestCancelThatFailsKeepsThrottlesAndSaysSo(t *testing.T) {
-	c := startCluster(t, 20, kafkasim.Config{})
+	c := startCluster(t, 20, heldClock())
 	ref, applied := heldStep(t, c)
 	ctx := testCtx(t, 30*time.Second)
 	lost, _ := testExecutor(t, c, func(o *Options) { o.Audit, o.SettleTimeout = applied.opts.Audit, 100*time.Millisecond })

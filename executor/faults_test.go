@@ -52,6 +52,41 @@ func (c *testCluster) reassign(t *testing.T, topic string, p int32, replicas []i
 	}
 }
 
+// reassignSeen is reassign followed by a wait until every broker's
+// Metadata shows the partition at replicas, with nothing in flight: what an
+// operator who changed it by hand sees once Metadata caught up with the
+// controller (docs/kafka-behaviour.md 24).
+func (c *testCluster) reassignSeen(t *testing.T, topic string, p int32, replicas []int32) {
+	t.Helper()
+	c.reassign(t, topic, p, replicas)
+	c.waitSeen(t, fmt.Sprintf("%s-%d at %v", topic, p, replicas), topic, p, func(mp kmsg.MetadataResponseTopicPartition) bool {
+		return slices.Equal(mp.Replicas, replicas) && !c.replicas(t, topic, p).Reassigning
+	})
+}
+
+// waitSeen waits until every live broker's Metadata shows partition p of
+// topic as ok says (docs/kafka-behaviour.md 24: they learn a change one by
+// one).
+func (c *testCluster) waitSeen(t *testing.T, what, topic string, p int32, ok func(kmsg.MetadataResponseTopicPartition) bool) {
+	t.Helper()
+	waitFor(t, "every broker to show "+what, 10*time.Second, func() bool {
+		for b := int32(0); b < 6; b++ {
+			if !c.BrokerAlive(b) {
+				continue
+			}
+			req := kmsg.NewPtrMetadataRequest()
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(topic)
+			req.Topics = append(req.Topics, rt)
+			resp, err := req.RequestWith(context.Background(), c.client.Broker(int(b)))
+			if err != nil || len(resp.Topics) != 1 || int(p) >= len(resp.Topics[0].Partitions) || !ok(resp.Topics[0].Partitions[p]) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // alterConfig sets configs by hand, as another tool would.
 func (c *testCluster) alterConfig(t *testing.T, typ kmsg.ConfigResourceType, name string, kv map[string]string) {
 	t.Helper()

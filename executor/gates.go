@@ -48,7 +48,7 @@ func (r *stepRun) gatedView(ctx context.Context) (v *view, st []PartitionStatus,
 	var gateErr error
 	err = poll.Until(ctx, poll.Options{Timeout: r.e.opts.SettleTimeout, Interval: settlePause}, func(ctx context.Context) (bool, error) {
 		var rerr error
-		if v, rerr = r.e.readView(ctx, stepTopics(r.step.Partitions)); rerr != nil {
+		if v, rerr = r.e.readFreshView(ctx, stepTopics(r.step.Partitions)); rerr != nil {
 			return false, rerr
 		}
 		st, gateErr = r.gateStep(ctx, v)

@@ -281,3 +281,17 @@ func cancelled(res *CancelResult, undo bool) []int {
 	}
 	return out
 }
+
+// Broker passes FreshMetadata's per-broker reads through, unrecorded.
+func (r *recordingKafka) Broker(id int) *kgo.Broker {
+	return r.Requester.(kafkaapi.BrokerRequester).Broker(id)
+}
+
+// heldClock is the config of a cluster whose test stops its clock to hold
+// a move in flight (Clock.SetFactor(0)) while kshift acts on it: the lags
+// of a real cluster pass on the simulated clock, so with the clock stopped
+// a broker's Metadata would never catch up with what kshift does; they are
+// off there. The tests that pin those lags run on a clock that runs.
+func heldClock() kafkasim.Config {
+	return kafkasim.Config{MetadataLag: -1, RateDeleteLag: -1, TopicDeletionTime: -1}
+}

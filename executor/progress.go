@@ -27,9 +27,19 @@ type Progress struct {
 	// flight, least advanced first (smallest share copied, then most bytes
 	// left): a display of hundreds of partitions shows the first few.
 	Replicas []ReplicaProgress `json:"replicas,omitempty"`
-	// Rate is the copy rate measured over the step so far, bytes/s.
-	Rate    float64       `json:"rate"`
-	ETA     time.Duration `json:"eta"`
+	// Rate is the step's copy rate over the step so far, all brokers
+	// together, bytes/s: what ETA is computed from.
+	Rate float64       `json:"rate"`
+	ETA  time.Duration `json:"eta"`
+	// BusiestBroker is the broker receiving the most bytes since the last
+	// read, BusiestRate its rate over that time (bytes/s): the figure to
+	// hold against Throttle, which is per broker. BusiestBroker is -1 before
+	// two reads, or when nothing was copied between them.
+	BusiestBroker int32      `json:"busiest_broker"`
+	BusiestRate   float64    `json:"busiest_rate"`
+	Throttle      plans.Rate `json:"throttle,omitempty"`
+	// Idle is set when no adding replica grew since the last read.
+	Idle    bool          `json:"idle,omitempty"`
 	Elapsed time.Duration `json:"elapsed"`
 	// Stalled is set with a reason and what to do when the step cannot end
 	// on its own as things stand.
@@ -116,4 +126,37 @@ func addingReplicas(moves []plans.Move, states map[tp]PartitionState, v *view, s
 		return cmp.Or(cmp.Compare(share(a), share(b)), cmp.Compare(b.Size-b.Copied, a.Size-a.Copied))
 	})
 	return out
+}
+
+// brokerCopied sums what the adding replicas of the partitions in flight
+// hold now on each receiving broker.
+func brokerCopied(moves []plans.Move, states map[tp]PartitionState, v *view, sizes map[int32]map[tp]int64) map[int32]int64 {
+	out := map[int32]int64{}
+	for i := range moves {
+		m := &moves[i]
+		key := tp{Topic: m.Topic, Partition: m.Partition}
+		if states[key] != StateInFlight {
+			continue
+		}
+		size := leaderSize(m, v, sizes)
+		for _, b := range m.Adding() {
+			out[b] += min(sizes[b][key], size)
+		}
+	}
+	return out
+}
+
+// busiestSince returns the broker whose copied bytes grew most from before
+// to now, and that growth per second over dt; -1 when none grew.
+func busiestSince(before, now map[int32]int64, dt time.Duration) (int32, float64) {
+	best, bestGrowth := int32(-1), int64(0)
+	for b, n := range now {
+		if g := n - before[b]; g > bestGrowth || (g == bestGrowth && g > 0 && b < best) {
+			best, bestGrowth = b, g
+		}
+	}
+	if best < 0 || dt <= 0 {
+		return -1, 0
+	}
+	return best, float64(bestGrowth) / dt.Seconds()
 }

@@ -86,7 +86,7 @@ func auditRuns(t *testing.T, e *Executor, command string) []string {
 // step meanwhile is refused with the same advice; and running the rollback
 // again resumes it to the step's exact from, with no throttle left.
 func TestInterruptedRollbackResumes(t *testing.T) {
-	c := startCluster(t, 20, kafkasim.Config{})
+	c := startCluster(t, 20, heldClock())
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -164,7 +164,7 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 // again then finds nothing to undo and clears those throttles, as apply does
 // for a step already done (DESIGN invariant 8).
 func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
-	c := startCluster(t, 20, kafkasim.Config{})
+	c := startCluster(t, 20, heldClock())
 	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2}, []int32{1, 2, 0})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
@@ -207,7 +207,7 @@ func TestRollbackAfterUndoFinishedInKafka(t *testing.T) {
 // the cancel alone leaves the in-flight order, docs/kafka-behaviour.md 7) to the
 // step's exact to, and clears every throttle.
 func TestCancelRevertsUndoInFlight(t *testing.T) {
-	c := startCluster(t, 20, kafkasim.Config{})
+	c := startCluster(t, 20, heldClock())
 	// orders-0 is where step 1 left it: [5,3,4]. Its undo back to
 	// [3,4,5,0,1,2] is listed in flight as [3,4,5,0,1,2], so a bare cancel
 	// leaves [3,4,5].

@@ -76,6 +76,8 @@ func (r *stepRun) watch(ctx context.Context) error {
 		firstCopied  int64 = -1
 	)
 	unsettled := map[tp]time.Time{}
+	var lastCopied map[int32]int64
+	var lastRead time.Time
 	err := poll.Until(ctx, poll.Options{First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
 		v, err := e.readView(ctx, topics)
 		if err != nil {
@@ -85,7 +87,7 @@ func (r *stepRun) watch(ctx context.Context) error {
 		states := map[tp]PartitionState{}
 		var inflight []tp
 		var drifted []string
-		pr := Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(r.start)}
+		pr := Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(st), Elapsed: time.Since(r.start), BusiestBroker: -1, Throttle: r.res.Rate}
 		moving, settling := false, false
 		for _, p := range st {
 			key := tp{Topic: p.Topic, Partition: p.Partition}
@@ -126,6 +128,12 @@ func (r *stepRun) watch(ctx context.Context) error {
 		sizes := e.kafka.LogDirSizes(ctx, inflight)
 		pr.BytesTotal, pr.BytesCopied = copyProgress(s.Partitions, states, v, sizes)
 		pr.Replicas = addingReplicas(s.Partitions, states, v, sizes)
+		copied := brokerCopied(s.Partitions, states, v, sizes)
+		if lastCopied != nil {
+			pr.BusiestBroker, pr.BusiestRate = busiestSince(lastCopied, copied, time.Since(lastRead))
+			pr.Idle = pr.BusiestBroker < 0
+		}
+		lastCopied, lastRead = copied, time.Now()
 		if firstCopied < 0 {
 			firstCopied = pr.BytesCopied
 		}
@@ -177,8 +185,12 @@ func (r *stepRun) elect(ctx context.Context) error {
 	topics := stepTopics(s.Partitions)
 	var waiting []string
 	var eligible []plans.Move
+	elected := map[tp]bool{}
+	defer func() { r.res.Elected = len(elected) }()
 	err := poll.Until(ctx, poll.Options{Timeout: 4 * e.opts.SettleTimeout, First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
-		v, err := e.readView(ctx, topics)
+		// Fresh: an election must not name a partition whose first replica
+		// left the ISR since a stale broker last heard (invariant 5).
+		v, err := e.readFreshView(ctx, topics)
 		if err != nil {
 			return false, err
 		}
@@ -200,8 +212,7 @@ func (r *stepRun) elect(ctx context.Context) error {
 		e.doing("electing the preferred leaders of %d partition(s), %d per batch, %s apart", len(eligible), e.opts.ElectionBatch, e.opts.ElectionWait)
 		for i := 0; i < len(eligible); i += e.opts.ElectionBatch {
 			batch := eligible[i:min(i+e.opts.ElectionBatch, len(eligible))]
-			n, err := e.electBatch(ctx, batch)
-			r.res.Elected += n
+			err := e.electBatch(ctx, batch, elected)
 			if err != nil {
 				return false, err
 			}
@@ -212,7 +223,7 @@ func (r *stepRun) elect(ctx context.Context) error {
 			}
 		}
 		if e.opts.Progress != nil {
-			e.opts.Progress(Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), Done: len(s.Partitions) - len(eligible) - len(waiting), InFlight: len(eligible) + len(waiting), Note: fmt.Sprintf("electing leaders: %d elected", r.res.Elected)})
+			e.opts.Progress(Progress{Step: s.Number, Undoes: s.Undoes, Phase: s.Phase, Partitions: len(s.Partitions), Done: len(s.Partitions) - len(eligible) - len(waiting), InFlight: len(eligible) + len(waiting), Note: fmt.Sprintf("electing leaders: %d elected", len(elected))})
 		}
 		return false, nil
 	})
@@ -231,21 +242,22 @@ func movesNames(moves []plans.Move) []string {
 }
 
 // electBatch sends one preferred election for exactly these partitions and
-// returns how many are led by their preferred replica now.
-// PREFERRED_LEADER_NOT_AVAILABLE is retried by the caller's next round.
-func (e *Executor) electBatch(ctx context.Context, batch []plans.Move) (int, error) {
+// adds those led by their preferred replica now to elected (a partition
+// elected again, because Metadata still showed its old leader, counts
+// once). PREFERRED_LEADER_NOT_AVAILABLE is retried by the caller's next
+// round.
+func (e *Executor) electBatch(ctx context.Context, batch []plans.Move, elected map[tp]bool) error {
 	parts := make([]tp, len(batch))
 	for i, m := range batch {
 		parts[i] = tp{Topic: m.Topic, Partition: m.Partition}
 	}
 	res, err := e.kafka.ElectPreferred(ctx, parts)
-	n := 0
-	for _, perr := range res {
+	for key, perr := range res {
 		if perr == nil {
-			n++
+			elected[key] = true
 		}
 	}
-	return n, err
+	return err
 }
 
 // offsetPair is a partition's log start and end offsets.

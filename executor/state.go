@@ -64,10 +64,22 @@ type view struct {
 // can still hold the list from before the submission
 // (docs/kafka-behaviour.md 24).
 func (e *Executor) readView(ctx context.Context, topics []string) (*view, error) {
+	return e.viewOf(ctx, topics, e.kafka.Metadata)
+}
+
+// readFreshView is readView with each partition as the broker with the
+// newest view of it shows it (kafkaapi.FreshMetadata): for a read that
+// decides on its own whether a step is done, pending or drifted, which a
+// broker still showing the state from before a change would get wrong.
+func (e *Executor) readFreshView(ctx context.Context, topics []string) (*view, error) {
+	return e.viewOf(ctx, topics, e.kafka.FreshMetadata)
+}
+
+func (e *Executor) viewOf(ctx context.Context, topics []string, metadata func(context.Context, []string) (*kafkaapi.Metadata, error)) (*view, error) {
 	if topics == nil {
 		topics = []string{}
 	}
-	md, err := e.kafka.Metadata(ctx, topics)
+	md, err := metadata(ctx, topics)
 	if err != nil {
 		return nil, err
 	}

@@ -212,7 +212,7 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 			}
 		}
 	}
-	v, err := e.readView(ctx, topics)
+	v, err := e.readFreshView(ctx, topics)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +339,7 @@ func (e *Executor) stepDone(ctx context.Context, p *plans.Plan, n int) error {
 		}
 		return nil
 	}
-	v, err := e.readView(ctx, stepTopics(s.Partitions))
+	v, err := e.readFreshView(ctx, stepTopics(s.Partitions))
 	if err != nil {
 		return err
 	}

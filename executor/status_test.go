@@ -40,8 +40,7 @@ func TestStatusPartialAndDrifted(t *testing.T) {
 	}
 
 	// orders-0 alone moved to step 1's to, as an interrupted run leaves it.
-	c.reassign(t, "orders", 0, p.Steps[0].Partitions[0].To)
-	waitFor(t, "orders-0 at step 1's to", 10*time.Second, func() bool { return !c.replicas(t, "orders", 0).Reassigning })
+	c.reassignSeen(t, "orders", 0, p.Steps[0].Partitions[0].To)
 	st := status()
 	for i, want := range []stepCounts{{StepPartial, 1, 0, 2, 0}, {StepPending, 0, 0, 3, 0}, {StepPending, 0, 0, 3, 0}} {
 		if got := countsOf(st[i]); got != want || len(st[i].Problems) != 0 {
@@ -50,7 +49,7 @@ func TestStatusPartialAndDrifted(t *testing.T) {
 	}
 
 	// orders-1 reordered by hand: at neither end of any of its steps.
-	c.reassign(t, "orders", 1, []int32{2, 1, 0})
+	c.reassignSeen(t, "orders", 1, []int32{2, 1, 0})
 	st = status()
 	for i, want := range []stepCounts{{StepDrifted, 1, 0, 1, 1}, {StepDrifted, 0, 0, 2, 1}, {StepDrifted, 0, 0, 2, 1}} {
 		if got := countsOf(st[i]); got != want {
@@ -64,7 +63,7 @@ func TestStatusPartialAndDrifted(t *testing.T) {
 
 	// Put back, the partial step resumes: only the pending partitions are
 	// submitted, and the step is done.
-	c.reassign(t, "orders", 1, []int32{1, 2, 0})
+	c.reassignSeen(t, "orders", 1, []int32{1, 2, 0})
 	res, err := e.Apply(ctx, ref, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ func BuildJoinConfigs(s *plans.Snapshot, m *plans.Mapping, o JoinOptions) ([]Joi
 		}
 		var listeners, advertised []string
 		for _, n := range names {
-			port := strconv.Itoa(m.Listeners.Ports[n])
+			port := strconv.Itoa(m.Listeners.Port(id, n))
 			listeners = append(listeners, n+"://"+net.JoinHostPort(m.Listeners.BindHost, port))
 			advertised = append(advertised, n+"://"+net.JoinHostPort(m.Listeners.AdvertisedHosts[id], port))
 		}
@@ -144,9 +144,11 @@ func agreedValue(sources []*plans.Broker, key string) (string, error) {
 	return sources[0].Configs[key], nil
 }
 
-// joinZooKeeperConnect is the target nodes (mapping) or the given hosts, with
-// the cluster's chroot (flag, snapshot's ensemble, or the sources'
-// zookeeper.connect).
+// joinZooKeeperConnect is the given hosts, else the target nodes (mapping),
+// else the cluster's own ensemble (snapshot, or the sources'
+// zookeeper.connect: without a ZooKeeper migration the targets join the
+// ensemble the sources use), with the cluster's chroot (flag, snapshot's
+// ensemble, or the sources' zookeeper.connect).
 func joinZooKeeperConnect(s *plans.Snapshot, m *plans.Mapping, o JoinOptions) (string, error) {
 	hosts := o.ZooKeeperHosts
 	if len(hosts) == 0 && m.ZooKeeper != nil {
@@ -156,7 +158,13 @@ func joinZooKeeperConnect(s *plans.Snapshot, m *plans.Mapping, o JoinOptions) (s
 		}
 	}
 	if len(hosts) == 0 {
-		return "", errors.New("no ZooKeeper nodes for the targets: add a zookeeper section with targets to the mapping, or give --zookeeper-hosts")
+		var err error
+		if hosts, err = clusterZooKeeperHosts(s, m); err != nil {
+			return "", err
+		}
+	}
+	if len(hosts) == 0 {
+		return "", errors.New("no ZooKeeper nodes for the targets: the snapshot does not record the cluster's ZooKeeper (take it with --zookeeper) and the mapping has no zookeeper section: give --zookeeper-hosts")
 	}
 	chroot := o.Chroot
 	if chroot == "" && s.ZooKeeper != nil {
@@ -181,4 +189,29 @@ func joinZooKeeperConnect(s *plans.Snapshot, m *plans.Mapping, o JoinOptions) (s
 		chroot = ""
 	}
 	return strings.Join(hosts, ",") + chroot, nil
+}
+
+// clusterZooKeeperHosts is the host:port list of the ensemble the cluster
+// uses: the snapshot's, else the sources' zookeeper.connect (an error when
+// they disagree), else none.
+func clusterZooKeeperHosts(s *plans.Snapshot, m *plans.Mapping) ([]string, error) {
+	connect := ""
+	if s.ZooKeeper != nil {
+		connect = s.ZooKeeper.Connect
+	}
+	if connect == "" {
+		v, err := agreedValue(sourceBrokers(s, m), KeyZooKeeperConnect)
+		if err != nil {
+			return nil, err
+		}
+		connect = v
+	}
+	hosts, _, _ := strings.Cut(connect, "/")
+	var out []string
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }

@@ -65,6 +65,46 @@ inter.broker.listener.name=INTERNAL
 	}
 }
 
+// Without a ZooKeeper migration the targets join the cluster's own
+// ensemble: the snapshot's, else the one the sources name (issue 11).
+func TestBuildJoinConfigsDefaultsToTheClusterZooKeeper(t *testing.T) {
+	s, m := joinSnapshot(), joinMapping()
+	m.ZooKeeper = nil
+	got, err := BuildJoinConfigs(s, m, JoinOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if txt := got[0].Text("c1"); !strings.Contains(txt, "zookeeper.connect=zk1:2181,zk2:2181/kafka/prod\n") {
+		t.Errorf("from the sources' zookeeper.connect:\n%s", txt)
+	}
+	s.ZooKeeper = &plans.Ensemble{Connect: "zk7:2181,zk8:2181/kafka/prod", Chroot: "/kafka/prod"}
+	if got, err = BuildJoinConfigs(s, m, JoinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if txt := got[0].Text("c1"); !strings.Contains(txt, "zookeeper.connect=zk7:2181,zk8:2181/kafka/prod\n") {
+		t.Errorf("from the snapshot's ensemble:\n%s", txt)
+	}
+}
+
+// Targets sharing a host each listen on their own ports (issue 11).
+func TestBuildJoinConfigsPerBrokerPorts(t *testing.T) {
+	s, m := joinSnapshot(), joinMapping()
+	m.Listeners.AdvertisedHosts[102] = "k101.example.com"
+	m.Listeners.BrokerPorts = map[int32]map[string]int{102: {"INTERNAL": 29091, "CLIENT": 29092}}
+	got, err := BuildJoinConfigs(s, m, JoinOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{
+		"advertised.listeners=CLIENT://k101.example.com:19092,INTERNAL://k101.example.com:19091\n",
+		"listeners=CLIENT://:29092,INTERNAL://:29091\nadvertised.listeners=CLIENT://k101.example.com:29092,INTERNAL://k101.example.com:29091\n",
+	} {
+		if txt := got[i].Text("c1"); !strings.Contains(txt, want) {
+			t.Errorf("broker %d lacks %q:\n%s", got[i].BrokerID, want, txt)
+		}
+	}
+}
+
 func TestBuildJoinConfigsRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -77,7 +117,12 @@ func TestBuildJoinConfigsRefuses(t *testing.T) {
 			"listeners [PLAINTEXT] are not the source brokers' [CLIENT INTERNAL]"},
 		{"no rack", func(_ *plans.Snapshot, m *plans.Mapping) { m.Listeners.Racks = nil },
 			"target broker 101 has no rack"},
-		{"no zookeeper", func(_ *plans.Snapshot, m *plans.Mapping) { m.ZooKeeper = nil }, "--zookeeper-hosts"},
+		{"no zookeeper", func(s *plans.Snapshot, m *plans.Mapping) {
+			m.ZooKeeper = nil
+			for _, b := range s.Brokers {
+				delete(b.Configs, KeyZooKeeperConnect)
+			}
+		}, "--zookeeper-hosts"},
 		{"no chroot", func(s *plans.Snapshot, _ *plans.Mapping) {
 			for _, b := range s.Brokers {
 				delete(b.Configs, KeyZooKeeperConnect)

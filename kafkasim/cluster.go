@@ -92,7 +92,44 @@ type Config struct {
 	// LogDeleteDelay keeps a removed or cancelled replica's log listed in
 	// DescribeLogDirs for this long (item 20 saw 1-2 s); 0 deletes at once.
 	LogDeleteDelay time.Duration
-	// Seed varies the ISR lag delays; the same seed gives the same delays.
+	// MetadataLag makes Metadata lag the controller (item 24): after a
+	// controller change (a reassignment submitted, completed inside the call
+	// or cancelled, an election, a leader or ISR change the controller makes)
+	// each broker's Metadata answers show the new state only after that
+	// broker's own delay, drawn from Seed, of at most MetadataLag: the brokers
+	// holding the partition learn it in the later half of the window, the
+	// others in the earlier half, and each broker learns changes in the order
+	// they were made. ListPartitionReassignments, answered from the
+	// controller's state, is current at once. Zero takes RealMetadataLag,
+	// what a real 2.4 cluster showed, on a clock that runs (not on a manual
+	// one); negative: Metadata is current at once. A test that stops the
+	// clock (SetFactor 0) stops the lag too: the brokers catch up only when
+	// it runs again.
+	MetadataLag time.Duration
+	// TopicDeletionTime is how long a deleted topic's name stays taken
+	// (item 25: CreateTopics answers TOPIC_ALREADY_EXISTS meanwhile, while
+	// every other request already treats the topic as gone): each deletion
+	// takes between a tenth of it and all of it, drawn from Seed. Zero
+	// takes RealTopicDeletionTime, what a real 2.4 cluster showed, on a
+	// clock that runs; negative: the name is free at once.
+	TopicDeletionTime time.Duration
+	// RateDeleteLag is how long after a DELETE of a broker's throttle rate
+	// DescribeConfigs still reports the rate as set, with source
+	// DYNAMIC_BROKER_CONFIG (item 26). Zero takes RealRateDeleteLag on a
+	// clock that runs; negative: at once.
+	RateDeleteLag time.Duration
+	// NoCopyCallTime is how long an AlterPartitionReassignments call takes
+	// when a move in it completes inside the call (a reorder, an RF
+	// decrease, a cancel: item 32 saw ~0.9-1 s): the moves are applied at the
+	// end of it. ElectionCallTime is how long an ElectLeaders call that
+	// moves a leader takes (item 32: ~0.5 s): the leaders move at its start.
+	// Both pass on a running clock only (a manual or stopped clock moves by
+	// Advance alone, so there such calls are instant). Zero takes the real
+	// timings (RealNoCopyCallTime, RealElectionCallTime); negative makes such
+	// calls instant.
+	NoCopyCallTime, ElectionCallTime time.Duration
+	// Seed varies the ISR lag, Metadata lag and topic deletion delays; the
+	// same seed gives the same delays.
 	Seed int64
 	// RebalanceInterval is leader.imbalance.check.interval.seconds; 300 s when
 	// zero. The check itself is switched by each broker's
@@ -133,6 +170,14 @@ type Cluster struct {
 	// picked up from /admin/reassign_partitions still in flight.
 	zk     *zkRegistration
 	legacy []legacyMove
+	// dirty holds the partitions the controller changed since the brokers
+	// were last sent metadata; learnt is, per broker, when it learns the
+	// last metadata sent to it (Config.MetadataLag, item 24).
+	dirty  map[*partition]struct{}
+	learnt map[int32]time.Time
+	// deletedNames holds the names of deleted topics still taken, until when
+	// (Config.TopicDeletionTime, item 25).
+	deletedNames map[string]time.Time
 }
 
 type broker struct {
@@ -152,6 +197,12 @@ type broker struct {
 	// expireAt is when the ZooKeeper session of a killed broker times out;
 	// until then the cluster still counts it as registered (item 22).
 	expireAt time.Time
+	// rateSeen is set once the broker has processed a throttle rate change:
+	// DescribeConfigs lists the rate keys from then on (item 26);
+	// rateDeleted holds the rates deleted lately, with until when they
+	// still read as set (Config.RateDeleteLag).
+	rateSeen    bool
+	rateDeleted map[string]deletedRate
 }
 
 // registered reports whether the cluster sees b: running, or killed with its
@@ -162,6 +213,26 @@ const (
 	defaultClusterID   = "kafkasim"
 	defaultNetworkRate = 100 << 20
 	defaultRebalance   = 300 * time.Second
+)
+
+// What a real Kafka 2.4 cluster showed (docs/kafka-behaviour.md), for the
+// Config knobs that are off by default and for the defaults of the others.
+const (
+	// RealMetadataLag is the longest a broker's Metadata lagged the
+	// controller (item 24).
+	RealMetadataLag = 500 * time.Millisecond
+	// RealTopicDeletionTime is the longest a deleted topic's name stayed
+	// taken (item 25: 48-518 ms).
+	RealTopicDeletionTime = 520 * time.Millisecond
+	// RealRateDeleteLag is how long a deleted rate may still read as set
+	// (item 26 saw "a moment"; not measured more closely).
+	RealRateDeleteLag = 300 * time.Millisecond
+	// RealNoCopyCallTime is how long an RF decrease or a reorder took to
+	// complete inside AlterPartitionReassignments (items 2 and 32).
+	RealNoCopyCallTime = 900 * time.Millisecond
+	// RealElectionCallTime is how long a preferred election took (items 18
+	// and 32).
+	RealElectionCallTime = 500 * time.Millisecond
 )
 
 // Start starts a cluster with one listener per broker on 127.0.0.1. ctx
@@ -188,6 +259,26 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.RebalanceInterval <= 0 {
 		cfg.RebalanceInterval = defaultRebalance
 	}
+	if cfg.NoCopyCallTime == 0 {
+		cfg.NoCopyCallTime = RealNoCopyCallTime
+	}
+	// The lags of a real cluster pass on the simulated clock: they are on
+	// by default where that clock runs by itself. A manual clock moves only
+	// when a test moves it, so there they are on only when asked for.
+	if cfg.Clock.Factor() > 0 {
+		if cfg.MetadataLag == 0 {
+			cfg.MetadataLag = RealMetadataLag
+		}
+		if cfg.TopicDeletionTime == 0 {
+			cfg.TopicDeletionTime = RealTopicDeletionTime
+		}
+		if cfg.RateDeleteLag == 0 {
+			cfg.RateDeleteLag = RealRateDeleteLag
+		}
+	}
+	if cfg.ElectionCallTime == 0 {
+		cfg.ElectionCallTime = RealElectionCallTime
+	}
 	sasl, err := newSASLServer(cfg.SASLMechanism, cfg.SASLUsers)
 	if err != nil {
 		return nil, fmt.Errorf("start kafka double: %w", err)
@@ -203,6 +294,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		busy:     make(map[*partition]struct{}),
 		delayed:  make(map[*partition]struct{}),
 		inFlight: make(map[*partition]struct{}),
+		dirty:    make(map[*partition]struct{}),
+		learnt:   make(map[int32]time.Time),
+
+		deletedNames: make(map[string]time.Time),
 	}
 	c.now = c.clock.Now()
 	c.nextRebalance = c.now.Add(cfg.RebalanceInterval)
@@ -236,6 +331,8 @@ func (c *Cluster) addBrokerLocked(bc BrokerConfig) error {
 		conns:    make(map[net.Conn]struct{}),
 		stray:    make(map[string]map[int32]bool),
 		deleting: make(map[string]map[int32]deletingLog),
+
+		rateDeleted: make(map[string]deletedRate),
 	}
 	for k, v := range bc.Configs {
 		b.static[k] = v
@@ -689,8 +786,9 @@ func (c *Cluster) LoadSnapshot(s *plans.Snapshot) error {
 			b = c.brokers[sb.ID]
 		}
 		for k, v := range sb.Configs {
-			if k == LeaderRateKey || k == FollowerRateKey {
+			if isRate(k) {
 				b.dynamic[k] = v
+				b.rateSeen = true
 			} else {
 				b.static[k] = v
 			}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -60,6 +61,39 @@ var topicDefaults = map[string]string{
 	FollowerThrottledKey:             "",
 }
 
+// topicConfigNames are the topic configs Kafka 2.4 knows (LogConfig); any
+// other key is refused with 40 INVALID_CONFIG (item 33).
+var topicConfigNames = map[string]bool{
+	"cleanup.policy": true, "compression.type": true, "delete.retention.ms": true,
+	"file.delete.delay.ms": true, "flush.messages": true, "flush.ms": true,
+	FollowerThrottledKey: true, "index.interval.bytes": true, LeaderThrottledKey: true,
+	"max.compaction.lag.ms": true, "max.message.bytes": true, "message.downconversion.enable": true,
+	"message.format.version": true, "message.timestamp.difference.max.ms": true,
+	"message.timestamp.type": true, "min.cleanable.dirty.ratio": true, "min.compaction.lag.ms": true,
+	MinInsyncReplicasKey: true, "preallocate": true, "retention.bytes": true, "retention.ms": true,
+	"segment.bytes": true, "segment.index.bytes": true, "segment.jitter.ms": true, "segment.ms": true,
+	"unclean.leader.election.enable": true,
+}
+
+func knownTopicConfig(key string) bool { return topicConfigNames[key] }
+
+func unknownTopicConfig(key string) string { return "Unknown topic config name: " + key }
+
+// rateKeys are the throttle rates, broker configs that Kafka 2.4 keeps apart
+// from the others (items 13 and 26).
+var rateKeys = []string{LeaderRateKey, FollowerRateKey}
+
+func isRate(key string) bool { return key == LeaderRateKey || key == FollowerRateKey }
+
+// knownBrokerConfig reports whether DescribeConfigs lists broker config
+// key when set: the configs the simulator reports and the throttle rates. A
+// dynamic broker config with any other key is accepted and stored, but not
+// listed (item 33).
+func (c *Cluster) knownBrokerConfig(key string) bool {
+	_, known := defaultBrokerConfigs(BrokerConfig{}, c.cfg.Version)[key]
+	return known || isRate(key) || key == "listeners"
+}
+
 // listKeys are the LIST-typed configs APPEND and SUBTRACT work on.
 var listKeys = map[string]bool{
 	"cleanup.policy":     true,
@@ -97,15 +131,22 @@ func (c *Cluster) describeConfigs(id int32, r *kmsg.DescribeConfigsRequest) kmsg
 			res.ErrorCode = errInvalidRequest
 			res.ErrorMessage = strp("Unsupported resource type " + itoa(int64(rr.ResourceType)))
 		}
-		for _, e := range entries {
-			if rr.ConfigNames != nil && !slices.Contains(rr.ConfigNames, e.name) {
-				continue
-			}
+		for _, e := range selectEntries(entries, rr.ConfigNames) {
 			rc := kmsg.NewDescribeConfigsResponseResourceConfig()
 			rc.Name, rc.Source, rc.IsSensitive, rc.ReadOnly = e.name, e.source, e.sensitive, e.readOnly
 			rc.IsDefault = e.source == sourceDefault
 			if !e.sensitive {
 				rc.Value = strp(e.value)
+			}
+			if r.IncludeSynonyms {
+				for _, src := range e.synonyms {
+					syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+					syn.Name, syn.Source = e.name, src
+					if !e.sensitive {
+						syn.Value = rc.Value
+					}
+					rc.ConfigSynonyms = append(rc.ConfigSynonyms, syn)
+				}
 			}
 			res.Configs = append(res.Configs, rc)
 		}
@@ -118,6 +159,29 @@ type configEntry struct {
 	name, value         string
 	source              kmsg.ConfigSource
 	sensitive, readOnly bool
+	// synonyms are the sources of the entry's synonyms, listed with the
+	// entry's own name (only kept for the throttle rates, item 26).
+	synonyms []kmsg.ConfigSource
+}
+
+// selectEntries returns the entries named in names, in the order of names
+// (item 26: keys come in request order), or all of them, by name, when
+// names is nil.
+func selectEntries(entries []configEntry, names []string) []configEntry {
+	if names == nil {
+		return entries
+	}
+	byName := make(map[string]configEntry, len(entries))
+	for _, e := range entries {
+		byName[e.name] = e
+	}
+	var out []configEntry
+	for i, n := range names {
+		if e, ok := byName[n]; ok && !slices.Contains(names[:i], n) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func sortedEntries(m map[string]configEntry) []configEntry {
@@ -141,14 +205,10 @@ func (c *Cluster) topicEntries(t *topic) []configEntry {
 }
 
 // hiddenOn24 reports whether Kafka 2.4 hides a dynamic broker config from
-// DescribeConfigs: the throttle rates (and any key it does not know) come back
-// with value null, sensitive and read-only (item 13).
+// DescribeConfigs: the throttle rates come back with value null, sensitive
+// and read-only (item 13).
 func (c *Cluster) hiddenOn24(key string) bool {
-	if c.cfg.Version != V2_4 {
-		return false
-	}
-	_, known := defaultBrokerConfigs(BrokerConfig{}, c.cfg.Version)[key]
-	return !known
+	return c.cfg.Version == V2_4 && isRate(key)
 }
 
 func (c *Cluster) brokerEntries(b *broker) []configEntry {
@@ -163,18 +223,61 @@ func (c *Cluster) brokerEntries(b *broker) []configEntry {
 	}
 	m["listeners"] = configEntry{name: "listeners", value: c.listenerName() + "://127.0.0.1:" + itoa(int64(b.port)), source: sourceStaticBroker}
 	for k, v := range c.defaults {
-		m[k] = configEntry{name: k, value: v, source: sourceDynamicDefaultBroker, sensitive: c.hiddenOn24(k), readOnly: c.hiddenOn24(k)}
+		if c.knownBrokerConfig(k) {
+			m[k] = c.dynamicEntry(k, v, sourceDynamicDefaultBroker)
+		}
 	}
 	for k, v := range b.dynamic {
-		m[k] = configEntry{name: k, value: v, source: sourceDynamicBroker, sensitive: c.hiddenOn24(k), readOnly: c.hiddenOn24(k)}
+		if c.knownBrokerConfig(k) {
+			m[k] = c.dynamicEntry(k, v, sourceDynamicBroker)
+		}
+	}
+	for _, k := range rateKeys {
+		e, set := m[k]
+		if d, ok := b.rateDeleted[k]; ok && !set {
+			// Item 26: right after a DELETE the rate still reads as set
+			// for a moment (Config.RateDeleteLag).
+			if d.until.After(c.now) {
+				e, set = c.dynamicEntry(k, d.value, sourceDynamicBroker), true
+			} else {
+				delete(b.rateDeleted, k)
+			}
+		}
+		switch {
+		case set:
+			// Item 26: the synonyms list the entry, per-broker first.
+			e.synonyms = nil
+			if _, ok := b.dynamic[k]; ok || e.source == sourceDynamicBroker {
+				e.synonyms = append(e.synonyms, sourceDynamicBroker)
+			}
+			if _, ok := c.defaults[k]; ok {
+				e.synonyms = append(e.synonyms, sourceDynamicDefaultBroker)
+			}
+		case b.rateSeen && c.cfg.Version == V2_4:
+			// Item 26: once the broker has processed a rate change, an
+			// unset rate is listed with value null and source
+			// DEFAULT_CONFIG, and no synonyms.
+			e = configEntry{name: k, source: sourceDefault, sensitive: true, readOnly: true}
+		default:
+			continue
+		}
+		m[k] = e
 	}
 	return sortedEntries(m)
+}
+
+// dynamicEntry is a dynamic broker config's entry from source; 2.4 hides the
+// throttle rates (item 13).
+func (c *Cluster) dynamicEntry(k, v string, source kmsg.ConfigSource) configEntry {
+	return configEntry{name: k, value: v, source: source, sensitive: c.hiddenOn24(k), readOnly: c.hiddenOn24(k)}
 }
 
 func (c *Cluster) defaultEntries() []configEntry {
 	m := make(map[string]configEntry)
 	for k, v := range c.defaults {
-		m[k] = configEntry{name: k, value: v, source: sourceDynamicDefaultBroker, sensitive: c.hiddenOn24(k), readOnly: c.hiddenOn24(k)}
+		if c.knownBrokerConfig(k) {
+			m[k] = c.dynamicEntry(k, v, sourceDynamicDefaultBroker)
+		}
 	}
 	return sortedEntries(m)
 }
@@ -209,6 +312,19 @@ func (c *Cluster) incrementalAlterConfigs(id int32, r *kmsg.IncrementalAlterConf
 }
 
 func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequestResource, validateOnly bool) (int16, *string) {
+	// Item 12: a key twice in one request is 42, checked before anything
+	// else, naming the keys.
+	seen := make(map[string]bool)
+	var dups []string
+	for _, op := range rr.Configs {
+		if seen[op.Name] && !slices.Contains(dups, op.Name) {
+			dups = append(dups, op.Name)
+		}
+		seen[op.Name] = true
+	}
+	if len(dups) > 0 {
+		return errInvalidRequest, strp("Error due to duplicate config keys : " + strings.Join(dups, ","))
+	}
 	var current map[string]string
 	var t *topic
 	var b *broker
@@ -217,7 +333,7 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 		var ok bool
 		if t, ok = c.topics[rr.ResourceName]; !ok {
 			// Item 14: -1, not 3.
-			return errUnknownServer, strp("Topic " + rr.ResourceName + " does not exist.")
+			return errUnknownServer, strp(`Topic "` + rr.ResourceName + `" does not exist.`)
 		}
 		current = t.configs
 	case kmsg.ConfigResourceTypeBroker:
@@ -233,14 +349,6 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 		}
 	default:
 		return errInvalidRequest, strp("Unsupported resource type " + itoa(int64(rr.ResourceType)))
-	}
-	seen := make(map[string]bool)
-	for _, op := range rr.Configs {
-		if seen[op.Name] {
-			// Item 12: a key twice in one request is 42.
-			return errInvalidRequest, strp("Error due to duplicate config keys")
-		}
-		seen[op.Name] = true
 	}
 	next := make(map[string]string, len(current))
 	for k, v := range current {
@@ -273,6 +381,17 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 		default:
 			return errInvalidRequest, strp("Unknown operation " + itoa(int64(op.Op)))
 		}
+	}
+	if t != nil {
+		// Item 33: an unknown topic config key is refused (a broker's
+		// is accepted).
+		for _, op := range rr.Configs {
+			if _, ok := next[op.Name]; ok && !knownTopicConfig(op.Name) {
+				return errInvalidConfig, strp(unknownTopicConfig(op.Name))
+			}
+		}
+	}
+	for _, op := range rr.Configs {
 		if v, ok := next[op.Name]; ok {
 			if msg, bad := validateConfig(op.Name, v); bad {
 				// Kafka 2.4 answers a bad value with 42, not 40 (item 12).
@@ -282,6 +401,9 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 	}
 	if validateOnly {
 		return 0, nil
+	}
+	if t == nil {
+		c.rateChangeLocked(b, current, next, rr.Configs)
 	}
 	for k := range current {
 		delete(current, k)
@@ -293,6 +415,44 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 		t.applyTopicThrottles()
 	}
 	return 0, nil
+}
+
+// deletedRate is a throttle rate deleted lately: DescribeConfigs still
+// shows it until until (Config.RateDeleteLag, item 26).
+type deletedRate struct {
+	value string
+	until time.Time
+}
+
+// rateChangeLocked notes a change of the broker configs current to next on
+// broker b (nil: the cluster default, which every broker processes): a
+// broker that processed a rate change lists unset rates from then on, and a
+// deleted rate still reads as set for Config.RateDeleteLag (item 26).
+func (c *Cluster) rateChangeLocked(b *broker, current, next map[string]string, ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) {
+	changed := false
+	for _, op := range ops {
+		changed = changed || isRate(op.Name)
+	}
+	if !changed {
+		return
+	}
+	if b == nil {
+		for _, ob := range c.brokers {
+			ob.rateSeen = true
+		}
+		return
+	}
+	b.rateSeen = true
+	for _, k := range rateKeys {
+		old, was := current[k]
+		_, is := next[k]
+		switch {
+		case is:
+			delete(b.rateDeleted, k)
+		case was && c.cfg.RateDeleteLag > 0:
+			b.rateDeleted[k] = deletedRate{value: old, until: c.now.Add(c.cfg.RateDeleteLag)}
+		}
+	}
 }
 
 // checkListOp rejects APPEND/SUBTRACT on keys that are not lists: a key the
@@ -314,12 +474,26 @@ func (c *Cluster) checkListOp(isTopic bool, key string) (int16, *string) {
 	return errInvalidRequest, strp("Config value append is not allowed for config key: " + key)
 }
 
+// splitList splits a list config the way Kafka 2.4 does (Java's
+// String.split(",")): no trimming, trailing empty elements dropped, and ""
+// a list of one empty element.
+func splitList(s string) []string {
+	if !strings.Contains(s, ",") {
+		return []string{s}
+	}
+	out := strings.Split(s, ",")
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
 // appendList appends value's elements to a list. Kafka 2.4 neither drops
 // empty elements nor dedupes, so APPEND onto "" gives ",0:4" (item 15); 3.x
 // does both.
 func (c *Cluster) appendList(old, value string) string {
 	if c.cfg.Version == V2_4 {
-		return old + "," + value
+		return strings.Join(append(splitList(old), splitList(value)...), ",")
 	}
 	var out []string
 	for _, e := range append(strings.Split(old, ","), strings.Split(value, ",")...) {
@@ -331,14 +505,15 @@ func (c *Cluster) appendList(old, value string) string {
 	return strings.Join(out, ",")
 }
 
-// subtractList removes value's elements from a list; an absent value changes
+// subtractList removes value's elements from a list as a multiset
+// difference: each element of value removes one occurrence, the first
+// (item 27: ",0:1,0:1" minus "0:1" leaves ",0:1"); an absent value changes
 // nothing and removing the last element leaves "" (item 15).
 func subtractList(old, value string) string {
-	drop := strings.Split(value, ",")
-	var out []string
-	for _, e := range strings.Split(old, ",") {
-		if !slices.Contains(drop, strings.TrimSpace(e)) {
-			out = append(out, e)
+	out := splitList(old)
+	for _, d := range splitList(value) {
+		if i := slices.Index(out, d); i >= 0 {
+			out = slices.Delete(out, i, i+1)
 		}
 	}
 	return strings.Join(out, ",")

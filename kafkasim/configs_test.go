@@ -1,14 +1,18 @@
 package kafkasim
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Item 12: rate validation (42 with Kafka's messages), APPEND/SUBTRACT on a
-// rate (-1 "key not found"), unknown keys accepted and stored.
+// rate (-1 "key not found"), unknown broker config keys accepted and stored
+// (item 33: not listed by DescribeConfigs; a topic's are refused).
 func TestBrokerConfigValidation(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -59,8 +63,8 @@ func TestDuplicateKeyAndValidateOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := errCode(resps[0].Err); got != 42 {
-		t.Errorf("duplicate key: code %d, want 42", got)
+	if got, msg := errCode(resps[0].Err), resps[0].ErrMessage; got != 42 || msg != "Error due to duplicate config keys : "+LeaderRateKey {
+		t.Errorf("duplicate key: code %d %q, want 42 naming the key", got, msg)
 	}
 	resps, err = adm.ValidateAlterBrokerConfigs(ctx(t), []kadm.AlterConfig{{Op: kadm.SetConfig, Name: LeaderRateKey, Value: &v}}, 1)
 	if err != nil || resps[0].Err != nil {
@@ -160,7 +164,7 @@ func TestThrottledReplicasValidation(t *testing.T) {
 		})
 	}
 	r := alterTopic(t, adm, "nope", kadm.SetConfig, LeaderThrottledKey, "*")
-	if got := errCode(r.Err); got != -1 || r.ErrMessage != "Topic nope does not exist." {
+	if got := errCode(r.Err); got != -1 || r.ErrMessage != `Topic "nope" does not exist.` {
 		t.Errorf("unknown topic: code %d message %q, want -1", got, r.ErrMessage)
 	}
 }
@@ -189,6 +193,12 @@ func TestListAppendSubtractQuirks(t *testing.T) {
 	mustOK(t, alterTopic(t, adm, "orders", kadm.SubtractConfig, LeaderThrottledKey, "0:7"))
 	if got := list(); got != "0:1,0:1" {
 		t.Errorf("SUBTRACT of an absent value: %q", got)
+	}
+	// Item 27: SUBTRACT is a multiset difference, one occurrence per
+	// element subtracted.
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SubtractConfig, LeaderThrottledKey, "0:1"))
+	if got := list(); got != "0:1" {
+		t.Errorf("SUBTRACT of a value listed twice: %q, want 0:1 (one removed)", got)
 	}
 	mustOK(t, alterTopic(t, adm, "orders", kadm.SubtractConfig, LeaderThrottledKey, "0:1"))
 	cfgs, _ := c.TopicConfigs("orders")
@@ -241,5 +251,216 @@ func TestDescribeConfigsReportsBrokerAndTopicConfigs(t *testing.T) {
 		if cfg.Key == MinInsyncReplicasKey && (cfg.Value == nil || *cfg.Value != "2" || cfg.Source != kmsg.ConfigSourceDynamicTopicConfig) {
 			t.Errorf("min.insync.replicas: %+v", cfg)
 		}
+	}
+}
+
+// described is one DescribeConfigs entry as the item tests compare it.
+type described struct {
+	name     string
+	value    *string
+	source   kmsg.ConfigSource
+	synonyms []kmsg.ConfigSource // each listed with the entry's name
+}
+
+func (d described) String() string {
+	v := "null"
+	if d.value != nil {
+		v = *d.value
+	}
+	return fmt.Sprintf("%s=%s (%v, synonyms %v)", d.name, v, d.source, d.synonyms)
+}
+
+// describeBroker sends DescribeConfigs of BROKER "id" with synonyms for keys
+// (nil: all) to broker id and returns the entries in the order given.
+func describeBroker(t *testing.T, cl *kgo.Client, id int32, keys []string) []described {
+	t.Helper()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	req.IncludeSynonyms = true
+	r := kmsg.NewDescribeConfigsRequestResource()
+	r.ResourceType, r.ResourceName, r.ConfigNames = kmsg.ConfigResourceTypeBroker, itoa(int64(id)), keys
+	req.Resources = append(req.Resources, r)
+	resp, err := cl.Broker(int(id)).Request(ctx(t), req)
+	if err != nil {
+		t.Fatalf("describe broker %d: %v", id, err)
+	}
+	res := resp.(*kmsg.DescribeConfigsResponse).Resources[0]
+	if res.ErrorCode != 0 {
+		t.Fatalf("describe broker %d: code %d", id, res.ErrorCode)
+	}
+	var out []described
+	for _, rc := range res.Configs {
+		d := described{name: rc.Name, value: rc.Value, source: rc.Source}
+		for _, s := range rc.ConfigSynonyms {
+			if s.Name != rc.Name {
+				t.Errorf("%s: synonym named %s", rc.Name, s.Name)
+			}
+			d.synonyms = append(d.synonyms, s.Source)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Item 26: DescribeConfigs of the throttle rates on 2.4. A broker that never
+// processed a rate change does not list them; once it has, an unset rate
+// is listed with value null and source DEFAULT_CONFIG (no synonyms), a set
+// one with value null and source DYNAMIC_BROKER_CONFIG, its synonyms listing
+// the entry. Keys come in request order. Right after a DELETE the rate still
+// reads DYNAMIC_BROKER_CONFIG for Config.RateDeleteLag.
+func TestDescribeUnsetRatesOn24(t *testing.T) {
+	const lag = 100 * time.Millisecond
+	keys := []string{FollowerRateKey, LeaderRateKey} // not in name order
+	unset := func(k string) described { return described{name: k, source: sourceDefault} }
+	set := func(k string) described {
+		return described{name: k, source: sourceDynamicBroker, synonyms: []kmsg.ConfigSource{sourceDynamicBroker}}
+	}
+	type step struct {
+		broker int32  // the resource, resource -1: the cluster default ""
+		op     string // "set", "delete" or "" (describe only)
+		key    string
+		after  time.Duration // advance before describing
+		via    int32         // the broker described
+		want   []described
+	}
+	tests := []struct {
+		name  string
+		lag   time.Duration // Config.RateDeleteLag
+		steps []step
+	}{
+		{"never changed: not listed", lag, []step{
+			{via: 1, want: nil},
+		}},
+		{"set on one broker", lag, []step{
+			{broker: 1, op: "set", key: LeaderRateKey, via: 1, want: []described{unset(FollowerRateKey), set(LeaderRateKey)}},
+			{via: 2, want: nil},
+		}},
+		{"deleted: set for a moment, then default", lag, []step{
+			{broker: 1, op: "set", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey), unset(LeaderRateKey)}},
+			{broker: 1, op: "delete", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey), unset(LeaderRateKey)}},
+			{after: lag, via: 1, want: []described{unset(FollowerRateKey), unset(LeaderRateKey)}},
+		}},
+		{"deleted, RateDeleteLag off: default at once", 0, []step{
+			{broker: 1, op: "set", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey), unset(LeaderRateKey)}},
+			{broker: 1, op: "delete", key: FollowerRateKey, via: 1, want: []described{unset(FollowerRateKey), unset(LeaderRateKey)}},
+		}},
+		{"cluster default changed: every broker lists them", lag, []step{
+			{broker: -1, op: "set", key: LeaderRateKey, via: 2, want: []described{unset(FollowerRateKey),
+				{name: LeaderRateKey, source: sourceDynamicDefaultBroker, synonyms: []kmsg.ConfigSource{sourceDynamicDefaultBroker}}}},
+			{broker: -1, op: "delete", key: LeaderRateKey, via: 3, want: []described{unset(FollowerRateKey), unset(LeaderRateKey)}},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, adm, cl := start(t, Config{RateDeleteLag: tc.lag})
+			for i, s := range tc.steps {
+				switch s.op {
+				case "set":
+					mustOK(t, alterBroker(t, adm, s.broker, kadm.SetConfig, s.key, "1048576"))
+				case "delete":
+					mustOK(t, alterBroker(t, adm, s.broker, kadm.DeleteConfig, s.key, ""))
+				}
+				c.Clock().Advance(s.after)
+				got := describeBroker(t, cl, s.via, keys)
+				if fmt.Sprint(got) != fmt.Sprint(s.want) {
+					t.Errorf("step %d: broker %d lists %v, want %v", i, s.via, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+// Item 27: SUBTRACT is a multiset difference: each element subtracted
+// removes one occurrence, the first.
+func TestSubtractIsMultisetDifference(t *testing.T) {
+	tests := []struct{ list, subtract, want string }{
+		{",0:1,0:1", "0:1", ",0:1"},
+		{"0:1,0:1", "0:1", "0:1"},
+		{"0:1,0:1", "0:1,0:1", ""},
+		{"0:1,1:2,0:1", "0:1", "1:2,0:1"},
+		{"0:1,1:2", "1:2,1:2", "0:1"},
+	}
+	c, adm, _ := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	for _, tc := range tests {
+		t.Run(tc.list+" - "+tc.subtract, func(t *testing.T) {
+			mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, LeaderThrottledKey, tc.list))
+			mustOK(t, alterTopic(t, adm, "orders", kadm.SubtractConfig, LeaderThrottledKey, tc.subtract))
+			if got, _ := c.TopicConfigs("orders"); got[LeaderThrottledKey] != tc.want {
+				t.Errorf("%q minus %q: %q, want %q", tc.list, tc.subtract, got[LeaderThrottledKey], tc.want)
+			}
+		})
+	}
+}
+
+// Item 33: a topic config with an unknown key is refused with 40
+// INVALID_CONFIG, in CreateTopics and IncrementalAlterConfigs alike; a
+// broker config with an unknown key is accepted (and stored, as ZooKeeper
+// would hold it) but not returned by DescribeConfigs of that broker.
+func TestUnknownConfigKeys(t *testing.T) {
+	unknown := "Unknown topic config name: no.such.key"
+	tests := []struct {
+		name     string
+		resource string // "topic", "create" (CreateTopics) or "broker"
+		key      string
+		code     int16
+		message  string
+	}{
+		{"topic: unknown key", "topic", "no.such.key", 40, unknown},
+		{"topic: known key", "topic", "retention.ms", 0, ""},
+		{"create: unknown key", "create", "no.such.key", 40, unknown},
+		{"create: known key", "create", "retention.ms", 0, ""},
+		{"broker: unknown key", "broker", "no.such.key", 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, adm, cl := start(t, Config{})
+			mustCreate(t, c, "orders", []int32{0, 1, 2})
+			var code int16
+			var msg string
+			switch tc.resource {
+			case "topic":
+				r := alterTopic(t, adm, "orders", kadm.SetConfig, tc.key, "1000")
+				code, msg = errCode(r.Err), r.ErrMessage
+			case "create":
+				req := kmsg.NewPtrCreateTopicsRequest()
+				rt := kmsg.NewCreateTopicsRequestTopic()
+				rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "events", 1, 1
+				cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+				cfg.Name, cfg.Value = tc.key, strp("1000")
+				rt.Configs = append(rt.Configs, cfg)
+				req.Topics = append(req.Topics, rt)
+				resp, err := req.RequestWith(ctx(t), cl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, msg = resp.Topics[0].ErrorCode, deref(resp.Topics[0].ErrorMessage)
+			case "broker":
+				r := alterBroker(t, adm, 1, kadm.SetConfig, tc.key, "1000")
+				code, msg = errCode(r.Err), r.ErrMessage
+			}
+			if code != tc.code || msg != tc.message {
+				t.Fatalf("code %d %q, want %d %q", code, msg, tc.code, tc.message)
+			}
+			switch tc.resource {
+			case "topic":
+				got, _ := c.TopicConfigs("orders")
+				if _, stored := got[tc.key]; stored != (tc.code == 0) {
+					t.Errorf("stored %v after code %d", stored, tc.code)
+				}
+			case "create":
+				if _, ok := c.Partition("events", 0); ok != (tc.code == 0) {
+					t.Errorf("topic created %v after code %d", ok, tc.code)
+				}
+			case "broker":
+				for _, d := range describeBroker(t, cl, 1, nil) {
+					if d.name == tc.key {
+						t.Errorf("DescribeConfigs of broker 1 lists %v", d)
+					}
+				}
+				if got := c.BrokerDynamicConfigs(1)[tc.key]; got != "1000" {
+					t.Errorf("stored as %q, want 1000", got)
+				}
+			}
+		})
 	}
 }

@@ -2,8 +2,9 @@
 // brokers listening on 127.0.0.1 that speaks the real Kafka wire protocol and
 // behaves like a ZooKeeper-mode controller for everything kshift uses
 // (Metadata, ApiVersions, partition reassignment, configs and throttles,
-// preferred-leader election, log dirs, and enough Produce / ListOffsets to give
-// partitions data and offsets), on a clock a test can stop, step or speed up.
+// preferred-leader election, log dirs, topic creation and deletion, and
+// enough Produce / ListOffsets to give partitions data and offsets), on a
+// clock a test can stop, step or speed up.
 //
 // The kshift binary ships it on purpose: `kshift demo`, `kshift sandbox` and
 // `kshift rehearse` run against it, and fast tests use it where starting real
@@ -11,6 +12,22 @@
 // Kafka 2.4 controller in docs/kafka-behaviour.md item by item; comments and
 // tests name the item. Where it and a real broker disagree, the real broker is
 // right: the differential tests run the same table against both.
+//
+// Some of what a real cluster does takes time or arrives late, and code
+// that talks to Kafka must cope with it. Config switches each such behaviour:
+//   - on by default: a move that completes inside AlterPartitionReassignments
+//     makes the call take ~0.9 s, an election ~0.5 s (NoCopyCallTime,
+//     ElectionCallTime, item 32; on a running clock only);
+//   - off by default for now, until kshift copes with them:
+//     Metadata lagging the controller by up to ~0.5 s per broker
+//     (MetadataLag, item 24), a deleted topic's name staying taken for up to
+//     ~0.5 s (TopicDeletionTime, item 25), a deleted throttle rate still
+//     read as set for a moment (RateDeleteLag, item 26);
+//   - off by default: ISR changes shown late (ISRLag, item 21), removed
+//     logs listed for a while (LogDeleteDelay, item 20).
+//
+// The Real... constants hold the real timings. Every delay drawn at random
+// comes from Config.Seed, so a run is repeatable.
 //
 // It owns the protocol server (framing, request and response headers), one
 // shared cluster model under one mutex, and the clock. It emulates Kafka 2.4

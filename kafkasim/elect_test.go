@@ -215,3 +215,51 @@ func TestUncleanElectionOnlyWhenAsked(t *testing.T) {
 		t.Errorf("after unclean election: %+v, want leader 2 isr [2]", s)
 	}
 }
+
+// Item 30: the error texts of ElectLeaders and AlterPartitionReassignments.
+func TestErrorTexts(t *testing.T) {
+	c, _, cl := start(t, Config{Controller: 0})
+	mustCreate(t, c, "orders",
+		[]int32{0, 1, 2}, // 0: already led by its preferred replica
+		[]int32{3, 4, 5}, // 1: reordered so that 4 is preferred, then 4 stops
+	)
+	reassign(t, cl, -1, "orders", map[int32][]int32{1: {4, 3, 5}})
+	if err := c.StopBroker(4); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		api     string // "elect" or "reassign"
+		p       int32
+		code    int16
+		message string
+	}{
+		{"election not needed", "elect", 0, 84, "Leader election not needed for topic partition"},
+		{"preferred not available", "elect", 1, 80, "Failed to elect leader for partition orders-1 under strategy PreferredReplicaPartitionLeaderElectionStrategy"},
+		{"unknown partition: elect", "elect", 9, 3, "The partition does not exist."},
+		{"unknown partition: reassign", "reassign", 9, 3, "The partition does not exist."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var code int16
+			var msg *string
+			switch tc.api {
+			case "elect":
+				req := kmsg.NewPtrElectLeadersRequest()
+				req.Topics = []kmsg.ElectLeadersRequestTopic{{Topic: "orders", Partitions: []int32{tc.p}}}
+				resp, err := req.RequestWith(ctx(t), cl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rp := resp.Topics[0].Partitions[0]
+				code, msg = rp.ErrorCode, rp.ErrorMessage
+			case "reassign":
+				rp := reassign(t, cl, -1, "orders", map[int32][]int32{tc.p: {0, 1, 2}}).Topics[0].Partitions[0]
+				code, msg = rp.ErrorCode, rp.ErrorMessage
+			}
+			if code != tc.code || deref(msg) != tc.message {
+				t.Errorf("code %d message %q, want %d %q", code, deref(msg), tc.code, tc.message)
+			}
+		})
+	}
+}

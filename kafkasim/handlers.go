@@ -18,6 +18,7 @@ const (
 	errInvalidPartitions       int16 = 37
 	errInvalidReplicationFac   int16 = 38
 	errInvalidReplicaAssign    int16 = 39
+	errInvalidConfig           int16 = 40
 	errNotController           int16 = 41
 	errInvalidRequest          int16 = 42
 	errSASLAuthFailed          int16 = 58
@@ -50,15 +51,29 @@ func (c *Cluster) handle(s *session, req kmsg.Request) (kmsg.Response, error) {
 	id := s.broker.cfg.ID
 	switch r := req.(type) {
 	case *kmsg.MetadataRequest:
-		return c.metadata(r), nil
+		return c.metadata(id, r), nil
 	case *kmsg.DescribeClusterRequest:
 		return c.describeCluster(r), nil
 	case *kmsg.AlterPartitionAssignmentsRequest:
+		if c.completesInsideCall(id, r) {
+			// Item 32: the controller's work takes time; the moves are
+			// applied at its end (ListPartitionReassignments is empty
+			// right after the call, item 2).
+			if !c.spendLocked(c.cfg.NoCopyCallTime) || !s.broker.alive {
+				return nil, errClose
+			}
+		}
 		return c.alterReassignments(id, r), nil
 	case *kmsg.ListPartitionReassignmentsRequest:
 		return c.listReassignments(id, r), nil
 	case *kmsg.ElectLeadersRequest:
-		return c.electLeaders(id, r), nil
+		resp, elected := c.electLeaders(id, r)
+		// Item 32: the call returns once the new leaders are known, ~0.5 s
+		// after the election.
+		if elected && (!c.spendLocked(c.cfg.ElectionCallTime) || !s.broker.alive) {
+			return nil, errClose
+		}
+		return resp, nil
 	case *kmsg.DescribeConfigsRequest:
 		return c.describeConfigs(id, r), nil
 	case *kmsg.IncrementalAlterConfigsRequest:
@@ -82,15 +97,17 @@ func (c *Cluster) handle(s *session, req kmsg.Request) (kmsg.Response, error) {
 	return nil, errClose
 }
 
-func (c *Cluster) metadata(r *kmsg.MetadataRequest) kmsg.Response {
+// metadata answers Metadata with what broker id has learnt of each
+// partition (item 24: it may lag the controller, Config.MetadataLag).
+func (c *Cluster) metadata(id int32, r *kmsg.MetadataRequest) kmsg.Response {
 	resp := r.ResponseKind().(*kmsg.MetadataResponse)
-	for _, id := range c.brokerIDsLocked() {
-		b := c.brokers[id]
+	for _, bid := range c.brokerIDsLocked() {
+		b := c.brokers[bid]
 		if !b.registered() {
 			continue
 		}
 		mb := kmsg.NewMetadataResponseBroker()
-		mb.NodeID, mb.Host, mb.Port = id, "127.0.0.1", int32(b.port)
+		mb.NodeID, mb.Host, mb.Port = bid, "127.0.0.1", int32(b.port)
 		if b.cfg.Rack != "" {
 			mb.Rack = strp(b.cfg.Rack)
 		}
@@ -129,20 +146,21 @@ func (c *Cluster) metadata(r *kmsg.MetadataRequest) kmsg.Response {
 		mt.TopicID = t.id
 		mt.IsInternal = name == "__consumer_offsets" || name == "__transaction_state"
 		for _, p := range t.partitions {
+			v := c.viewOf(p, id)
 			mp := kmsg.NewMetadataResponseTopicPartition()
-			mp.Partition, mp.Leader, mp.LeaderEpoch = p.id, p.leader, p.epoch
-			mp.Replicas = clone(p.replicas)
-			mp.ISR = intersect(p.shownISR, p.replicas)
+			mp.Partition, mp.Leader, mp.LeaderEpoch = p.id, v.leader, v.epoch
+			mp.Replicas = clone(v.replicas)
+			mp.ISR = intersect(v.isr, v.replicas)
 			if mp.ISR == nil {
 				mp.ISR = []int32{}
 			}
 			mp.OfflineReplicas = []int32{}
-			for _, rep := range p.replicas {
+			for _, rep := range v.replicas {
 				if !c.brokers[rep].registered() {
 					mp.OfflineReplicas = append(mp.OfflineReplicas, rep)
 				}
 			}
-			if p.leader == -1 {
+			if v.leader == -1 {
 				mp.ErrorCode = errLeaderNotAvailable
 			}
 			mt.Partitions = append(mt.Partitions, mp)
@@ -216,7 +234,11 @@ func (c *Cluster) alterReassignments(id int32, r *kmsg.AlterPartitionAssignments
 		code := c.reassignOne(k.topic, k.p, *last[k])
 		rp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
 		rp.Partition, rp.ErrorCode = k.p, code
-		if code != 0 {
+		switch code {
+		case 0:
+		case errUnknownTopicOrPartition:
+			rp.ErrorMessage = strp(msgNoSuchPartition) // item 30
+		default:
 			rp.ErrorMessage = strp(errorMessage(code))
 		}
 		rt, ok := byTopic[k.topic]
@@ -273,6 +295,9 @@ func (c *Cluster) reassignOne(topic string, pid int32, replicas []int32) int16 {
 // partitions (item 9).
 func (c *Cluster) listReassignments(id int32, r *kmsg.ListPartitionReassignmentsRequest) kmsg.Response {
 	resp := r.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
+	// Item 29: the top-level message on success is "", not null, as for
+	// AlterPartitionReassignments (item 8).
+	resp.ErrorMessage = strp("")
 	if id != c.controller {
 		resp.ErrorCode = errNotController
 		resp.ErrorMessage = strp("This is not the correct controller for this cluster.")
@@ -323,8 +348,9 @@ func nonNil(s []int32) []int32 {
 	return s
 }
 
-// electLeaders implements preferred (and unclean) leader election, item 18.
-func (c *Cluster) electLeaders(id int32, r *kmsg.ElectLeadersRequest) kmsg.Response {
+// electLeaders implements preferred (and unclean) leader election, item 18,
+// and reports whether it moved a leader.
+func (c *Cluster) electLeaders(id int32, r *kmsg.ElectLeadersRequest) (kmsg.Response, bool) {
 	resp := r.ResponseKind().(*kmsg.ElectLeadersResponse)
 	type result struct {
 		p    int32
@@ -353,20 +379,30 @@ func (c *Cluster) electLeaders(id int32, r *kmsg.ElectLeadersRequest) kmsg.Respo
 			addResult(t.Topic, pid, c.electOne(id, r.ElectionType, t.Topic, pid))
 		}
 	}
+	elected := false
 	for _, name := range order {
 		rt := kmsg.NewElectLeadersResponseTopic()
 		rt.Topic = name
 		for _, res := range results[name] {
 			rp := kmsg.NewElectLeadersResponseTopicPartition()
 			rp.Partition, rp.ErrorCode = res.p, res.code
-			if res.code != 0 {
+			switch res.code {
+			case 0:
+				elected = true
+			case errPreferredNotAvailable:
+				// Item 30.
+				rp.ErrorMessage = strp("Failed to elect leader for partition " + name + "-" + itoa(int64(res.p)) +
+					" under strategy PreferredReplicaPartitionLeaderElectionStrategy")
+			case errUnknownTopicOrPartition:
+				rp.ErrorMessage = strp(msgNoSuchPartition) // item 30
+			default:
 				rp.ErrorMessage = strp(errorMessage(res.code))
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	return resp
+	return resp, elected
 }
 
 // electOne elects one partition's leader: a non-controller answers 41 per
@@ -391,6 +427,7 @@ func (c *Cluster) electOne(id int32, typ int8, topic string, pid int32) int16 {
 				p.epoch++
 				delete(p.have, rep)
 				c.setISR(p, []int32{rep}, true)
+				c.touch(p)
 				return 0
 			}
 		}
@@ -405,8 +442,13 @@ func (c *Cluster) electOne(id int32, typ int8, topic string, pid int32) int16 {
 	}
 	p.leader = pref
 	p.epoch++
+	c.touch(p)
 	return 0
 }
+
+// msgNoSuchPartition is the controller's message for code 3 in
+// AlterPartitionReassignments and ElectLeaders (item 30).
+const msgNoSuchPartition = "The partition does not exist."
 
 func errorMessage(code int16) string {
 	switch code {
@@ -421,7 +463,7 @@ func errorMessage(code int16) string {
 	case errPreferredNotAvailable:
 		return "The preferred leader was not available."
 	case errElectionNotNeeded:
-		return "Leader election not needed for topic partition."
+		return "Leader election not needed for topic partition" // item 30: no full stop
 	case errLeaderNotAvailable:
 		return "There is no leader for this topic-partition as we are in the middle of a leadership election."
 	}
@@ -607,7 +649,8 @@ func (c *Cluster) createOne(id int32, t kmsg.CreateTopicsRequestTopic, validateO
 	if id != c.controller {
 		return errNotController, errorMessage(errNotController)
 	}
-	if _, ok := c.topics[t.Topic]; ok {
+	if _, ok := c.topics[t.Topic]; ok || c.beingDeletedLocked(t.Topic) {
+		// Item 25: a topic being deleted still exists for CreateTopics.
 		return errTopicExists, "Topic '" + t.Topic + "' already exists."
 	}
 	var assign [][]int32
@@ -654,6 +697,9 @@ func (c *Cluster) createOne(id int32, t kmsg.CreateTopicsRequestTopic, validateO
 	}
 	configs := make(map[string]string)
 	for _, cfg := range t.Configs {
+		if !knownTopicConfig(cfg.Name) {
+			return errInvalidConfig, unknownTopicConfig(cfg.Name) // item 33
+		}
 		if cfg.Value != nil {
 			configs[cfg.Name] = *cfg.Value
 		}

@@ -209,3 +209,11 @@ func rawMetadata(t *testing.T, cl *kgo.Client, topic string) kmsg.MetadataRespon
 	}
 	return resp.Topics[0]
 }
+
+// deref returns *s, "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

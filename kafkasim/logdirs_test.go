@@ -39,8 +39,8 @@ func TestLogDirsShowCopyProgress(t *testing.T) {
 	}
 	c.Clock().Advance(3 * time.Second) // 0.9 x 1 MB/s x 3 s = 2.7 MB
 	p, _ = logDir(t, adm, 3).Topics.Lookup("orders", 0)
-	if p.Size != 2*mib || p.OffsetLag != 0 {
-		t.Errorf("after 3 s: size %d offsetLag %d, want 2 MiB (whole fetches) and 0", p.Size, p.OffsetLag)
+	if p.Size != 2*983266 || p.OffsetLag != 0 {
+		t.Errorf("after 3 s: size %d offsetLag %d, want two whole fetches of 983,266 B (item 31) and 0", p.Size, p.OffsetLag)
 	}
 	mustOK(t, alterBroker(t, adm, 3, kadm.DeleteConfig, FollowerRateKey, ""))
 	c.Clock().Advance(2 * time.Second)
@@ -115,5 +115,40 @@ func TestRemovedReplicaLogLingersWithDeleteDelay(t *testing.T) {
 	c.Clock().Advance(1500 * time.Millisecond)
 	if _, ok := logDir(t, adm, 2).Topics.Lookup("orders", 0); ok {
 		t.Error("removed replica still listed after the delete delay")
+	}
+}
+
+// Item 31: a copying replica's size in DescribeLogDirs grows in whole
+// fetches of 983,266 bytes (what the real cluster showed), not whole MiB;
+// once in sync it is the leader's exact size.
+func TestLogDirsGrowInFetchSteps(t *testing.T) {
+	c, adm, cl := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	const size = 10*983266 + 12345
+	if err := c.SetPartitionSize("orders", 0, size); err != nil {
+		t.Fatal(err)
+	}
+	// 0.9 x 1,000,000 B/s on broker 3.
+	mustOK(t, alterBroker(t, adm, 3, kadm.SetConfig, FollowerRateKey, "1000000"))
+	mustOK(t, alterTopic(t, adm, "orders", kadm.SetConfig, FollowerThrottledKey, "*"))
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 2, 3}})
+	tests := []struct {
+		after time.Duration // since the submission
+		want  int64
+	}{
+		{0, 0},
+		{time.Second, 0},               // 900,000 B: not one fetch yet
+		{2 * time.Second, 983266},      // 1,800,000 B
+		{5 * time.Second, 4 * 983266},  // 4,500,000 B
+		{10 * time.Second, 9 * 983266}, // 9,000,000 B
+		{20 * time.Second, size},       // in sync
+	}
+	submitted := c.Clock().Now()
+	for _, tc := range tests {
+		c.Clock().Advance(submitted.Add(tc.after).Sub(c.Clock().Now()))
+		p, ok := logDir(t, adm, 3).Topics.Lookup("orders", 0)
+		if !ok || p.Size != tc.want {
+			t.Errorf("+%v: size %d (%v), want %d", tc.after, p.Size, ok, tc.want)
+		}
 	}
 }

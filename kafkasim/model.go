@@ -16,8 +16,9 @@ import (
 const avgRecordBytes = 1024
 
 // fetchStep is the size steps a copying replica's log grows in, as seen by
-// DescribeLogDirs (one replica fetch, replica.fetch.max.bytes; item 20).
-const fetchStep = 1 << 20
+// DescribeLogDirs: one replica fetch's worth of record batches, a little
+// under replica.fetch.max.bytes (items 20 and 31 saw 983,266 bytes).
+const fetchStep = 983266
 
 type topic struct {
 	name       string
@@ -61,6 +62,12 @@ type partition struct {
 
 	// origin and target are set while a reassignment is in flight (KIP-455).
 	origin, target []int32
+
+	// view is what every broker's Metadata shows; versions are the
+	// controller's changes since, not yet learnt by every broker
+	// (Config.MetadataLag, item 24).
+	view     metaView
+	versions []metaVersion
 }
 
 type isrChange struct {
@@ -126,6 +133,7 @@ func (c *Cluster) createTopicLocked(name string, assignment [][]int32, configs m
 			}
 		}
 		p.shownISR = clone(p.isr)
+		c.resetView(p)
 		t.partitions = append(t.partitions, p)
 	}
 	c.topics[name] = t
@@ -156,6 +164,7 @@ func (c *Cluster) loadISRLocked(p *partition, isr []int32, leader int32) {
 		p.leader = l
 	}
 	p.shownISR = clone(p.isr)
+	c.resetView(p)
 }
 
 // validReplicaList checks a replica list the way the controller does for
@@ -211,6 +220,7 @@ func (c *Cluster) setISR(p *partition, isr []int32, byController bool) {
 	if !c.cfg.ISRLag {
 		p.shownISR = clone(isr)
 		p.pending = nil
+		c.touch(p)
 		return
 	}
 	delay := time.Second
@@ -278,6 +288,7 @@ func (c *Cluster) completeLocked(p *partition) {
 	if !slices.Contains(p.replicas, p.leader) {
 		p.leader = c.firstAliveInISR(p, p.replicas)
 	}
+	c.touch(p)
 }
 
 // deleteLog deletes replica r's log of p: at once, after LogDeleteDelay, or,
@@ -308,21 +319,25 @@ type deletingLog struct {
 }
 
 // reassignLocked submits a reassignment to target (validated by the caller).
-// A reassignment in flight is replaced, computed from its origin (item 6);
-// one with nothing to copy completes inside the call (item 2).
+// A reassignment in flight is replaced, computed from its origin (item 6)
+// taken in the current replica order, as the controller takes it (the
+// replicas less those being added, item 28); one with nothing to copy
+// completes inside the call (item 2).
 func (c *Cluster) reassignLocked(p *partition, target []int32) {
 	origin := p.replicas
 	replacing := p.moving()
 	if replacing {
-		origin = p.origin
+		adding := p.adding()
+		origin = minus(p.replicas, adding)
 		// Adding replicas the new target drops lose their data.
-		for _, r := range minus(p.adding(), target) {
+		for _, r := range minus(adding, target) {
 			c.dropReplica(p, r)
 		}
 	}
 	p.origin, p.target = clone(origin), clone(target)
 	p.replicas = append(clone(target), minus(origin, target)...)
 	c.inFlight[p] = struct{}{}
+	c.touch(p)
 	for _, r := range p.adding() {
 		if _, ok := p.have[r]; !ok && !p.inISR(r) {
 			c.lag(p, r, 0)
@@ -351,6 +366,7 @@ func (c *Cluster) cancelLocked(p *partition) {
 	if !slices.Contains(p.replicas, p.leader) {
 		p.leader = c.firstAliveInISR(p, p.replicas)
 	}
+	c.touch(p)
 }
 
 // dropReplica deletes a replica being added (its log and ISR membership).
@@ -365,6 +381,7 @@ func (c *Cluster) dropReplica(p *partition, r int32) {
 	}
 	if p.leader == r {
 		p.leader = c.firstAliveInISR(p, p.replicas)
+		c.touch(p)
 	}
 }
 
@@ -393,6 +410,7 @@ func (c *Cluster) brokerDownLocked(id int32) {
 			}
 			if changed {
 				p.epoch++
+				c.touch(p)
 			}
 		}
 	}
@@ -410,6 +428,7 @@ func (c *Cluster) brokerUpLocked(id int32) {
 			if p.leader == -1 && p.inISR(id) {
 				p.leader = id
 				p.epoch++
+				c.touch(p)
 			}
 			c.settleLocked(p)
 		}
@@ -421,6 +440,9 @@ func (c *Cluster) brokerUpLocked(id int32) {
 // leader rebalance runs, and ISR changes become visible. It steps from event
 // to event (a copy catching up, a rebalance check), so a long jump is cheap.
 func (c *Cluster) advanceLocked() {
+	// What changed since the last call changed at c.now: send it before
+	// time moves on.
+	c.sendMetadataLocked()
 	target := c.clock.Now()
 	for c.now.Before(target) {
 		copies := c.copiesLocked()
@@ -461,8 +483,10 @@ func (c *Cluster) advanceLocked() {
 				c.nextRebalance = c.nextRebalance.Add(c.cfg.RebalanceInterval)
 			}
 		}
+		c.sendMetadataLocked()
 	}
 	c.publishLocked()
+	c.sendMetadataLocked()
 }
 
 // integrate moves every log forward by dt seconds: leaders grow at their
@@ -496,6 +520,7 @@ func (c *Cluster) publishLocked() {
 		for len(p.pending) > 0 && !p.pending[0].at.After(c.now) {
 			p.shownISR = p.pending[0].isr
 			p.pending = p.pending[1:]
+			c.touch(p)
 		}
 		if len(p.pending) == 0 {
 			delete(c.delayed, p)
@@ -550,6 +575,7 @@ func (c *Cluster) rebalanceLocked() {
 			if id := p.replicas[0]; over[id] && p.leader != id && p.inISR(id) {
 				p.leader = id
 				p.epoch++
+				c.touch(p)
 			}
 		}
 	}

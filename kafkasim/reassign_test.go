@@ -231,8 +231,8 @@ func TestReassignValidation(t *testing.T) {
 		{"empty", "orders", 0, []int32{}, 39, "Replica assignment is invalid."},
 		{"negative", "orders", 0, []int32{-1, 1, 2}, 39, "Replica assignment is invalid."},
 		{"stopped adding broker", "orders", 0, []int32{0, 1, 5}, 39, "Replica assignment is invalid."},
-		{"unknown topic", "nope", 0, []int32{0, 1, 2}, 3, "This server does not host this topic-partition."},
-		{"unknown partition", "orders", 7, []int32{0, 1, 2}, 3, "This server does not host this topic-partition."},
+		{"unknown topic", "nope", 0, []int32{0, 1, 2}, 3, "The partition does not exist."}, // item 30
+		{"unknown partition", "orders", 7, []int32{0, 1, 2}, 3, "The partition does not exist."},
 		{"unknown topic and bad list", "nope", 0, []int32{0, 9}, 39, "Replica assignment is invalid."},
 		{"keeping the dead broker", "orders", 1, []int32{0, 5, 3}, 0, ""},
 	}
@@ -249,7 +249,7 @@ func TestReassignValidation(t *testing.T) {
 				t.Fatalf("code %d, want %d", rp.ErrorCode, tc.code)
 			}
 			if tc.code != 0 && (rp.ErrorMessage == nil || *rp.ErrorMessage != tc.message) {
-				t.Errorf("message %v, want %q", rp.ErrorMessage, tc.message)
+				t.Errorf("message %q, want %q", deref(rp.ErrorMessage), tc.message)
 			}
 		})
 	}
@@ -376,5 +376,92 @@ func TestStoppedTargetBrokerResumesAfterRestart(t *testing.T) {
 	c.Clock().Advance(time.Second)
 	if s := state(t, c, "orders", 0); s.Reassigning || !equal(s.Replicas, []int32{0, 1, 3}) {
 		t.Errorf("1 s after restart: %+v, want done at [0 1 3]", s)
+	}
+}
+
+// Item 28: replacing a move in flight computes the new one from the replicas
+// less those being added, in the current replica order, so the removing list
+// follows that order; a cancel after it restores that set in the current
+// order.
+func TestReplacementFollowsCurrentReplicaOrder(t *testing.T) {
+	type want struct {
+		replicas, adding, removing []int32 // nil adding: nothing in flight
+	}
+	steps := []struct {
+		target []int32 // nil: cancel
+		want   want
+	}{
+		{[]int32{3, 2, 1, 101}, want{[]int32{3, 2, 1, 101}, []int32{101}, []int32{}}},
+		{[]int32{101, 102, 1}, want{[]int32{101, 102, 1, 3, 2}, []int32{101, 102}, []int32{3, 2}}},
+		{nil, want{[]int32{1, 3, 2}, nil, nil}},
+	}
+	var brokers []BrokerConfig
+	for _, id := range []int32{1, 2, 3, 101, 102, 103} {
+		brokers = append(brokers, BrokerConfig{ID: id})
+	}
+	c, _, cl := start(t, Config{Brokers: brokers})
+	mustCreate(t, c, "orders", []int32{1, 2, 3})
+	if err := c.SetPartitionSize("orders", 0, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range steps {
+		if code := partitionCode(t, reassign(t, cl, -1, "orders", map[int32][]int32{0: s.target})); code != 0 {
+			t.Fatalf("step %d (%v): code %d", i, s.target, code)
+		}
+		l := listAll(t, cl)
+		if s.want.adding == nil {
+			if len(l.Topics) != 0 {
+				t.Errorf("step %d: %+v in flight, want nothing", i, l.Topics)
+			}
+			if got := rawMetadata(t, cl, "orders").Partitions[0].Replicas; !equal(got, s.want.replicas) {
+				t.Errorf("step %d: replicas %v, want %v", i, got, s.want.replicas)
+			}
+			continue
+		}
+		if len(l.Topics) != 1 || len(l.Topics[0].Partitions) != 1 {
+			t.Fatalf("step %d: listed %+v, want orders-0", i, l.Topics)
+		}
+		lp := l.Topics[0].Partitions[0]
+		if !equal(lp.Replicas, s.want.replicas) || !equal(lp.AddingReplicas, s.want.adding) || !equal(lp.RemovingReplicas, s.want.removing) {
+			t.Errorf("step %d (%v): replicas %v adding %v removing %v, want %v %v %v", i, s.target,
+				lp.Replicas, lp.AddingReplicas, lp.RemovingReplicas, s.want.replicas, s.want.adding, s.want.removing)
+		}
+	}
+}
+
+// Item 29: ListPartitionReassignments' top-level ErrorMessage on success is
+// "", not null, with or without partitions in flight; a non-controller's 41
+// carries its message.
+func TestListReassignmentsTopLevelMessage(t *testing.T) {
+	c, _, cl := start(t, Config{Controller: 0})
+	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		via     int32
+		move    bool
+		code    int16
+		message string
+	}{
+		{"nothing in flight", 0, false, 0, ""},
+		{"a move in flight", 0, true, 0, ""},
+		{"not the controller", 1, false, 41, "This is not the correct controller for this cluster."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.move {
+				reassign(t, cl, -1, "orders", map[int32][]int32{0: {0, 1, 3}})
+			}
+			resp, err := cl.Broker(int(tc.via)).Request(ctx(t), kmsg.NewPtrListPartitionReassignmentsRequest())
+			if err != nil {
+				t.Fatal(err)
+			}
+			lr := resp.(*kmsg.ListPartitionReassignmentsResponse)
+			if lr.ErrorCode != tc.code || lr.ErrorMessage == nil || *lr.ErrorMessage != tc.message {
+				t.Errorf("code %d message %v, want %d %q", lr.ErrorCode, lr.ErrorMessage, tc.code, tc.message)
+			}
+		})
 	}
 }

@@ -2,8 +2,11 @@ package kafkasim
 
 import (
 	"testing"
+	"time"
 
 	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // LoadSnapshot seeds brokers (with racks and disk), topics with replica
@@ -94,5 +97,101 @@ func TestCreateAndDeleteTopicsThroughKadm(t *testing.T) {
 	}
 	if _, ok := c.Partition("events", 0); ok {
 		t.Error("events still exists after delete")
+	}
+}
+
+// topicOp sends one CreateTopics (one partition, replication factor 1),
+// DeleteTopics or Metadata request for topic to the controller and returns
+// the topic's error code and message.
+func topicOp(t *testing.T, cl *kgo.Client, op, topic string) (int16, string) {
+	t.Helper()
+	var req kmsg.Request
+	switch op {
+	case "create":
+		r := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 1, 1
+		r.Topics = append(r.Topics, rt)
+		req = r
+	case "delete":
+		r := kmsg.NewPtrDeleteTopicsRequest()
+		r.TopicNames = []string{topic}
+		req = r
+	case "metadata":
+		r := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		r.Topics = append(r.Topics, rt)
+		req = r
+	}
+	resp, err := cl.Request(ctx(t), req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", op, topic, err)
+	}
+	switch r := resp.(type) {
+	case *kmsg.CreateTopicsResponse:
+		return r.Topics[0].ErrorCode, deref(r.Topics[0].ErrorMessage)
+	case *kmsg.DeleteTopicsResponse:
+		return r.Topics[0].ErrorCode, deref(r.Topics[0].ErrorMessage)
+	case *kmsg.MetadataResponse:
+		return r.Topics[0].ErrorCode, ""
+	}
+	return -2, ""
+}
+
+// Item 25: topic deletion is asynchronous. Right after a successful
+// DeleteTopics the topic is gone for Metadata and DeleteTopics, but
+// CreateTopics of its name answers TOPIC_ALREADY_EXISTS until the deletion
+// ends: between a tenth of Config.TopicDeletionTime and all of it (the real
+// cluster: 48-518 ms). Without the knob the name is free at once.
+func TestTopicDeletionIsAsynchronous(t *testing.T) {
+	const most = RealTopicDeletionTime
+	type step struct {
+		after    time.Duration // since the deletion
+		op       string
+		code     int16
+		message  string
+		preamble bool // before the deletion
+	}
+	exists := "Topic 'lock' already exists."
+	tests := []struct {
+		name     string
+		deletion time.Duration
+		steps    []step
+	}{
+		{"real timing", most, []step{
+			{op: "create", preamble: true},
+			{op: "delete", preamble: true},
+			{0, "create", 36, exists, false},
+			{0, "metadata", 3, "", false},
+			{0, "delete", 3, "", false},
+			{most/10 - time.Millisecond, "create", 36, exists, false},
+			{most, "create", 0, "", false},
+			{most, "metadata", 0, "", false},
+		}},
+		{"knob off: the name is free at once", 0, []step{
+			{op: "create", preamble: true},
+			{op: "delete", preamble: true},
+			{0, "create", 0, "", false},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, cl := start(t, Config{TopicDeletionTime: tc.deletion, Seed: 1})
+			var deleted time.Time
+			for _, s := range tc.steps {
+				if s.preamble {
+					if code, msg := topicOp(t, cl, s.op, "lock"); code != 0 {
+						t.Fatalf("%s: code %d %q", s.op, code, msg)
+					}
+					deleted = c.Clock().Now()
+					continue
+				}
+				c.Clock().Advance(deleted.Add(s.after).Sub(c.Clock().Now()))
+				if code, msg := topicOp(t, cl, s.op, "lock"); code != s.code || msg != s.message {
+					t.Errorf("+%v %s: code %d %q, want %d %q", s.after, s.op, code, msg, s.code, s.message)
+				}
+			}
+		})
 	}
 }

@@ -155,7 +155,7 @@ func Import(in ImportInput) (*Result, error) {
 		moves []plans.Move
 	}{{plans.PhaseRaiseRF, raise}, {plans.PhaseMoveLeader, lead}, {plans.PhaseLowerRF, lower}} {
 		for _, batch := range packMoves(ph.moves, lim) {
-			steps = append(steps, plans.Step{Phase: ph.phase, Throttle: throttle, Partitions: batch, Estimate: plans.EstimateMoves(batch, throttle)})
+			steps = append(steps, plans.Step{Phase: ph.phase, Throttle: throttle, Partitions: batch, Estimate: plans.EstimateStep(ph.phase, batch, throttle)})
 		}
 	}
 	numberSteps(steps)

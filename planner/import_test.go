@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kshift/kshift/plans"
 )
@@ -125,6 +126,10 @@ func TestImport(t *testing.T) {
 	}
 	if p.Totals.Partitions != 3 || p.Totals.BytesToCopy != 100+300+2*50 {
 		t.Errorf("totals %+v", p.Totals)
+	}
+	// Fixed costs: 1 s per step, 2 s for the move-leader step's election.
+	if got := time.Duration(p.Totals.FixedCost); got != 6*time.Second || p.Steps[2].Estimate.FixedCost != plans.Duration(2*time.Second) {
+		t.Errorf("fixed costs: %s in all, %s for the move-leader step; want 6s and 2s", got, p.Steps[2].Estimate.FixedCost)
 	}
 	if p.Steps[0].Throttle != 1000 || p.Throttle != 1000 {
 		t.Errorf("throttle %d / %d", p.Steps[0].Throttle, p.Throttle)

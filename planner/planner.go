@@ -114,8 +114,7 @@ func numberSteps(steps []plans.Step) {
 func totals(steps []plans.Step, moved int) plans.Totals {
 	t := plans.Totals{Steps: len(steps), Partitions: moved}
 	for i := range steps {
-		t.BytesToCopy += steps[i].Estimate.BytesToCopy
-		t.Duration += steps[i].Estimate.Duration
+		t.Add(steps[i].Estimate)
 	}
 	return t
 }

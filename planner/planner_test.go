@@ -378,6 +378,16 @@ func TestEstimate(t *testing.T) {
 	if res.Plan.Totals.BytesToCopy != 6<<30 || res.Plan.Totals.Partitions != 2 || res.Plan.Totals.Steps != 3 {
 		t.Errorf("totals %+v", res.Plan.Totals)
 	}
+	// Besides its copy time each step carries its fixed cost: 1 s a step,
+	// and for move-leader 0.5 s for its one election batch (2 s written).
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, time.Second} {
+		if got := time.Duration(res.Plan.Steps[i].Estimate.FixedCost); got != want {
+			t.Errorf("step %d (%s): fixed cost %s, want %s", i+1, res.Plan.Steps[i].Phase, got, want)
+		}
+	}
+	if tot := res.Plan.Totals; tot.Duration != e.Duration || time.Duration(tot.FixedCost) != 4*time.Second || tot.TotalDuration != e.Duration+tot.FixedCost {
+		t.Errorf("totals: copy %s, fixed %s, in all %s; want copy %s, fixed 4s and their sum", tot.Duration, tot.FixedCost, tot.TotalDuration, e.Duration)
+	}
 	if !hasWarning(res, WarnLeaderNotPreferred, "t-1") {
 		t.Errorf("no leader-not-preferred warning: %v", res.Warnings)
 	}

@@ -491,7 +491,8 @@ func (b *builder) resetLoad() {
 	b.touched = b.touched[:0]
 }
 
-// emit appends one step of phase ph moving batch, with its estimate.
+// emit appends one step of phase ph moving batch, with its estimate: the
+// copy time of its busiest broker and the fixed cost of its phase and size.
 func (b *builder) emit(batch []*part, ph plans.Phase) {
 	if len(batch) == 0 {
 		return
@@ -506,6 +507,7 @@ func (b *builder) emit(batch []*part, ph plans.Phase) {
 		}
 	}
 	s.Estimate.BytesToCopy = total
+	s.Estimate.FixedCost = plans.FixedCost(ph, len(batch))
 	if total > 0 {
 		busiest, most := int32(-1), plans.ByteSize(-1)
 		slices.Sort(b.touched)

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kshift/kshift/plans"
 )
@@ -66,15 +68,31 @@ func (s *summary) header() {
 func (s *summary) totals() {
 	t := s.p.Totals
 	s.printf("## Totals\n\n")
-	s.printf("**%d steps** touching **%d partitions**, copying **%s** (%d bytes); about **%s** at the throttle (sum of the steps' estimates, each set by its busiest broker at %.0f%% of the throttle).\n\n",
-		t.Steps, t.Partitions, t.BytesToCopy, int64(t.BytesToCopy), t.Duration, 100*plans.ThrottleEfficiency)
+	s.printf("**%d steps** touching **%d partitions**, copying **%s** (%d bytes); about **%s** in all: **%s** copying at the throttle and **%s** of fixed costs.\n\n",
+		t.Steps, t.Partitions, t.BytesToCopy, int64(t.BytesToCopy), t.TotalDuration, t.Duration, t.FixedCost)
+	s.printf("%s", estimateIncludes())
+	if slices.ContainsFunc(s.p.Steps, func(st plans.Step) bool { return st.Phase.IsZooKeeper() }) {
+		s.printf(" ZooKeeper steps are not estimated: they wait on the ensemble, and a fork on you.")
+	}
+	s.printf("\n\n")
+}
+
+// estimateIncludes says what a step's estimate is made of, from the model's
+// own constants (plans.FixedCost).
+func estimateIncludes() string {
+	secs := func(d time.Duration) string { return fmt.Sprintf("%gs", d.Seconds()) }
+	return fmt.Sprintf("Each step's estimate is its copy time, the bytes its busiest broker receives or sends at %.0f%% of the throttle, "+
+		"plus a fixed cost per step of %s (the gates, the lock, throttle writes and their read-back, verification, Kafka completing a move that copies nothing) "+
+		"and, for move-leader, %s per election batch and %s between batches (paced elections at `--election-batch %d` / `--election-wait %s`, apply's defaults). "+
+		"Fixed costs are written rounded to whole seconds.",
+		100*plans.ThrottleEfficiency, secs(plans.StepFixedCost), secs(plans.ElectionBatchCost), secs(plans.DefaultElectionWait), plans.DefaultElectionBatch, plans.DefaultElectionWait)
 }
 
 type phaseTotals struct {
 	steps, partitions int
 	first, last       int
 	bytes             plans.ByteSize
-	duration          plans.Duration
+	copy, fixed       plans.Duration
 }
 
 func (s *summary) phases() {
@@ -90,15 +108,16 @@ func (s *summary) phases() {
 		pt.last = st.Number
 		pt.partitions += len(st.Partitions)
 		pt.bytes += st.Estimate.BytesToCopy
-		pt.duration += st.Estimate.Duration
+		pt.copy += st.Estimate.Duration
+		pt.fixed += st.Estimate.FixedCost
 	}
 	s.printf("## Phases\n\n")
 	if len(byPhase) == 0 {
 		s.printf("The plan has no steps: nothing to move.\n\n")
 		return
 	}
-	s.printf("| phase | steps | step numbers | partition moves | bytes to copy | estimated duration |\n")
-	s.printf("|---|---:|---|---:|---:|---:|\n")
+	s.printf("| phase | steps | step numbers | partition moves | bytes to copy | copy time | fixed costs | estimated duration |\n")
+	s.printf("|---|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, ph := range plans.AllPhases {
 		pt := byPhase[ph]
 		if pt == nil {
@@ -111,7 +130,7 @@ func (s *summary) phases() {
 		if pt.last-pt.first+1 != pt.steps {
 			numbers += " (interleaved)"
 		}
-		s.printf("| %s | %d | %s | %d | %s | %s |\n", ph, pt.steps, numbers, pt.partitions, pt.bytes, pt.duration)
+		s.printf("| %s | %d | %s | %d | %s | %s | %s | %s |\n", ph, pt.steps, numbers, pt.partitions, pt.bytes, pt.copy, pt.fixed, pt.copy+pt.fixed)
 	}
 	s.printf("\n")
 }
@@ -210,8 +229,8 @@ func (s *summary) largestSteps() {
 	}
 	sort.SliceStable(steps, func(i, j int) bool {
 		a, b := steps[i].Estimate, steps[j].Estimate
-		if a.Duration != b.Duration {
-			return a.Duration > b.Duration
+		if a.Total() != b.Total() {
+			return a.Total() > b.Total()
 		}
 		if a.BytesToCopy != b.BytesToCopy {
 			return a.BytesToCopy > b.BytesToCopy
@@ -221,14 +240,15 @@ func (s *summary) largestSteps() {
 	n := min(len(steps), summaryLargestSteps)
 	s.printf("## Largest steps\n\n")
 	s.printf("The %d longest steps by estimated duration:\n\n", n)
-	s.printf("| step | phase | partitions | bytes to copy | busiest broker | its bytes | estimated duration |\n")
-	s.printf("|---:|---|---:|---:|---:|---:|---:|\n")
+	s.printf("| step | phase | partitions | bytes to copy | busiest broker | its bytes | copy time | fixed cost | estimated duration |\n")
+	s.printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, st := range steps[:n] {
 		busiest := "–"
 		if st.Estimate.BusiestBrokerBytes > 0 {
 			busiest = fmt.Sprint(st.Estimate.BusiestBroker)
 		}
-		s.printf("| %d | %s | %d | %s | %s | %s | %s |\n", st.Number, st.Phase, len(st.Partitions), st.Estimate.BytesToCopy, busiest, st.Estimate.BusiestBrokerBytes, st.Estimate.Duration)
+		e := st.Estimate
+		s.printf("| %d | %s | %d | %s | %s | %s | %s | %s | %s |\n", st.Number, st.Phase, len(st.Partitions), e.BytesToCopy, busiest, e.BusiestBrokerBytes, e.Duration, e.FixedCost, e.Total())
 	}
 	s.printf("\n")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kshift/kshift/plans"
 )
@@ -30,7 +31,7 @@ func summaryResult() *Result {
 		}},
 	}
 	for i := range steps {
-		steps[i].Estimate = plans.EstimateMoves(steps[i].Partitions, 50<<20)
+		steps[i].Estimate = plans.EstimateStep(steps[i].Phase, steps[i].Partitions, 50<<20)
 	}
 	p := &plans.Plan{
 		Version: 1, Kind: plans.KindMigration, ClusterID: "lkc-1", Strategy: plans.StrategyPhased,
@@ -64,8 +65,17 @@ func TestWriteSummary(t *testing.T) {
 		"| snapshot sha256 | `" + strings.Repeat("a", 64) + "` |\n",
 		"**4 steps** touching **3 partitions**, copying **8.0 GiB** (8610906112 bytes)",
 		"| raise-rf | 2 | 1–2 | 3 | 8.0 GiB | ",
-		"| move-leader | 1 | 3 | 3 | 0 B | 0s |\n",
-		"| lower-rf | 1 | 4 | 3 | 0 B | 0s |\n",
+		// The estimate both ways: in all, and as copy time and fixed costs
+		// (1 s a step, 2 s for the move-leader step's one election batch).
+		"; about **3m7s** in all: **3m2s** copying at the throttle and **5s** of fixed costs.\n",
+		"| raise-rf | 2 | 1–2 | 3 | 8.0 GiB | 3m2s | 2s | 3m4s |\n",
+		"| move-leader | 1 | 3 | 3 | 0 B | 0s | 2s | 2s |\n",
+		"| lower-rf | 1 | 4 | 3 | 0 B | 0s | 1s | 1s |\n",
+		// What an estimate includes, from the model's constants.
+		"its busiest broker receives or sends at 90% of the throttle",
+		"plus a fixed cost per step of 1s (the gates, the lock, throttle writes and their read-back, verification",
+		"for move-leader, 0.5s per election batch and 2s between batches (paced elections at `--election-batch 50` / `--election-wait 2s`",
+		"| 2 | raise-rf | 2 | 6.0 GiB | 2 | 6.0 GiB | 2m17s | 1s | 2m18s |\n",
 		"| replicas per broker | 0.0 | 1 |\n",
 		"| leaders per broker | 0.5 | 1 |\n",
 		"| 3 | a | 3 | 1 | 4.0 GiB | 1.0 TiB |\n",
@@ -79,6 +89,9 @@ func TestWriteSummary(t *testing.T) {
 			t.Errorf("summary lacks %q", want)
 		}
 	}
+	if strings.Contains(out, "ZooKeeper steps") {
+		t.Error("a plan without ZooKeeper steps says they are not estimated")
+	}
 	// Step 2 copies the most (3 GiB + 10 MiB onto each of two brokers, sent by 2 and 1).
 	largest := out[strings.Index(out, "## Largest steps"):]
 	if i, j := strings.Index(largest, "| 2 | raise-rf |"), strings.Index(largest, "| 1 | raise-rf |"); i < 0 || j < 0 || i > j {
@@ -90,6 +103,36 @@ func TestWriteSummary(t *testing.T) {
 	}
 	if again.String() != out {
 		t.Error("two summaries of the same result differ")
+	}
+}
+
+// TestWriteSummaryLargestStepsByTotal: the longest steps are the longest in
+// all, fixed cost included: a move-leader step of many election batches can
+// outlast a small copy.
+func TestWriteSummaryLargestStepsByTotal(t *testing.T) {
+	r := summaryResult()
+	r.Plan.Steps[0].Estimate.Duration = plans.Duration(10 * time.Second)
+	r.Plan.Steps[2].Estimate.FixedCost = plans.FixedCost(plans.PhaseMoveLeader, 500)
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	largest := out[strings.Index(out, "## Largest steps"):]
+	if i, j := strings.Index(largest, "| 3 | move-leader | 3 | 0 B | – | 0 B | 0s | 24s | 24s |"), strings.Index(largest, "| 1 | raise-rf |"); i < 0 || j < 0 || i > j {
+		t.Errorf("largest steps not ordered by copy time and fixed cost:\n%s", largest)
+	}
+}
+
+func TestWriteSummaryZooKeeperStepsNotEstimated(t *testing.T) {
+	r := summaryResult()
+	r.Plan.Steps = append([]plans.Step{{Number: 0, Phase: plans.PhaseZKJoin, ZooKeeper: &plans.ZooKeeperChange{Connect: "zk:2181"}}}, r.Plan.Steps...)
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "ZooKeeper steps are not estimated: they wait on the ensemble, and a fork on you.\n") {
+		t.Errorf("a plan with a zk step does not say it is not estimated:\n%s", buf.String())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func loadSnapshot(path string) error {
@@ -168,6 +169,12 @@ func TestRoundTrip(t *testing.T) {
 	roundTrip[Plan](t, p)
 	if got := p.Steps[0].Partitions[0]; !slices.Equal(got.To, []int32{1, 2, 3, 4}) || got.Size != 1000 {
 		t.Errorf("plan step 1 move = %+v", got)
+	}
+	if got := p.Steps[1].Estimate; got.FixedCost != Duration(2*time.Second) || got.Total() != got.FixedCost {
+		t.Errorf("plan step 2 estimate = %+v, want a fixed cost of 2s", got)
+	}
+	if got := p.Totals; got.FixedCost != Duration(4*time.Second) || got.TotalDuration != Duration(4*time.Second) {
+		t.Errorf("plan totals = %+v, want 4s of fixed cost and in all", got)
 	}
 }
 

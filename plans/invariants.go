@@ -218,13 +218,16 @@ type CheckOptions struct {
 	RackSpread bool
 	// Balance is the scope of the final balance check; BalanceUnchecked skips it.
 	Balance BalanceScope
+	// Throttle, when positive, is the mapping's rate: the plan's rate and
+	// every step's own must be it.
+	Throttle Rate
 }
 
 // CheckOptionsFor returns the options that check a plan against everything
 // its mapping promised.
 func CheckOptionsFor(m *Mapping) CheckOptions {
 	rf := m.ReplicationFactor
-	o := CheckOptions{Limits: m.Limits, ReplicationFactor: &rf, Complete: true, Exclude: m.Exclude, RackSpread: true, Balance: BalanceByRack}
+	o := CheckOptions{Limits: m.Limits, ReplicationFactor: &rf, Complete: true, Exclude: m.Exclude, RackSpread: true, Balance: BalanceByRack, Throttle: m.Throttle}
 	if len(m.BrokerMap) > 0 {
 		o.Balance, o.RackSpread = BalanceUnchecked, false
 	}
@@ -263,11 +266,24 @@ type partKey struct {
 	id    int32
 }
 
+// CheckStandalone checks the invariants a plan can be held to on its own,
+// with no snapshot and no mapping: each partition's `from` is where the
+// previous step left it, each phase does only what it may (and ends on
+// target brokers), every step's bytes-to-copy estimate matches its moves,
+// and the plan and its steps copy at a positive rate. kshift apply, rollback
+// and cancel run it on every plan they load, so that nothing unchecked is
+// executed; `kshift plan validate` runs the same checks and more.
+//
+// What it cannot check needs the snapshot: that the first `from` of every
+// partition is the cluster's, and min.insync.replicas (a plan does not
+// record it; apply's gates read it from the live cluster).
+func CheckStandalone(p *Plan) error { return CheckInvariants(p, nil, CheckOptions{}) }
+
 // CheckInvariants checks the safety invariants of docs/design.md on a plan and
 // returns every violation, each with its location ("step 4, partition
 // orders-3: ..."). snap may be nil: then only the checks the plan supports on
-// its own run (chaining between steps, what each phase may do, per-step
-// limits, estimates). With a snapshot it also checks that the first `from` of
+// its own run (CheckStandalone; with opts, also per-step limits and the
+// mapping's rate). With a snapshot it also checks that the first `from` of
 // every partition is its snapshot replica list, that no step takes a
 // partition below min.insync.replicas, and, as opts ask, the final RF,
 // completeness, rack spread and balance.
@@ -292,6 +308,7 @@ func CheckInvariants(p *Plan, snap *Snapshot, opts CheckOptions) error {
 	if snap != nil {
 		c.indexSnapshot()
 	}
+	c.throttles()
 	for i := range p.Steps {
 		c.step(&p.Steps[i])
 	}
@@ -301,6 +318,29 @@ func CheckInvariants(p *Plan, snap *Snapshot, opts CheckOptions) error {
 		c.final()
 	}
 	return pr.err()
+}
+
+// throttles checks that the plan and each step copy at a positive rate (a
+// rate of 0 means unthrottled to Kafka) and, when opts give the mapping's
+// rate, at that rate: the planner writes it on the plan and on every step.
+func (c *checker) throttles() {
+	p, want := c.plan, c.opts.Throttle
+	switch {
+	case p.Throttle <= 0:
+		c.pr.add("throttle", "is %d bytes/s (0 when missing): a plan copies at a positive rate per broker, since 0 would copy unthrottled; plan again, or set a rate such as 50MiB/s", int64(p.Throttle))
+	case want > 0 && p.Throttle != want:
+		c.pr.add("throttle", "%s (%d bytes/s) per broker, the mapping's throttle is %s (%d bytes/s)", p.Throttle, int64(p.Throttle), want, int64(want))
+	}
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		loc := fmt.Sprintf("step %d", s.Number)
+		switch {
+		case s.zeroThrottle:
+			c.pr.add(loc, "throttle is 0, which would copy unthrottled: leave the line out to use the plan's rate, or give a positive rate")
+		case want > 0 && s.Throttle > 0 && s.Throttle != want:
+			c.pr.add(loc, "throttle %s (%d bytes/s) per broker, the mapping's throttle is %s (%d bytes/s)", s.Throttle, int64(s.Throttle), want, int64(want))
+		}
+	}
 }
 
 // partIndex finds a partition's state by topic, then by partition id
@@ -434,6 +474,11 @@ func (c *checker) at(s *Step, m *Move, format string, args ...any) {
 }
 
 func (c *checker) step(s *Step) {
+	// A plan written before fixed costs were estimated has none: it is
+	// still a plan kshift can apply, only its estimate is shorter.
+	if want := FixedCost(s.Phase, len(s.Partitions)); s.Estimate.FixedCost != 0 && s.Estimate.FixedCost != want {
+		c.pr.add(fmt.Sprintf("step %d", s.Number), "estimate says a fixed cost of %s, the model gives %s for a %s step of %d partition(s)", s.Estimate.FixedCost, want, s.Phase, len(s.Partitions))
+	}
 	if !s.Phase.IsReassignment() {
 		return
 	}
@@ -491,14 +536,15 @@ func (c *checker) step(s *Step) {
 	// A partition that alone takes longer than the limit makes its step that
 	// long: its leader sends every copy it adds. Others may share the step
 	// as long as they do not make it longer. The estimate is written rounded
-	// to seconds: allow that second.
+	// to seconds: allow that second. The limit bounds the copy time, as the
+	// planner packs steps: the fixed cost does not count against it.
 	if limit := time.Duration(l.MaxStepDuration); limit > 0 {
 		longest := Rate(float64(s.ThrottleOr(c.plan.Throttle)) * ThrottleEfficiency).TimeFor(largestCopy)
 		switch est := time.Duration(s.Estimate.Duration); {
 		case longest > limit && est > longest+time.Second:
-			c.pr.add(loc, "estimated at %s, longer than its largest partition alone (%s, above the limit of %s per step)", s.Estimate.Duration, Duration(longest), Duration(limit))
+			c.pr.add(loc, "copies for an estimated %s, longer than its largest partition alone (%s, above the limit of %s per step)", s.Estimate.Duration, Duration(longest), Duration(limit))
 		case longest <= limit && est > limit+time.Second:
-			c.pr.add(loc, "estimated at %s, above the limit of %s per step", s.Estimate.Duration, Duration(limit))
+			c.pr.add(loc, "copies for an estimated %s, above the limit of %s per step", s.Estimate.Duration, Duration(limit))
 		}
 	}
 	if l.MovesIntoBroker > 0 {

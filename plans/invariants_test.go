@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -25,9 +26,10 @@ func mv(p int32, from, to []int32) Move {
 	return Move{Topic: "t", Partition: p, From: from, To: to, Size: 1 << 30}
 }
 
-// step builds a step with its bytes-to-copy estimate filled in.
+// step builds a step with its bytes-to-copy and fixed-cost estimates filled in.
 func step(n int, phase Phase, moves ...Move) Step {
 	s := Step{Number: n, Phase: phase, Partitions: moves}
+	s.Estimate.FixedCost = FixedCost(phase, len(moves))
 	for _, m := range moves {
 		s.Estimate.BytesToCopy += m.Size * ByteSize(len(m.Adding()))
 	}
@@ -37,7 +39,7 @@ func step(n int, phase Phase, moves ...Move) Step {
 // goodPlan moves both partitions 1:1 onto 11, 12, 13.
 func goodPlan() *Plan {
 	return &Plan{
-		Version: 1, Kind: KindMigration, ClusterID: "c", Strategy: StrategyPhased,
+		Version: 1, Kind: KindMigration, ClusterID: "c", Strategy: StrategyPhased, Throttle: 50 << 20,
 		SourceBrokers: []int32{1, 2, 3}, TargetBrokers: []int32{11, 12, 13},
 		Steps: []Step{
 			step(1, PhaseRaiseRF,
@@ -108,13 +110,20 @@ func TestCheckInvariantsFindsViolations(t *testing.T) {
 		{"wrong estimate", func(p *Plan, s *Snapshot, o *CheckOptions) {
 			p.Steps[0].Estimate.BytesToCopy = 1
 		}, true, []string{"step 1: estimate says 1 bytes to copy, the partitions add 6442450944"}},
+		{"hand-edited fixed cost", func(p *Plan, s *Snapshot, o *CheckOptions) {
+			p.Steps[1].Estimate.FixedCost = Duration(3 * time.Second)
+			p.Steps[2].Estimate.FixedCost = Duration(time.Minute)
+		}, true, []string{
+			"step 2: estimate says a fixed cost of 3s, the model gives 2s for a move-leader step of 2 partition(s)",
+			"step 3: estimate says a fixed cost of 1m0s, the model gives 1s for a lower-rf step of 2 partition(s)",
+		}},
 		{"limits", func(p *Plan, s *Snapshot, o *CheckOptions) {
 			o.Limits = Limits{PartitionsPerStep: 1, BytesPerStep: 1 << 30, MovesIntoBroker: 1, MaxStepDuration: Duration(time.Hour)}
 			p.Steps[0].Estimate.Duration = Duration(2 * time.Hour)
 		}, false, []string{
 			"step 1: 2 partitions, above the limit of 1 per step",
 			"step 1: copies 6.0 GiB, above the limit of 1.0 GiB per step",
-			"step 1: estimated at 2h0m0s, above the limit of 1h0m0s per step",
+			"step 1: copies for an estimated 2h0m0s, above the limit of 1h0m0s per step",
 			"step 1: adds 2 replicas to broker 11, above the limit of 1 per broker",
 		}},
 		{"final RF", func(p *Plan, s *Snapshot, o *CheckOptions) {
@@ -161,6 +170,100 @@ func TestCheckInvariantsFindsViolations(t *testing.T) {
 	}
 }
 
+// CheckStandalone is what apply, rollback and cancel run on load: a raise-rf
+// `to` hand-edited to [1001] (the case of issue 12) is named with every
+// violation it causes, each on its own line.
+func TestCheckStandaloneNamesEveryViolation(t *testing.T) {
+	if err := CheckStandalone(goodPlan()); err != nil {
+		t.Fatalf("good plan refused: %v", err)
+	}
+	p := goodPlan()
+	p.Steps[0].Partitions[0].To = []int32{1001}
+	err := CheckStandalone(p)
+	want := []string{
+		"step 1, partition t-0: raise-rf [1 2 3] -> [1001] must keep the current replicas first, in order, and only add",
+		"step 1, partition t-0: raise-rf adds broker 1001, which is not a target",
+		"step 2, partition t-0: from [1 2 3 11 12 13] is not [1001], where the previous step leaves it",
+		"step 1: estimate says 6442450944 bytes to copy, the partitions add 4294967296",
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	if n := len(Problems(err)); n < len(want) {
+		t.Errorf("%d problems, want each violation on its own (%d at least):\n%v", n, len(want), err)
+	}
+}
+
+// A rate of 0, written or missing, copies unthrottled: it is a violation at
+// the plan's level and at a step's, on the fast decoding path and the plain one.
+func TestCheckStandaloneRefusesZeroThrottle(t *testing.T) {
+	p := goodPlan()
+	p.Steps[1].Throttle = 10 << 20
+	good, err := Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, old, new string
+		want           string
+	}{
+		{"plan throttle 0", "throttle: 52428800\n", "throttle: 0\n", "throttle: is 0 bytes/s (0 when missing)"},
+		{"plan throttle missing", "throttle: 52428800\n", "", "throttle: is 0 bytes/s (0 when missing)"},
+		{"plan throttle null", "throttle: 52428800\n", "throttle:\n", "throttle: is 0 bytes/s (0 when missing)"},
+		{"step throttle 0", "    throttle: 10485760\n", "    throttle: 0\n", "step 2: throttle is 0, which would copy unthrottled"},
+	} {
+		for _, plain := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/plain %v", tc.name, plain), func(t *testing.T) {
+				data := strings.Replace(string(good), tc.old, tc.new, 1)
+				if plain {
+					// A comment in the partition lines sends the file down the plain path.
+					data = strings.Replace(data, "size: 1073741824}", "size: 1073741824} # edited", 1)
+				}
+				p, err := Decode[Plan]([]byte(data), "plan.yaml")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := CheckStandalone(p); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("want %q, got: %v", tc.want, err)
+				}
+			})
+		}
+	}
+	// A step without a rate of its own uses the plan's: no violation.
+	p, err = Decode[Plan](good, "plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckStandalone(p); err != nil {
+		t.Errorf("steps without a rate of their own refused: %v", err)
+	}
+}
+
+// With the mapping's rate, the plan's and each step's own are compared with
+// it (plan validate --mapping).
+func TestCheckInvariantsComparesRatesWithMapping(t *testing.T) {
+	p := goodPlan()
+	p.Steps[2].Throttle = 20 << 20
+	err := CheckInvariants(p, nil, CheckOptions{Throttle: 10 << 20})
+	for _, w := range []string{
+		"throttle: 50 MiB/s (52428800 bytes/s) per broker, the mapping's throttle is 10 MiB/s (10485760 bytes/s)",
+		"step 3: throttle 20 MiB/s (20971520 bytes/s) per broker, the mapping's throttle is 10 MiB/s (10485760 bytes/s)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "step 1") {
+		t.Errorf("step 1 has no rate of its own, yet: %v", err)
+	}
+	p.Throttle, p.Steps[2].Throttle = 10<<20, 10<<20
+	if err := CheckInvariants(p, nil, CheckOptions{Throttle: 10 << 20}); err != nil {
+		t.Errorf("rates equal to the mapping's refused: %v", err)
+	}
+}
+
 func TestCheckInvariantsOversizedPartitionAlone(t *testing.T) {
 	p := goodPlan()
 	for i := range p.Steps {
@@ -183,7 +286,7 @@ func TestCheckInvariantsPartitionOverDurationSetsStepLength(t *testing.T) {
 		want     string
 	}{
 		{56*time.Minute + 53*time.Second, ""},
-		{time.Hour, "step 1: estimated at 1h0m0s, longer than its largest partition alone (56m53s, above the limit of 10m0s per step)"},
+		{time.Hour, "step 1: copies for an estimated 1h0m0s, longer than its largest partition alone (56m53s, above the limit of 10m0s per step)"},
 	} {
 		// The rate is the step's own, or the plan's when the step sets none.
 		for _, stepRate := range []bool{true, false} {
@@ -205,10 +308,24 @@ func TestCheckInvariantsPartitionOverDurationSetsStepLength(t *testing.T) {
 	}
 }
 
+// TestCheckInvariantsStepLimitOnCopyTime: max_step_duration bounds what the
+// brokers copy in a step, as the planner packs it; the fixed cost a step
+// adds on top of its copy time does not count against it.
+func TestCheckInvariantsStepLimitOnCopyTime(t *testing.T) {
+	o := CheckOptions{Limits: Limits{MaxStepDuration: Duration(time.Hour)}}
+	p := goodPlan()
+	// At the limit, with the second the written estimate may be rounded by;
+	// its 1 s fixed cost takes the step past it.
+	p.Steps[0].Estimate.Duration = Duration(time.Hour + time.Second)
+	if err := CheckInvariants(p, invSnapshot(), o); err != nil {
+		t.Errorf("a step that copies for the limit was refused for its fixed cost: %v", err)
+	}
+}
+
 // rollbackOf is the literal inverse of goodPlan, as plans.Rollback writes it.
 func rollbackOf() *Plan {
 	p := goodPlan()
-	r := &Plan{Version: 1, Kind: KindRollback, ClusterID: "c", Strategy: p.Strategy, SourceBrokers: p.SourceBrokers, TargetBrokers: p.TargetBrokers}
+	r := &Plan{Version: 1, Kind: KindRollback, ClusterID: "c", Strategy: p.Strategy, Throttle: p.Throttle, SourceBrokers: p.SourceBrokers, TargetBrokers: p.TargetBrokers}
 	for i := len(p.Steps) - 1; i >= 0; i-- {
 		f := p.Steps[i]
 		var moves []Move
@@ -286,5 +403,18 @@ func TestMeasureBalance(t *testing.T) {
 	held[0].Placed = 1
 	if got := MeasureBalance(BalanceAllTargets, held, 100).Problems(); len(got) == 0 {
 		t.Error("a broker the plan added to is excused")
+	}
+}
+
+// TestPlanWithoutFixedCostsPasses: a plan written before kshift estimated
+// fixed costs has none; it is still valid (only its estimate is shorter),
+// so apply does not refuse plans already reviewed and merged.
+func TestPlanWithoutFixedCostsPasses(t *testing.T) {
+	p := goodPlan()
+	for i := range p.Steps {
+		p.Steps[i].Estimate.FixedCost = 0
+	}
+	if err := CheckInvariants(p, invSnapshot(), fullOptions()); err != nil {
+		t.Errorf("plan without fixed costs: %v", err)
 	}
 }

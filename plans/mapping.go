@@ -2,6 +2,7 @@ package plans
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -49,6 +50,31 @@ func (m *Mapping) formatVersion() int { return m.Version }
 type ReplicationFactor struct {
 	Default int            `yaml:"default,omitempty"`
 	Topics  map[string]int `yaml:"topics,omitempty"`
+
+	// zeroDefault records a `default: 0` written in the file: 0 is how the
+	// value says "keep each topic's RF", which is leaving the line out.
+	zeroDefault bool
+}
+
+// unsetRF marks a default the file leaves out while it is decoded.
+const unsetRF = math.MinInt
+
+// UnmarshalYAML decodes strictly (the decoder's unknown-field check
+// applies) and records whether the file writes `default: 0`.
+func (r *ReplicationFactor) UnmarshalYAML(unmarshal func(any) error) error {
+	type rfFields ReplicationFactor
+	v := rfFields{Default: unsetRF}
+	if err := unmarshal(&v); err != nil {
+		return err
+	}
+	switch v.Default {
+	case unsetRF:
+		v.Default = 0
+	case 0:
+		v.zeroDefault = true
+	}
+	*r = ReplicationFactor(v)
+	return nil
 }
 
 // For returns the target RF of a topic whose current RF is current.
@@ -148,6 +174,9 @@ func (m *Mapping) Validate() error {
 		}
 	}
 	rf := m.ReplicationFactor
+	if rf.zeroDefault {
+		p.add("replication_factor.default", "is 0, which is no replication factor: give 1 or more, or leave the line out to keep each topic's RF")
+	}
 	if rf.Default < 0 {
 		p.add("replication_factor.default", "must be at least 1 (or left out to keep each topic's RF)")
 	}

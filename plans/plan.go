@@ -2,6 +2,7 @@ package plans
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -33,8 +34,20 @@ type Totals struct {
 	Steps       int      `yaml:"steps"`
 	Partitions  int      `yaml:"partitions"`
 	BytesToCopy ByteSize `yaml:"bytes_to_copy"`
-	// Duration is the sum of the steps' estimated durations.
+	// Duration is the sum of the steps' copy times (Estimate.Duration).
 	Duration Duration `yaml:"duration"`
+	// FixedCost is the sum of the steps' fixed costs (Estimate.FixedCost).
+	FixedCost Duration `yaml:"fixed_cost"`
+	// TotalDuration is Duration plus FixedCost: how long the plan should take.
+	TotalDuration Duration `yaml:"total_duration"`
+}
+
+// Add counts one step's estimate into the totals' bytes and durations.
+func (t *Totals) Add(e Estimate) {
+	t.BytesToCopy += e.BytesToCopy
+	t.Duration += e.Duration
+	t.FixedCost += e.FixedCost
+	t.TotalDuration += e.Total()
 }
 
 // Step is one reviewable, bounded unit of a plan, applied by
@@ -51,6 +64,32 @@ type Step struct {
 	Partitions []Move `yaml:"partitions,omitempty"`
 	// ZooKeeper is the ensemble change of a zk-* step.
 	ZooKeeper *ZooKeeperChange `yaml:"zookeeper,omitempty"`
+
+	// zeroThrottle records a `throttle: 0` written in the file. Throttle 0
+	// is how a step says it has no rate of its own, so the value alone cannot
+	// tell a rate edited down to 0 (an unthrottled copy) from no rate.
+	zeroThrottle bool
+}
+
+// unsetRate marks a step rate the file leaves out while it is decoded.
+const unsetRate = Rate(math.MinInt64)
+
+// UnmarshalYAML decodes a step strictly (the decoder's unknown-field check
+// applies) and records whether the file writes `throttle: 0`.
+func (s *Step) UnmarshalYAML(unmarshal func(any) error) error {
+	type stepFields Step
+	v := stepFields{Throttle: unsetRate}
+	if err := unmarshal(&v); err != nil {
+		return err
+	}
+	switch v.Throttle {
+	case unsetRate:
+		v.Throttle = 0
+	case 0:
+		v.zeroThrottle = true
+	}
+	*s = Step(v)
+	return nil
 }
 
 // Estimate is what a step is expected to cost.
@@ -60,10 +99,18 @@ type Estimate struct {
 	// lasts as long as it takes.
 	BusiestBroker      int32    `yaml:"busiest_broker,omitempty"`
 	BusiestBrokerBytes ByteSize `yaml:"busiest_broker_bytes,omitempty"`
-	// Duration is the busiest broker's bytes at the rate a throttle actually
-	// reaches (ThrottleEfficiency of the configured rate).
+	// Duration is the copy time: the busiest broker's bytes at the rate a
+	// throttle actually reaches (ThrottleEfficiency of the configured rate).
+	// The step packing, max_step_duration and the benchmarks use it alone.
 	Duration Duration `yaml:"duration"`
+	// FixedCost is what the step costs whatever it copies (FixedCost of its
+	// phase and size): gates, lock, throttle writes, paced elections,
+	// verification. ZooKeeper steps carry none.
+	FixedCost Duration `yaml:"fixed_cost,omitempty"`
 }
+
+// Total is the step's estimated duration: its copy time plus its fixed cost.
+func (e Estimate) Total() Duration { return e.Duration + e.FixedCost }
 
 // ThrottleEfficiency is the share of a configured throttle rate a throttled
 // copy actually reaches (docs/kafka-behaviour.md item 16 observed about 0.9).

@@ -71,7 +71,7 @@ func UndoStep(s *Step, planThrottle Rate) (Step, bool) {
 				Size:      m.Size,
 			}
 		}
-		u.Estimate = EstimateMoves(u.Partitions, s.ThrottleOr(planThrottle))
+		u.Estimate = EstimateStep(u.Phase, u.Partitions, s.ThrottleOr(planThrottle))
 		return u, true
 	}
 	if s.ZooKeeper == nil || (s.Phase != PhaseZKJoin && s.Phase != PhaseZKHandover) {
@@ -137,9 +137,10 @@ func BusiestTotal(p *Plan, snap *Snapshot) (broker int32, bytes ByteSize) {
 	return broker, bytes
 }
 
-// EstimateMoves estimates one reassignment step: every replica a move adds
-// copies the partition's size from the current leader (the first replica of
-// from). A broker's load is the larger of what it receives and what it sends;
+// EstimateMoves estimates the copy time of one reassignment step (EstimateStep
+// adds the step's fixed cost): every replica a move adds copies the
+// partition's size from the current leader (the first replica of from). A
+// broker's load is the larger of what it receives and what it sends;
 // the busiest broker sets the step's duration at the rate a throttle actually
 // reaches (ThrottleEfficiency of throttle). A throttle of 0 gives no duration.
 func EstimateMoves(moves []Move, throttle Rate) Estimate {
@@ -186,14 +187,13 @@ func EstimateMoves(moves []Move, throttle Rate) Estimate {
 
 // ComputeTotals sums steps into a plan header: the number of steps, the
 // number of distinct partitions touched, the bytes copied and the estimated
-// duration.
+// durations (copy time, fixed cost, and both).
 func ComputeTotals(steps []Step) Totals {
 	t := Totals{Steps: len(steps)}
 	seen := map[string]map[int32]bool{}
 	for i := range steps {
 		s := &steps[i]
-		t.BytesToCopy += s.Estimate.BytesToCopy
-		t.Duration += s.Estimate.Duration
+		t.Add(s.Estimate)
 		for _, m := range s.Partitions {
 			ps := seen[m.Topic]
 			if ps == nil {

@@ -105,6 +105,16 @@ func TestRollback(t *testing.T) {
 	if r.Totals.Steps != 5 || r.Totals.Partitions != 2 || r.Totals.BytesToCopy != 8000 {
 		t.Errorf("totals = %+v", r.Totals)
 	}
+	// Undos are estimated like forward steps: a fixed cost by phase and
+	// size besides the copy time, and none for ZooKeeper steps.
+	for i, want := range []time.Duration{0, time.Second, 2 * time.Second, time.Second, 0} {
+		if got := time.Duration(r.Steps[i].Estimate.FixedCost); got != want {
+			t.Errorf("undo step %d (%s): fixed cost %s, want %s", i+1, r.Steps[i].Phase, got, want)
+		}
+	}
+	if time.Duration(r.Totals.FixedCost) != 4*time.Second || r.Totals.TotalDuration != r.Totals.Duration+r.Totals.FixedCost || r.Totals.Duration != est.Duration {
+		t.Errorf("totals: copy %s, fixed %s, total %s; want copy %s, fixed 4s and their sum", r.Totals.Duration, r.Totals.FixedCost, r.Totals.TotalDuration, est.Duration)
+	}
 	if err := r.Validate(); err != nil {
 		t.Errorf("rollback plan does not validate: %v", err)
 	}

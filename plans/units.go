@@ -53,24 +53,50 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 // integer or as "50MiB/s"; kshift writes the integer.
 type Rate int64
 
-// ParseRate parses "50MiB/s", "50MiB" or "52428800" into bytes per second.
+// MaxRate is the highest rate kshift accepts, 1 PiB/s: far above any link a
+// broker has, so that a larger one is a typing mistake (a size for a rate,
+// digits too many), never a throttle.
+const MaxRate Rate = 1 << 50
+
+// ParseRate parses a rate per second: "50MiB/s", "50MB/s", "50MiB",
+// "50MBps" or "52428800" are bytes per second. A unit ending in a lower-case
+// b, or in bit or bits, counts bits, as network rates are written:
+// "800Mbps", "800Mb/s" and "800Mbit/s" are 100 MB/s (100,000,000 bytes/s,
+// rounded down to whole bytes). Rates above MaxRate are refused.
 func ParseRate(s string) (Rate, error) {
 	t := strings.TrimSpace(s)
 	t = strings.TrimSuffix(strings.TrimSuffix(t, "/s"), "ps")
+	bits := false
+	for _, unit := range []string{"bits", "bit", "b"} {
+		if u, ok := strings.CutSuffix(t, unit); ok {
+			t, bits = u+"B", true // "400Mb" counts what "400MB" would, in bits
+			break
+		}
+	}
 	n, err := ParseByteSize(t)
 	if err != nil {
-		return 0, fmt.Errorf("invalid rate %q: want bytes per second or a rate like 50MiB/s", s)
+		return 0, fmt.Errorf("invalid rate %q: want bytes per second or a rate like 50MiB/s (a lower-case b means bits: 400Mbps)", s)
 	}
-	return Rate(n), nil
+	r := Rate(n)
+	if bits {
+		r /= 8
+	}
+	if r > MaxRate {
+		return 0, fmt.Errorf("invalid rate %q: above %s, the most kshift accepts (bytes per second, or bits with a lower-case b)", s, MaxRate)
+	}
+	return r, nil
 }
 
 // String prints the rate in binary units, e.g. "50 MiB/s".
 func (r Rate) String() string { return ByteSize(r).String() + "/s" }
 
-// UnmarshalYAML accepts an integer or a human-readable rate.
+// UnmarshalYAML accepts an integer or a human-readable rate (ParseRate).
 func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
 	var i int64
 	if err := n.Decode(&i); err == nil {
+		if Rate(i) > MaxRate {
+			return fmt.Errorf("line %d: rate %d bytes/s is above %s, the most kshift accepts", n.Line, i, MaxRate)
+		}
 		*r = Rate(i)
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/zkdial"
 )
 
 // ZKConn is the part of a ZooKeeper client zkops uses. *zk.Conn satisfies
@@ -92,7 +93,8 @@ func Dial(ctx context.Context, connect string, auth *Auth) (*zk.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(discard{}))
+	var dials zkdial.Watch
+	conn, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(discard{}), zk.WithDialer(dials.Dial))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to zookeeper %s: %w", connect, err)
 	}
@@ -102,6 +104,11 @@ func Dial(ctx context.Context, connect string, auth *Auth) (*zk.Conn, error) {
 	for conn.State() != zk.StateHasSession {
 		select {
 		case <-tick.C:
+			// The client retries refused servers forever: fail at once.
+			if err := dials.AllRefused(); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("connecting to zookeeper %s: %w", connect, err)
+			}
 		case <-ctx.Done():
 			conn.Close()
 			return nil, fmt.Errorf("connecting to zookeeper %s: no session before %w: check the addresses and that the servers run", connect, ctx.Err())

@@ -19,7 +19,10 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// loadPlan reads the plan named by the first argument.
+// loadPlan reads the plan named by the first argument and refuses (exit 3)
+// one that breaks an invariant it can be checked for on its own
+// (plans.CheckStandalone), naming every violation: nothing unchecked is
+// executed.
 func loadPlan(c *cli.Context) (executor.PlanRef, error) {
 	if err := requireArgs(c, 1, "PLAN (a plan.yaml written by kshift plan)"); err != nil {
 		return executor.PlanRef{}, err
@@ -28,6 +31,9 @@ func loadPlan(c *cli.Context) (executor.PlanRef, error) {
 	p, sum, err := plans.LoadFile[plans.Plan](path)
 	if err != nil {
 		return executor.PlanRef{}, err
+	}
+	if err := plans.CheckStandalone(p); err != nil {
+		return executor.PlanRef{}, refused(fmt.Errorf("%s breaks the plan invariants, so kshift runs none of it (kshift plan validate %s lists the same; plan again rather than edit a plan by hand):\n%w", path, path, err))
 	}
 	return executor.PlanRef{Plan: p, Path: path, SHA256: sum}, nil
 }
@@ -97,6 +103,11 @@ func runApply(c *cli.Context) error {
 			return badInput(fmt.Errorf("%s has no step %d (it has %d)", ref.Path, n, len(p.Steps)))
 		}
 	}
+	// Every step after the first is asked about: refuse before anything
+	// changes when nobody can answer.
+	if len(steps) > 1 && !c.Bool("auto-continue") && !c.Bool(flagDryRun) && !isTerminal(c.App.Reader) {
+		return usageError{"apply: --through and --all ask before each step, and standard input is not a terminal: give --auto-continue to run the steps unattended, or apply one --step N at a time"}
+	}
 	o := executor.Options{
 		ForceOrder:        c.Bool("force-order"),
 		CancelOnInterrupt: c.Bool("cancel-on-interrupt"),
@@ -152,6 +163,12 @@ func runApply(c *cli.Context) error {
 	return nil
 }
 
+// nextStepPrompt asks whether to go on with step st, saying how long it
+// should take: its copy time and its fixed cost together.
+func nextStepPrompt(st *plans.Step) string {
+	return fmt.Sprintf("next: step %d (%s, %d partitions, %s). Continue? [y/N] ", st.Number, st.Phase, len(st.Partitions), aboutEstimate(st.Estimate))
+}
+
 // confirmStep asks whether to go on with step st, unless it is done
 // already: only a step that will change something is asked about.
 func confirmStep(c *cli.Context, e *executor.Executor, ref executor.PlanRef, st *plans.Step, in *bufio.Reader) (bool, error) {
@@ -159,7 +176,7 @@ func confirmStep(c *cli.Context, e *executor.Executor, ref executor.PlanRef, st 
 	if err != nil || done {
 		return err == nil, execErr(err)
 	}
-	fmt.Fprintf(c.App.Writer, "next: step %d (%s, %d partitions, about %s). Continue? [y/N] ", st.Number, st.Phase, len(st.Partitions), st.Estimate.Duration)
+	fmt.Fprint(c.App.Writer, nextStepPrompt(st))
 	line, _ := in.ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 		fmt.Fprintf(c.App.Writer, "stopped before step %d; continue with: kshift apply %s --step %d\n", st.Number, ref.Path, st.Number)
@@ -257,8 +274,9 @@ func (p *progressPrinter) update(pr executor.Progress) {
 	}
 	line := fmt.Sprintf("%s %s: %d/%d partitions done, %s of %s copied (%.0f%%)",
 		plans.StepLabel(pr.Step, pr.Undoes), pr.Phase, pr.Done, pr.Partitions, plans.ByteSize(pr.BytesCopied), plans.ByteSize(pr.BytesTotal), frac*100)
+	line += receivingNow(pr)
 	if pr.ETA > 0 {
-		line += fmt.Sprintf(" at %s/s, eta %s", plans.ByteSize(pr.Rate), pr.ETA.Round(time.Second))
+		line += fmt.Sprintf(", eta %s", pr.ETA.Round(time.Second))
 	}
 	if pr.Note != "" {
 		line += ", " + pr.Note
@@ -278,6 +296,26 @@ func (p *progressPrinter) update(pr executor.Progress) {
 		p.last = time.Now()
 	}
 	p.stalled = pr.Stalled
+}
+
+// receivingNow says how fast the busiest receiving broker copies now,
+// against the per-broker throttle: rates are per broker, so a cluster-wide
+// sum would read as "above the throttle" when every broker is below it.
+func receivingNow(pr executor.Progress) string {
+	if pr.BytesTotal == 0 || pr.BytesCopied >= pr.BytesTotal {
+		return ""
+	}
+	throttle := ""
+	if pr.Throttle > 0 {
+		throttle = fmt.Sprintf(" (throttle %s per broker)", pr.Throttle)
+	}
+	switch {
+	case pr.Idle:
+		return "; nothing copied since the last read" + throttle
+	case pr.BusiestBroker < 0:
+		return ""
+	}
+	return fmt.Sprintf("; busiest receiver now broker %d at %s/s%s", pr.BusiestBroker, plans.ByteSize(pr.BusiestRate), throttle)
 }
 
 // leastAdvanced names the first n replicas (the executor sorts them least

@@ -285,7 +285,11 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 	// --through asks only before a step that will change something: not
 	// before step 2, done already, but before step 3.
 	ask := kshiftCmd(t, append(append([]string{"apply"}, conn...), m.planPath, "--through", "3")...)
-	ask.Stdin = strings.NewReader("n\n")
+	pty, tty := openPTY(t)
+	ask.Stdin = tty
+	if _, err := pty.WriteString("n\n"); err != nil {
+		t.Fatal(err)
+	}
 	if outb, err := ask.CombinedOutput(); err != nil || strings.Count(string(outb), "Continue?") != 1 ||
 		!strings.Contains(string(outb), "next: step 3 (lower-rf") || !strings.Contains(string(outb), "step 2 (move-leader): already done") {
 		t.Errorf("apply --through 3 answering no: %v\n%s", err, outb)
@@ -607,5 +611,35 @@ func TestApplyHelpDefaults(t *testing.T) {
 		if strings.Count(l, "default") > 1 || strings.Contains(l, "(default: 0") {
 			t.Errorf("%s help %q: more than one or a meaningless default", flag, l)
 		}
+	}
+}
+
+// TestNextStepPrompt: the question before a step says how long it should
+// take in all, copy time and fixed cost, and how that splits.
+func TestNextStepPrompt(t *testing.T) {
+	for _, tc := range []struct {
+		step plans.Step
+		want string
+	}{
+		{plans.Step{Number: 2, Phase: plans.PhaseRaiseRF, Partitions: make([]plans.Move, 3),
+			Estimate: plans.Estimate{Duration: plans.Duration(137 * time.Second), FixedCost: plans.Duration(time.Second)}},
+			"next: step 2 (raise-rf, 3 partitions, about 2m18s (2m17s copying + 1s fixed)). Continue? [y/N] "},
+		{plans.Step{Number: 5, Phase: plans.PhaseMoveLeader, Partitions: make([]plans.Move, 51),
+			Estimate: plans.Estimate{FixedCost: plans.FixedCost(plans.PhaseMoveLeader, 51)}},
+			"next: step 5 (move-leader, 51 partitions, about 4s). Continue? [y/N] "},
+	} {
+		if got := nextStepPrompt(&tc.step); got != tc.want {
+			t.Errorf("prompt %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestEstimateModelMatchesApplyDefaults: plan estimates pace elections as
+// apply does by default; the model and apply's defaults must not drift apart.
+func TestEstimateModelMatchesApplyDefaults(t *testing.T) {
+	d := executor.DefaultOptions()
+	if d.ElectionBatch != plans.DefaultElectionBatch || d.ElectionWait != plans.DefaultElectionWait {
+		t.Errorf("apply elects %d partitions per batch, %s apart; plans.FixedCost assumes %d, %s apart: change both together",
+			d.ElectionBatch, d.ElectionWait, plans.DefaultElectionBatch, plans.DefaultElectionWait)
 	}
 }

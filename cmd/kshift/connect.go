@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -106,6 +108,9 @@ func connectionOptions(c *cli.Context) (kafkaconn.Options, error) {
 	if err := o.Validate(); err != nil {
 		return o, badInput(err)
 	}
+	for _, w := range o.Warnings() {
+		fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
+	}
 	return o, nil
 }
 
@@ -122,7 +127,11 @@ func connect(c *cli.Context) (*kafkaconn.Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	return kafkaconn.Connect(c.Context, o)
+	clients, err := kafkaconn.Connect(c.Context, o)
+	if errors.Is(err, kafkaconn.ErrBadOptions) {
+		return nil, badInput(err)
+	}
+	return clients, err
 }
 
 // connectZooKeeper opens a session with the cluster's ZooKeeper when

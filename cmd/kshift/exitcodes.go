@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -43,7 +44,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &usage), errors.Is(err, plans.ErrBadInput):
+	case errors.As(err, &usage), errors.Is(err, plans.ErrBadInput), errors.Is(err, outdir.ErrRefused):
 		return exitBadInput
 	case errors.Is(err, errRefused):
 		return exitRefused

@@ -38,9 +38,17 @@ func TestApplyRefusedByHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	moves := []plans.Move{{Topic: "orders", Partition: 0, From: []int32{0, 1, 2}, To: []int32{0, 1, 2, 3, 4, 5}}}
+	// Steps 2 and 3 make it a whole plan (apply refuses one that breaks the
+	// plan invariants); only step 1 is applied.
+	lead := []plans.Move{{Topic: "orders", Partition: 0, From: moves[0].To, To: []int32{3, 4, 5, 0, 1, 2}}}
+	lower := []plans.Move{{Topic: "orders", Partition: 0, From: lead[0].To, To: []int32{3, 4, 5}}}
 	p := &plans.Plan{Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: "gate-test", Strategy: plans.StrategyPhased,
 		Throttle: 10 << 20, SourceBrokers: []int32{0, 1, 2}, TargetBrokers: []int32{3, 4, 5},
-		Steps: []plans.Step{{Number: 1, Phase: plans.PhaseRaiseRF, Partitions: moves, Estimate: plans.EstimateMoves(moves, 10<<20)}}}
+		Steps: []plans.Step{
+			{Number: 1, Phase: plans.PhaseRaiseRF, Partitions: moves, Estimate: plans.EstimateMoves(moves, 10<<20)},
+			{Number: 2, Phase: plans.PhaseMoveLeader, Partitions: lead},
+			{Number: 3, Phase: plans.PhaseLowerRF, Partitions: lower},
+		}}
 	p.Totals = plans.ComputeTotals(p.Steps)
 	data, err := plans.Marshal(p)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kshift/kshift/inspect"
+	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
 )
@@ -19,15 +20,17 @@ func newJoinCommand() *cli.Command {
 			Name:  "config",
 			Usage: "print each target broker's server.properties fragment",
 			Description: `For each target broker of the mapping: broker.id, broker.rack, zookeeper.connect
-(the mapping's target ZooKeeper nodes, or --zookeeper-hosts, with the cluster's
-chroot), listeners and advertised.listeners from the mapping's listeners
-section, and inter.broker.protocol.version, log.message.format.version,
+(--zookeeper-hosts, else the mapping's target ZooKeeper nodes, else the ensemble the
+cluster uses now, from the snapshot; with the cluster's chroot), listeners and
+advertised.listeners from the mapping's listeners section (ports for every target,
+and listeners.broker_ports for a target's own, e.g. targets sharing a host), and
+inter.broker.protocol.version, log.message.format.version,
 listener.security.protocol.map and inter.broker.listener.name copied from the
 source brokers in the snapshot. Reads files only; talks to no cluster.`,
 			Flags: []cli.Flag{
 				&cli.PathFlag{Name: "snapshot", Usage: "snapshot of the cluster (kshift snapshot)"},
 				&cli.PathFlag{Name: "mapping", Usage: "mapping with target_brokers and a listeners section"},
-				&cli.StringFlag{Name: "zookeeper-hosts", Usage: "host:port,... of the ZooKeeper nodes the targets use, when the mapping has no zookeeper section"},
+				&cli.StringFlag{Name: "zookeeper-hosts", Usage: "host:port,... of the ZooKeeper nodes the targets use", DefaultText: "the mapping's target nodes, else the cluster's ensemble from the snapshot"},
 				&cli.StringFlag{Name: "chroot", Usage: "the cluster's ZooKeeper chroot (/ for none), when the snapshot does not tell"},
 				&cli.PathFlag{Name: "out", Usage: "write server-<id>.properties files into this directory instead of printing"},
 			},
@@ -62,6 +65,17 @@ func joinConfigAction(c *cli.Context) error {
 		return badInput(fmt.Errorf("join config: %w", err))
 	}
 	dir := c.Path("out")
+	if dir != "" {
+		// Every file is checked before the first is written.
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return badInput(fmt.Errorf("--out %s is not a directory: give an existing directory to write server-<id>.properties files into", dir))
+		}
+		for _, j := range cfgs {
+			if err := outdir.CheckFile(joinConfigPath(dir, j.BrokerID)); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+		}
+	}
 	for i, j := range cfgs {
 		text := j.Text(snap.ClusterID)
 		if dir == "" {
@@ -71,11 +85,16 @@ func joinConfigAction(c *cli.Context) error {
 			fmt.Fprint(c.App.Writer, text)
 			continue
 		}
-		path := filepath.Join(dir, fmt.Sprintf("server-%d.properties", j.BrokerID))
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			return fmt.Errorf("cannot write %s: %w", path, err)
+		path := joinConfigPath(dir, j.BrokerID)
+		if err := outdir.WriteFile(path, []byte(text)); err != nil {
+			return err
 		}
 		fmt.Fprintln(c.App.ErrWriter, "wrote "+path)
 	}
 	return nil
+}
+
+// joinConfigPath is where join config --out writes a target broker's fragment.
+func joinConfigPath(dir string, id int32) string {
+	return filepath.Join(dir, fmt.Sprintf("server-%d.properties", id))
 }

@@ -56,6 +56,9 @@ func runPlan(c *cli.Context) error {
 	if err := requireArgs(c, 0, "no arguments (subcommands: show, validate, export, import)"); err != nil {
 		return err
 	}
+	if err := checkPlanDir(c.String("out")); err != nil {
+		return err
+	}
 	res, err := planFromFiles(c.String("snapshot"), c.String("mapping"))
 	if err != nil {
 		return err
@@ -138,6 +141,15 @@ func planDirFiles(res *planner.Result) ([]outdir.File, error) {
 		{Name: rollbackFileName, Data: rollbackYAML},
 		{Name: summaryFileName, Data: summary.Bytes()},
 	}, nil
+}
+
+// checkPlanDir refuses an --out that writePlanDir would refuse, before any
+// planning: bad input.
+func checkPlanDir(dir string) error {
+	if err := outdir.CheckDir(dir, []string{planFileName, rollbackFileName, summaryFileName}); err != nil {
+		return badInput(fmt.Errorf("--out: %w", err))
+	}
+	return nil
 }
 
 // writePlanDir writes the plan directory atomically; a refused --out is bad input.

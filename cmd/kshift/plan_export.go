@@ -41,6 +41,11 @@ func runPlanExport(c *cli.Context) error {
 	if f := c.String("format"); f != exportFormatKafkaJSON {
 		return usageError{fmt.Sprintf("--format %q: the only export format is %s", f, exportFormatKafkaJSON)}
 	}
+	if c.IsSet("out") {
+		if err := outdir.CheckFile(c.String("out")); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
 	path := c.Args().First()
 	p, _, err := plans.LoadFile[plans.Plan](path)
 	if err != nil {

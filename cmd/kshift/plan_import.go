@@ -26,7 +26,7 @@ in the JSON.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "snapshot", Usage: "the cluster snapshot (`FILE`, from kshift snapshot)"},
 			&cli.StringFlag{Name: "out", Usage: "the output `DIR`; its parent must exist"},
-			&cli.StringFlag{Name: "throttle", Value: plans.DefaultThrottle.String(), Usage: "replication `RATE` per broker, e.g. 50MiB/s"},
+			&cli.StringFlag{Name: "throttle", Value: plans.DefaultThrottle.String(), Usage: "replication `RATE` per broker in bytes/s, e.g. 50MiB/s (a lower-case b means bits: 400Mbps)"},
 			&cli.IntFlag{Name: "partitions-per-step", Value: plans.DefaultLimits.PartitionsPerStep, Usage: "at most `N` partitions per step"},
 			&cli.StringFlag{Name: "bytes-per-step", Value: plans.DefaultLimits.BytesPerStep.String(), Usage: "at most `SIZE` copied per step, e.g. 500GiB"},
 			&cli.IntFlag{Name: "moves-into-broker", Value: plans.DefaultLimits.MovesIntoBroker, Usage: "at most `N` replicas added to one broker per step"},
@@ -42,8 +42,14 @@ func runPlanImport(c *cli.Context) error {
 	if err := requireArgs(c, 1, "one reassignment JSON file"); err != nil {
 		return err
 	}
+	if err := checkPlanDir(c.String("out")); err != nil {
+		return err
+	}
 	throttle, err := plans.ParseRate(c.String("throttle"))
-	if err != nil || throttle < 1 {
+	if err != nil {
+		return usageError{"--throttle: " + err.Error()}
+	}
+	if throttle < 1 {
 		return usageError{fmt.Sprintf("--throttle %q: want a positive rate such as 50MiB/s", c.String("throttle"))}
 	}
 	bytesPerStep, err := plans.ParseByteSize(c.String("bytes-per-step"))

@@ -77,9 +77,9 @@ func printPlanData(pr *printer, v any, tables func() []table) error {
 
 func planTable(p *plans.Plan) table {
 	t := p.Totals
-	title := fmt.Sprintf("%s plan for cluster %s (%s, throttle %s): %d steps, %d partitions, %s to copy, about %s",
-		p.Kind, p.ClusterID, p.Strategy, p.Throttle, t.Steps, t.Partitions, t.BytesToCopy, t.Duration)
-	header := []string{"step", "phase", "partitions", "bytes to copy", "busiest broker", "duration", "throttle"}
+	title := fmt.Sprintf("%s plan for cluster %s (%s, throttle %s): %d steps, %d partitions, %s to copy, about %s (%s copying + %s fixed)",
+		p.Kind, p.ClusterID, p.Strategy, p.Throttle, t.Steps, t.Partitions, t.BytesToCopy, t.Duration+t.FixedCost, t.Duration, t.FixedCost)
+	header := []string{"step", "phase", "partitions", "bytes to copy", "busiest broker", "copy time", "fixed cost", "estimate", "throttle"}
 	if p.Kind == plans.KindRollback {
 		header = append(header, "undoes")
 	}
@@ -95,7 +95,8 @@ func planTable(p *plans.Plan) table {
 		if s.Estimate.BusiestBrokerBytes > 0 {
 			busiest = fmt.Sprintf("%d (%s)", s.Estimate.BusiestBroker, s.Estimate.BusiestBrokerBytes)
 		}
-		row := []string{fmt.Sprint(s.Number), string(s.Phase), what, s.Estimate.BytesToCopy.String(), busiest, s.Estimate.Duration.String(), throttle.String()}
+		e := s.Estimate
+		row := []string{fmt.Sprint(s.Number), string(s.Phase), what, e.BytesToCopy.String(), busiest, e.Duration.String(), e.FixedCost.String(), e.Total().String(), throttle.String()}
 		if p.Kind == plans.KindRollback {
 			row = append(row, fmt.Sprint(s.Undoes))
 		}
@@ -106,8 +107,8 @@ func planTable(p *plans.Plan) table {
 
 func stepTable(p *plans.Plan, s *plans.Step) table {
 	throttle := s.ThrottleOr(p.Throttle)
-	title := fmt.Sprintf("step %d (%s) of %s: %d partitions, %s to copy, about %s at %s",
-		s.Number, s.Phase, p.ClusterID, len(s.Partitions), s.Estimate.BytesToCopy, s.Estimate.Duration, throttle)
+	title := fmt.Sprintf("step %d (%s) of %s: %d partitions, %s to copy, %s at %s",
+		s.Number, s.Phase, p.ClusterID, len(s.Partitions), s.Estimate.BytesToCopy, aboutEstimate(s.Estimate), throttle)
 	if s.Undoes > 0 {
 		title += fmt.Sprintf("; undoes step %d", s.Undoes)
 	}
@@ -131,4 +132,14 @@ func replicaCell(list []int32) string {
 		parts[i] = fmt.Sprint(id)
 	}
 	return strings.Join(parts, ",")
+}
+
+// aboutEstimate says how long a step should take, copy time and fixed cost
+// together, and how that splits when it copies something:
+// "about 2m18s (2m17s copying + 1s fixed)".
+func aboutEstimate(e plans.Estimate) string {
+	if e.Duration <= 0 || e.FixedCost <= 0 {
+		return "about " + e.Total().String()
+	}
+	return fmt.Sprintf("about %s (%s copying + %s fixed)", e.Total(), e.Duration, e.FixedCost)
 }

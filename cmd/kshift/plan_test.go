@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -330,9 +331,18 @@ func TestPlanShow(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "migration plan for cluster lkc-test") || !strings.Contains(stdout, "│ 1    │ raise-rf") {
 		t.Fatalf("exit %d: %s%s", code, stdout, errMsg)
 	}
+	// Durations are shown both ways: copy time, fixed cost, and in all
+	// (the plan copies 20 KiB at 10 MiB/s: nothing but fixed costs).
+	if !strings.Contains(stdout, ", about 12s (0s copying + 12s fixed)\n") ||
+		!regexp.MustCompile(`│ 4 +│ move-leader │ 2 +│ 0 B +│ - +│ 0s +│ 2s +│ 2s +│`).MatchString(stdout) {
+		t.Errorf("plan show lacks the estimate as copy time and fixed cost:\n%s", stdout)
+	}
 	code, stdout, errMsg = planRun(t, "plan", "show", planPath, "--step", "1")
 	if code != exitOK || !strings.Contains(stdout, "step 1 (raise-rf)") || !strings.Contains(stdout, "│ 1,2  │ 1,2,4,5 │ 4,5") {
 		t.Fatalf("--step 1: exit %d: %s%s", code, stdout, errMsg)
+	}
+	if code, stdout, _ := planRun(t, "plan", "show", planPath, "--step", "4"); code != exitOK || !strings.Contains(stdout, "step 4 (move-leader) of lkc-test: 2 partitions, 0 B to copy, about 2s at 10 MiB/s\n") {
+		t.Errorf("--step 4: exit %d:\n%s", code, stdout)
 	}
 	code, stdout, errMsg = planRun(t, "plan", "show", planPath, "-o", "json")
 	if code != exitOK {

@@ -19,12 +19,14 @@ every violation, one per line.
 Without other files it checks what the plan says on its own: steps chain (each
 partition's from is where the previous step left it), each phase does only what
 it may (raise-rf keeps the current replicas first and adds targets, move-leader
-only reorders and leads with a target, lower-rf only drops sources), and the
-estimates match the moves. With --snapshot it also checks the plan was made from
+only reorders and leads with a target, lower-rf only drops sources), the
+estimates match the moves, and the plan and every step copy at a positive rate
+(the checks apply, rollback and cancel run on every plan they load). With --snapshot it also checks the plan was made from
 that file (hash and cluster id), starts from the snapshot's replicas, never goes
 below min.insync.replicas and keeps rack spread. With --mapping it also checks
 the mapping's hash, its per-step limits, the target replication factor, that
-every partition leaves the source brokers, and the final balance. A rollback
+every partition leaves the source brokers, the final balance, and that the
+plan's rate and each step's own are the mapping's throttle. A rollback
 plan is checked for chaining and for each step being the inverse of its phase
 (the per-step limits bound forward steps only: an undo is as large as the step
 it undoes).
@@ -76,6 +78,9 @@ func runPlanValidate(c *cli.Context) error {
 		}
 		if p.Kind == plans.KindMigration {
 			opts = plans.CheckOptionsFor(m)
+		} else {
+			// A rollback copies at the forward plan's rates: the mapping's.
+			opts.Throttle = m.Throttle
 		}
 	}
 	if err := plans.CheckInvariants(p, snap, opts); err != nil {

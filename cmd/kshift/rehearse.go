@@ -39,7 +39,7 @@ stall) is given up after --step-limit of simulated time and the rehearsal stops
 			&cli.StringFlag{Name: "throttle", Usage: "replication rate per broker, overriding the plan's (e.g. 100MiB/s)"},
 			&cli.StringFlag{Name: "inbound", Usage: "producers write this much into the cluster while it rehearses (e.g. 200MiB/s), spread over the partitions by size"},
 			&cli.DurationFlag{Name: "step-limit", Usage: "give up when a step's reassignment runs this long in simulated time (default: 3x its estimate + 1h)"},
-			&cli.StringFlag{Name: "network-rate", Value: "1GiB/s", Usage: "each simulated broker's replication bandwidth, in and out together"},
+			&cli.StringFlag{Name: "network-rate", Value: "1GiB/s", Usage: "each simulated broker's replication bandwidth, in and out together (bytes/s; a lower-case b means bits: 10Gbps)"},
 			&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before each step"},
 			outputFlag,
 		},
@@ -69,19 +69,28 @@ func runRehearse(c *cli.Context) error {
 	}
 	if c.IsSet("throttle") {
 		r, err := plans.ParseRate(c.String("throttle"))
-		if err != nil || r <= 0 {
+		if err != nil {
+			return usageError{"--throttle: " + err.Error()}
+		}
+		if r <= 0 {
 			return usageError{fmt.Sprintf("--throttle %q: want a positive rate like 50MiB/s", c.String("throttle"))}
 		}
 		o.Throttle = r
 	}
 	nr, err := plans.ParseRate(c.String("network-rate"))
-	if err != nil || nr <= 0 {
+	if err != nil {
+		return usageError{"--network-rate: " + err.Error()}
+	}
+	if nr <= 0 {
 		return usageError{fmt.Sprintf("--network-rate %q: want a positive rate like 1GiB/s", c.String("network-rate"))}
 	}
 	o.NetworkRate = int64(nr)
 	if c.IsSet("inbound") {
 		r, err := plans.ParseRate(c.String("inbound"))
-		if err != nil || r < 0 {
+		if err != nil {
+			return usageError{"--inbound: " + err.Error()}
+		}
+		if r < 0 {
 			return usageError{fmt.Sprintf("--inbound %q: want a rate like 200MiB/s", c.String("inbound"))}
 		}
 		o.Inbound = r

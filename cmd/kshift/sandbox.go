@@ -17,6 +17,7 @@ import (
 
 	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/internal/rehearsal"
 	"github.com/kshift/kshift/internal/synth"
 	"github.com/kshift/kshift/kafkasim"
@@ -56,7 +57,7 @@ Nothing is stored: a restart starts afresh.`,
 			&cli.PathFlag{Name: "from-snapshot", Usage: "mirror this snapshot's brokers, topics, replicas and sizes instead"},
 			&cli.StringFlag{Name: "kafka-version", Value: "2.4", Usage: "behave like Kafka 2.4 or 3.x"},
 			&cli.StringFlag{Name: "disk-capacity", Usage: "disk per broker reported by 3.x (e.g. 2TiB; default: the snapshot's, else unknown)"},
-			&cli.IntFlag{Name: "port-base", Usage: "broker N of the list listens on port-base+N (default: free ports)"},
+			&cli.IntFlag{Name: "port-base", Usage: "listen on consecutive ports from `P`, the brokers in id order: the first (the lowest id) on P, the next on P+1, and so on", DefaultText: "a free port each"},
 			&cli.Float64Flag{Name: "speed", Value: 1, Usage: "simulated time runs this many times faster than real time"},
 			&cli.PathFlag{Name: "write-snapshot", Usage: "write what kshift snapshot reads from the sandbox to this file"},
 			&cli.PathFlag{Name: "write-mapping", Usage: "write a mapping template for the sandbox's brokers to this file"},
@@ -67,6 +68,13 @@ Nothing is stored: a restart starts afresh.`,
 }
 
 func sandboxAction(c *cli.Context) error {
+	for _, name := range []string{"write-snapshot", "write-mapping"} {
+		if p := c.Path(name); p != "" && p != "-" {
+			if err := outdir.CheckFile(p); err != nil {
+				return fmt.Errorf("--%s: %w", name, err)
+			}
+		}
+	}
 	shape, mapping, err := sandboxShape(c)
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,6 +28,7 @@ const (
 	flagAcceptUnknownRates = "accept-unknown-rates"
 	flagPollInterval       = "poll-interval"
 	flagSkipHealthCheck    = "skip-health-check"
+	flagVerbose            = "verbose"
 )
 
 func executorFlags() []cli.Flag {
@@ -39,6 +39,7 @@ func executorFlags() []cli.Flag {
 		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide and ZooKeeper does not show; they are deleted at the end"},
 		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "the longest pause between two reads of a step's progress (the first come sooner)"},
 		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before a step (kshift's own safety gates still run)"},
+		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "print each thing kshift does (reading, locking, throttling, submitting, waiting, electing, verifying, restoring) as it starts, with the time since the command began, to stderr"},
 	}
 }
 
@@ -69,6 +70,11 @@ func (s *session) close() {
 // state store: without --zookeeper it is refused (exit 2) before anything
 // changes, naming the connect string the brokers use.
 func openSession(c *cli.Context, planPath, command string, mutating bool, o executor.Options) (*session, error) {
+	if mutating {
+		if err := checkAuditLog(c, planPath); err != nil {
+			return nil, err
+		}
+	}
 	clients, err := connect(c)
 	if err != nil {
 		return nil, err
@@ -93,15 +99,7 @@ func openSession(c *cli.Context, planPath, command string, mutating bool, o exec
 		s.close()
 		return nil, err
 	}
-	auditPath := c.Path(flagAuditLog)
-	if auditPath == "" {
-		dir := "."
-		if planPath != "" {
-			dir = filepath.Dir(planPath)
-		}
-		auditPath = filepath.Join(dir, "kshift-audit.jsonl")
-	}
-	o.Audit = executor.OpenAudit(auditPath)
+	o.Audit = executor.OpenAudit(auditLogPath(c, planPath))
 	o.Command = command
 	o.BreakLock = c.Bool(flagBreakLock)
 	o.DryRun = c.Bool(flagDryRun)
@@ -118,6 +116,13 @@ func openSession(c *cli.Context, planPath, command string, mutating bool, o exec
 	}
 	s.interrupt = interruptsOf(c)
 	o.Doing = s.interrupt.doing
+	if c.Bool(flagVerbose) {
+		start, w := time.Now(), c.App.ErrWriter
+		o.Doing = func(what string) {
+			s.interrupt.doing(what)
+			fmt.Fprintf(w, "[%7.3fs] %s\n", time.Since(start).Seconds(), what)
+		}
+	}
 	o.Cleanup = s.interrupt.cleanup
 	s.exec = executor.New(clients.Kafka, o)
 	return s, nil

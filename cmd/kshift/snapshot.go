@@ -63,6 +63,11 @@ func runSnapshotSynth(c *cli.Context) error {
 			return usageError{fmt.Sprintf("--%s %d: must be at least 1", name, c.Int(name))}
 		}
 	}
+	for _, name := range []string{"out", "mapping-out"} {
+		if err := outdir.CheckFile(c.String(name)); err != nil {
+			return fmt.Errorf("--%s: %w", name, err)
+		}
+	}
 	snap, m := synth.Generate(synth.Options{
 		SourceBrokers: c.Int("source-brokers"),
 		TargetBrokers: c.Int("target-brokers"),

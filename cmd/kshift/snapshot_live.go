@@ -3,11 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
 )
@@ -25,6 +24,13 @@ func snapshotLiveFlags() []cli.Flag {
 func snapshotLiveAction(c *cli.Context) error {
 	if err := requireFlags(c, "out"); err != nil {
 		return err
+	}
+	// A path the snapshot cannot be written to is refused before the
+	// cluster is read: reading a large cluster takes a while.
+	if out := c.Path("out"); out != "-" {
+		if err := outdir.CheckFile(out); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
 	}
 	clients, err := connect(c)
 	if err != nil {
@@ -76,29 +82,11 @@ func liveZooKeeperSource(clients *kafkaconn.Clients, z *kafkaconn.ZooKeeper) *in
 }
 
 // writeLiveOutput writes a file through a temporary file in the same
-// directory, so a failed write never leaves half a file; "-" is stdout.
+// directory, so a failed write never leaves half a file, and refuses a path
+// that is not a regular file (outdir.WriteFileFunc); "-" is stdout.
 func writeLiveOutput(c *cli.Context, path string, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(c.App.Writer)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
+	return outdir.WriteFileFunc(path, write)
 }

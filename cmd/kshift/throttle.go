@@ -25,8 +25,10 @@ places the local audit log beside it.`,
 				Name:      "set",
 				Usage:     "change the per-broker rate of kshift's throttles (while a step runs)",
 				ArgsUsage: "RATE [PLAN]",
-				Flags:     append(executorFlags(), clusterFlags()...),
-				Action:    flagsAfterArgs(runThrottleSet),
+				Description: `RATE is bytes per second per broker, e.g. 80MiB/s or 80MB/s; a unit with a lower-case b
+counts bits, as network rates are written (640Mbps is 80 MB/s). Rates above 1 PiB/s are refused.`,
+				Flags:  append(executorFlags(), clusterFlags()...),
+				Action: flagsAfterArgs(runThrottleSet),
 			},
 			{
 				Name:      "clear",
@@ -60,7 +62,10 @@ func runThrottleSet(c *cli.Context) error {
 		return usageError{"throttle set: want RATE [PLAN] (see kshift throttle set --help)"}
 	}
 	rate, err := plans.ParseRate(c.Args().First())
-	if err != nil || rate <= 0 {
+	if err != nil {
+		return usageError{"throttle set: " + err.Error()}
+	}
+	if rate <= 0 {
 		return usageError{fmt.Sprintf("throttle set: %q is not a positive rate like 80MiB/s", c.Args().First())}
 	}
 	ref, err := optionalPlan(c, 1)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/zkops"
 	"github.com/urfave/cli/v2"
@@ -44,13 +45,26 @@ func dialZK(c *cli.Context) (*zk.Conn, context.Context, context.CancelFunc, erro
 	if err := requireFlags(c, flagZooKeeper); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := kafkaconn.CheckZooKeeperConnect(c.String(flagZooKeeper)); err != nil {
+		return nil, nil, nil, badInput(fmt.Errorf("--zookeeper: %w", err))
+	}
+	if c.Duration("timeout") <= 0 {
+		return nil, nil, nil, badInput(fmt.Errorf("--timeout %s: must be positive", c.Duration("timeout")))
+	}
+	env := c.String(flagZKDigestEnv)
+	if err := kafkaconn.CheckEnvName(env, "--"+flagZKDigestEnv, "the ZooKeeper digest credentials"); err != nil {
+		return nil, nil, nil, badInput(err)
+	}
 	var auth *zkops.Auth
-	if v := os.Getenv(c.String(flagZKDigestEnv)); v != "" {
+	switch v := os.Getenv(env); {
+	case v != "":
 		user, pass, ok := strings.Cut(v, ":")
 		if !ok {
-			return nil, nil, nil, badInput(fmt.Errorf("$%s must hold user:password", c.String(flagZKDigestEnv)))
+			return nil, nil, nil, badInput(fmt.Errorf("%s must hold user:password", kafkaconn.ShowEnvName(env, "--"+flagZKDigestEnv)))
 		}
 		auth = &zkops.Auth{User: user, Password: pass}
+	case c.IsSet(flagZKDigestEnv):
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s is not set: connecting to ZooKeeper without authentication\n", kafkaconn.ShowEnvName(env, "--"+flagZKDigestEnv))
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	conn, err := zkops.Dial(ctx, c.String(flagZooKeeper), auth)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -24,7 +25,11 @@ type Partition struct {
 	Replicas []int32
 	ISR      []int32
 	Leader   int32
-	Offline  []int32
+	// LeaderEpoch rises with every change the controller makes to the
+	// partition: a reassignment submitted, completed or cancelled, a
+	// reorder, an election (docs/kafka-behaviour.md 5); -1 when unknown.
+	LeaderEpoch int32
+	Offline     []int32
 	// Err is the partition's error code as an error (LEADER_NOT_AVAILABLE
 	// for an offline partition, whose replica list is still right).
 	Err error
@@ -51,6 +56,71 @@ var AllTopics []string = nil
 // callers that need the controller's view of a move in flight read
 // Reassignments.
 func (c *Client) Metadata(ctx context.Context, topics []string) (*Metadata, error) {
+	md, err := c.metadataFrom(ctx, nil, topics)
+	if err != nil {
+		return nil, err
+	}
+	if c.dry != nil {
+		c.dry.metadata(md)
+	}
+	return md, nil
+}
+
+// BrokerRequester can send a request to one chosen broker; *kgo.Client
+// does.
+type BrokerRequester interface {
+	Broker(id int) *kgo.Broker
+}
+
+var _ BrokerRequester = (*kgo.Client)(nil)
+
+// FreshMetadata reads Metadata from every live broker and keeps, for each
+// partition, the answer with the highest leader epoch: the controller's
+// changes reach the brokers one by one, so one broker can still show a
+// partition as it was before a change that others already show
+// (docs/kafka-behaviour.md 24), and the leader epoch tells the newer view
+// (every controller change raises it, item 5). Use it where one read
+// decides (is a step done, pending, drifted); a poll that reads again
+// anyway can use Metadata. When the requester cannot address one broker,
+// it is Metadata.
+func (c *Client) FreshMetadata(ctx context.Context, topics []string) (*Metadata, error) {
+	md, err := c.metadataFrom(ctx, nil, topics)
+	if err != nil {
+		return nil, err
+	}
+	br, ok := c.k.(BrokerRequester)
+	if ok && len(topics) > 0 {
+		type answer struct {
+			md  *Metadata
+			err error
+		}
+		answers := make(chan answer, len(md.Brokers))
+		for id := range md.Brokers {
+			go func() {
+				m, err := c.metadataFrom(ctx, br.Broker(int(id)), topics)
+				answers <- answer{m, err}
+			}()
+		}
+		for range md.Brokers {
+			a := <-answers
+			if a.err != nil {
+				continue // a broker that does not answer has nothing newer to say
+			}
+			for key, p := range a.md.Partitions {
+				if cur, seen := md.Partitions[key]; !seen || p.LeaderEpoch > cur.LeaderEpoch {
+					md.Partitions[key] = p
+				}
+			}
+		}
+	}
+	if c.dry != nil {
+		c.dry.metadata(md)
+	}
+	return md, nil
+}
+
+// metadataFrom sends one Metadata request, to broker b (nil: any broker).
+func (c *Client) metadataFrom(ctx context.Context, b *kgo.Broker, topics []string) (*Metadata, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	if topics != nil {
 		req.Topics = make([]kmsg.MetadataRequestTopic, 0, len(topics))
@@ -60,7 +130,16 @@ func (c *Client) Metadata(ctx context.Context, topics []string) (*Metadata, erro
 			req.Topics = append(req.Topics, rt)
 		}
 	}
-	resp, err := send[*kmsg.MetadataResponse](ctx, c, req)
+	var resp *kmsg.MetadataResponse
+	var err error
+	if b == nil {
+		resp, err = send[*kmsg.MetadataResponse](ctx, c, req)
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		c.calls.Add(1)
+		resp, err = req.RequestWith(cctx, b)
+		cancel()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading cluster metadata: %w", err)
 	}
@@ -85,13 +164,10 @@ func (c *Client) Metadata(ctx context.Context, topics []string) (*Metadata, erro
 		}
 		for _, p := range t.Partitions {
 			md.Partitions[TP{*t.Topic, p.Partition}] = Partition{
-				Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, Offline: p.OfflineReplicas,
+				Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Offline: p.OfflineReplicas,
 				Err: CodeError(p.ErrorCode, nil),
 			}
 		}
-	}
-	if c.dry != nil {
-		c.dry.metadata(md)
 	}
 	return md, nil
 }

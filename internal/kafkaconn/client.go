@@ -107,7 +107,7 @@ func clientOpts(opts Options) ([]kgo.Opt, error) {
 	if opts.TLS.TLSEnabled() {
 		cfg, err := tlsConfig(opts.TLS)
 		if err != nil {
-			return nil, err
+			return nil, badOptions(err)
 		}
 		kopts = append(kopts, kgo.DialTLSConfig(cfg))
 	}
@@ -126,7 +126,7 @@ func tlsConfig(t TLSOptions) (*tls.Config, error) {
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read TLS CA file: %w", err)
+			return nil, fmt.Errorf("cannot read the TLS CA file (--tls-ca): %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -163,15 +163,21 @@ func explainConnectError(opts Options, err error) error {
 	var tlsErr *tls.CertificateVerificationError
 	var recordErr tls.RecordHeaderError
 	var netErr net.Error
+	passwordFrom := ShowEnvName(opts.SASL.PasswordEnv, "--sasl-password-env")
 	switch {
-	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.IllegalSaslState):
+	case errors.Is(err, kerr.IllegalSaslState):
+		// Kafka answers a SASL handshake on a listener without SASL
+		// (PLAINTEXT or SSL) with ILLEGAL_SASL_STATE: no password was checked.
+		return fmt.Errorf("cannot connect to %s: the listener does not use SASL (it answered the SASL %s handshake with ILLEGAL_SASL_STATE, before any password was checked): it is a PLAINTEXT or SSL listener; leave out --sasl-mechanism, or give the address of the SASL_PLAINTEXT or SASL_SSL listener: %w",
+			servers, opts.SASL.Mechanism, err)
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
 		return fmt.Errorf("cannot connect to %s: SASL %s authentication as user %q failed: wrong user or password (the password comes from %s): %w",
-			servers, opts.SASL.Mechanism, opts.SASL.User, opts.SASL.PasswordEnv, err)
+			servers, opts.SASL.Mechanism, opts.SASL.User, passwordFrom, err)
 	case opts.SASL.Mechanism != SASLNone && errors.Is(err, io.EOF):
 		// Some brokers close the connection on a failed login instead of
 		// answering with an error code.
 		return fmt.Errorf("cannot connect to %s: the broker closed the connection during SASL %s login as user %q: wrong user or password (the password comes from %s), or %s is not enabled on this listener: %w",
-			servers, opts.SASL.Mechanism, opts.SASL.User, opts.SASL.PasswordEnv, opts.SASL.Mechanism, err)
+			servers, opts.SASL.Mechanism, opts.SASL.User, passwordFrom, opts.SASL.Mechanism, err)
 	case errors.Is(err, kerr.UnsupportedSaslMechanism):
 		return fmt.Errorf("cannot connect to %s: the brokers do not accept SASL %s: check --sasl-mechanism: %w", servers, opts.SASL.Mechanism, err)
 	case errors.As(err, &tlsErr):

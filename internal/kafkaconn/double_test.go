@@ -68,3 +68,26 @@ func TestConnectDoubleTLSAndSCRAM(t *testing.T) {
 		})
 	}
 }
+
+// A SASL login against a listener without SASL is answered with
+// ILLEGAL_SASL_STATE before any password is checked: kshift says the
+// listener does not use SASL, not "wrong password".
+func TestConnectSASLToPlainListener(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := kafkasim.Start(ctx, kafkasim.Config{Brokers: []kafkasim.BrokerConfig{{ID: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, mech := range AllSASLMechanisms {
+		_, err := Connect(ctx, Options{Bootstrap: d.Bootstrap(), DialTimeout: 3 * time.Second,
+			SASL: SASLOptions{Mechanism: mech, User: "kshift", Password: "some-pw"}})
+		if err == nil {
+			t.Fatalf("%s: connected", mech)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "the listener does not use SASL") || strings.Contains(msg, "wrong user or password") || strings.Contains(msg, "some-pw") {
+			t.Errorf("%s against a plain listener: %v", mech, err)
+		}
+	}
+}

@@ -11,6 +11,9 @@ package kafkaconn
 import (
 	"errors"
 	"fmt"
+	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -132,16 +135,17 @@ func splitChroot(connect string) (hosts, chroot string) {
 	return connect, "/"
 }
 
-// WithDefaults returns o with empty timeouts, client id and secret variable
-// names set to their defaults.
+// WithDefaults returns o with unset (zero) timeouts, client id and secret
+// variable names set to their defaults.
 func (o Options) WithDefaults() Options {
 	if o.ClientID == "" {
 		o.ClientID = DefaultClientID
 	}
-	if o.DialTimeout <= 0 {
+	// A negative timeout is kept for Validate to refuse.
+	if o.DialTimeout == 0 {
 		o.DialTimeout = DefaultDialTimeout
 	}
-	if o.RequestTimeout <= 0 {
+	if o.RequestTimeout == 0 {
 		o.RequestTimeout = DefaultRequestTimeout
 	}
 	if o.SASL.PasswordEnv == "" {
@@ -168,19 +172,47 @@ func (o *Options) ResolveSecrets(getenv func(string) string) {
 	}
 }
 
-// Validate reports every problem of the options at once.
+// ErrBadOptions marks errors in the options themselves (a flag or profile
+// value, a TLS file that cannot be read): the person's input is wrong, not
+// the cluster.
+var ErrBadOptions = errors.New("bad connection options")
+
+// badOptions marks err with ErrBadOptions; nil stays nil.
+func badOptions(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &optionsError{err}
+}
+
+type optionsError struct{ err error }
+
+func (e *optionsError) Error() string   { return e.err.Error() }
+func (e *optionsError) Unwrap() []error { return []error{ErrBadOptions, e.err} }
+
+// Validate reports every problem of the options at once (ErrBadOptions).
 func (o *Options) Validate() error {
 	var errs []error
 	if len(o.Bootstrap) == 0 {
 		errs = append(errs, errors.New("no bootstrap servers: give --bootstrap host:port or a profile with bootstrap"))
 	}
-	for _, b := range o.Bootstrap {
-		if b == "" || strings.ContainsAny(b, " /") {
+	for i, b := range o.Bootstrap {
+		switch {
+		case strings.Contains(b, "@"):
+			// Not echoed: it holds a password.
+			errs = append(errs, fmt.Errorf("bootstrap server %d holds credentials (user:password@host): kshift never takes a secret from a flag or a profile; give --sasl-user and put the password in an environment variable named by --sasl-password-env (default %s)", i+1, EnvSASLPassword))
+		case b == "" || strings.ContainsAny(b, " /"):
 			errs = append(errs, fmt.Errorf("bootstrap server %q is not host:port", b))
 		}
 	}
-	if o.DialTimeout < 0 || o.RequestTimeout < 0 {
-		errs = append(errs, errors.New("timeouts must not be negative"))
+	if o.DialTimeout < 0 {
+		errs = append(errs, fmt.Errorf("dial timeout %s is negative: give a positive --dial-timeout (or dial_timeout in the profile)", o.DialTimeout))
+	}
+	if o.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("request timeout %s is negative: give a positive --request-timeout (or request_timeout in the profile)", o.RequestTimeout))
+	}
+	if o.SASL.PasswordEnv != "" && !validEnvName.MatchString(o.SASL.PasswordEnv) {
+		errs = append(errs, notAnEnvName("--sasl-password-env (sasl.password_env in a profile)", "the SASL password"))
 	}
 	switch o.SASL.Mechanism {
 	case SASLNone:
@@ -191,8 +223,8 @@ func (o *Options) Validate() error {
 		if o.SASL.User == "" {
 			errs = append(errs, fmt.Errorf("SASL %s needs a user (--sasl-user)", o.SASL.Mechanism))
 		}
-		if o.SASL.Password == "" {
-			errs = append(errs, fmt.Errorf("SASL %s needs a password: set the environment variable %s", o.SASL.Mechanism, o.SASL.PasswordEnv))
+		if o.SASL.Password == "" && validEnvName.MatchString(o.SASL.PasswordEnv) {
+			errs = append(errs, fmt.Errorf("SASL %s needs a password: set %s", o.SASL.Mechanism, ShowEnvName(o.SASL.PasswordEnv, "--sasl-password-env")))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("SASL mechanism %q is not one of %v", o.SASL.Mechanism, AllSASLMechanisms))
@@ -200,15 +232,111 @@ func (o *Options) Validate() error {
 	if (o.TLS.CertFile == "") != (o.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("TLS client certificate and key go together: give both --tls-cert and --tls-key"))
 	}
+	if o.ZooKeeper.DigestEnv != "" && !validEnvName.MatchString(o.ZooKeeper.DigestEnv) {
+		errs = append(errs, notAnEnvName("--zookeeper-digest-env (zookeeper.digest_env in a profile)", "the ZooKeeper digest credentials"))
+	}
 	if o.ZooKeeper.Connect != "" {
-		if len(o.ZooKeeper.Servers()) == 0 {
-			errs = append(errs, fmt.Errorf("zookeeper connect %q names no servers", o.ZooKeeper.Connect))
+		if err := CheckZooKeeperConnect(o.ZooKeeper.Connect); err != nil {
+			errs = append(errs, err)
 		}
 		if d := o.ZooKeeper.Digest; d != "" && !strings.Contains(d, ":") {
-			errs = append(errs, fmt.Errorf("zookeeper digest from %s must be user:password", o.ZooKeeper.DigestEnv))
+			errs = append(errs, fmt.Errorf("zookeeper digest from %s must be user:password", ShowEnvName(o.ZooKeeper.DigestEnv, "--zookeeper-digest-env")))
 		}
 	}
-	return errors.Join(errs...)
+	return badOptions(errors.Join(errs...))
+}
+
+// Warnings are what the options make kshift do that the person may not
+// mean: a ZooKeeper digest variable named but not set connects without
+// authentication.
+func (o *Options) Warnings() []string {
+	z := o.ZooKeeper
+	if z.Connect != "" && z.Digest == "" && z.DigestEnv != EnvZKDigest && validEnvName.MatchString(z.DigestEnv) {
+		return []string{fmt.Sprintf("%s is not set: connecting to ZooKeeper without authentication", ShowEnvName(z.DigestEnv, "--zookeeper-digest-env"))}
+	}
+	return nil
+}
+
+// validEnvName is what a shell accepts as an environment variable name.
+var validEnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// shownEnvName is a name kshift prints: upper case, digits and underscores,
+// the way environment variables are named. Another valid name may be a
+// secret typed where its variable's name belongs, and is not printed.
+var shownEnvName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
+// ShowEnvName names the environment variable name for a message: "the
+// environment variable NAME" when it looks like one, else by the flag that
+// gave it, without the value.
+func ShowEnvName(name, flag string) string {
+	if shownEnvName.MatchString(name) {
+		return "the environment variable " + name
+	}
+	return "the environment variable named by " + flag + " (its name is not shown: it is not in upper case, and may be a secret given where a variable name belongs)"
+}
+
+// CheckEnvName refuses a name that is not an environment variable's,
+// without printing it: it is most likely the secret itself. flag says where
+// the name came from, what the variable holds.
+func CheckEnvName(name, flag, what string) error {
+	if validEnvName.MatchString(name) {
+		return nil
+	}
+	return notAnEnvName(flag, what)
+}
+
+func notAnEnvName(flag, what string) error {
+	return fmt.Errorf("%s must name the environment variable holding %s (letters, digits and _): the value given is not a variable name, and is not shown in case it is the secret itself; put the secret in an environment variable and give its name", flag, what)
+}
+
+// CheckZooKeeperConnect refuses a connect string that is not
+// host[:port],...[/chroot]: a port that is not a number from 1 to 65535, an
+// empty host, a chroot with an empty or blank segment. One holding
+// credentials (user:password@host) is refused without being printed.
+func CheckZooKeeperConnect(connect string) error {
+	if strings.Contains(connect, "@") {
+		return errors.New("the zookeeper connect string holds credentials (user:password@host): it is not shown; put user:password in an environment variable named by --zookeeper-digest-env")
+	}
+	hosts, chroot := splitChroot(connect)
+	bad := func(why string) error {
+		return fmt.Errorf("zookeeper connect string %q is not host:port,host:port[/chroot]: %s", connect, why)
+	}
+	n := 0
+	for _, h := range strings.Split(hosts, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		n++
+		host, port := h, ""
+		if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
+			var err error
+			if host, port, err = net.SplitHostPort(h); err != nil {
+				return bad(fmt.Sprintf("%q: %v", h, err))
+			}
+		} else if strings.Contains(h, ":") {
+			return bad(fmt.Sprintf("%q has more than one port", h))
+		}
+		if host == "" || strings.ContainsAny(host, " \t") {
+			return bad(fmt.Sprintf("%q has no host", h))
+		}
+		if port != "" {
+			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+				return bad(fmt.Sprintf("%q: port %q is not a number from 1 to 65535", h, port))
+			}
+		}
+	}
+	if n == 0 {
+		return bad("it names no server")
+	}
+	if chroot != "/" {
+		for _, seg := range strings.Split(chroot[1:], "/") {
+			if strings.TrimSpace(seg) == "" || strings.ContainsAny(seg, " \t") {
+				return bad(fmt.Sprintf("the chroot %q has an empty or blank part", chroot))
+			}
+		}
+	}
+	return nil
 }
 
 // TLSEnabled reports whether any TLS setting asks for TLS.

@@ -140,3 +140,26 @@ func FuzzParseProfile(f *testing.F) {
 		_ = o.ZooKeeper.Chroot()
 	})
 }
+
+func TestCheckZooKeeperConnect(t *testing.T) {
+	for _, ok := range []string{"z1:2181,z2:2181/kafka/prod", "z1", "z1:2181/", "[::1]:2181/kafka", " z1:2181 , z2:2182"} {
+		if err := CheckZooKeeperConnect(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for bad, want := range map[string]string{
+		"z1:2181:2182":        "more than one port",
+		"z1:0":                "not a number from 1 to 65535",
+		",/kafka":             "names no server",
+		"z1:2181/kafka/ /x":   "empty or blank part",
+		"u:pw-secret@z1:2181": "holds credentials",
+	} {
+		err := CheckZooKeeperConnect(bad)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw-secret") {
+			t.Errorf("%q: the error echoes the password: %v", bad, err)
+		}
+	}
+}

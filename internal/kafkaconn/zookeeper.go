@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/zkdial"
 )
 
 // ZooKeeper is a session with the cluster's ensemble. Paths given to callers'
@@ -44,7 +45,8 @@ func ConnectZooKeeper(ctx context.Context, o ZooKeeperOptions, timeout time.Dura
 	}
 	// go-zookeeper logs every reconnect attempt to the standard logger;
 	// kshift reports failures itself.
-	conn, _, err := zk.Connect(servers, o.SessionTimeout, zk.WithLogger(log.New(io.Discard, "", 0)))
+	var dials zkdial.Watch
+	conn, _, err := zk.Connect(servers, o.SessionTimeout, zk.WithLogger(log.New(io.Discard, "", 0)), zk.WithDialer(dials.Dial))
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to zookeeper %s: %w", o.Connect, err)
 	}
@@ -60,6 +62,11 @@ func ConnectZooKeeper(ctx context.Context, o ZooKeeperOptions, timeout time.Dura
 				conn.Close()
 				return nil, fmt.Errorf("zookeeper %s refused authentication", o.Connect)
 			}
+			// The client retries refused servers forever: fail at once.
+			if err := dials.AllRefused(); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("cannot connect to zookeeper %s (--zookeeper): %w", o.Connect, err)
+			}
 		case <-wait.Done():
 			conn.Close()
 			if ctx.Err() != nil {
@@ -71,7 +78,7 @@ func ConnectZooKeeper(ctx context.Context, o ZooKeeperOptions, timeout time.Dura
 	if o.Digest != "" {
 		if err := conn.AddAuth("digest", []byte(o.Digest)); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("zookeeper %s: digest authentication (from %s) failed: %w", o.Connect, o.DigestEnv, err)
+			return nil, fmt.Errorf("zookeeper %s: digest authentication (from %s) failed: %w", o.Connect, ShowEnvName(o.DigestEnv, "--zookeeper-digest-env"), err)
 		}
 	}
 	return &ZooKeeper{Conn: conn, Chroot: o.Chroot()}, nil

@@ -3,6 +3,8 @@ package kafkaconn
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +48,21 @@ func TestConnectZooKeeperDigestAndChroot(t *testing.T) {
 	defer anon.Close()
 	if _, _, err := anon.Conn.Get(anon.Path("/secret")); !errors.Is(err, zk.ErrNoAuth) {
 		t.Errorf("without the digest: %v, want ErrNoAuth", err)
+	}
+}
+
+// The client retries a refused server forever: kshift fails at once,
+// saying refused, instead of after its timeout.
+func TestConnectZooKeeperRefusedFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	start := time.Now()
+	_, err = ConnectZooKeeper(context.Background(), ZooKeeperOptions{Connect: addr + "/kafka"}, 30*time.Second)
+	if took := time.Since(start); err == nil || took > 10*time.Second || !strings.Contains(err.Error(), "connection refused by "+addr) {
+		t.Errorf("after %s: %v; want a refusal within 10s", took.Round(time.Millisecond), err)
 	}
 }

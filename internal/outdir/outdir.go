@@ -5,18 +5,22 @@
 // When the destination exists, it is replaced only if it is empty or holds
 // nothing but files of the names being written (an earlier output of the same
 // command); anything else is refused, so a mistyped --out never clobbers a
-// directory kshift did not write. WriteFile does the same for a single file.
-// It must not print or talk to the network.
+// directory kshift did not write. WriteFile does the same for a single file:
+// it replaces a regular file only, never a directory, a device (/dev/null),
+// a FIFO or a socket, and CheckFile lets a command refuse such a path before
+// it starts its work. It must not print or talk to the network.
 package outdir
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // File is one output file: a plain name (no directories) and its contents.
@@ -25,9 +29,11 @@ type File struct {
 	Data []byte
 }
 
-// ErrRefused is returned (wrapped) when the destination exists and is not
-// an earlier output of the same files, or is not a directory.
-var ErrRefused = errors.New("output directory refused")
+// ErrRefused is returned (wrapped) when the destination may not be written:
+// a directory that exists and is not an earlier output of the same files, a
+// file path that exists and is not a regular file, or a parent directory that
+// is missing or cannot be written. It is the person's input that is wrong.
+var ErrRefused = errors.New("output refused")
 
 // Write makes dir hold exactly files. The parent of dir must exist. On any
 // error dir is left as it was (absent, or the earlier output) and no
@@ -49,8 +55,8 @@ func Write(dir string, files []File) error {
 		}
 		names = append(names, f.Name)
 	}
-	if st, err := os.Stat(parent); err != nil || !st.IsDir() {
-		return fmt.Errorf("%w: %s: the parent directory %s does not exist: create it first", ErrRefused, dir, parent)
+	if err := checkParent(dir); err != nil {
+		return err
 	}
 	existing, err := checkExisting(dir, names)
 	if err != nil {
@@ -114,6 +120,18 @@ func Write(dir string, files []File) error {
 	return nil
 }
 
+// CheckDir refuses (ErrRefused) a dir that Write of files with these names
+// would refuse, writing nothing: commands call it before their work, and
+// Write checks again.
+func CheckDir(dir string, names []string) error {
+	dir = filepath.Clean(dir)
+	if err := checkParent(dir); err != nil {
+		return err
+	}
+	_, err := checkExisting(dir, names)
+	return err
+}
+
 // checkExisting reports whether dir exists and may be replaced, or refuses.
 func checkExisting(dir string, names []string) (bool, error) {
 	st, err := os.Lstat(dir)
@@ -143,23 +161,101 @@ func checkExisting(dir string, names []string) (bool, error) {
 	return true, nil
 }
 
+// checkParent refuses path when its parent directory is missing, is not a
+// directory, or cannot be written.
+func checkParent(path string) error {
+	parent := filepath.Dir(path)
+	st, err := os.Stat(parent)
+	if err == nil && !st.IsDir() {
+		return fmt.Errorf("%w: %s: %s is not a directory", ErrRefused, path, parent)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: the parent directory %s does not exist: create it first", ErrRefused, path, parent)
+	}
+	if err := syscall.Access(parent, wOK); err != nil {
+		return fmt.Errorf("%w: %s: the directory %s cannot be written (%v): choose a path you can write", ErrRefused, path, parent, err)
+	}
+	return nil
+}
+
+// wOK asks access(2) whether a path can be written.
+const wOK = 0x2
+
+// CheckFile refuses (ErrRefused) a path WriteFile must not write: one that
+// exists and is not a regular file (a directory, a device such as /dev/null,
+// a FIFO, a socket; a symbolic link is judged by what it points to), or
+// whose directory is missing or cannot be written. It writes nothing:
+// commands call it before their work (reading a cluster, planning) so that a
+// wrong --out fails at once, and WriteFile calls it again.
+func CheckFile(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		// Absent, or under a path that is not a directory: checkParent says which.
+	case err != nil:
+		return fmt.Errorf("%w: %s: %v", ErrRefused, path, err)
+	case st.IsDir():
+		return fmt.Errorf("%w: %s is a directory: give the path of the file to write in it", ErrRefused, path)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%w: %s exists and is not a regular file (%s): kshift writes regular files only, never a device, FIFO or socket; choose another path", ErrRefused, path, fileKind(st.Mode()))
+	}
+	return checkParent(path)
+}
+
+// fileKind names what a non-regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeDevice != 0 && m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	default:
+		return "not a regular file"
+	}
+}
+
 // WriteFile writes one file so that readers see the old contents or the new,
 // never half a file: a temporary file beside path, synced, renamed into place.
+// It refuses a path CheckFile refuses.
 func WriteFile(path string, data []byte) error {
+	return WriteFileFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFileFunc is WriteFile for contents that write streams into the file,
+// too large to hold twice in memory (a snapshot of a large cluster).
+func WriteFileFunc(path string, write func(io.Writer) error) error {
+	if err := CheckFile(path); err != nil {
+		return err
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	name := tmp.Name()
-	tmp.Close()
 	defer os.Remove(name)
-	// CreateTemp made the file 0600; writeSynced wants to create it.
-	if err := os.Remove(name); err != nil {
+	// CreateTemp made the file 0600; the output is 0644 like any other.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := writeSynced(name, data); err != nil {
-		return err
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", name, err)
 	}
 	if err := os.Rename(name, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -2,10 +2,13 @@ package outdir
 
 import (
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -196,5 +199,103 @@ func TestWriteFile(t *testing.T) {
 	}
 	if err := WriteFile(filepath.Join(parent, "missing", "x"), nil); err == nil {
 		t.Error("no error writing into a missing directory")
+	}
+}
+
+// specialFiles makes, in a fresh directory, the kinds of path an output must
+// never replace: a FIFO and a unix socket (a device is checked on /dev/null,
+// read only). The socket's listener stays open for the test.
+func specialFiles(t *testing.T) (parent string, paths map[string]string) {
+	t.Helper()
+	parent = t.TempDir()
+	fifo := filepath.Join(parent, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(parent, "sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	dir := filepath.Join(parent, "dir")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(parent, "link-to-fifo")
+	if err := os.Symlink(fifo, link); err != nil {
+		t.Fatal(err)
+	}
+	return parent, map[string]string{"a FIFO": fifo, "a socket": sock, "is a directory": dir, "a FIFO (link)": link}
+}
+
+// TestWriteFileNeverReplacesSpecialFiles pins issue 12: --out of a device
+// node or a FIFO made it a regular file (as root, /dev/null). WriteFile
+// refuses before writing anything: the file is not even produced.
+func TestWriteFileNeverReplacesSpecialFiles(t *testing.T) {
+	parent, paths := specialFiles(t)
+	for kind, path := range paths {
+		t.Run(kind, func(t *testing.T) {
+			before, _ := os.Lstat(path)
+			produced := false
+			err := WriteFileFunc(path, func(w io.Writer) error { produced = true; _, err := w.Write([]byte("x")); return err })
+			want := strings.TrimSuffix(kind, " (link)")
+			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v, want ErrRefused naming %q", err, want)
+			}
+			if produced {
+				t.Error("the contents were produced before the refusal")
+			}
+			if after, err := os.Lstat(path); err != nil || after.Mode() != before.Mode() {
+				t.Errorf("%s changed: %v -> %v (%v)", path, before.Mode(), after.Mode(), err)
+			}
+			if err := WriteFile(path, []byte("x")); !errors.Is(err, ErrRefused) {
+				t.Errorf("WriteFile: %v, want ErrRefused", err)
+			}
+		})
+	}
+	if l := leftovers(t, parent, "fifo", "sock", "dir", "link-to-fifo"); len(l) > 0 {
+		t.Errorf("left behind %v", l)
+	}
+}
+
+// CheckFile is what commands run before their work. /dev/null is only
+// looked at: it is never written, whatever this test finds.
+func TestCheckFile(t *testing.T) {
+	if err := CheckFile("/dev/null"); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "a character device") {
+		t.Errorf("/dev/null: %v, want ErrRefused naming a character device", err)
+	}
+	_, paths := specialFiles(t)
+	for kind, path := range paths {
+		if err := CheckFile(path); !errors.Is(err, ErrRefused) {
+			t.Errorf("%s: %v, want ErrRefused", kind, err)
+		}
+	}
+	parent := t.TempDir()
+	file := filepath.Join(parent, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, ok := range []string{file, filepath.Join(parent, "new")} {
+		if err := CheckFile(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for path, want := range map[string]string{
+		filepath.Join(parent, "missing", "x"): "does not exist",
+		filepath.Join(file, "x"):              "is not a directory",
+	} {
+		if err := CheckFile(path); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want ErrRefused and %q", path, err, want)
+		}
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(parent, "ro")
+		if err := os.Mkdir(ro, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckFile(filepath.Join(ro, "x")); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "cannot be written") {
+			t.Errorf("read-only directory: %v", err)
+		}
 	}
 }
