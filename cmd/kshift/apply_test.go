@@ -67,7 +67,7 @@ type migration struct {
 	operatorRates map[int32]map[string]string
 }
 
-func newMigration(t *testing.T, speed float64, topics, partitions int, size int64, rate plans.Rate, perStep int) *migration {
+func newMigration(t *testing.T, speed float64, topics, partitions int, size int64, rate plans.Rate, perStep int, configs ...func(*kafkasim.Config)) *migration {
 	t.Helper()
 	var brokers []kafkasim.BrokerConfig
 	for i := int32(0); i < 6; i++ {
@@ -75,8 +75,12 @@ func newMigration(t *testing.T, speed float64, topics, partitions int, size int6
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := kafkasim.Start(ctx, kafkasim.Config{ClusterID: "kill-test", Brokers: brokers,
-		Clock: kafkasim.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)})
+	cfg := kafkasim.Config{ClusterID: "kill-test", Brokers: brokers,
+		Clock: kafkasim.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)}
+	for _, f := range configs {
+		f(&cfg)
+	}
+	c, err := kafkasim.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +134,15 @@ func newMigration(t *testing.T, speed float64, topics, partitions int, size int6
 	}
 	m.plan = p
 	return m
+}
+
+// heldClock configures a cluster whose test stops its clock to hold a move
+// in flight (Clock.SetFactor(0)) while kshift acts on it: the lags of a
+// real cluster pass on the simulated clock, so with the clock stopped a
+// broker's Metadata would never catch up with what kshift does; they are
+// off there.
+func heldClock(c *kafkasim.Config) {
+	c.MetadataLag, c.RateDeleteLag, c.TopicDeletionTime = -1, -1, -1
 }
 
 // useZooKeeper registers the migration's cluster in the shared ZooKeeper:
@@ -438,11 +451,13 @@ func TestMetricsServeProgress(t *testing.T) {
 }
 
 // TestApplyProgressLines pins the progress of a copying step as an operator
-// sees it, through a real apply against the double: each line counts the
+// sees it, through a real apply against the simulator: each line counts the
 // adding replicas of the partitions still in flight and names the least
 // advanced (at most 3, least advanced first, bytes copied of their leader's
-// size, never going back), and its ETA agrees with the bytes left and the
-// rate it prints; --metrics-addr serves the copy of each adding replica.
+// size, never going back), shows the busiest receiving broker against the
+// per-broker throttle (or that nothing was copied since the last read), and
+// its ETA agrees with the bytes left at the step's rate so far;
+// --metrics-addr serves the copy of each adding replica.
 func TestApplyProgressLines(t *testing.T) {
 	const size = 16 << 20
 	m := newMigration(t, 4, 2, 2, size, 10<<20, 4).useZooKeeper(t)
@@ -460,15 +475,19 @@ func TestApplyProgressLines(t *testing.T) {
 	}
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	linesc := make(chan []string, 1)
+	// readAt is when each line came (the reads behind an ETA are timed).
+	var readAt []time.Time
 	go func() {
 		var lines []string
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			lines = append(lines, sc.Text())
+			readAt = append(readAt, time.Now())
 		}
 		linesc <- lines
 	}()
@@ -507,7 +526,12 @@ scrape:
 		t.Errorf("--metrics-addr never served an adding replica part-way through its copy")
 	}
 
-	lineRe := regexp.MustCompile(`^step 1 raise-rf: (\d)/4 partitions done, (.+?) of (.+?) copied \(\d+%\)(?: at (.+?)/s, eta (\S+))?(?:; least advanced of (\d+) adding replicas: (.+))?$`)
+	// The rate a line shows is the busiest receiving broker's since the
+	// last read, against the per-broker throttle, or that nothing was
+	// copied since the last read.
+	lineRe := regexp.MustCompile(`^step 1 raise-rf: (\d)/4 partitions done, (.+?) of (.+?) copied \(\d+%\)` +
+		`(?:; (?:busiest receiver now broker (\d+) at (.+?)/s|(nothing copied since the last read)) \(throttle (.+?) per broker\))?` +
+		`(?:, eta (\S+))?(?:; least advanced of (\d+) adding replicas: (.+))?$`)
 	entryRe := regexp.MustCompile(`(topic-\d+-\d+) on broker (\d+) ([\d.]+ \w*B)/([\d.]+ \w*B) \((\d+)%\)`)
 	parse := func(s string) int64 {
 		b, err := plans.ParseByteSize(s)
@@ -517,19 +541,43 @@ scrape:
 		return int64(b)
 	}
 	copiedBy := map[string]int64{}
-	progressLines, etaLines, midCopyLines := 0, 0, 0
-	for _, line := range lines {
+	progressLines, etaLines, midCopyLines, busiestLines, idleLines := 0, 0, 0, 0, 0
+	// The previous progress line (each is one read, with
+	// --progress-interval 0s) and the first, with when it came.
+	var prevCopied, firstCopied int64
+	var prevDone int
+	var firstAt time.Time
+	for i, line := range lines {
 		lm := lineRe.FindStringSubmatch(line)
 		if lm == nil {
 			continue
 		}
 		progressLines++
 		done, _ := strconv.Atoi(lm[1])
-		adding, _ := strconv.Atoi(lm[6])
+		copiedNow := parse(lm[2])
+		if progressLines == 1 {
+			firstCopied, firstAt = copiedNow, readAt[i]
+		}
+		switch {
+		case lm[4] != "":
+			busiestLines++
+			if b, _ := strconv.Atoi(lm[4]); b < 3 || parse(lm[5]) <= 0 || copiedNow < prevCopied {
+				t.Errorf("busiest receiver named, but not a target broker copying, or nothing grew (%s before): %s", plans.ByteSize(prevCopied), line)
+			}
+		case lm[6] != "":
+			idleLines++
+			if copiedNow != prevCopied && done == prevDone {
+				t.Errorf("nothing copied since the last read, but %s were copied then: %s", plans.ByteSize(prevCopied), line)
+			}
+		}
+		if lm[7] != "" && lm[7] != m.plan.Throttle.String() {
+			t.Errorf("throttle %s per broker, want the plan's %s: %s", lm[7], m.plan.Throttle, line)
+		}
+		adding, _ := strconv.Atoi(lm[9])
 		if adding != 3*(4-done) {
 			t.Errorf("%d adding replicas with %d of 4 partitions done, want 3 per partition in flight: %s", adding, done, line)
 		}
-		entries := entryRe.FindAllStringSubmatch(lm[7], -1)
+		entries := entryRe.FindAllStringSubmatch(lm[10], -1)
 		if len(entries) != min(3, adding) {
 			t.Errorf("%d replicas named, want %d: %s", len(entries), min(3, adding), line)
 		}
@@ -562,22 +610,28 @@ scrape:
 			}
 			lastPct, copiedBy[key] = pct, copied
 		}
-		if lm[5] != "" {
+		if lm[8] != "" && copiedNow > firstCopied {
+			// The ETA is the bytes left at the step's rate so far: what was
+			// copied since the first read over the time since the step
+			// started, which lies between the first line and the start of
+			// the process.
 			etaLines++
-			eta, err := time.ParseDuration(lm[5])
+			eta, err := time.ParseDuration(lm[8])
 			if err != nil {
-				t.Fatalf("eta %q: %v", lm[5], err)
+				t.Fatalf("eta %q: %v", lm[8], err)
 			}
-			left := float64(parse(lm[3]) - parse(lm[2]))
-			want := time.Duration(left / float64(parse(lm[4])) * float64(time.Second))
-			if d := eta - want; d < -time.Second-want/10 || d > time.Second+want/10 {
-				t.Errorf("eta %s, but %s left at the printed rate takes %s: %s", eta, plans.ByteSize(left), want.Round(time.Second), line)
+			left, grew := float64(parse(lm[3])-copiedNow), float64(copiedNow-firstCopied)
+			lo := time.Duration(left / grew * float64(readAt[i].Sub(firstAt)))
+			hi := time.Duration(left / grew * float64(readAt[i].Sub(started)))
+			if eta < lo-time.Second-lo/10 || eta > hi+time.Second+hi/10 {
+				t.Errorf("eta %s, but %s left at the rate since the step started takes %s to %s: %s", eta, plans.ByteSize(left), lo.Round(time.Second), hi.Round(time.Second), line)
 			}
 		}
+		prevCopied, prevDone = copiedNow, done
 	}
-	if progressLines < 2 || etaLines == 0 || midCopyLines == 0 {
-		t.Errorf("%d progress lines, %d with an eta, %d naming a replica part-way; want several, some with an eta and some part-way:\n%s",
-			progressLines, etaLines, midCopyLines, strings.Join(lines, "\n"))
+	if progressLines < 2 || etaLines == 0 || midCopyLines == 0 || busiestLines == 0 {
+		t.Errorf("%d progress lines, %d with an eta, %d naming a replica part-way, %d naming the busiest receiver (%d idle); want several, some with an eta, some part-way, some naming the busiest:\n%s",
+			progressLines, etaLines, midCopyLines, busiestLines, idleLines, strings.Join(lines, "\n"))
 	}
 }
 

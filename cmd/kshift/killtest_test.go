@@ -702,7 +702,7 @@ func testStoppedHolder(t *testing.T) {
 
 func stoppedHolder(t *testing.T, interrupt bool) {
 	const speed = 8
-	m := newMigration(t, speed, 4, 3, 8<<20, 10<<20, 4).useZooKeeper(t)
+	m := newMigration(t, speed, 4, 3, 8<<20, 10<<20, 4, heldClock).useZooKeeper(t)
 	conn := m.profileArgs(t, testLease)
 	args := append(append([]string{"apply"}, conn...), m.planPath, "--all", "--auto-continue", "--poll-interval", "20ms", "--progress-interval", "0s")
 	st := m.zk.store(t)

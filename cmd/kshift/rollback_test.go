@@ -26,7 +26,7 @@ import (
 // interrupted rollback, kshift cancel reverts the undo to the step's exact to
 // and leaves no throttle.
 func TestRollbackInterruptCommands(t *testing.T) {
-	m := newMigration(t, 20, 1, 2, 64<<20, 2<<20, 4).useZooKeeper(t)
+	m := newMigration(t, 20, 1, 2, 64<<20, 2<<20, 4, heldClock).useZooKeeper(t)
 	conn := m.connArgs()
 	run := func(args ...string) (string, int) {
 		out, err := kshiftCmd(t, append(args, conn...)...).CombinedOutput()
