@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -103,12 +104,8 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 	}
 	r.res = &StepResult{Step: s.Number, Undoes: r.undoes, Phase: s.Phase, Partitions: len(s.Partitions), DryRun: e.opts.DryRun}
 	if e.opts.DryRun && e.dryRunSteps > 0 {
-		gates := ""
-		if e.opts.Gates != nil {
-			gates = "; the health gates still read the live cluster"
-		}
-		fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed%s\n",
-			plans.StepLabel(r.res.Step, r.res.Undoes), e.dryRunSteps, gates)
+		fmt.Fprintf(e.opts.DryRunOut, "dry run: %s is checked against the cluster as the %d step(s) dry-run before it would leave it (their partitions at their to), not against the live cluster, where nothing changed\n",
+			plans.StepLabel(r.res.Step, r.res.Undoes), e.dryRunSteps)
 	}
 	e.dryRunSteps++
 	run, err := e.begin(ctx, ref, ref.Plan.ClusterID, s.Number, r.undoes)
@@ -158,6 +155,11 @@ func (r *stepRun) runStages(ctx context.Context) error {
 	if r.recs, err = r.e.store.ThrottleRecords(ctx); err != nil {
 		return err
 	}
+	// The operator's rate, if one was set during the step: its value on
+	// the brokers is kshift's, and it ends with the step.
+	if r.override, err = r.e.store.Rate(ctx); err != nil {
+		return err
+	}
 	if allState(r.states, StateDone) {
 		r.res.AlreadyDone = true
 		r.e.log.Info("step already done: nothing to do", "step", r.step.Number)
@@ -196,11 +198,6 @@ func (r *stepRun) prepare(ctx context.Context) error {
 // throttle picks the step's rate and sets the throttles of the partitions
 // not yet done, recording them first.
 func (r *stepRun) throttle(ctx context.Context) error {
-	e := r.e
-	var err error
-	if r.override, err = e.store.Rate(ctx); err != nil {
-		return err
-	}
 	var todo []plans.Move
 	for i, p := range r.states {
 		if p.State != StateDone {
@@ -214,10 +211,11 @@ func (r *stepRun) throttle(ctx context.Context) error {
 	if r.res.Rate <= 0 {
 		return nil
 	}
-	// Resume the latest open record of this step: its prior values are
-	// the reference for what this step changes.
+	// Resume the latest open record of this step, whichever host wrote it
+	// (the plan's path differs between hosts, its name rarely): its prior
+	// values are the reference for what this step changes.
 	for _, rec := range r.recs {
-		if rec.Plan == r.ref.Path && rec.Step == r.step.Number {
+		if filepath.Base(rec.Plan) == filepath.Base(r.ref.Path) && rec.Step == r.step.Number {
 			r.rec = rec
 		}
 	}

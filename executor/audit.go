@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,10 +121,7 @@ func (e *Executor) startAudit(ctx context.Context, ref PlanRef, clusterID string
 		return nil, fmt.Errorf("%w: recording the start of %s in the cluster's audit trail: %w; nothing was changed", ErrAuditUnwritable, e.opts.Command, err)
 	}
 	a.run = run
-	// The local copy names the run in the cluster's trail: that tells its
-	// records from those of an older kshift, which kept its throttle
-	// records in the local log only (legacyOpenRecords).
-	a.base.Run, start.Run = run.ID(), run.ID()
+	start.Run = run.ID()
 	if err := e.opts.Audit.Append(start); err != nil {
 		return nil, fmt.Errorf("%w: %w; nothing was changed", ErrAuditUnwritable, err)
 	}
@@ -151,6 +149,9 @@ func (a *auditor) append(r state.AuditRecord) {
 	if err := a.run.Append(ctx, r); err != nil {
 		a.e.log.Error("cluster audit trail", "err", err)
 	}
+	// The local copy names the run, as the cluster's trail does: a record
+	// without one was written by an older kshift (legacyOpenRecords).
+	r.Run = a.run.ID()
 	if err := a.e.opts.Audit.Append(r); err != nil {
 		a.e.log.Error("local audit log", "err", err)
 	}
@@ -208,7 +209,8 @@ func (a *auditor) throttles(rec *state.ThrottleRecord) {
 
 // legacyOpenRecords returns the throttle records of cluster that an older
 // kshift (which kept them in the local audit log) wrote and never cleared,
-// the latest version of each.
+// the latest version of each. This kshift's own records in the local copy
+// name their run and are left out: the cluster's store holds those.
 func legacyOpenRecords(path, clusterID string) ([]*state.ThrottleRecord, error) {
 	recs, err := ReadAudit(path)
 	if err != nil && !errors.Is(err, ErrAuditTorn) {
@@ -217,11 +219,6 @@ func legacyOpenRecords(path, clusterID string) ([]*state.ThrottleRecord, error) 
 	latest := map[string]*state.ThrottleRecord{}
 	var order []string
 	for _, r := range recs {
-		// A record that names its run in the cluster's audit trail was
-		// written by a kshift that keeps its throttle records in the
-		// cluster: the store, not this copy, says whether it is open (a
-		// run killed between deleting a record from the store and copying
-		// that here leaves it open here only).
 		if r.ClusterID != clusterID || r.Throttles == nil || r.Run != "" {
 			continue
 		}
@@ -263,20 +260,33 @@ func (r *stepRun) adoptLegacyRecords(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A record another host moved already is in the cluster's trail: moving
+	// it again after it was cleared would restore stale values.
+	trail, err := e.store.Audit(ctx, state.AuditFilter{})
+	if err != nil && !errors.Is(err, state.ErrCorrupt) {
+		return "", err
+	}
 	var moved []string
 	for _, rec := range legacy {
-		if !containsRecord(known, rec.ID) {
+		known := containsRecord(known, rec.ID) ||
+			slices.ContainsFunc(trail, func(a state.AuditRecord) bool { return a.Throttles != nil && a.Throttles.ID == rec.ID })
+		if !known {
 			if err := r.lease.PutThrottleRecord(ctx, rec); err != nil {
 				return "", fmt.Errorf("moving throttle record %s from the local audit log %s into the cluster: %w", rec.ID, e.opts.Audit.Path(), err)
 			}
+			r.audit.throttles(rec) // the cluster's trail now knows it was moved
+			moved = append(moved, rec.ID)
 		}
+		// Closed in the local log either way, so that it is looked at once.
 		closed := r.audit.record(state.AuditThrottlesCleared)
 		closed.Result = "moved to the cluster's state store"
 		closed.Throttles = rec
 		if err := e.opts.Audit.Append(closed); err != nil {
 			return "", err
 		}
-		moved = append(moved, rec.ID)
+	}
+	if len(moved) == 0 {
+		return "", nil
 	}
 	return fmt.Sprintf("moved %d throttle record(s) an older kshift left open in the local audit log %s into the cluster's state store (%v): this run restores them as its own", len(moved), filepath.Base(e.opts.Audit.Path()), moved), nil
 }

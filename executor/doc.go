@@ -1,64 +1,46 @@
-// Package executor applies plan steps to a live Kafka cluster: it checks each
-// step against the cluster (safety gates), takes the cluster's operator lock,
-// sets and restores replication throttles, submits reassignments and
-// preferred-leader elections, watches progress, verifies the result and
-// writes an audit log. It also reads the state of a plan from the cluster
+// Package executor applies plan steps to a live Kafka cluster: before each
+// step it runs the gates, then takes the operator lock, sets and restores
+// replication throttles, submits reassignments and preferred-leader
+// elections, watches progress, verifies the result and records the run in
+// the audit trail. It also reads the state of a plan from the cluster
 // (status), reverts a step in flight (cancel) and applies a step's undo
 // (rollback).
 //
 // It must not print: progress goes to a callback, diagnostics to a
-// *slog.Logger, dry-run output to an io.Writer. It holds no state between
-// runs except the audit log: where a migration stands is always read from the
-// cluster (a partition at `to` is done, at `from` pending).
+// *slog.Logger, dry-run output to an io.Writer. Where a migration stands is
+// always read from the cluster (a partition at `to` is done, at `from`
+// pending), never remembered between runs.
 //
-// # Kafka calls
+// # Who owns what
 //
-// Every call is a raw kmsg request through the Kafka interface (which
-// *kgo.Client satisfies), with its own timeout, because kadm's helpers trap:
-// ListPartitionReassignments with a nil set sends nothing, ElectLeaders with a
-// nil set elects every partition, Metadata answers from a cache. Kafka 2.4 is
-// the floor (docs/kafka-behaviour.md): no DescribeCluster (the cluster id comes from
-// Metadata), throttle rates hidden from DescribeConfigs.
-//
-// # The operator lock
-//
-// One mutating kshift per cluster. Operators work from different hosts, so the
-// lock lives in the cluster. An admin client's only compare-and-set on Kafka is
-// topic creation (CreateTopics fails with TOPIC_ALREADY_EXISTS), so the lock is
-// the topic __kshift_lock (1 partition, RF 1): whoever creates it holds it.
-// The holder (host, pid, user, plan, step, start time) must be readable by
-// anyone refused, on every version, with admin requests only: topic configs
-// reject unknown keys and 2.4 hides unknown broker config values, so the
-// holder record is written as the name of a second topic,
-// __kshift_lock_holder.<base32 of a small JSON document>, created right after
-// the lock and read back through Metadata. Releasing deletes the holder topic,
-// then the lock topic.
-//
-// A ZooKeeper ephemeral znode would be the other choice: it expires with a
-// crashed holder's session, so no --break-lock is needed. It was not taken
-// because it works only when every operator gives --zookeeper, and kshift
-// must refuse a second run whether or not ZooKeeper is configured; the topic
-// lock needs Kafka access alone, which every command has.
-//
-// Limits: the lock is advisory (it stops kshift, not kafka-reassign-partitions);
-// it has no lease, so a kshift killed with SIGKILL leaves it behind, and the
-// next run is refused until an operator who has checked that the holder is
-// gone passes --break-lock; a holder killed between the two creations leaves a
-// lock without holder record, shown as such. The topics need CreateTopics and
-// DeleteTopics rights and one live broker (topic deletion must be enabled,
-// Kafka's default).
-//
-// # What kshift set: the throttle record
-//
-// Throttle configs are shared with other tools, and nobody else clears them
-// (docs/kafka-behaviour.md 17). Before kshift changes any throttle config it
-// appends a throttle record to the audit log: the exact prior value of every
-// key it will touch (or that it was absent) and the entries it adds. Cleanup
-// restores those prior values byte for byte when nothing else changed the key
-// meanwhile, and otherwise removes exactly kshift's entries. A run that could
-// not clean up (SIGKILL, or Ctrl-C leaving a copy in flight) leaves the record
-// open; the next apply, cancel or `throttle clear` using the same audit log
-// finishes it. The record is local to the audit log file: keep the audit log
-// beside the plan in the shared place operators use (the default), or pass the
-// same --audit-log on every host.
+//   - The step's own state is the executor's: whether a step is done,
+//     pending, in flight or drifted, whether its undo is in flight, whether
+//     the step before it is done. These need the plan's chain of moves
+//     (planStates: later steps start from earlier steps' `to`), so they
+//     are checked here, in gatedView.
+//   - Every other check before a step is a gate of inspect.Gates, the one
+//     registry `kshift check` prints: the safety gates always run, the
+//     health gates unless Options.SkipHealthGates. The executor runs them
+//     through its own Kafka client, and both settle by one policy
+//     (inspect.SettlePolicy) for Options.SettleTimeout.
+//   - Every Kafka request goes through internal/kafkaapi: typed calls, each
+//     with its own timeout, free of kadm's traps (ListPartitionReassignments
+//     or ElectLeaders with a nil set, Metadata answered from a cache). Its
+//     write hooks fence every mutating call by the lock's lease and record
+//     it in the audit trail; a dry run is its DryRun client, whose overlay
+//     answers later reads (the gates' included) as if the writes had
+//     happened. Kafka 2.4 is the floor (docs/kafka-behaviour.md): no
+//     DescribeCluster, throttle rates hidden from DescribeConfigs (read
+//     from ZooKeeper when given).
+//   - kshift's own state is package state's, in the cluster's ZooKeeper
+//     (docs/design.md "kshift's own state"): the operator lock with its
+//     lease and fencing, the throttle records (the exact prior value of
+//     every throttle key kshift changes, restored when the step ends unless
+//     someone else changed it meanwhile), the operator's rate override and
+//     the audit trail. Commands that change the cluster refuse without a
+//     store (ErrNoState). An older kshift's topic lock and local throttle
+//     records are recognised and moved.
+//   - ZooKeeper steps (zk-*) are applied and undone by Options.ZooKeeperSteps
+//     (package zkops through the command line), under the same cluster,
+//     order and lock rules.
 package executor

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"time"
 
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/state"
@@ -100,9 +101,10 @@ type Options struct {
 	// Audit is a local copy of the audit trail, JSON lines for people to
 	// read (nil writes none). The trail itself is in Store.
 	Audit *Audit
-	// Gates are extra health checks run before a step of a plan (`kshift
-	// check` for its brokers and partitions); an error refuses the step.
-	Gates func(ctx context.Context, p *plans.Plan, s *plans.Step) error
+	// SkipHealthGates runs only the safety gates of the gate registry
+	// (inspect.Gates) before a step, not its health gates
+	// (--skip-health-check).
+	SkipHealthGates bool
 	// ZooKeeperSteps applies and undoes zk-* steps; without it such steps are
 	// refused.
 	ZooKeeperSteps ZooKeeperSteps
@@ -146,6 +148,9 @@ type Executor struct {
 	store state.Store
 	opts  Options
 	log   *slog.Logger
+	// gates is the gate registry run before every step: inspect.Gates
+	// (a test adds one to see what the gates are given).
+	gates inspect.Registry
 
 	// zkLeft is the state each ZooKeeper step dry-run so far would leave:
 	// the ensemble is not in the Kafka overlay. dryRunSteps counts the
@@ -188,7 +193,7 @@ func New(k kafkaapi.Requester, opts Options) *Executor {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	e := &Executor{kafka: kafkaapi.New(k, kafkaapi.Options{Timeout: opts.CallTimeout}), store: opts.Store, opts: opts, log: log}
+	e := &Executor{kafka: kafkaapi.New(k, kafkaapi.Options{Timeout: opts.CallTimeout}), store: opts.Store, opts: opts, log: log, gates: inspect.Gates}
 	if opts.DryRun {
 		e.kafka = kafkaapi.DryRun(e.kafka, opts.DryRunOut)
 		if e.store == nil {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
-	"github.com/kshift/kshift/internal/kafkaapi"
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
 )
@@ -24,14 +22,15 @@ func nameList(items []string) string {
 	return strings.Join(items[:maxNamed], "; ") + fmt.Sprintf("; and %d more", len(items)-maxNamed)
 }
 
-// errUnsettled marks a refusal that one read of Metadata can cause without
-// anything being wrong: a broker that has not caught up with its
-// controller shows a partition at its old replicas for a moment
-// (docs/kafka-behaviour.md 24), which reads as drift, as an undo in flight
-// or as the previous step not done.
+// errUnsettled marks a refusal of the step's own state that one read of
+// Metadata can cause without anything being wrong: a broker that has not
+// caught up with its controller shows a partition at its old replicas for
+// a moment (docs/kafka-behaviour.md 24), which reads as drift, as an undo
+// in flight or as the previous step not done.
 var errUnsettled = errors.New("not settled")
 
-// unsettledError is a refusal that gatedView reads again before it stands.
+// unsettledError is a refusal that gatedView reads again before it stands,
+// by the same settle policy as the registry's gates (inspect.SettlePolicy).
 type unsettledError struct{ refusal error }
 
 func (u *unsettledError) Error() string   { return u.refusal.Error() }
@@ -41,37 +40,53 @@ func unsettledRefusal(format string, args ...any) error {
 	return &unsettledError{refusal(format, args...)}
 }
 
-// gatedView reads the step's partitions and runs the gates on them. A
-// refusal that a trailing read can cause is read again every settlePause
-// for SettleTimeout before it stands.
-func (r *stepRun) gatedView(ctx context.Context) (v *view, st []PartitionStatus, err error) {
-	var gateErr error
-	err = poll.Until(ctx, poll.Options{Timeout: r.e.opts.SettleTimeout, Interval: settlePause}, func(ctx context.Context) (bool, error) {
+// gatedView runs the gates before a step (docs/design.md "Safety
+// invariants") and returns the step's partitions and each one's state:
+//
+//  1. the registry's gates that say which cluster this is (inspect.Gates,
+//     GateDef.First), before anything looks at the step's partitions;
+//  2. the step's own state, which needs the plan's chain (planStates): not
+//     already done, no undo of it in flight, no drift, the previous step
+//     done; a refusal here that a trailing read can cause (errUnsettled)
+//     is read again for SettleTimeout before it stands;
+//  3. unless the step has nothing left to do, every other safety gate of
+//     the registry and, unless SkipHealthGates, its health gates.
+//
+// The registry reads the cluster through the executor's own Kafka client,
+// so a dry run's overlay and the fencing hooks apply to it. Both settle by
+// one policy, inspect.SettlePolicy, for SettleTimeout.
+func (r *stepRun) gatedView(ctx context.Context) (*view, []PartitionStatus, error) {
+	if err := r.registryGates(ctx, true); err != nil {
+		return nil, nil, err
+	}
+	var v *view
+	var st []PartitionStatus
+	var stateErr error
+	err := poll.Until(ctx, inspect.SettlePolicy(r.e.opts.SettleTimeout), func(ctx context.Context) (bool, error) {
 		var rerr error
 		if v, rerr = r.e.readFreshView(ctx, stepTopics(r.step.Partitions)); rerr != nil {
 			return false, rerr
 		}
-		st, gateErr = r.gateStep(ctx, v)
-		if gateErr != nil && !errors.Is(gateErr, errUnsettled) {
-			return false, gateErr
+		st, stateErr = r.stepState(ctx, v)
+		if stateErr != nil && !errors.Is(stateErr, errUnsettled) {
+			return false, stateErr
 		}
-		return gateErr == nil, nil
+		return stateErr == nil, nil
 	})
 	if errors.Is(err, poll.ErrTimeout) {
-		err = gateErr
+		err = stateErr
 	}
-	return v, st, err
+	if err != nil || allState(st, StateDone) {
+		return v, st, err
+	}
+	return v, st, r.registryGates(ctx, false)
 }
 
-// gateStep runs the safety gates for step s (docs/design.md "Safety invariants")
-// against v and returns each partition's state. prevDone checks the
-// previous step unless the options force the order.
-func (r *stepRun) gateStep(ctx context.Context, v *view) ([]PartitionStatus, error) {
+// stepState checks the step's own state against v and returns each
+// partition's state: the gates that need the plan's chain. prevDone checks
+// the previous step unless the options force the order.
+func (r *stepRun) stepState(ctx context.Context, v *view) ([]PartitionStatus, error) {
 	e, s, p := r.e, r.step, r.ref.Plan
-	// 1. The plan's cluster.
-	if v.ClusterID != p.ClusterID {
-		return nil, refusal("the plan is for cluster %q but the cluster reached is %q: a plan applies only to the cluster it was made for", p.ClusterID, v.ClusterID)
-	}
 	// A step whose partitions later steps have moved on from is done too;
 	// the undo of step n (not a step of the plan) is done where the plan's
 	// chain has step n pending.
@@ -113,92 +128,64 @@ func (r *stepRun) gateStep(ctx context.Context, v *view) ([]PartitionStatus, err
 				s.Label(), len(undoing), nameList(undoing), r.ref.Path, s.Number, r.ref.Path)
 		}
 	}
-	// 2. Every partition at from, at to, or in flight towards to.
+	// Every partition at from, at to, or in flight towards to.
 	var drifted []string
-	ours := map[tp]bool{}
-	allDone := true
 	for _, p := range st {
-		switch p.State {
-		case StateDrifted:
+		if p.State == StateDrifted {
 			drifted = append(drifted, p.Name()+": "+p.Detail)
-		case StateInFlight:
-			ours[tp{Topic: p.Topic, Partition: p.Partition}] = true
-		}
-		if p.State != StateDone {
-			allDone = false
 		}
 	}
 	if len(drifted) > 0 {
 		return st, unsettledRefusal("%s: %d partition(s) are neither at the step's from nor at its to (drift; re-plan from a fresh snapshot or fix them by hand): %s", s.Label(), len(drifted), nameList(drifted))
 	}
-	// 3. No reassignment the step did not start.
-	var foreign []string
-	for key, lp := range v.InFlight {
-		if !ours[key] {
-			foreign = append(foreign, fmt.Sprintf("%s: replicas %v adding %v removing %v", key, lp.Replicas, lp.Adding, lp.Removing))
-		}
-	}
-	sort.Strings(foreign)
-	if len(foreign) > 0 {
-		return st, refusal("%d reassignment(s) not started by step %d are in flight; wait for them or cancel them first: %s", len(foreign), s.Number, nameList(foreign))
-	}
-	if allDone {
-		return st, nil
-	}
-	// 4. Previous step done.
-	if !e.opts.ForceOrder && r.prevDone != nil {
+	// The previous step done.
+	if !allState(st, StateDone) && !e.opts.ForceOrder && r.prevDone != nil {
 		if err := r.prevDone(ctx); err != nil {
 			return st, err
 		}
 	}
-	// 5. Replication factor at least min.insync.replicas.
-	minISR, err := e.minInsync(ctx, stepTopics(s.Partitions))
-	if err != nil {
-		return st, err
-	}
-	var low []string
-	for _, m := range s.Partitions {
-		if n := minISR[m.Topic]; len(m.To) < n {
-			low = append(low, fmt.Sprintf("%s: to %v has %d replicas, min.insync.replicas is %d", m.Name(), m.To, len(m.To), n))
-		}
-	}
-	if len(low) > 0 {
-		return st, refusal("%s would leave partitions with fewer replicas than min.insync.replicas (producers with acks=all would fail): %s", s.Label(), nameList(low))
-	}
-	// 6. Target brokers alive; partitions fully in sync (polled: the ISR in
-	// Metadata trails the truth, docs/kafka-behaviour.md 21).
-	var dead []string
-	for _, m := range s.Partitions {
-		for _, b := range m.To {
-			if !v.Brokers[b] {
-				dead = append(dead, fmt.Sprintf("%s: broker %d", m.Name(), b))
-			}
-		}
-	}
-	if len(dead) > 0 {
-		return st, refusal("%s needs brokers that are not alive and registered: %s", s.Label(), nameList(dead))
-	}
-	if err := e.waitInSync(ctx, s, st); err != nil {
-		return st, err
-	}
-	// 7. The `kshift check` health gates for what the step touches.
-	if e.opts.Gates != nil {
-		gp, gs := p, s
-		if undo {
-			// The gates read a step by its number in its plan: give them
-			// the derived rollback plan, where the undo is listed.
-			gp = plans.Rollback(p)
-			for i := range gp.Steps {
-				if gp.Steps[i].Undoes == s.Undoes {
-					gs = &gp.Steps[i]
-				}
-			}
-		}
-		if err := e.opts.Gates(ctx, gp, gs); err != nil {
-			return st, fmt.Errorf("%w: %w", ErrRefused, err)
-		}
-	}
 	return st, nil
+}
+
+// registryGates runs the registry's gates before the step (first: those
+// that say which cluster this is; else the others) and refuses the step
+// naming every gate that failed.
+func (r *stepRun) registryGates(ctx context.Context, first bool) error {
+	gates := r.e.gates.BeforeStep(r.e.opts.SkipHealthGates, first)
+	if len(gates) == 0 {
+		return nil
+	}
+	p, s := r.gatePlan()
+	rep, err := gates.Run(ctx, r.e.kafka, inspect.CheckScope{Plan: p, Step: s.Number, OwnMoves: s.Partitions, Settle: r.e.opts.SettleTimeout})
+	if err != nil {
+		return fmt.Errorf("%s: running the gates: %w", r.step.Label(), err)
+	}
+	refused := rep.Refusal()
+	if refused == nil {
+		return nil
+	}
+	hint := ""
+	if slices.ContainsFunc(rep.Gates, func(g inspect.GateResult) bool { return g.Status == inspect.StatusFail && g.Kind == inspect.KindHealth }) {
+		hint = "; --skip-health-check skips the health gates"
+	}
+	return fmt.Errorf("%w: %s: kshift check failed (it shows every gate%s): %w", ErrRefused, r.step.Label(), hint, refused)
+}
+
+// gatePlan is the plan and step the registry's gates read: the step's own
+// plan, or for an undo (not a step of its plan) the derived rollback plan,
+// where the undo is listed under its own number.
+func (r *stepRun) gatePlan() (*plans.Plan, *plans.Step) {
+	p, s := r.ref.Plan, r.step
+	if !undoRun(p, s) {
+		return p, s
+	}
+	rp := plans.Rollback(p)
+	for i := range rp.Steps {
+		if rp.Steps[i].Undoes == s.Undoes {
+			return rp, &rp.Steps[i]
+		}
+	}
+	return p, s
 }
 
 // undoRun reports whether s is the undo of a step of migration plan p
@@ -206,65 +193,4 @@ func (r *stepRun) gateStep(ctx context.Context, v *view) ([]PartitionStatus, err
 // its own steps.
 func undoRun(p *plans.Plan, s *plans.Step) bool {
 	return s.Undoes > 0 && p.Kind == plans.KindMigration
-}
-
-// waitInSync polls until every pending partition of the step has its full
-// replica set in the ISR, or refuses naming those that do not.
-func (e *Executor) waitInSync(ctx context.Context, s *plans.Step, st []PartitionStatus) error {
-	pending := map[tp]bool{}
-	for _, p := range st {
-		if p.State == StatePending {
-			pending[tp{Topic: p.Topic, Partition: p.Partition}] = true
-		}
-	}
-	var out []string
-	err := poll.Until(ctx, poll.Options{Timeout: e.opts.SettleTimeout, First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
-		v, err := e.readView(ctx, stepTopics(s.Partitions))
-		if err != nil {
-			return false, err
-		}
-		out = nil
-		for _, m := range s.Partitions {
-			key := tp{Topic: m.Topic, Partition: m.Partition}
-			if !pending[key] {
-				continue
-			}
-			lp := v.Partitions[key]
-			if lp == nil || !sameSet(lp.ISR, lp.Replicas) {
-				isr := []int32(nil)
-				if lp != nil {
-					isr = lp.ISR
-				}
-				out = append(out, fmt.Sprintf("%s: replicas %v, isr %v", key, m.From, isr))
-			}
-		}
-		return len(out) == 0, nil
-	})
-	if errors.Is(err, poll.ErrTimeout) {
-		return refusal("%s: %d partition(s) are under-replicated (a replica is out of the ISR); wait until they catch up: %s", s.Label(), len(out), nameList(out))
-	}
-	return err
-}
-
-// minInsync reads min.insync.replicas of topics (the value in effect,
-// topic or broker default).
-func (e *Executor) minInsync(ctx context.Context, topics []string) (map[string]int, error) {
-	res := make([]kafkaapi.ConfigResource, len(topics))
-	for i, t := range topics {
-		res[i] = kafkaapi.TopicResource(t)
-	}
-	cfg, err := e.kafka.DescribeConfigs(ctx, res, []string{plans.MinInsyncReplicasKey})
-	if err != nil {
-		return nil, fmt.Errorf("reading min.insync.replicas: %w", err)
-	}
-	out := map[string]int{}
-	for _, t := range topics {
-		out[t] = 1
-		if c, ok := cfg[kafkaapi.TopicResource(t)][plans.MinInsyncReplicasKey]; ok && c.Value != nil {
-			if n, err := strconv.Atoi(*c.Value); err == nil {
-				out[t] = n
-			}
-		}
-	}
-	return out, nil
 }

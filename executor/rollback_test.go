@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/state"
@@ -132,14 +133,12 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 	var gated []string
 	resume, _ := testExecutor(t, c, func(o *Options) {
 		o.Audit, o.Throttle = slow.opts.Audit, fastRate
-		o.Gates = func(_ context.Context, gp *plans.Plan, gs *plans.Step) error {
-			gated = append(gated, fmt.Sprintf("%s plan, its step %d is %s", gp.Kind, gs.Number, gp.Step(gs.Number).Label()))
-			if gp.Step(gs.Number) != gs {
-				return fmt.Errorf("step %d is not the plan's step %d", gs.Number, gs.Number)
-			}
-			return nil
-		}
 	})
+	resume.gates = append(slices.Clone(resume.gates), inspect.GateDef{ID: "test-seen", Kind: inspect.KindSafety, Run: func(in *inspect.GateInput) inspect.GateResult {
+		gp, n := in.Scope.Plan, in.Scope.Step
+		gated = append(gated, fmt.Sprintf("%s plan, its step %d is %s", gp.Kind, n, gp.Step(n).Label()))
+		return inspect.GateResult{Gate: "test-seen", Status: inspect.StatusPass}
+	}})
 	if _, err := resume.Rollback(testCtx(t, 60*time.Second), ref, 3, false); err != nil {
 		t.Fatalf("resumed rollback: %v", err)
 	}

@@ -331,7 +331,7 @@ func (r *stepRun) setThrottles(ctx context.Context, rec *state.ThrottleRecord, m
 func describeRate(pv state.PriorValue) string {
 	switch {
 	case !pv.Present:
-		return "not set (deleted)"
+		return "not set"
 	case !pv.Known:
 		return "set to a value the broker hides"
 	}
@@ -537,7 +537,7 @@ func (r *run) clearThrottles(ctx context.Context, rec *state.ThrottleRecord, kee
 				case cur.Known && !ours(cur.Value):
 					warnings = append(warnings, fmt.Sprintf("broker %d %s was changed by someone else during the step to %s: left as it is (before kshift it was %s)", b, key, describeRate(cur), describeRate(prior)))
 				case !cur.Present && prior.Present:
-					warnings = append(warnings, fmt.Sprintf("broker %d %s was deleted by someone else during the step: left deleted (before kshift it was %s)", b, key, describeRate(prior)))
+					warnings = append(warnings, fmt.Sprintf("broker %d %s was deleted by someone else during the step: left as it is, not set (before kshift it was %s)", b, key, describeRate(prior)))
 				case prior.Present && prior.Known:
 					if !(cur.Known && cur.Value == prior.Value) {
 						ops = append(ops, setOp(res, key, prior.Value))

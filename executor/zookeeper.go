@@ -11,16 +11,12 @@ import (
 // cluster, order and lock rules as a reassignment step. With undoZK, the
 // step is the forward one and its undo is run.
 func (r *stepRun) applyZooKeeper(ctx context.Context) error {
-	e, s, p := r.e, r.step, r.ref.Plan
+	e, s := r.e, r.step
 	if e.opts.ZooKeeperSteps == nil {
 		return refusal("%s is a %s step: give --zookeeper so kshift can reach the ensemble", s.Label(), s.Phase)
 	}
-	v, err := e.readView(ctx, nil)
-	if err != nil {
+	if err := r.registryGates(ctx, true); err != nil {
 		return err
-	}
-	if v.ClusterID != p.ClusterID {
-		return refusal("the plan is for cluster %q but the cluster reached is %q", p.ClusterID, v.ClusterID)
 	}
 	state, detail, err := e.zooKeeperStepState(ctx, s)
 	if err != nil {

@@ -27,7 +27,7 @@ func BenchmarkSnapshot200k(b *testing.B) {
 	b.ResetTimer()
 	var growth uint64
 	for b.Loop() {
-		st, err := Read(ctxT(b), cl, ReadOptions{})
+		st, err := Read(ctxT(b), api(cl), ReadOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,18 +1,15 @@
 package inspect
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Gate names one health gate of `kshift check`.
@@ -39,6 +36,9 @@ const (
 	// GateAtMinISR: partitions exactly at min.insync.replicas; losing one more
 	// replica stops acks=all producers. A warning, not a failure.
 	GateAtMinISR Gate = "at-min-isr"
+	// GateTargetRF: no move leaves a partition with fewer replicas than its
+	// min.insync.replicas (producers with acks=all would fail).
+	GateTargetRF Gate = "target-rf"
 	// GateReassignments: no reassignment kshift did not start is in flight.
 	GateReassignments Gate = "reassignments"
 	// GateThrottles: no throttle is already set (a leftover or someone else's).
@@ -48,9 +48,8 @@ const (
 	GateDiskHeadroom Gate = "disk-headroom"
 )
 
-// AllGates lists every gate in the order they are reported.
-var AllGates = []Gate{GateClusterID, GateController, GateTargetBrokers, GateBrokerConfigs, GateOffline,
-	GateUnderReplicated, GateUnderMinISR, GateAtMinISR, GateReassignments, GateThrottles, GateDiskHeadroom}
+// AllGates lists every gate in the order they are reported (the registry's).
+var AllGates = Gates.IDs()
 
 // Status is a gate's outcome.
 type Status string
@@ -96,6 +95,9 @@ type CheckScope struct {
 	TargetCapacity plans.ByteSize
 	// ZooKeeper, when set, is read for hidden throttle rates and the chroot.
 	ZooKeeper *ZooKeeperSource
+	// Settle is how long a failing gate that reads a trailing value
+	// (GateDef.Settles) is read again before it fails; 0 reads once.
+	Settle time.Duration
 }
 
 // CheckReport is the outcome of every gate.
@@ -108,9 +110,12 @@ type CheckReport struct {
 
 // GateResult is one gate's outcome and what it found.
 type GateResult struct {
-	Gate    Gate   `json:"gate" yaml:"gate"`
-	Status  Status `json:"status" yaml:"status"`
-	Summary string `json:"summary" yaml:"summary"`
+	Gate Gate `json:"gate" yaml:"gate"`
+	// Kind says whether the gate runs before every step (safety), before
+	// every step unless skipped (health), or only in kshift check (report).
+	Kind    GateKind `json:"kind" yaml:"kind"`
+	Status  Status   `json:"status" yaml:"status"`
+	Summary string   `json:"summary" yaml:"summary"`
 	// Findings are the brokers, partitions or configs behind the status.
 	Findings []Finding `json:"findings,omitempty" yaml:"findings,omitempty"`
 }
@@ -160,107 +165,8 @@ func (r *CheckReport) Err() error {
 // maxFindings bounds the findings one gate lists; the summary counts all.
 const maxFindings = 50
 
-// Check reads the live cluster and evaluates every gate within scope. It
-// returns an error only when the cluster cannot be read; failed gates are
-// in the report (see CheckReport.Err).
-func Check(ctx context.Context, cl *kafkaconn.Clients, scope CheckScope) (*CheckReport, error) {
-	if scope.Step != 0 && (scope.Plan == nil || scope.Plan.Step(scope.Step) == nil) {
-		return nil, fmt.Errorf("check: step %d is not in the plan", scope.Step)
-	}
-	moves := scopeMoves(scope)
-	partitions := scopePartitions(scope, moves)
-	var topics []string
-	if partitions != nil {
-		seen := map[string]bool{}
-		for p := range partitions {
-			if !seen[p.Topic] {
-				seen[p.Topic] = true
-				topics = append(topics, p.Topic)
-			}
-		}
-		sort.Strings(topics)
-	}
-	st, err := Read(ctx, cl, ReadOptions{Topics: topics, ZooKeeper: nil})
-	if err != nil {
-		return nil, err
-	}
-	inFlight, err := listReassignments(ctx, cl)
-	if err != nil {
-		return nil, err
-	}
-	var zkErr error
-	if scope.ZooKeeper != nil {
-		zkErr = readZooKeeper(ctx, scope.ZooKeeper, st)
-		if zkErr != nil && !isChrootError(zkErr) {
-			return nil, zkErr
-		}
-		noteHiddenRates(st)
-	}
-	c := &checker{st: st, scope: scope, moves: moves, partitions: partitions, inFlight: inFlight}
-	c.targets, c.sources = c.brokerRoles()
-	rep := &CheckReport{ClusterID: st.Snapshot.ClusterID, Notes: st.Notes}
-	rep.Gates = []GateResult{
-		c.clusterID(zkErr), c.controller(), c.targetBrokers(), c.brokerConfigs(),
-	}
-	rep.Gates = append(rep.Gates, c.partitionGates()...)
-	rep.Gates = append(rep.Gates, c.reassignments(), c.throttles(), c.diskHeadroom())
-	return rep, nil
-}
-
 func isChrootError(err error) bool {
 	return errors.Is(err, ErrNoKafkaInChroot) || errors.Is(err, ErrOtherClusterInChroot)
-}
-
-type checker struct {
-	st         *State
-	scope      CheckScope
-	moves      []plans.Move
-	partitions map[PartitionID]bool // nil: every partition
-	inFlight   map[PartitionID]Reassignment
-	targets    []int32
-	sources    []int32
-}
-
-// Reassignment is one partition reassignment in flight, as the controller
-// lists it.
-type Reassignment struct {
-	Replicas []int32 `json:"replicas" yaml:"replicas"`
-	Adding   []int32 `json:"adding" yaml:"adding"`
-	Removing []int32 `json:"removing" yaml:"removing"`
-}
-
-// Target is the replica list the reassignment moves to: the current list
-// without the replicas being removed (item 1: replicas = target ++ removing).
-func (r Reassignment) Target() []int32 {
-	var out []int32
-	for _, id := range r.Replicas {
-		if !slices.Contains(r.Removing, id) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// listReassignments lists every reassignment in flight. kadm's helper with a
-// nil set sends nothing, so the raw request with null topics is sent (item 9);
-// kgo routes it to the controller.
-func listReassignments(ctx context.Context, cl *kafkaconn.Clients) (map[PartitionID]Reassignment, error) {
-	req := kmsg.NewPtrListPartitionReassignmentsRequest()
-	req.TimeoutMillis = int32(cl.Options.RequestTimeout.Milliseconds())
-	resp, err := req.RequestWith(ctx, cl.Kafka)
-	if err != nil {
-		return nil, fmt.Errorf("list reassignments in flight: %w", err)
-	}
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return nil, fmt.Errorf("list reassignments in flight: %w", err)
-	}
-	out := map[PartitionID]Reassignment{}
-	for _, t := range resp.Topics {
-		for _, p := range t.Partitions {
-			out[PartitionID{t.Topic, p.Partition}] = Reassignment{Replicas: p.Replicas, Adding: p.AddingReplicas, Removing: p.RemovingReplicas}
-		}
-	}
-	return out, nil
 }
 
 func scopeMoves(s CheckScope) []plans.Move {
@@ -297,19 +203,19 @@ func scopePartitions(s CheckScope, moves []plans.Move) map[PartitionID]bool {
 
 // brokerRoles returns the target brokers (the plan's and scope's) and the
 // source brokers (the plan's, or every other registered broker).
-func (c *checker) brokerRoles() (targets, sources []int32) {
-	if c.scope.Plan != nil {
-		targets = append(targets, c.scope.Plan.TargetBrokers...)
-		sources = append(sources, c.scope.Plan.SourceBrokers...)
+func (c *GateInput) brokerRoles() (targets, sources []int32) {
+	if c.Scope.Plan != nil {
+		targets = append(targets, c.Scope.Plan.TargetBrokers...)
+		sources = append(sources, c.Scope.Plan.SourceBrokers...)
 	}
-	for _, b := range c.scope.Brokers {
+	for _, b := range c.Scope.Brokers {
 		if !slices.Contains(targets, b) {
 			targets = append(targets, b)
 		}
 	}
-	if c.scope.Plan == nil {
-		for _, b := range c.st.Snapshot.Brokers {
-			if !slices.Contains(targets, b.ID) && !slices.Contains(c.st.Unregistered, b.ID) {
+	if c.Scope.Plan == nil {
+		for _, b := range c.State.Snapshot.Brokers {
+			if !slices.Contains(targets, b.ID) && !slices.Contains(c.State.Unregistered, b.ID) {
 				sources = append(sources, b.ID)
 			}
 		}
@@ -333,58 +239,94 @@ func result(g Gate, findings []Finding, failSummary, passSummary string, failSta
 	return r
 }
 
-func (c *checker) clusterID(zkErr error) GateResult {
-	s := c.st.Snapshot
+func clusterIDGate(c *GateInput) GateResult {
+	s := c.State.Snapshot
 	var f []Finding
 	if s.ClusterID == "" {
 		f = append(f, Finding{Subject: "cluster", Detail: "the brokers report no cluster id"})
 	}
-	if p := c.scope.Plan; p != nil && p.ClusterID != s.ClusterID {
+	if p := c.Scope.Plan; p != nil && p.ClusterID != s.ClusterID {
 		f = append(f, Finding{Subject: "plan", Detail: fmt.Sprintf("the plan is for cluster %q, the brokers belong to %q: this plan does not apply here", p.ClusterID, s.ClusterID)})
 	}
-	for _, id := range sortedIDs(c.st.BrokerClusterIDs) {
-		if got := c.st.BrokerClusterIDs[id]; got != s.ClusterID {
+	for _, id := range sortedIDs(c.State.BrokerClusterIDs) {
+		if got := c.State.BrokerClusterIDs[id]; got != s.ClusterID {
 			f = append(f, Finding{Subject: fmt.Sprintf("broker %d", id), Detail: fmt.Sprintf("belongs to cluster %q, not %q", got, s.ClusterID)})
 		}
 	}
-	if zkErr != nil {
-		f = append(f, Finding{Subject: "zookeeper", Detail: zkErr.Error()})
+	if c.zkErr != nil {
+		f = append(f, Finding{Subject: "zookeeper", Detail: c.zkErr.Error()})
 	}
 	return result(GateClusterID, f, "more than one cluster id", "one cluster id: "+s.ClusterID, StatusFail)
 }
 
-func (c *checker) controller() GateResult {
-	s := c.st.Snapshot
+func controllerGate(c *GateInput) GateResult {
+	s := c.State.Snapshot
 	ctl := s.Controller
 	var f []Finding
 	if ctl < 0 {
 		f = append(f, Finding{Subject: "controller", Detail: "no controller is elected"})
-	} else if b := s.Broker(ctl); b == nil || slices.Contains(c.st.Unregistered, ctl) {
+	} else if b := s.Broker(ctl); b == nil || slices.Contains(c.State.Unregistered, ctl) {
 		f = append(f, Finding{Subject: "controller", Detail: fmt.Sprintf("controller %d is not a registered broker", ctl)})
 	}
 	return result(GateController, f, "no live controller", fmt.Sprintf("controller is broker %d", ctl), StatusFail)
 }
 
-func (c *checker) targetBrokers() GateResult {
-	var f []Finding
-	for _, id := range c.targets {
-		b := c.st.Snapshot.Broker(id)
-		switch {
-		case b == nil || slices.Contains(c.st.Unregistered, id):
-			f = append(f, Finding{Subject: fmt.Sprintf("broker %d", id), Detail: "not registered: is it started, with this cluster's zookeeper.connect and chroot?"})
-		case c.st.Unreachable[id] != nil:
-			f = append(f, Finding{Subject: fmt.Sprintf("broker %d", id), Detail: fmt.Sprintf("registered at %s:%d but does not answer: %v", b.Host, b.Port, c.st.Unreachable[id])})
+func targetBrokersGate(c *GateInput) GateResult {
+	// Besides the targets, a step needs every broker it moves replicas
+	// onto (the undo of a step moves them back onto the sources).
+	onto := map[int32][]string{}
+	if c.Scope.Step != 0 {
+		for _, m := range c.moves {
+			for _, b := range m.To {
+				onto[b] = append(onto[b], m.Name())
+			}
 		}
 	}
-	if len(c.targets) == 0 {
+	need := slices.Clone(c.targets)
+	for _, id := range sortedIDs(onto) {
+		if !slices.Contains(need, id) {
+			need = append(need, id)
+		}
+	}
+	slices.Sort(need)
+	if len(need) == 0 {
 		return GateResult{Gate: GateTargetBrokers, Status: StatusSkip, Summary: "no target brokers given (--plan or --broker)"}
 	}
-	return result(GateTargetBrokers, f, "target brokers missing or unreachable",
-		fmt.Sprintf("%d target brokers registered and answering", len(c.targets)), StatusFail)
+	var f []Finding
+	for _, id := range need {
+		b := c.State.Snapshot.Broker(id)
+		detail := ""
+		switch {
+		case b == nil || slices.Contains(c.State.Unregistered, id):
+			detail = "not registered: is it started, with this cluster's zookeeper.connect and chroot?"
+		case c.State.Unreachable[id] != nil:
+			detail = fmt.Sprintf("registered at %s:%d but does not answer: %v", b.Host, b.Port, c.State.Unreachable[id])
+		default:
+			continue
+		}
+		if parts := onto[id]; len(parts) > 0 {
+			detail += fmt.Sprintf(" (the step moves %s onto it)", nameList(parts))
+		}
+		f = append(f, Finding{Subject: fmt.Sprintf("broker %d", id), Detail: detail})
+	}
+	pass := fmt.Sprintf("%d target brokers registered and answering", len(need))
+	if len(need) > len(c.targets) {
+		pass = fmt.Sprintf("%d brokers registered and answering (the targets and those the step moves replicas onto)", len(need))
+	}
+	return result(GateTargetBrokers, f, "brokers the plan needs are missing or unreachable", pass, StatusFail)
 }
 
-func (c *checker) brokerConfigs() GateResult {
-	s := c.st.Snapshot
+// nameList lists names, the first few in full.
+func nameList(names []string) string {
+	const shown = 5
+	if len(names) <= shown {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:shown], ", ") + fmt.Sprintf(" and %d more", len(names)-shown)
+}
+
+func brokerConfigsGate(c *GateInput) GateResult {
+	s := c.State.Snapshot
 	var f []Finding
 	live := func(ids []int32) []*plans.Broker {
 		var out []*plans.Broker
@@ -469,72 +411,120 @@ func listenerNames(listeners string) []string {
 	return out
 }
 
-func (c *checker) inScope(p PartitionID) bool { return c.partitions == nil || c.partitions[p] }
+func (c *GateInput) inScope(p PartitionID) bool { return c.partitions == nil || c.partitions[p] }
 
-func (c *checker) partitionGates() []GateResult {
-	var offline, under, belowMin, atMin []Finding
-	for _, t := range c.st.Snapshot.Topics {
-		minISR := t.MinInsyncReplicas()
-		for _, p := range t.Partitions {
-			id := PartitionID{t.Name, p.ID}
-			if !c.inScope(id) {
-				continue
-			}
-			if p.Leader < 0 {
-				offline = append(offline, Finding{Subject: id.String(), Detail: fmt.Sprintf("no leader; replicas %v, offline %v", p.Replicas, c.st.OfflineReplicas[id])})
-				continue
-			}
-			// Replicas a move is still adding are not expected in the ISR.
-			adding := c.inFlight[id].Adding
-			var missing []int32
-			for _, r := range p.Replicas {
-				if !slices.Contains(p.ISR, r) && !slices.Contains(adding, r) {
-					missing = append(missing, r)
-				}
-			}
-			if len(missing) > 0 {
-				under = append(under, Finding{Subject: id.String(), Detail: fmt.Sprintf("replicas %v, isr %v: %v not in sync", p.Replicas, p.ISR, missing)})
-			}
-			switch {
-			case len(p.ISR) < minISR:
-				belowMin = append(belowMin, Finding{Subject: id.String(), Detail: fmt.Sprintf("isr %v has %d members, min.insync.replicas is %d: acks=all producers fail", p.ISR, len(p.ISR), minISR)})
-			case len(p.ISR) == minISR && len(p.Replicas) > minISR:
-				atMin = append(atMin, Finding{Subject: id.String(), Detail: fmt.Sprintf("isr %v is at min.insync.replicas %d: one more lost replica stops acks=all producers", p.ISR, minISR)})
+// scopeText says which partitions the partition gates looked at.
+func (c *GateInput) scopeText() string {
+	if c.partitions != nil {
+		return fmt.Sprintf("the %d partitions in scope", len(c.partitions))
+	}
+	return "all partitions"
+}
+
+// eachPartition calls f for every partition in scope with its topic.
+func (c *GateInput) eachPartition(f func(t *plans.Topic, id PartitionID, p *plans.Partition)) {
+	for i := range c.State.Snapshot.Topics {
+		t := &c.State.Snapshot.Topics[i]
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			if id := (PartitionID{t.Name, p.ID}); c.inScope(id) {
+				f(t, id, p)
 			}
 		}
 	}
-	scope := "all partitions"
-	if c.partitions != nil {
-		scope = fmt.Sprintf("the %d partitions in scope", len(c.partitions))
-	}
-	return []GateResult{
-		result(GateOffline, offline, fmt.Sprintf("%d partitions offline", len(offline)), "none offline of "+scope, StatusFail),
-		result(GateUnderReplicated, under, fmt.Sprintf("%d partitions under-replicated", len(under)), "every replica in sync, "+scope, StatusFail),
-		result(GateUnderMinISR, belowMin, fmt.Sprintf("%d partitions under min.insync.replicas", len(belowMin)), "none under min.insync.replicas of "+scope, StatusFail),
-		result(GateAtMinISR, atMin, fmt.Sprintf("%d partitions at min.insync.replicas", len(atMin)), "none at min.insync.replicas of "+scope, StatusWarn),
-	}
 }
 
-func (c *checker) reassignments() GateResult {
+func offlineGate(c *GateInput) GateResult {
+	var f []Finding
+	c.eachPartition(func(_ *plans.Topic, id PartitionID, p *plans.Partition) {
+		if p.Leader < 0 {
+			f = append(f, Finding{Subject: id.String(), Detail: fmt.Sprintf("no leader; replicas %v, offline %v", p.Replicas, c.State.OfflineReplicas[id])})
+		}
+	})
+	return result(GateOffline, f, fmt.Sprintf("%d partitions offline", len(f)), "none offline of "+c.scopeText(), StatusFail)
+}
+
+func underReplicatedGate(c *GateInput) GateResult {
+	var f []Finding
+	c.eachPartition(func(_ *plans.Topic, id PartitionID, p *plans.Partition) {
+		if p.Leader < 0 {
+			return // offline: the offline gate's
+		}
+		// Replicas a move is still adding are not expected in the ISR.
+		adding := c.State.InFlight[id].Adding
+		var missing []int32
+		for _, r := range p.Replicas {
+			if !slices.Contains(p.ISR, r) && !slices.Contains(adding, r) {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) > 0 {
+			f = append(f, Finding{Subject: id.String(), Detail: fmt.Sprintf("replicas %v, isr %v: %v not in sync", p.Replicas, p.ISR, missing)})
+		}
+	})
+	return result(GateUnderReplicated, f, fmt.Sprintf("%d partitions under-replicated (a replica is out of the ISR): wait until they catch up", len(f)),
+		"every replica in sync, "+c.scopeText(), StatusFail)
+}
+
+func underMinISRGate(c *GateInput) GateResult {
+	var f []Finding
+	c.eachPartition(func(t *plans.Topic, id PartitionID, p *plans.Partition) {
+		if minISR := t.MinInsyncReplicas(); p.Leader >= 0 && len(p.ISR) < minISR {
+			f = append(f, Finding{Subject: id.String(), Detail: fmt.Sprintf("isr %v has %d members, min.insync.replicas is %d: acks=all producers fail", p.ISR, len(p.ISR), minISR)})
+		}
+	})
+	return result(GateUnderMinISR, f, fmt.Sprintf("%d partitions under min.insync.replicas", len(f)), "none under min.insync.replicas of "+c.scopeText(), StatusFail)
+}
+
+func atMinISRGate(c *GateInput) GateResult {
+	var f []Finding
+	c.eachPartition(func(t *plans.Topic, id PartitionID, p *plans.Partition) {
+		if minISR := t.MinInsyncReplicas(); p.Leader >= 0 && len(p.ISR) == minISR && len(p.Replicas) > minISR {
+			f = append(f, Finding{Subject: id.String(), Detail: fmt.Sprintf("isr %v is at min.insync.replicas %d: one more lost replica stops acks=all producers", p.ISR, minISR)})
+		}
+	})
+	return result(GateAtMinISR, f, fmt.Sprintf("%d partitions at min.insync.replicas", len(f)), "none at min.insync.replicas of "+c.scopeText(), StatusWarn)
+}
+
+func targetRFGate(c *GateInput) GateResult {
+	if len(c.moves) == 0 {
+		return GateResult{Gate: GateTargetRF, Status: StatusSkip, Summary: "no plan given: no move to check"}
+	}
+	minISR := map[string]int{}
+	for i := range c.State.Snapshot.Topics {
+		t := &c.State.Snapshot.Topics[i]
+		minISR[t.Name] = t.MinInsyncReplicas()
+	}
+	var f []Finding
+	for _, m := range c.moves {
+		if n := max(minISR[m.Topic], 1); len(m.To) < n {
+			f = append(f, Finding{Subject: m.Name(), Detail: fmt.Sprintf("to %v has %d replicas, min.insync.replicas is %d", m.To, len(m.To), n)})
+		}
+	}
+	return result(GateTargetRF, f, "moves would leave partitions with fewer replicas than min.insync.replicas (producers with acks=all would fail)",
+		fmt.Sprintf("every one of %d moves keeps at least min.insync.replicas replicas", len(c.moves)), StatusFail)
+}
+
+func reassignmentsGate(c *GateInput) GateResult {
 	own := map[PartitionID][]int32{}
-	for _, m := range c.scope.OwnMoves {
+	for _, m := range c.Scope.OwnMoves {
 		own[PartitionID{m.Topic, m.Partition}] = m.To
 	}
-	ids := make([]PartitionID, 0, len(c.inFlight))
-	for id := range c.inFlight {
+	ids := make([]PartitionID, 0, len(c.State.InFlight))
+	for id := range c.State.InFlight {
 		ids = append(ids, id)
 	}
 	sortPartitionIDs(ids)
 	var foreign, mine []Finding
 	for _, id := range ids {
-		r := c.inFlight[id]
+		r := c.State.InFlight[id]
 		detail := fmt.Sprintf("replicas %v, adding %v, removing %v", r.Replicas, r.Adding, r.Removing)
 		if to, ok := own[id]; ok && sameSet(to, r.Target()) {
 			mine = append(mine, Finding{Subject: id.String(), Detail: detail, Owner: "kshift (this step)"})
 			continue
 		}
 		owner := "not kshift: another tool or operator (or an interrupted kshift run: see kshift status)"
-		if c.scope.Plan != nil && c.planTarget(id, r.Target()) {
+		if c.Scope.Plan != nil && c.planTarget(id, r.Target()) {
 			owner = "kshift (a step of this plan not in progress here: interrupted run?)"
 		}
 		foreign = append(foreign, Finding{Subject: id.String(), Detail: detail, Owner: owner})
@@ -542,12 +532,12 @@ func (c *checker) reassignments() GateResult {
 	if len(foreign) == 0 && len(mine) > 0 {
 		return GateResult{Gate: GateReassignments, Status: StatusPass, Summary: fmt.Sprintf("%d reassignments in flight, all this step's", len(mine)), Findings: mine}
 	}
-	return result(GateReassignments, foreign, fmt.Sprintf("%d reassignments in flight that this run did not start", len(foreign)), "no reassignment in flight", StatusFail)
+	return result(GateReassignments, foreign, fmt.Sprintf("%d reassignments in flight that this run did not start: wait for them or cancel them first", len(foreign)), "no reassignment in flight", StatusFail)
 }
 
 // planTarget reports whether some move of the plan sets this partition to target.
-func (c *checker) planTarget(id PartitionID, target []int32) bool {
-	for _, st := range c.scope.Plan.Steps {
+func (c *GateInput) planTarget(id PartitionID, target []int32) bool {
+	for _, st := range c.Scope.Plan.Steps {
 		for _, m := range st.Partitions {
 			if m.Topic == id.Topic && m.Partition == id.Partition && sameSet(m.To, target) {
 				return true
@@ -569,11 +559,11 @@ func sameSet(a, b []int32) bool {
 	return true
 }
 
-func (c *checker) throttles() GateResult {
-	s := c.st.Snapshot
+func throttlesGate(c *GateInput) GateResult {
+	s := c.State.Snapshot
 	var f []Finding
 	ownRates := map[string]bool{}
-	if p := c.scope.Plan; p != nil {
+	if p := c.Scope.Plan; p != nil {
 		ownRates[strconv.FormatInt(int64(p.Throttle), 10)] = true
 		for _, st := range p.Steps {
 			if st.Throttle > 0 {
@@ -616,7 +606,7 @@ func (c *checker) throttles() GateResult {
 				continue
 			}
 			owner := "not kshift: lists replicas outside this plan"
-			if v != "*" && c.scope.Plan != nil && throttleListWithin(t.Name, v, planPartitions) {
+			if v != "*" && c.Scope.Plan != nil && throttleListWithin(t.Name, v, planPartitions) {
 				owner = "likely kshift: every listed partition is in this plan"
 			} else {
 				allOwn = false
@@ -627,7 +617,7 @@ func (c *checker) throttles() GateResult {
 			f = append(f, Finding{Subject: fmt.Sprintf("topic %s %s", t.Name, k), Detail: "set to " + v, Owner: owner})
 		}
 	}
-	if len(f) > 0 && allOwn && c.scope.AllowOwnThrottles {
+	if len(f) > 0 && allOwn && c.Scope.AllowOwnThrottles {
 		return GateResult{Gate: GateThrottles, Status: StatusPass, Summary: fmt.Sprintf("%d throttle settings, all kshift's own", len(f)), Findings: f}
 	}
 	return result(GateThrottles, f, fmt.Sprintf("%d throttle settings already in place: clear leftovers (kshift throttle clear) or find their owner", len(f)), "no throttle set", StatusFail)
@@ -646,8 +636,8 @@ func throttleListWithin(topic, list string, in map[PartitionID]bool) bool {
 	return true
 }
 
-func (c *checker) diskHeadroom() GateResult {
-	s := c.st.Snapshot
+func diskHeadroomGate(c *GateInput) GateResult {
+	s := c.State.Snapshot
 	if len(c.moves) == 0 {
 		return GateResult{Gate: GateDiskHeadroom, Status: StatusSkip, Summary: "no plan given: nothing to put on the brokers"}
 	}
@@ -679,10 +669,10 @@ func (c *checker) diskHeadroom() GateResult {
 		var capacity, usable int64
 		switch {
 		case b != nil && b.DiskCapacity > 0:
-			capacity, usable = int64(b.DiskCapacity), c.st.UsableBytes[id]
-		case c.scope.TargetCapacity > 0:
-			capacity = int64(c.scope.TargetCapacity)
-			usable = capacity - c.st.UsedBytes[id]
+			capacity, usable = int64(b.DiskCapacity), c.State.UsableBytes[id]
+		case c.Scope.TargetCapacity > 0:
+			capacity = int64(c.Scope.TargetCapacity)
+			usable = capacity - c.State.UsedBytes[id]
 		default:
 			unknown = append(unknown, Finding{Subject: fmt.Sprintf("broker %d", id), Detail: fmt.Sprintf("receives %s; disk capacity unknown (Kafka before 3.3: set target_capacity in the mapping)", plans.ByteSize(in))})
 			continue

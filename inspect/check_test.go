@@ -45,7 +45,7 @@ func raisePlan() *plans.Plan {
 
 func runCheck(t *testing.T, cl *kafkaconn.Clients, scope CheckScope) *CheckReport {
 	t.Helper()
-	rep, err := Check(ctxT(t), cl, scope)
+	rep, err := Check(ctxT(t), api(cl), scope)
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
@@ -237,7 +237,7 @@ func TestCheckFailsOnOtherClustersPlan(t *testing.T) {
 
 func TestCheckStepNotInPlan(t *testing.T) {
 	_, cl := sharedCluster(t, kafkasim.Config{})
-	if _, err := Check(ctxT(t), cl, CheckScope{Plan: raisePlan(), Step: 9}); err == nil || !strings.Contains(err.Error(), "step 9") {
+	if _, err := Check(ctxT(t), api(cl), CheckScope{Plan: raisePlan(), Step: 9}); err == nil || !strings.Contains(err.Error(), "step 9") {
 		t.Errorf("step 9 of a one-step plan: %v", err)
 	}
 }

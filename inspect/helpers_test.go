@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -60,4 +61,9 @@ func setBrokerConfig(t testing.TB, cl *kafkaconn.Clients, broker int32, key, val
 	if err != nil {
 		t.Fatalf("set %s=%s on broker %d: %v", key, value, broker, err)
 	}
+}
+
+// api is kshift's Kafka request layer over a test's connection.
+func api(cl *kafkaconn.Clients) *kafkaapi.Client {
+	return kafkaapi.New(cl.Kafka, kafkaapi.Options{Timeout: cl.Options.RequestTimeout})
 }

@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // ReadOptions bound what Read asks the cluster for.
@@ -31,6 +30,9 @@ type ReadOptions struct {
 	// at once (default 4): enough to overlap round trips, few enough to keep
 	// memory bounded to a few responses.
 	Concurrency int
+	// fresh reads each partition from the broker with the newest view of it
+	// (kafkaapi.FreshMetadata): the gates before a step decide on one read.
+	fresh bool
 }
 
 // State is a live cluster as Read found it: the snapshot plus what the
@@ -56,6 +58,9 @@ type State struct {
 	UsableBytes map[int32]int64
 	// OfflineReplicas lists, per partition, replicas Metadata reports offline.
 	OfflineReplicas map[PartitionID][]int32
+	// InFlight are the reassignments in flight, as the controller lists
+	// them (read by the gates, not for a snapshot).
+	InFlight map[PartitionID]kafkaapi.Reassignment
 	// Notes say what could not be known and why.
 	Notes []string
 }
@@ -78,11 +83,48 @@ func (o ReadOptions) withDefaults() ReadOptions {
 	return o
 }
 
+// need is one kind of request Read makes; the gates read only the parts
+// they need (GateDef.Needs).
+type need uint8
+
+const (
+	// needVersions asks every broker for its API versions (does it answer,
+	// which release) and, on 2.8+, its cluster id.
+	needVersions need = 1 << iota
+	// needBrokerConfigs reads every broker's configs and the cluster default.
+	needBrokerConfigs
+	// needTopicConfigs reads the configs of the topics read.
+	needTopicConfigs
+	// needLogDirs reads every broker's log dirs (replica sizes, disk).
+	needLogDirs
+	// needReassignments lists the reassignments in flight.
+	needReassignments
+	// needZooKeeper reads the ZooKeeper source when one is given.
+	needZooKeeper
+	// needPartitions reads the topics in scope from Metadata, not only the
+	// brokers and the cluster.
+	needPartitions
+
+	// needSnapshot is what a snapshot needs.
+	needSnapshot = needVersions | needBrokerConfigs | needTopicConfigs | needLogDirs | needZooKeeper | needPartitions
+)
+
 // Read reads the cluster: Metadata (brokers, topics, replicas, leader, ISR),
 // DescribeCluster where the brokers have it, every broker's ApiVersions and
 // configs, topic configs in batches, and every broker's log dirs for replica
 // sizes and disk totals. The snapshot is normalized.
-func Read(ctx context.Context, cl *kafkaconn.Clients, o ReadOptions) (*State, error) {
+func Read(ctx context.Context, k *kafkaapi.Client, o ReadOptions) (*State, error) {
+	st, err := read(ctx, k, o, needSnapshot)
+	if err != nil {
+		return nil, err
+	}
+	st.Snapshot.Normalize()
+	return st, nil
+}
+
+// read reads Metadata and the parts asked for. Metadata is always read:
+// every other part is per broker or per topic it lists.
+func read(ctx context.Context, k *kafkaapi.Client, o ReadOptions, parts need) (*State, error) {
 	o = o.withDefaults()
 	st := &State{
 		Snapshot:         &plans.Snapshot{Version: plans.FormatVersion},
@@ -91,90 +133,94 @@ func Read(ctx context.Context, cl *kafkaconn.Clients, o ReadOptions) (*State, er
 		UsedBytes:        map[int32]int64{},
 		UsableBytes:      map[int32]int64{},
 		OfflineReplicas:  map[PartitionID][]int32{},
+		InFlight:         map[PartitionID]kafkaapi.Reassignment{},
 	}
-	if err := readMetadata(ctx, cl.Kafka, o.Topics, st); err != nil {
+	metadata := k.Metadata
+	if o.fresh {
+		metadata = k.FreshMetadata
+	}
+	if err := readMetadata(ctx, metadata, o.Topics, st); err != nil {
 		return nil, err
 	}
-	readVersions(ctx, cl.Kafka, st)
-	if err := readBrokerConfigs(ctx, cl.Kafka, st); err != nil {
-		return nil, err
+	if parts&needVersions != 0 {
+		readBrokerVersions(ctx, k, st)
 	}
-	addVersionHints(st.Snapshot)
-	if err := readTopicConfigs(ctx, cl.Kafka, o, st); err != nil {
-		return nil, err
+	if parts&needBrokerConfigs != 0 {
+		if err := readBrokerConfigs(ctx, k, st); err != nil {
+			return nil, err
+		}
+		addVersionHints(st.Snapshot)
 	}
-	readLogDirs(ctx, cl.Kafka, o, st)
-	if o.ZooKeeper != nil {
+	if parts&needTopicConfigs != 0 {
+		if err := readTopicConfigs(ctx, k, o, st); err != nil {
+			return nil, err
+		}
+	}
+	if parts&needLogDirs != 0 {
+		readBrokerLogDirs(ctx, k, o, st)
+	}
+	if parts&needReassignments != 0 {
+		if err := readInFlight(ctx, k, st); err != nil {
+			return nil, err
+		}
+	}
+	if parts&needZooKeeper != 0 && o.ZooKeeper != nil {
 		if err := readZooKeeper(ctx, o.ZooKeeper, st); err != nil {
 			return nil, err
 		}
 	}
-	noteHiddenRates(st)
-	st.Snapshot.Normalize()
+	if parts&needBrokerConfigs != 0 {
+		noteHiddenRates(st)
+	}
 	return st, nil
 }
 
-func readMetadata(ctx context.Context, cl *kgo.Client, topics []string, st *State) error {
-	req := kmsg.NewPtrMetadataRequest()
-	if topics != nil {
-		req.Topics = make([]kmsg.MetadataRequestTopic, 0, len(topics))
-		for _, t := range topics {
-			rt := kmsg.NewMetadataRequestTopic()
-			rt.Topic = kmsg.StringPtr(t)
-			req.Topics = append(req.Topics, rt)
-		}
-	}
-	resp, err := req.RequestWith(ctx, cl)
+func readMetadata(ctx context.Context, metadata func(context.Context, []string) (*kafkaapi.Metadata, error), topics []string, st *State) error {
+	md, err := metadata(ctx, topics)
 	if err != nil {
-		return fmt.Errorf("read cluster metadata: %w", err)
+		return err
 	}
 	s := st.Snapshot
-	if resp.ClusterID != nil {
-		s.ClusterID = *resp.ClusterID
+	s.ClusterID, s.Controller = md.ClusterID, md.Controller
+	for _, id := range sortedIDs(md.Brokers) {
+		b := md.Brokers[id]
+		s.Brokers = append(s.Brokers, plans.Broker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack})
 	}
-	s.Controller = resp.ControllerID
-	for _, b := range resp.Brokers {
-		pb := plans.Broker{ID: b.NodeID, Host: b.Host, Port: b.Port}
-		if b.Rack != nil {
-			pb.Rack = *b.Rack
-		}
-		s.Brokers = append(s.Brokers, pb)
-	}
-	s.Topics = make([]plans.Topic, 0, len(resp.Topics))
 	var errs []error
-	for _, t := range resp.Topics {
-		name := ""
-		if t.Topic != nil {
-			name = *t.Topic
+	for _, name := range slices.Sorted(maps.Keys(md.TopicErrors)) {
+		if !plans.IsKshiftTopic(name) {
+			errs = append(errs, fmt.Errorf("topic %q: %w", name, md.TopicErrors[name]))
 		}
-		if plans.IsKshiftTopic(name) {
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("reading cluster metadata: %w", errors.Join(errs...))
+	}
+	byTopic := map[string]*plans.Topic{}
+	for _, key := range kafkaapi.SortedTPs(md.Partitions) {
+		if plans.IsKshiftTopic(key.Topic) {
 			// The operator lock of a kshift running now: not the cluster's data.
 			continue
 		}
-		if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
-			errs = append(errs, fmt.Errorf("topic %q: %w", name, err))
-			continue
+		t := byTopic[key.Topic]
+		if t == nil {
+			s.Topics = append(s.Topics, plans.Topic{Name: key.Topic})
+			t = &s.Topics[len(s.Topics)-1]
+			byTopic[key.Topic] = t
 		}
-		pt := plans.Topic{Name: name, Partitions: make([]plans.Partition, 0, len(t.Partitions))}
-		for _, p := range t.Partitions {
-			// LEADER_NOT_AVAILABLE is how an offline partition is reported;
-			// its replica list is still right.
-			pt.Partitions = append(pt.Partitions, plans.Partition{
-				ID: p.Partition, Replicas: p.Replicas, Leader: p.Leader, ISR: p.ISR,
-			})
-			if len(p.OfflineReplicas) > 0 {
-				st.OfflineReplicas[PartitionID{name, p.Partition}] = p.OfflineReplicas
-			}
+		// LEADER_NOT_AVAILABLE is how an offline partition is reported;
+		// its replica list is still right.
+		p := md.Partitions[key]
+		t.Partitions = append(t.Partitions, plans.Partition{ID: key.Partition, Replicas: p.Replicas, Leader: p.Leader, ISR: p.ISR})
+		if len(p.Offline) > 0 {
+			st.OfflineReplicas[PartitionID{key.Topic, key.Partition}] = p.Offline
 		}
-		s.Topics = append(s.Topics, pt)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("read cluster metadata: %w", errors.Join(errs...))
+	if s.Topics == nil {
+		s.Topics = []plans.Topic{}
 	}
 	addUnregistered(st)
 	return nil
 }
-
 func addUnregistered(st *State) {
 	s := st.Snapshot
 	known := make(map[int32]bool, len(s.Brokers))
@@ -199,91 +245,60 @@ func addUnregistered(st *State) {
 	}
 }
 
-// readVersions asks every broker for its API versions: a broker that does not
-// answer is unreachable; the answer gives a guess of its Kafka version (2.4
-// brokers do not report their version; the guess is from the API versions
-// they support) and whether DescribeCluster exists (2.8+).
-func readVersions(ctx context.Context, cl *kgo.Client, st *State) {
+// readBrokerVersions asks every broker for its API versions: a broker that
+// does not answer is unreachable; the answer gives a guess of its Kafka
+// version (2.4 brokers do not report their version) and whether
+// DescribeCluster exists (2.8+), which then gives each broker's own cluster
+// id, so a broker that joined another cluster by mistake shows up.
+func readBrokerVersions(ctx context.Context, k *kafkaapi.Client, st *State) {
 	s := st.Snapshot
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	describeCluster := map[int32]bool{}
-	asked := 0
-	for i := range s.Brokers {
-		b := &s.Brokers[i]
-		if st.Unreachable[b.ID] != nil {
+	var ids []int32
+	for _, b := range s.Brokers {
+		if st.Unreachable[b.ID] == nil {
+			ids = append(ids, b.ID)
+		}
+	}
+	apis := make([]kafkaapi.BrokerAPIs, len(ids))
+	errs := make([]error, len(ids))
+	eachBroker(ids, func(i int, id int32) { apis[i], errs[i] = k.APIVersions(ctx, id) })
+	describeCluster := 0
+	for i, id := range ids {
+		if errs[i] != nil {
+			st.Unreachable[id] = errs[i]
 			continue
 		}
-		asked++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req := kmsg.NewPtrApiVersionsRequest()
-			req.ClientSoftwareName = "kshift"
-			req.ClientSoftwareVersion = "1"
-			resp, err := req.RequestWith(ctx, cl.Broker(int(b.ID)))
-			if err == nil {
-				err = kerr.ErrorForCode(resp.ErrorCode)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				st.Unreachable[b.ID] = err
-				return
-			}
-			b.KafkaVersion = versionGuess(resp)
-			for _, k := range resp.ApiKeys {
-				if k.ApiKey == kmsg.DescribeCluster.Int16() {
-					describeCluster[b.ID] = true
-				}
-			}
-		}()
+		s.Broker(id).KafkaVersion = apis[i].VersionGuess()
+		if apis[i].Has(kmsg.DescribeCluster) {
+			describeCluster++
+		}
 	}
-	wg.Wait()
-	if asked > 0 && len(describeCluster) == asked {
-		st.HasDescribeCluster = true
-		readDescribeCluster(ctx, cl, st)
+	if len(ids) == 0 || describeCluster != len(ids) {
+		return
+	}
+	st.HasDescribeCluster = true
+	clusterIDs := make([]string, len(ids))
+	eachBroker(ids, func(i int, id int32) { clusterIDs[i], errs[i] = k.ClusterIDOf(ctx, id) })
+	for i, id := range ids {
+		if errs[i] != nil {
+			st.Unreachable[id] = errs[i]
+			continue
+		}
+		st.BrokerClusterIDs[id] = clusterIDs[i]
 	}
 }
 
-// readDescribeCluster asks each broker for the cluster id it belongs to, so a
-// broker that joined another cluster by mistake shows up.
-func readDescribeCluster(ctx context.Context, cl *kgo.Client, st *State) {
-	var mu sync.Mutex
+// eachBroker calls f for every broker at once and waits for all: one small
+// request per broker, so the wait is one round trip, not one per broker.
+func eachBroker(ids []int32, f func(i int, id int32)) {
 	var wg sync.WaitGroup
-	for _, b := range st.Snapshot.Brokers {
-		if st.Unreachable[b.ID] != nil {
-			continue
-		}
+	for i, id := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := kmsg.NewPtrDescribeClusterRequest()
-			resp, err := req.RequestWith(ctx, cl.Broker(int(b.ID)))
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				st.Unreachable[b.ID] = err
-				return
-			}
-			if kerr.ErrorForCode(resp.ErrorCode) == nil {
-				st.BrokerClusterIDs[b.ID] = resp.ClusterID
-			}
+			f(i, id)
 		}()
 	}
 	wg.Wait()
-}
-
-// versionGuess names the Kafka release whose API versions match exactly
-// ("2.4"), or franz-go's wording when they match no release exactly ("between
-// v2.4 and v2.5", "unknown custom version"). Brokers before 3.x do not
-// report their version; their API versions are the best evidence.
-func versionGuess(resp *kmsg.ApiVersionsResponse) string {
-	g := kversion.FromApiVersionsResponse(resp).VersionGuess()
-	if strings.HasPrefix(g, "v") && !strings.Contains(g, " ") {
-		return g[1:]
-	}
-	return g
 }
 
 // addVersionHints adds the broker's inter.broker.protocol.version to a
@@ -300,263 +315,225 @@ func addVersionHints(s *plans.Snapshot) {
 	}
 }
 
-func readBrokerConfigs(ctx context.Context, cl *kgo.Client, st *State) error {
+// readBrokerConfigs reads every reachable broker's configs and the cluster
+// default. A throttle rate is recorded only where it is set on that very
+// resource (kafkaapi.ConfigEntry.SetOn): Kafka 2.4 also lists unset rates,
+// with source DEFAULT_CONFIG (docs/kafka-behaviour.md 26), and a broker
+// lists the cluster default's rate as its own. A set rate whose value the
+// broker hides (item 13) is recorded as UnknownValue.
+func readBrokerConfigs(ctx context.Context, k *kafkaapi.Client, st *State) error {
 	s := st.Snapshot
-	req := kmsg.NewPtrDescribeConfigsRequest()
+	var res []kafkaapi.ConfigResource
 	for _, b := range s.Brokers {
-		if st.Unreachable[b.ID] != nil {
-			continue
+		if st.Unreachable[b.ID] == nil {
+			res = append(res, kafkaapi.BrokerResource(b.ID))
 		}
-		r := kmsg.NewDescribeConfigsRequestResource()
-		r.ResourceType = kmsg.ConfigResourceTypeBroker
-		r.ResourceName = fmt.Sprint(b.ID)
-		r.ConfigNames = brokerConfigKeys
-		req.Resources = append(req.Resources, r)
 	}
 	// The cluster-wide dynamic defaults (resource ""), e.g. a default rate.
-	def := kmsg.NewDescribeConfigsRequestResource()
-	def.ResourceType = kmsg.ConfigResourceTypeBroker
-	def.ConfigNames = brokerConfigKeys
-	req.Resources = append(req.Resources, def)
-	// kgo sends each BROKER "N" resource to broker N, as Kafka requires.
-	shards := cl.RequestSharded(ctx, req)
-	var errs []error
-	for _, sh := range shards {
-		if sh.Err != nil {
-			errs = append(errs, fmt.Errorf("broker %d: %w", sh.Meta.NodeID, sh.Err))
+	res = append(res, kafkaapi.ClusterDefault)
+	cfg, err := k.DescribeConfigs(ctx, res, brokerConfigKeys)
+	if err != nil {
+		return fmt.Errorf("reading broker configs: %w", err)
+	}
+	for _, r := range res {
+		entries := cfg[r]
+		if r == kafkaapi.ClusterDefault {
+			for name, e := range entries {
+				if e.SetOn(r) {
+					if s.ClusterConfigs == nil {
+						s.ClusterConfigs = map[string]string{}
+					}
+					s.ClusterConfigs[name] = configValue(e)
+				}
+			}
 			continue
 		}
-		for _, r := range sh.Resp.(*kmsg.DescribeConfigsResponse).Resources {
-			if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-				errs = append(errs, fmt.Errorf("broker %q configs: %w", r.ResourceName, err))
-				continue
-			}
-			if r.ResourceName == "" {
-				for _, c := range r.Configs {
-					if c.Source == kmsg.ConfigSourceDynamicDefaultBrokerConfig {
-						if s.ClusterConfigs == nil {
-							s.ClusterConfigs = map[string]string{}
-						}
-						s.ClusterConfigs[c.Name] = configValue(c)
-					}
-				}
-				continue
-			}
-			var id int32
-			if _, err := fmt.Sscan(r.ResourceName, &id); err != nil || s.Broker(id) == nil {
-				continue
-			}
-			b := s.Broker(id)
-			b.Configs = map[string]string{}
-			for _, c := range r.Configs {
-				if c.Value == nil && !isRate(c.Name) {
-					continue
-				}
-				b.Configs[c.Name] = configValue(c)
-			}
+		id, err := strconv.ParseInt(r.Name, 10, 32)
+		b := s.Broker(int32(id))
+		if err != nil || b == nil {
+			continue
 		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("read broker configs: %w", errors.Join(errs...))
+		b.Configs = map[string]string{}
+		for name, e := range entries {
+			if isRate(name) && !e.SetOn(r) || !isRate(name) && e.Value == nil {
+				continue
+			}
+			b.Configs[name] = configValue(e)
+		}
 	}
 	return nil
 }
 
 // configValue is the config's value, or UnknownValue for a value the broker
 // hides (throttle rates on 2.4, item 13).
-func configValue(c kmsg.DescribeConfigsResponseResourceConfig) string {
-	if c.Value == nil {
+func configValue(e kafkaapi.ConfigEntry) string {
+	if e.Value == nil {
 		return UnknownValue
 	}
-	return *c.Value
+	return *e.Value
 }
 
 func isRate(k string) bool { return k == KeyLeaderRate || k == KeyFollowerRate }
 
-func readTopicConfigs(ctx context.Context, cl *kgo.Client, o ReadOptions, st *State) error {
+// readTopicConfigs reads the configs of the topics read, o.TopicConfigBatch
+// topics per request, o.Concurrency requests at once.
+func readTopicConfigs(ctx context.Context, k *kafkaapi.Client, o ReadOptions, st *State) error {
 	topics := st.Snapshot.Topics
-	byName := make(map[string]*plans.Topic, len(topics))
-	for i := range topics {
-		byName[topics[i].Name] = &topics[i]
-	}
-	var mu sync.Mutex
-	var errs []error
-	sem := make(chan struct{}, o.Concurrency)
-	var wg sync.WaitGroup
+	var batches [][]kafkaapi.ConfigResource
 	for start := 0; start < len(topics); start += o.TopicConfigBatch {
-		end := min(start+o.TopicConfigBatch, len(topics))
-		req := kmsg.NewPtrDescribeConfigsRequest()
-		for _, t := range topics[start:end] {
-			r := kmsg.NewDescribeConfigsRequestResource()
-			r.ResourceType = kmsg.ConfigResourceTypeTopic
-			r.ResourceName = t.Name
-			r.ConfigNames = topicConfigKeys
-			req.Resources = append(req.Resources, r)
+		var batch []kafkaapi.ConfigResource
+		for _, t := range topics[start:min(start+o.TopicConfigBatch, len(topics))] {
+			batch = append(batch, kafkaapi.TopicResource(t.Name))
 		}
+		batches = append(batches, batch)
+	}
+	answers := make([]kafkaapi.Configs, len(batches))
+	errs := make([]error, len(batches))
+	if err := bounded(ctx, o.Concurrency, len(batches), func(i int) {
+		answers[i], errs[i] = k.DescribeConfigs(ctx, batches[i], topicConfigKeys)
+	}); err != nil {
+		return err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reading topic configs: %w", err)
+	}
+	all := kafkaapi.Configs{}
+	for _, cfg := range answers {
+		maps.Copy(all, cfg)
+	}
+	for i := range topics {
+		t := &topics[i]
+		for name, e := range all[kafkaapi.TopicResource(t.Name)] {
+			if e.Value == nil {
+				continue
+			}
+			keep := alwaysRecordedTopicKeys[name] ||
+				(e.Source != kmsg.ConfigSourceDefaultConfig && e.Source != kmsg.ConfigSourceStaticBrokerConfig && *e.Value != "")
+			if !keep {
+				continue
+			}
+			if t.Configs == nil {
+				t.Configs = map[string]string{}
+			}
+			t.Configs[name] = *e.Value
+		}
+	}
+	return nil
+}
+
+// bounded calls f(0..n-1), at most limit at once, and waits for all; it
+// stops starting new calls once ctx ends.
+func bounded(ctx context.Context, limit, n int, f func(i int)) error {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range n {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			wg.Wait()
 			return ctx.Err()
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			resp, err := req.RequestWith(ctx, cl)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			for _, r := range resp.Resources {
-				t := byName[r.ResourceName]
-				if t == nil {
-					continue
-				}
-				if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-					errs = append(errs, fmt.Errorf("topic %q: %w", r.ResourceName, err))
-					continue
-				}
-				for _, c := range r.Configs {
-					if c.Value == nil {
-						continue
-					}
-					keep := alwaysRecordedTopicKeys[c.Name] ||
-						(c.Source != kmsg.ConfigSourceDefaultConfig && c.Source != kmsg.ConfigSourceStaticBrokerConfig && *c.Value != "")
-					if !keep {
-						continue
-					}
-					if t.Configs == nil {
-						t.Configs = map[string]string{}
-					}
-					t.Configs[c.Name] = *c.Value
-				}
-			}
+			f(i)
 		}()
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return fmt.Errorf("read topic configs: %w", errors.Join(errs...))
 	}
 	return nil
 }
 
-// readLogDirs asks each broker for its log dirs: replica sizes (the leader's
-// becomes Partition.Size), bytes used per broker, and disk totals from
-// Kafka 3.3 on. A broker that fails is noted, not fatal: sizes on it are
-// then unknown.
-func readLogDirs(ctx context.Context, cl *kgo.Client, o ReadOptions, st *State) {
+// readBrokerLogDirs asks each broker for its log dirs: replica sizes (the
+// leader's becomes Partition.Size), bytes used per broker, and disk totals
+// from Kafka 3.3 on. A broker that fails is noted, not fatal: sizes on it
+// are then unknown.
+func readBrokerLogDirs(ctx context.Context, k *kafkaapi.Client, o ReadOptions, st *State) {
 	s := st.Snapshot
-	type key struct {
-		topic string
-		part  int32
-	}
 	index := make(map[string]*plans.Topic, len(s.Topics))
 	for i := range s.Topics {
 		index[s.Topics[i].Name] = &s.Topics[i]
 	}
+	var filter []kafkaapi.TP // nil: every replica of the broker
+	if o.Topics != nil {
+		filter = []kafkaapi.TP{}
+		for _, t := range s.Topics {
+			for _, p := range t.Partitions {
+				filter = append(filter, kafkaapi.TP{Topic: t.Name, Partition: p.ID})
+			}
+		}
+	}
+	var ids []int32
+	for _, b := range s.Brokers {
+		if st.Unreachable[b.ID] == nil {
+			ids = append(ids, b.ID)
+		}
+	}
+	dirs := make([][]kafkaapi.LogDir, len(ids))
+	errs := make([]error, len(ids))
+	if bounded(ctx, o.Concurrency, len(ids), func(i int) { dirs[i], errs[i] = k.LogDirs(ctx, ids[i], filter) }) != nil {
+		return
+	}
 	// replica sizes of partitions whose leader is not the broker answering,
 	// kept only when the leader's size is missing.
-	fallback := map[key]int64{}
-	leaderSeen := map[key]bool{}
-	// Built before any answer arrives: the goroutines below write the sizes
-	// of the partitions this reads.
-	var filter []kmsg.DescribeLogDirsRequestTopic
-	if o.Topics != nil {
-		filter = make([]kmsg.DescribeLogDirsRequestTopic, 0, len(s.Topics))
-		for _, t := range s.Topics {
-			rt := kmsg.NewDescribeLogDirsRequestTopic()
-			rt.Topic = t.Name
-			for i := range t.Partitions {
-				rt.Partitions = append(rt.Partitions, t.Partitions[i].ID)
-			}
-			filter = append(filter, rt)
-		}
-	}
-	var mu sync.Mutex
-	sem := make(chan struct{}, o.Concurrency)
-	var wg sync.WaitGroup
-	for _, b := range s.Brokers {
-		if st.Unreachable[b.ID] != nil {
+	fallback := map[kafkaapi.TP]int64{}
+	leaderSeen := map[kafkaapi.TP]bool{}
+	for i, id := range ids {
+		if errs[i] != nil {
+			st.Notes = append(st.Notes, fmt.Sprintf("broker %d: log dirs not readable (%v): replica sizes on it are unknown", id, errs[i]))
 			continue
 		}
-		req := kmsg.NewPtrDescribeLogDirsRequest()
-		req.Topics = filter
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
+		var used, total, usable int64
+		totalsKnown := len(dirs[i]) > 0
+		for _, d := range dirs[i] {
+			if d.Err != nil {
+				st.Notes = append(st.Notes, fmt.Sprintf("broker %d: log dir %s is offline", id, d.Dir))
+				continue
+			}
+			if d.TotalBytes < 0 || d.UsableBytes < 0 {
+				totalsKnown = false
+			}
+			total += d.TotalBytes
+			usable += d.UsableBytes
+			for key, size := range d.Sizes {
+				used += size
+				part := findPartition(index[key.Topic], key.Partition)
+				switch {
+				case part == nil:
+				case part.Leader == id:
+					part.Size = plans.ByteSize(size)
+					leaderSeen[key] = true
+				case size > fallback[key]:
+					fallback[key] = size
+				}
+			}
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			resp, err := req.RequestWith(ctx, cl.Broker(int(b.ID)))
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				err = kerr.ErrorForCode(resp.ErrorCode)
-			}
-			if err != nil {
-				st.Notes = append(st.Notes, fmt.Sprintf("broker %d: log dirs not readable (%v): replica sizes on it are unknown", b.ID, err))
-				return
-			}
-			var used, total, usable int64
-			totalsKnown := len(resp.Dirs) > 0
-			for _, d := range resp.Dirs {
-				if kerr.ErrorForCode(d.ErrorCode) != nil {
-					st.Notes = append(st.Notes, fmt.Sprintf("broker %d: log dir %s is offline", b.ID, d.Dir))
-					continue
-				}
-				if d.TotalBytes < 0 || d.UsableBytes < 0 {
-					totalsKnown = false
-				}
-				total += d.TotalBytes
-				usable += d.UsableBytes
-				for _, t := range d.Topics {
-					pt := index[t.Topic]
-					for _, p := range t.Partitions {
-						if p.IsFuture {
-							continue
-						}
-						used += p.Size
-						if pt == nil {
-							continue
-						}
-						k := key{t.Topic, p.Partition}
-						part := findPartition(pt, p.Partition)
-						if part == nil {
-							continue
-						}
-						if part.Leader == b.ID {
-							part.Size = plans.ByteSize(p.Size)
-							leaderSeen[k] = true
-						} else if p.Size > fallback[k] {
-							fallback[k] = p.Size
-						}
-					}
-				}
-			}
-			st.UsedBytes[b.ID] = used
-			if totalsKnown {
-				s.Broker(b.ID).DiskCapacity = plans.ByteSize(total)
-				st.UsableBytes[b.ID] = usable
-			}
-		}()
+		st.UsedBytes[id] = used
+		if totalsKnown {
+			s.Broker(id).DiskCapacity = plans.ByteSize(total)
+			st.UsableBytes[id] = usable
+		}
 	}
-	wg.Wait()
 	// An offline partition (or one whose leader's log dirs failed) takes the
 	// largest size any replica reported.
-	for k, size := range fallback {
-		if !leaderSeen[k] {
-			if p := findPartition(index[k.topic], k.part); p != nil {
+	for key, size := range fallback {
+		if !leaderSeen[key] {
+			if p := findPartition(index[key.Topic], key.Partition); p != nil {
 				p.Size = plans.ByteSize(size)
 			}
 		}
 	}
+}
+
+// readInFlight lists every reassignment in flight (the controller answers).
+func readInFlight(ctx context.Context, k *kafkaapi.Client, st *State) error {
+	inflight, err := k.Reassignments(ctx)
+	if err != nil {
+		return err
+	}
+	for key, r := range inflight {
+		st.InFlight[PartitionID{key.Topic, key.Partition}] = r
+	}
+	return nil
 }
 
 // findPartition finds a partition by id; Metadata lists them in id order, so

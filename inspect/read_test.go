@@ -31,7 +31,7 @@ func TestReadSmallClusterBothVersions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			st, err := Read(ctxT(t), cl, ReadOptions{})
+			st, err := Read(ctxT(t), api(cl), ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func TestSnapshotFromDoubleMatchesAndPlans(t *testing.T) {
 	if err := d.LoadSnapshot(want); err != nil {
 		t.Fatal(err)
 	}
-	st, err := Read(ctxT(t), cl, ReadOptions{TopicConfigBatch: 5})
+	st, err := Read(ctxT(t), api(cl), ReadOptions{TopicConfigBatch: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestReadHiddenRatesRecordedUnknown(t *testing.T) {
 	d, cl := startDouble(t, kafkasim.Config{Brokers: brokers(1, 2, 3)})
 	_ = d
 	setBrokerConfig(t, cl, 2, KeyLeaderRate, "1000000")
-	st, err := Read(ctxT(t), cl, ReadOptions{})
+	st, err := Read(ctxT(t), api(cl), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestSnapshotAndPlanNeverContainSecrets(t *testing.T) {
 	// A broker config that holds the password, as a JAAS config would.
 	setBrokerConfig(t, cl, 1, "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
 		`org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="`+password+`";`)
-	st, err := Read(ctxT(t), cl, ReadOptions{})
+	st, err := Read(ctxT(t), api(cl), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestReadLeavesOutKshiftTopics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := Read(ctxT(t), cl, ReadOptions{})
+	st, err := Read(ctxT(t), api(cl), ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func TestZooKeeperChroots(t *testing.T) {
 	}
 
 	t.Run("this cluster's chroot gives the hidden rates", func(t *testing.T) {
-		st, err := Read(ctxT(t), cl, ReadOptions{ZooKeeper: source("/kafka/prod")})
+		st, err := Read(ctxT(t), api(cl), ReadOptions{ZooKeeper: source("/kafka/prod")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func TestZooKeeperChroots(t *testing.T) {
 		wantGate(t, rep, GateClusterID, StatusPass)
 	})
 	t.Run("a chroot with no Kafka cluster is named as such", func(t *testing.T) {
-		_, err := Read(ctxT(t), cl, ReadOptions{ZooKeeper: source("/kafka/empty")})
+		_, err := Read(ctxT(t), api(cl), ReadOptions{ZooKeeper: source("/kafka/empty")})
 		if !errors.Is(err, ErrNoKafkaInChroot) || !strings.Contains(err.Error(), `chroot "/kafka/empty" holds no Kafka cluster`) {
 			t.Errorf("empty chroot: %v", err)
 		}
@@ -67,7 +67,7 @@ func TestZooKeeperChroots(t *testing.T) {
 		wantGate(t, rep, GateClusterID, StatusFail, "holds no Kafka cluster")
 	})
 	t.Run("another cluster's chroot is refused", func(t *testing.T) {
-		_, err := Read(ctxT(t), cl, ReadOptions{ZooKeeper: source("/kafka/dev")})
+		_, err := Read(ctxT(t), api(cl), ReadOptions{ZooKeeper: source("/kafka/dev")})
 		if err == nil || !strings.Contains(err.Error(), `holds Kafka cluster "c-other", but the brokers belong to cluster "c-zk"`) {
 			t.Errorf("other cluster's chroot: %v", err)
 		}

@@ -74,5 +74,5 @@ func TestJoinAndHandoverUnderWrites(t *testing.T) {
 		}
 	}
 	t.Logf("progress:\n%s", log.String())
-	w.check(t, zktest.Dial(t, src.Connect(4, 5, 6), false), 5*time.Second)
+	w.check(t, zktest.Dial(t, src.Connect(4, 5, 6), false))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/plans"
@@ -12,13 +13,16 @@ import (
 func newCheckCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
-		Usage: "run the health gates on a live cluster (before a step, or on its own)",
-		Description: `Reads the cluster and evaluates every gate: one cluster id, a live controller,
-target brokers registered and answering, source and target brokers agreeing on
-IBP, message format, message and fetch sizes, listener names, racks and fetchers,
-no offline, under-replicated or under-min-ISR partition, no reassignment or
-throttle already in place (with its likely owner), and room on each target
-broker's disk for the bytes the plan puts there.
+		Usage: "run the gates on a live cluster (before a step, or on its own)",
+		Description: `Reads the cluster and evaluates every gate of kshift's gate registry, the
+same gates apply runs before every step:
+
+` + gateList() + `
+
+A safety gate runs before every step; a health gate too, unless apply is given
+--skip-health-check; a report gate only here (apply records throttles someone
+else set and leaves them as they were). A failing gate that reads a value
+Kafka reports late (Metadata, the ISR) is read again for --settle first.
 
 With --plan the plan's brokers are the targets and sources and its cluster id
 must match; with --step N the partition and disk gates look at that step only.
@@ -28,10 +32,27 @@ Exit 0 when every gate passes (warnings allowed), 3 when a gate fails.`,
 			&cli.IntFlag{Name: "step", Usage: "check before this step of --plan (partition and disk gates scoped to it)"},
 			&cli.IntSliceFlag{Name: "broker", Usage: "target broker id that must be registered and reachable (repeatable)"},
 			&cli.StringFlag{Name: "target-capacity", Usage: "usable disk per target broker, e.g. 2TiB, when the brokers do not report it (before Kafka 3.3)"},
+			&cli.DurationFlag{Name: "settle", Value: checkSettle, Usage: "how long a failing gate that reads a value Kafka reports late is read again before it fails"},
 			outputFlag,
 		}, clusterFlags()...),
 		Action: checkAction,
 	}
+}
+
+// checkSettle is how long kshift check reads a settling gate again.
+const checkSettle = 10 * time.Second
+
+// gateList lists the registry's gates for the help text: id, kind and what
+// each checks.
+func gateList() string {
+	var b strings.Builder
+	for i, g := range inspect.Gates {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "  %-19s %-7s %s", g.ID, g.Kind, g.Checks)
+	}
+	return b.String()
 }
 
 func checkAction(c *cli.Context) error {
@@ -77,7 +98,8 @@ func checkAction(c *cli.Context) error {
 		defer z.Close()
 		scope.ZooKeeper = liveZooKeeperSource(clients, z)
 	}
-	rep, err := inspect.Check(c.Context, clients, scope)
+	scope.Settle = c.Duration("settle")
+	rep, err := inspect.Check(c.Context, kafkaAPI(clients), scope)
 	if err != nil {
 		return err
 	}
@@ -91,10 +113,10 @@ func checkAction(c *cli.Context) error {
 }
 
 func checkTables(rep *inspect.CheckReport) []table {
-	gates := table{title: "cluster " + rep.ClusterID, header: []string{"gate", "status", "summary"}}
+	gates := table{title: "cluster " + rep.ClusterID, header: []string{"gate", "kind", "status", "summary"}}
 	found := table{title: "findings", header: []string{"gate", "subject", "detail", "owner"}}
 	for _, g := range rep.Gates {
-		gates.rows = append(gates.rows, []string{string(g.Gate), strings.ToUpper(string(g.Status)), g.Summary})
+		gates.rows = append(gates.rows, []string{string(g.Gate), string(g.Kind), strings.ToUpper(string(g.Status)), g.Summary})
 		if g.Status == inspect.StatusPass {
 			continue
 		}

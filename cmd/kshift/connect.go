@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/internal/kafkaconn"
 	"github.com/urfave/cli/v2"
 )
@@ -142,4 +143,10 @@ func connectZooKeeper(c *cli.Context, clients *kafkaconn.Clients) (*kafkaconn.Zo
 		return nil, nil
 	}
 	return kafkaconn.ConnectZooKeeper(c.Context, o.ZooKeeper, o.DialTimeout)
+}
+
+// kafkaAPI is kshift's one layer of Kafka requests over the connection,
+// each request bounded by the connection's request timeout.
+func kafkaAPI(clients *kafkaconn.Clients) *kafkaapi.Client {
+	return kafkaapi.New(clients.Kafka, kafkaapi.Options{Timeout: clients.Options.RequestTimeout})
 }

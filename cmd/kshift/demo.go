@@ -117,7 +117,7 @@ func runDemo(c *cli.Context) error {
 	}
 
 	// kshift snapshot, a mapping, kshift plan.
-	st, err := inspect.Read(ctx, clients, inspect.ReadOptions{})
+	st, err := inspect.Read(ctx, kafkaAPI(clients), inspect.ReadOptions{})
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func runDemo(c *cli.Context) error {
 	}
 
 	// The final assignment, read over the Kafka protocol, and its check.
-	final, err := inspect.Read(ctx, clients, inspect.ReadOptions{})
+	final, err := inspect.Read(ctx, kafkaAPI(clients), inspect.ReadOptions{})
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,6 @@ func demoExecutor(c *cli.Context, clients *kafkaconn.Clients, dir string, speed 
 		ElectionWait: scaled(d.ElectionWait),
 		StallAfter:   scaled(d.StallAfter),
 		Audit:        executor.OpenAudit(filepath.Join(dir, demoAuditFile)),
-		Gates:        healthGates(clients),
 		Progress:     pr.update,
 		Command:      "apply",
 		// The demo's cluster lives in this process, and so does kshift's

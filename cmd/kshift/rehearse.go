@@ -96,9 +96,7 @@ func runRehearse(c *cli.Context) error {
 		o.Inbound = r
 	}
 	o.StepLimit = c.Duration("step-limit")
-	if !c.Bool(flagSkipHealthCheck) {
-		o.Gates = healthGates
-	}
+	o.SkipHealthGates = c.Bool(flagSkipHealthCheck)
 	pr := newProgressPrinter(c.App.ErrWriter)
 	o.Progress = pr.update
 	rep, runErr := rehearsal.Run(c.Context, snap, ref.Plan, o)

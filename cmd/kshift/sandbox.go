@@ -330,7 +330,7 @@ func writeSandboxFiles(c *cli.Context, bootstrap string, m *plans.Mapping) error
 		if err != nil {
 			return err
 		}
-		st, err := inspect.Read(c.Context, cl, inspect.ReadOptions{})
+		st, err := inspect.Read(c.Context, kafkaAPI(cl), inspect.ReadOptions{})
 		cl.Close()
 		if err != nil {
 			return err

@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
-	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/internal/kafkaconn"
-	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/state"
 	"github.com/kshift/kshift/zkops"
@@ -38,7 +36,7 @@ func executorFlags() []cli.Flag {
 		&cli.BoolFlag{Name: flagDryRun, Usage: "read the cluster and run the gates, print every change it would make, change nothing; over several steps, each is checked against what the dry-run steps before it would leave"},
 		&cli.BoolFlag{Name: flagAcceptUnknownRates, Usage: "overwrite throttle rates the brokers hide and ZooKeeper does not show; they are deleted at the end"},
 		&cli.DurationFlag{Name: flagPollInterval, Value: 2 * time.Second, Usage: "the longest pause between two reads of a step's progress (the first come sooner)"},
-		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the kshift check gates before a step (kshift's own safety gates still run)"},
+		&cli.BoolFlag{Name: flagSkipHealthCheck, Usage: "do not run the health gates before a step (the safety gates still run; kshift check lists which is which)"},
 		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "print each thing kshift does (reading, locking, throttling, submitting, waiting, electing, verifying, restoring) as it starts, with the time since the command began, to stderr"},
 	}
 }
@@ -111,9 +109,7 @@ func openSession(c *cli.Context, planPath, command string, mutating bool, o exec
 	}
 	o.Log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	o.ZooKeeperSteps = zkSteps{auth: zkAuth(clients), out: c.App.ErrWriter}
-	if !c.Bool(flagSkipHealthCheck) {
-		o.Gates = healthGates(clients)
-	}
+	o.SkipHealthGates = c.Bool(flagSkipHealthCheck)
 	s.interrupt = interruptsOf(c)
 	o.Doing = s.interrupt.doing
 	if c.Bool(flagVerbose) {
@@ -215,54 +211,6 @@ func (z zkSteps) Apply(ctx context.Context, s *plans.Step) error {
 
 func (z zkSteps) Undo(ctx context.Context, s *plans.Step) error {
 	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.UndoStep(ctx, conn, s, z.out) })
-}
-
-// healthGates runs the `kshift check` gates for a step's brokers and
-// partitions. The throttles gate is left out: the executor records foreign
-// throttles and leaves them exactly as they were, so they need not stop a
-// step. A failing check is read again for a while before it refuses: one
-// read can catch a move completing between its Metadata and reassignment
-// reads, and the ISR trails the truth (docs/kafka-behaviour.md 21).
-func healthGates(clients *kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error {
-	return func(ctx context.Context, p *plans.Plan, s *plans.Step) error {
-		var last error
-		err := poll.Until(ctx, poll.Options{Timeout: healthSettle, First: 100 * time.Millisecond, Interval: 500 * time.Millisecond}, func(ctx context.Context) (bool, error) {
-			last = healthCheck(ctx, clients, p, s)
-			return last == nil, nil
-		})
-		if errors.Is(err, poll.ErrTimeout) {
-			return last
-		}
-		return err
-	}
-}
-
-// healthSettle is how long a failing health check is retried.
-const healthSettle = 10 * time.Second
-
-func healthCheck(ctx context.Context, clients *kafkaconn.Clients, p *plans.Plan, s *plans.Step) error {
-	rep, err := inspect.Check(ctx, clients, inspect.CheckScope{Plan: p, Step: s.Number, OwnMoves: s.Partitions, AllowOwnThrottles: true})
-	if err != nil {
-		return err
-	}
-	var failed []string
-	for _, g := range rep.Gates {
-		if g.Status == inspect.StatusFail && g.Gate != inspect.GateThrottles {
-			msg := string(g.Gate) + ": " + g.Summary
-			for i, f := range g.Findings {
-				if i == 5 {
-					msg += fmt.Sprintf("; and %d more", len(g.Findings)-5)
-					break
-				}
-				msg += fmt.Sprintf("; %s: %s", f.Subject, f.Detail)
-			}
-			failed = append(failed, msg)
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("step %d: kshift check failed (see kshift check for details, or --skip-health-check): %s", s.Number, strings.Join(failed, " | "))
-	}
-	return nil
 }
 
 // execErr maps executor errors to kshift's exit codes: a safety refusal by

@@ -49,7 +49,7 @@ func snapshotLiveAction(c *cli.Context) error {
 		defer z.Close()
 		opts.ZooKeeper = liveZooKeeperSource(clients, z)
 	}
-	st, err := inspect.Read(c.Context, clients, opts)
+	st, err := inspect.Read(c.Context, kafkaAPI(clients), opts)
 	if err != nil {
 		return err
 	}

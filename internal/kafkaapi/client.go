@@ -1,8 +1,11 @@
 // Package kafkaapi is kshift's one layer of Kafka requests: typed calls for
-// what the executor and the cluster reader ask of a cluster (metadata,
-// reassignments, elections, configs, log dirs, offsets), each a raw kmsg
-// request with its own timeout, free of the kadm traps (a nil set that
-// means "everything", Metadata answered from a cache).
+// what the executor and the cluster reader (package inspect: snapshot and
+// gates) ask of a cluster (metadata, reassignments, elections, configs, log
+// dirs, offsets, and per broker its API versions, cluster id and log dirs),
+// each a raw kmsg request with its own timeout, free of the kadm traps (a
+// nil set that means "everything", Metadata answered from a cache). It is
+// also the one place that decides whether a config is set on a resource
+// (ConfigEntry.SetOn): Kafka 2.4 lists unset throttle rates too.
 //
 // Writes go through two hooks, so that no caller can forget them: a guard
 // called before every mutating request (the executor passes its lease's
@@ -32,10 +35,13 @@ import (
 
 // Requester sends raw requests, routed by the client (admin requests to the
 // controller, a broker config resource to its broker) and split over
-// brokers where a request is per broker. *kgo.Client satisfies it.
+// brokers where a request is per broker; Broker addresses one broker by id
+// (a read whose answer is that broker's own: its API versions, cluster id,
+// log dirs). *kgo.Client satisfies it.
 type Requester interface {
 	Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error)
 	RequestSharded(ctx context.Context, req kmsg.Request) []kgo.ResponseShard
+	BrokerRequester
 }
 
 var _ Requester = (*kgo.Client)(nil)

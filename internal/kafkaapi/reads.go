@@ -66,8 +66,8 @@ func (c *Client) Metadata(ctx context.Context, topics []string) (*Metadata, erro
 	return md, nil
 }
 
-// BrokerRequester can send a request to one chosen broker; *kgo.Client
-// does.
+// BrokerRequester can send a request to one chosen broker (part of
+// Requester); *kgo.Client does.
 type BrokerRequester interface {
 	Broker(id int) *kgo.Broker
 }
@@ -81,15 +81,13 @@ var _ BrokerRequester = (*kgo.Client)(nil)
 // (docs/kafka-behaviour.md 24), and the leader epoch tells the newer view
 // (every controller change raises it, item 5). Use it where one read
 // decides (is a step done, pending, drifted); a poll that reads again
-// anyway can use Metadata. When the requester cannot address one broker,
-// it is Metadata.
+// anyway can use Metadata.
 func (c *Client) FreshMetadata(ctx context.Context, topics []string) (*Metadata, error) {
 	md, err := c.metadataFrom(ctx, nil, topics)
 	if err != nil {
 		return nil, err
 	}
-	br, ok := c.k.(BrokerRequester)
-	if ok && len(topics) > 0 {
+	if len(topics) > 0 {
 		type answer struct {
 			md  *Metadata
 			err error
@@ -97,7 +95,7 @@ func (c *Client) FreshMetadata(ctx context.Context, topics []string) (*Metadata,
 		answers := make(chan answer, len(md.Brokers))
 		for id := range md.Brokers {
 			go func() {
-				m, err := c.metadataFrom(ctx, br.Broker(int(id)), topics)
+				m, err := c.metadataFrom(ctx, c.k.Broker(int(id)), topics)
 				answers <- answer{m, err}
 			}()
 		}
@@ -328,15 +326,7 @@ func (c *Client) LogDirSizes(ctx context.Context, parts []TP) map[int32]map[TP]i
 		return out
 	}
 	req := kmsg.NewPtrDescribeLogDirsRequest()
-	topics, byTopic := GroupByTopic(parts, func(p TP) string { return p.Topic })
-	for _, name := range topics {
-		t := kmsg.NewDescribeLogDirsRequestTopic()
-		t.Topic = name
-		for _, p := range byTopic[name] {
-			t.Partitions = append(t.Partitions, p.Partition)
-		}
-		req.Topics = append(req.Topics, t)
-	}
+	req.Topics = logDirsTopics(parts)
 	for _, sh := range c.sendSharded(ctx, req) {
 		resp, ok := sh.Resp.(*kmsg.DescribeLogDirsResponse)
 		if sh.Err != nil || !ok {

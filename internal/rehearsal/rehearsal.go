@@ -59,9 +59,9 @@ type Options struct {
 	// Version is the Kafka release the double emulates; by default 3.x when
 	// every broker of the snapshot runs 3.0 or later, else 2.4.
 	Version *kafkasim.Version
-	// Gates builds the `kshift check` gates run before each step (nil runs
-	// only the executor's own safety gates).
-	Gates func(*kafkaconn.Clients) func(context.Context, *plans.Plan, *plans.Step) error
+	// SkipHealthGates runs only the safety gates of the gate registry
+	// before each step, as apply --skip-health-check does.
+	SkipHealthGates bool
 	// Progress receives the executor's progress of the step running.
 	Progress func(executor.Progress)
 	// Log receives what the executor does (nil discards).
@@ -324,9 +324,7 @@ func executorOptions(o Options, clients *kafkaconn.Clients, store state.Store, f
 			}
 		},
 	}
-	if o.Gates != nil {
-		eo.Gates = o.Gates(clients)
-	}
+	eo.SkipHealthGates = o.SkipHealthGates
 	return eo
 }
 

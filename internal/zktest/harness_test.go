@@ -2,6 +2,9 @@ package zktest
 
 import (
 	"errors"
+	"fmt"
+	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -10,6 +13,28 @@ import (
 
 	"github.com/go-zookeeper/zk"
 )
+
+// shortChildEnv marks the test binary's re-run of TestRequireSkipsUnderShort.
+const shortChildEnv = "ZKTEST_SHORT_CHILD"
+
+// TestRequireSkipsUnderShort: go test -short starts no JVM, even where
+// ZooKeeper is installed and KSHIFT_REQUIRE_ZOOKEEPER is set. The test binary
+// runs itself with -test.short; that run's Require must skip it.
+func TestRequireSkipsUnderShort(t *testing.T) {
+	if os.Getenv(shortChildEnv) != "" {
+		Require(t)
+		t.Fatal("Require returned under -short: the test would start ZooKeeper")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRequireSkipsUnderShort$", "-test.short", "-test.v")
+	cmd.Env = append(os.Environ(), shortChildEnv+"=1", RequireEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the -short run failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- SKIP: TestRequireSkipsUnderShort") || !strings.Contains(string(out), "which -short skips") {
+		t.Fatalf("the -short run did not skip with a message:\n%s", out)
+	}
+}
 
 func TestSuperDigestMatchesZooKeeper(t *testing.T) {
 	Require(t)
@@ -21,6 +46,56 @@ func TestSuperDigestMatchesZooKeeper(t *testing.T) {
 	want := "super:password->" + SuperDigest("super", "password")
 	if !strings.Contains(string(out), want) {
 		t.Fatalf("ZooKeeper printed %q, want a line %q", out, want)
+	}
+}
+
+// TestFreePortsStayOutOfEphemeralRangeAndReserved: ports (of FreePorts and
+// FindFreePorts) come from below the kernel's ephemeral range, where no
+// outgoing connection can take one before a server binds it, and a port
+// reserved by one caller (another test binary in CI) or bound by a listener
+// is not handed out again.
+func TestFreePortsStayOutOfEphemeralRangeAndReserved(t *testing.T) {
+	lo, hi := portRange()
+	ports := FreePorts(t, 20)
+	forServer, err := FindFreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports = append(ports, forServer...)
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p < lo || p >= hi {
+			t.Errorf("port %d outside %d-%d", p, lo, hi)
+		}
+		if seen[p] {
+			t.Errorf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+	dir := t.TempDir()
+	first, ok := reservePort(dir, ports[0])
+	if !ok {
+		t.Fatalf("reserving free port %d failed", ports[0])
+	}
+	if f, ok := reservePort(dir, ports[0]); ok {
+		f.Close()
+		t.Fatalf("port %d reserved twice", ports[0])
+	}
+	first.Close()
+	again, ok := reservePort(dir, ports[0])
+	if !ok {
+		t.Fatalf("port %d not reservable after its reservation ended", ports[0])
+	}
+	again.Close()
+
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if f, ok := reservePort(dir, ports[1]); ok {
+		f.Close()
+		t.Fatalf("port %d reserved while a listener holds it", ports[1])
 	}
 }
 

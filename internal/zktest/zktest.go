@@ -20,6 +20,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -168,37 +169,104 @@ func newNode(t testing.TB, id int, role Role, reconfig bool) *Node {
 	return n
 }
 
-// FreePorts returns n distinct free TCP ports on 127.0.0.1, failing t when
-// there are none.
+// FreePorts returns n distinct free TCP ports on 127.0.0.1 (see
+// FindFreePorts), failing t when there are none; they stay reserved until t
+// ends.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports, err := FindFreePorts(n)
+	ports, release, err := reservePorts(n)
 	if err != nil {
 		t.Fatalf("zktest: %v", err)
 	}
+	t.Cleanup(release)
 	return ports
 }
 
-// FindFreePorts returns n distinct TCP ports on 127.0.0.1 that were free a
-// moment ago (the kernel picked them; all n are held open together so none
-// repeats).
+// FindFreePorts returns n distinct free TCP ports on 127.0.0.1 for servers
+// started later, reserved until the test binary exits. A port the kernel
+// hands out for 127.0.0.1:0 can be taken by any outgoing connection before
+// the server binds it (seen in CI as "Address already in use"), so the ports
+// come from below the kernel's ephemeral range, and each is reserved by a
+// lock on a file under the temp dir, so test binaries running in parallel
+// never pick the same one.
 func FindFreePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port on 127.0.0.1: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	ports, release, err := reservePorts(n)
+	if err != nil {
+		return nil, err
 	}
+	heldMu.Lock()
+	held = append(held, release)
+	heldMu.Unlock()
 	return ports, nil
+}
+
+// held keeps the reservations FindFreePorts hands out for the life of the
+// process (a lock file that is garbage-collected is closed, and its lock
+// released).
+var (
+	heldMu sync.Mutex
+	held   []func()
+)
+
+// reservePorts picks n ports in portRange at random and reserves each
+// (reservePort); release ends the reservations.
+func reservePorts(n int) (ports []int, release func(), err error) {
+	dir := filepath.Join(os.TempDir(), "kshift-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, nil, fmt.Errorf("reserving ports: %w", err)
+	}
+	lo, hi := portRange()
+	var locks []*os.File
+	release = func() {
+		for _, f := range locks {
+			f.Close()
+		}
+	}
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 10000 {
+			release()
+			return nil, nil, fmt.Errorf("no free port on 127.0.0.1 in %d-%d after %d tries", lo, hi, tries)
+		}
+		port := lo + rand.IntN(hi-lo)
+		if f, ok := reservePort(dir, port); ok {
+			locks = append(locks, f)
+			ports = append(ports, port)
+		}
+	}
+	return ports, release, nil
+}
+
+// portRange is the range ports are picked from: from 10000 up to the start
+// of the kernel's ephemeral range (32768 unless the kernel says otherwise).
+func portRange() (lo, hi int) {
+	lo, hi = 10000, 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var first, last int
+		if _, err := fmt.Sscan(string(b), &first, &last); err == nil && first > lo+1000 {
+			hi = first
+		}
+	}
+	return lo, hi
+}
+
+// reservePort takes an exclusive lock on dir/PORT and checks that nothing
+// listens on the port; the lock holds until the returned file is closed.
+func reservePort(dir string, port int) (*os.File, bool) {
+	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprint(port)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, false
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		f.Close()
+		return nil, false
+	}
+	l.Close()
+	return f, true
 }
 
 // ServerLine is the node's dynamic-config line with the given role.
