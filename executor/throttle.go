@@ -531,6 +531,9 @@ func (r *run) clearThrottles(ctx context.Context, rec *state.ThrottleRecord, kee
 			for i, prior := range []state.PriorValue{bt.PriorLeaderRate, bt.PriorFollowerRate} {
 				key, cur := rateKeys[i], now[b][i]
 				switch {
+				case prior.Present && prior.Known && cur.Known && cur.Value == prior.Value:
+					// Back as it was before kshift: restored by a run
+					// stopped before it could record that.
 				case cur.Known && !ours(cur.Value):
 					warnings = append(warnings, fmt.Sprintf("broker %d %s was changed by someone else during the step to %s: left as it is (before kshift it was %s)", b, key, describeRate(cur), describeRate(prior)))
 				case !cur.Present && prior.Present:

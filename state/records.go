@@ -158,7 +158,10 @@ var AllAuditEvents = []AuditEvent{AuditStart, AuditCall, AuditThrottles, AuditTh
 
 // AuditRecord is one record of the audit trail.
 type AuditRecord struct {
-	// Run names the run the record belongs to; the store sets it.
+	// Run names the run the record belongs to. The store sets it when it
+	// reads records back (it is not stored in the record); the local copy
+	// of the audit trail keeps it, which tells that copy's records from
+	// those of an older kshift that kept no trail in the cluster.
 	Run        string    `json:"run,omitempty"`
 	Time       time.Time `json:"time"`
 	User       string    `json:"user"`

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand"
 	"net"
 	"net/http"
 	"os"
@@ -17,15 +16,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kshift/kshift/executor"
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestMain lets tests run this test binary as the kshift command itself
@@ -36,13 +32,19 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopSharedZooKeeper()
+	os.Exit(code)
 }
 
 // kshiftCmd returns the kshift command with args, as a subprocess.
 func kshiftCmd(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(), "KSHIFT_TEST_RUN_MAIN=1")
 	return cmd
 }
@@ -55,9 +57,17 @@ type migration struct {
 	planPath string
 	plan     *plans.Plan
 	origRF   map[string]int
+	// zk is the cluster's registration in ZooKeeper (useZooKeeper), where
+	// kshift keeps its state; nil when the test needs none.
+	zk *clusterZK
+	// operatorLists (topic → key → value) and operatorRates (broker → key
+	// → value) are throttles the operator set before the migration: they
+	// must be exactly as set at the end.
+	operatorLists map[string]map[string]string
+	operatorRates map[int32]map[string]string
 }
 
-func newMigration(t *testing.T, speed float64, topics, partitions int, size int64, rate plans.Rate, perStep int) *migration {
+func newMigration(t *testing.T, speed float64, topics, partitions int, size int64, rate plans.Rate, perStep int, configs ...func(*kafkasim.Config)) *migration {
 	t.Helper()
 	var brokers []kafkasim.BrokerConfig
 	for i := int32(0); i < 6; i++ {
@@ -65,8 +75,12 @@ func newMigration(t *testing.T, speed float64, topics, partitions int, size int6
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := kafkasim.Start(ctx, kafkasim.Config{ClusterID: "kill-test", Brokers: brokers,
-		Clock: kafkasim.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)})
+	cfg := kafkasim.Config{ClusterID: "kill-test", Brokers: brokers,
+		Clock: kafkasim.NewScaledClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), speed)}
+	for _, f := range configs {
+		f(&cfg)
+	}
+	c, err := kafkasim.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +136,38 @@ func newMigration(t *testing.T, speed float64, topics, partitions int, size int6
 	return m
 }
 
+// heldClock configures a cluster whose test stops its clock to hold a move
+// in flight (Clock.SetFactor(0)) while kshift acts on it: the lags of a
+// real cluster pass on the simulated clock, so with the clock stopped a
+// broker's Metadata would never catch up with what kshift does; they are
+// off there.
+func heldClock(c *kafkasim.Config) {
+	c.MetadataLag, c.RateDeleteLag, c.TopicDeletionTime = -1, -1, -1
+}
+
+// useZooKeeper registers the migration's cluster in the shared ZooKeeper:
+// from then on connArgs passes --zookeeper, which the commands that change
+// the cluster need (kshift keeps its lock, throttle records and audit
+// trail there).
+func (m *migration) useZooKeeper(t *testing.T) *migration {
+	t.Helper()
+	m.zk = registerZooKeeper(t, m.c)
+	return m
+}
+
 func (m *migration) connArgs() []string {
-	return []string{"--bootstrap", strings.Join(m.c.Bootstrap(), ",")}
+	args := []string{"--bootstrap", strings.Join(m.c.Bootstrap(), ",")}
+	if m.zk != nil {
+		args = append(args, "--zookeeper", m.zk.Connect)
+	}
+	return args
 }
 
 // finalState fails unless every partition is at the last step's `to`, led by
-// its first replica, fully in sync, with no throttle config and no lock left.
+// its first replica, fully in sync, with no throttle config but the
+// operator's own (exactly as the operator set them) and no lock left; with
+// ZooKeeper, kshift's state there holds no lock, no throttle record and no
+// rate override either.
 func (m *migration) finalState(t *testing.T) {
 	t.Helper()
 	last := map[string]plans.Move{}
@@ -145,7 +185,12 @@ func (m *migration) finalState(t *testing.T) {
 	for _, name := range m.c.Topics() {
 		cfg, _ := m.c.TopicConfigs(name)
 		for _, k := range []string{executor.LeaderReplicasKey, executor.FollowerReplicasKey} {
-			if v, ok := cfg[k]; ok {
+			v, ok := cfg[k]
+			want, owned := m.operatorLists[name][k]
+			switch {
+			case owned && (!ok || v != want):
+				t.Errorf("topic %s: the operator's %s=%q is now %q (set: %v)", name, k, want, v, ok)
+			case !owned && ok:
 				t.Errorf("topic %s keeps %s=%q", name, k, v)
 			}
 		}
@@ -154,193 +199,33 @@ func (m *migration) finalState(t *testing.T) {
 		}
 	}
 	for b := int32(0); b < 6; b++ {
-		if r := m.c.BrokerRates(b); len(r) > 0 {
-			t.Errorf("broker %d keeps rates %v", b, r)
-		}
-	}
-}
-
-// watchRF samples every partition until stop and reports any moment where a
-// partition had fewer in-sync replicas than its original RF.
-func (m *migration) watchRF(stop <-chan struct{}) <-chan []string {
-	out := make(chan []string, 1)
-	go func() {
-		var bad []string
-		for {
-			select {
-			case <-stop:
-				out <- bad
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			for _, name := range m.c.Topics() {
-				for p := int32(0); ; p++ {
-					st, ok := m.c.Partition(name, p)
-					if !ok {
-						break
-					}
-					key := fmt.Sprintf("%s-%d", name, p)
-					if rf, ok := m.origRF[key]; ok && len(st.ISR) < rf && len(bad) < 10 {
-						bad = append(bad, fmt.Sprintf("%s isr %v replicas %v", key, st.ISR, st.Replicas))
-					}
-				}
+		r := m.c.BrokerRates(b)
+		if want := m.operatorRates[b]; len(r) > 0 || len(want) > 0 {
+			if fmt.Sprint(r) != fmt.Sprint(want) {
+				t.Errorf("broker %d keeps rates %v, want the operator's %v", b, r, want)
 			}
 		}
-	}()
-	return out
-}
-
-// TestKillAndResume pins idempotency and resumability: the kshift process
-// killed with SIGKILL at random moments in at least 50 runs of `apply --all`
-// over 9-step migrations, every kill landing inside a migration in progress.
-// Each migration takes kills in each of its phases in turn (at a random
-// moment shortly after a step of the phase starts); when it has converged,
-// its final state is checked and a fresh migration on a fresh double takes
-// the next kills. Every re-run picks up where the cluster is, no partition
-// ever has fewer in-sync replicas than its original RF, and each migration
-// ends with every partition at its target, no throttle and no lock left.
-func TestKillAndResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kill test: 50 subprocess runs")
 	}
-	const (
-		killsWanted = 50
-		// killsPerPhase is how many kills each migration takes in each phase
-		// before the next phase's steps become the target.
-		killsPerPhase = 9
-		// minKillsPerPhase is the least each phase must have taken overall.
-		minKillsPerPhase = 8
-	)
-	phases := []plans.Phase{plans.PhaseRaiseRF, plans.PhaseMoveLeader, plans.PhaseLowerRF}
-	// maxDelay bounds the random wait, after a step of the target phase
-	// starts, before the kill. It is below one step's length on an idle
-	// machine (a raise-rf step copies for about 0.7s, a move-leader step
-	// elects 4 partitions 40ms apart, a lower-rf step completes inside its
-	// call in about 20ms), so most kills land in the phase they target; a
-	// step resumed by a later run starts part-way through, so the kills
-	// spread over the whole step. On a loaded machine steps take longer and
-	// kills land earlier in them.
-	maxDelay := map[plans.Phase]time.Duration{plans.PhaseRaiseRF: 400 * time.Millisecond, plans.PhaseMoveLeader: 100 * time.Millisecond, plans.PhaseLowerRF: 20 * time.Millisecond}
-	rng := rand.New(rand.NewSource(20261122))
-	killedIn := map[plans.Phase]int{}
-	kills, runs, migrations, finishedOnTheirOwn, lateKills := 0, 0, 0, 0, 0
-	for kills < killsWanted {
-		migrations++
-		m := newMigration(t, 8, 4, 3, 8<<20, 10<<20, 4)
-		args := append(append([]string{"apply"}, m.connArgs()...), m.planPath, "--all", "--auto-continue", "--break-lock",
-			"--audit-log", filepath.Join(m.dir, "audit.jsonl"), "--poll-interval", "20ms",
-			// Elections one partition at a time, paced: move-leader steps last
-			// long enough for kills to land in them.
-			"--election-batch", "1", "--election-wait", "40ms")
-		stop := make(chan struct{})
-		rfReport := m.watchRF(stop)
-		cl, err := kgo.NewClient(kgo.SeedBrokers(m.c.Bootstrap()...))
+	if m.zk == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st := m.zk.store(t)
+	if l, err := st.Lock(ctx); err != nil || l != nil {
+		t.Errorf("operator lock left in ZooKeeper: %v (%v)", l, err)
+	}
+	if recs, err := st.ThrottleRecords(ctx); err != nil || len(recs) > 0 {
+		for _, r := range recs {
+			t.Errorf("throttle record left in ZooKeeper: %s", describeRecordForTest(r))
+		}
 		if err != nil {
-			t.Fatal(err)
-		}
-		status := executor.New(cl, executor.Options{Command: "status"})
-		// resumeFrom is the phase of the first step not done ("" once every
-		// step is): where a run killed now leaves the migration.
-		resumeFrom := func() plans.Phase {
-			st, err := status.Status(context.Background(), executor.PlanRef{Plan: m.plan, Path: m.planPath})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, s := range st.Steps {
-				if s.State != executor.StepDone {
-					return s.Phase
-				}
-			}
-			return ""
-		}
-		quota := map[plans.Phase]int{}
-		for _, ph := range phases {
-			quota[ph] = killsPerPhase
-		}
-		for {
-			cur := resumeFrom()
-			if cur == "" {
-				break
-			}
-			runs++
-			if runs > 4*killsWanted {
-				t.Fatalf("%d runs and only %d kills inside a migration (per phase: %v)", runs, kills, killedIn)
-			}
-			// The target is the first phase, from where the migration stands,
-			// with kills left in its quota; none once enough kills are made:
-			// that run is left to finish the migration.
-			var target plans.Phase
-			if kills < killsWanted {
-				for _, ph := range phases[slices.Index(phases, cur):] {
-					if quota[ph] > 0 {
-						target = ph
-						break
-					}
-				}
-			}
-			out := newStepStartWatch(target)
-			cmd := kshiftCmd(t, args...)
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			killed := false
-			if target != "" {
-				select {
-				case err = <-done:
-				case <-out.started:
-					select {
-					case err = <-done:
-					case <-time.After(time.Duration(rng.Int63n(int64(maxDelay[target])))):
-						cmd.Process.Signal(syscall.SIGKILL)
-						<-done
-						killed = true
-					}
-				}
-			} else {
-				err = <-done
-			}
-			if !killed {
-				if err != nil {
-					t.Fatalf("migration %d run %d ended on its own with %v:\n%s", migrations, runs, err, out.String())
-				}
-				finishedOnTheirOwn++
-				continue
-			}
-			// A kill after the last step was done (while kshift released its
-			// throttles and lock) is not inside a migration in progress: it is
-			// counted apart and the migration's last run clears what it left.
-			ph := resumeFrom()
-			if ph == "" {
-				lateKills++
-				continue
-			}
-			kills++
-			killedIn[ph]++
-			quota[ph]--
-		}
-		// Converged: a last run clears what a late kill may have left, then
-		// the final state must hold.
-		if outb, err := kshiftCmd(t, args...).CombinedOutput(); err != nil {
-			t.Fatalf("migration %d: last apply: %v\n%s", migrations, err, outb)
-		}
-		close(stop)
-		if bad := <-rfReport; len(bad) > 0 {
-			t.Errorf("migration %d: partitions below their original RF: %v", migrations, bad)
-		}
-		m.finalState(t)
-		cl.Close()
-		m.c.Close()
-	}
-	for _, ph := range phases {
-		if killedIn[ph] < minKillsPerPhase {
-			t.Errorf("only %d kills left a migration in a %s step, want at least %d (kills per phase: %v)", killedIn[ph], ph, minKillsPerPhase, killedIn)
+			t.Errorf("reading the throttle records: %v", err)
 		}
 	}
-	t.Logf("%d kills inside %d migrations, per phase of the first step not done after the kill: %v; %d kills after the last step; %d runs finished on their own",
-		kills, migrations, killedIn, lateKills, finishedOnTheirOwn)
+	if r, err := st.Rate(ctx); err != nil || r != nil {
+		t.Errorf("rate override left in ZooKeeper: %+v (%v)", r, err)
+	}
 }
 
 // exitCodeOf returns a finished command's exit code.
@@ -360,7 +245,7 @@ func exitCodeOf(err error) int {
 // the lock of a live holder (exit 3), resume, status as json, rollback, and
 // throttle clear.
 func TestApplyCommandEndToEnd(t *testing.T) {
-	m := newMigration(t, 20, 2, 2, 100<<20, 10<<20, 4)
+	m := newMigration(t, 20, 2, 2, 100<<20, 10<<20, 4).useZooKeeper(t)
 	conn := m.connArgs()
 	// run runs the command words in command (e.g. "throttle clear") with
 	// args, then the connection flags (after PLAN, as operators type them).
@@ -403,7 +288,7 @@ func TestApplyCommandEndToEnd(t *testing.T) {
 		t.Errorf("status mid-step: exit %d\n%s", code, out)
 	}
 	// The throttles left for the moving partitions are found through the
-	// audit log beside the plan.
+	// throttle records in the cluster's ZooKeeper.
 	if out, code := run("throttle set", "20MiB/s", m.planPath); code != 0 || m.c.BrokerRates(3)[executor.FollowerRateKey] != "20971520" {
 		t.Errorf("throttle set: exit %d, broker 3 rates %v\n%s", code, m.c.BrokerRates(3), out)
 	}
@@ -469,10 +354,17 @@ func dryRunSteps(t *testing.T, m *migration, run func(string, ...string) (string
 		for _, mv := range s.Partitions {
 			calls = append(calls, fmt.Sprintf("%s=%v", mv.Name(), mv.To))
 		}
-		wants := []string{
-			fmt.Sprintf("step %d (%s): dry run, would submit %d partitions; nothing changed", s.Number, s.Phase, len(s.Partitions)),
-			"would call AlterPartitionAssignments: [" + strings.Join(calls, " ") + "]",
+		// A step that copies says at which rate it would throttle; one
+		// that copies nothing says no rate.
+		rate := ""
+		if s.Phase == plans.PhaseRaiseRF {
+			rate = regexp.QuoteMeta(fmt.Sprintf(", throttled at %s per broker (the plan's rate)", m.plan.Throttle))
 		}
+		line := regexp.MustCompile(fmt.Sprintf(`(?m)^step %d \(%s\): dry run, would submit %d partitions%s; nothing changed$`, s.Number, s.Phase, len(s.Partitions), rate))
+		if !line.MatchString(out) {
+			t.Errorf("dry run %v: output lacks a line matching %q:\n%s", steps, line, out)
+		}
+		wants := []string{"would call AlterPartitionAssignments: " + strings.Join(calls, ", ") + "\n"}
 		if s.Number > 1 {
 			wants = append(wants, fmt.Sprintf("dry run: step %d is checked against the cluster as the %d step(s) dry-run before it", s.Number, s.Number-1))
 		}
@@ -560,14 +452,16 @@ func TestMetricsServeProgress(t *testing.T) {
 }
 
 // TestApplyProgressLines pins the progress of a copying step as an operator
-// sees it, through a real apply against the double: each line counts the
+// sees it, through a real apply against the simulator: each line counts the
 // adding replicas of the partitions still in flight and names the least
 // advanced (at most 3, least advanced first, bytes copied of their leader's
-// size, never going back), and its ETA agrees with the bytes left and the
-// rate it prints; --metrics-addr serves the copy of each adding replica.
+// size, never going back), shows the busiest receiving broker against the
+// per-broker throttle (or that nothing was copied since the last read), and
+// its ETA agrees with the bytes left at the step's rate so far;
+// --metrics-addr serves the copy of each adding replica.
 func TestApplyProgressLines(t *testing.T) {
 	const size = 16 << 20
-	m := newMigration(t, 4, 2, 2, size, 10<<20, 4)
+	m := newMigration(t, 4, 2, 2, size, 10<<20, 4).useZooKeeper(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -582,15 +476,19 @@ func TestApplyProgressLines(t *testing.T) {
 	}
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	linesc := make(chan []string, 1)
+	// readAt is when each line came (the reads behind an ETA are timed).
+	var readAt []time.Time
 	go func() {
 		var lines []string
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			lines = append(lines, sc.Text())
+			readAt = append(readAt, time.Now())
 		}
 		linesc <- lines
 	}()
@@ -629,7 +527,12 @@ scrape:
 		t.Errorf("--metrics-addr never served an adding replica part-way through its copy")
 	}
 
-	lineRe := regexp.MustCompile(`^step 1 raise-rf: (\d)/4 partitions done, (.+?) of (.+?) copied \(\d+%\)(?: at (.+?)/s, eta (\S+))?(?:; least advanced of (\d+) adding replicas: (.+))?$`)
+	// The rate a line shows is the busiest receiving broker's since the
+	// last read, against the per-broker throttle, or that nothing was
+	// copied since the last read.
+	lineRe := regexp.MustCompile(`^step 1 raise-rf: (\d)/4 partitions done, (.+?) of (.+?) copied \(\d+%\)` +
+		`(?:; (?:busiest receiver now broker (\d+) at (.+?)/s|(nothing copied since the last read)) \(throttle (.+?) per broker\))?` +
+		`(?:, eta (\S+))?(?:; least advanced of (\d+) adding replicas: (.+))?$`)
 	entryRe := regexp.MustCompile(`(topic-\d+-\d+) on broker (\d+) ([\d.]+ \w*B)/([\d.]+ \w*B) \((\d+)%\)`)
 	parse := func(s string) int64 {
 		b, err := plans.ParseByteSize(s)
@@ -639,19 +542,43 @@ scrape:
 		return int64(b)
 	}
 	copiedBy := map[string]int64{}
-	progressLines, etaLines, midCopyLines := 0, 0, 0
-	for _, line := range lines {
+	progressLines, etaLines, midCopyLines, busiestLines, idleLines := 0, 0, 0, 0, 0
+	// The previous progress line (each is one read, with
+	// --progress-interval 0s) and the first, with when it came.
+	var prevCopied, firstCopied int64
+	var prevDone int
+	var firstAt time.Time
+	for i, line := range lines {
 		lm := lineRe.FindStringSubmatch(line)
 		if lm == nil {
 			continue
 		}
 		progressLines++
 		done, _ := strconv.Atoi(lm[1])
-		adding, _ := strconv.Atoi(lm[6])
+		copiedNow := parse(lm[2])
+		if progressLines == 1 {
+			firstCopied, firstAt = copiedNow, readAt[i]
+		}
+		switch {
+		case lm[4] != "":
+			busiestLines++
+			if b, _ := strconv.Atoi(lm[4]); b < 3 || parse(lm[5]) <= 0 || copiedNow < prevCopied {
+				t.Errorf("busiest receiver named, but not a target broker copying, or nothing grew (%s before): %s", plans.ByteSize(prevCopied), line)
+			}
+		case lm[6] != "":
+			idleLines++
+			if copiedNow != prevCopied && done == prevDone {
+				t.Errorf("nothing copied since the last read, but %s were copied then: %s", plans.ByteSize(prevCopied), line)
+			}
+		}
+		if lm[7] != "" && lm[7] != m.plan.Throttle.String() {
+			t.Errorf("throttle %s per broker, want the plan's %s: %s", lm[7], m.plan.Throttle, line)
+		}
+		adding, _ := strconv.Atoi(lm[9])
 		if adding != 3*(4-done) {
 			t.Errorf("%d adding replicas with %d of 4 partitions done, want 3 per partition in flight: %s", adding, done, line)
 		}
-		entries := entryRe.FindAllStringSubmatch(lm[7], -1)
+		entries := entryRe.FindAllStringSubmatch(lm[10], -1)
 		if len(entries) != min(3, adding) {
 			t.Errorf("%d replicas named, want %d: %s", len(entries), min(3, adding), line)
 		}
@@ -684,54 +611,29 @@ scrape:
 			}
 			lastPct, copiedBy[key] = pct, copied
 		}
-		if lm[5] != "" {
+		if lm[8] != "" && copiedNow > firstCopied {
+			// The ETA is the bytes left at the step's rate so far: what was
+			// copied since the first read over the time since the step
+			// started, which lies between the first line and the start of
+			// the process.
 			etaLines++
-			eta, err := time.ParseDuration(lm[5])
+			eta, err := time.ParseDuration(lm[8])
 			if err != nil {
-				t.Fatalf("eta %q: %v", lm[5], err)
+				t.Fatalf("eta %q: %v", lm[8], err)
 			}
-			left := float64(parse(lm[3]) - parse(lm[2]))
-			want := time.Duration(left / float64(parse(lm[4])) * float64(time.Second))
-			if d := eta - want; d < -time.Second-want/10 || d > time.Second+want/10 {
-				t.Errorf("eta %s, but %s left at the printed rate takes %s: %s", eta, plans.ByteSize(left), want.Round(time.Second), line)
+			left, grew := float64(parse(lm[3])-copiedNow), float64(copiedNow-firstCopied)
+			lo := time.Duration(left / grew * float64(readAt[i].Sub(firstAt)))
+			hi := time.Duration(left / grew * float64(readAt[i].Sub(started)))
+			if eta < lo-time.Second-lo/10 || eta > hi+time.Second+hi/10 {
+				t.Errorf("eta %s, but %s left at the rate since the step started takes %s to %s: %s", eta, plans.ByteSize(left), lo.Round(time.Second), hi.Round(time.Second), line)
 			}
 		}
+		prevCopied, prevDone = copiedNow, done
 	}
-	if progressLines < 2 || etaLines == 0 || midCopyLines == 0 {
-		t.Errorf("%d progress lines, %d with an eta, %d naming a replica part-way; want several, some with an eta and some part-way:\n%s",
-			progressLines, etaLines, midCopyLines, strings.Join(lines, "\n"))
+	if progressLines < 2 || etaLines == 0 || midCopyLines == 0 || busiestLines == 0 {
+		t.Errorf("%d progress lines, %d with an eta, %d naming a replica part-way, %d naming the busiest receiver (%d idle); want several, some with an eta, some part-way, some naming the busiest:\n%s",
+			progressLines, etaLines, midCopyLines, busiestLines, idleLines, strings.Join(lines, "\n"))
 	}
-}
-
-// stepStartWatch collects a kshift run's output and closes started when the
-// run prints the start of a step of the watched phase.
-type stepStartWatch struct {
-	mu      sync.Mutex
-	out     strings.Builder
-	marker  string
-	started chan struct{}
-	seen    bool
-}
-
-func newStepStartWatch(phase plans.Phase) *stepStartWatch {
-	return &stepStartWatch{started: make(chan struct{}), marker: " (" + string(phase) + "): "}
-}
-
-func (w *stepStartWatch) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.out.Write(b)
-	if !w.seen && strings.Contains(w.out.String(), w.marker) {
-		w.seen = true
-		close(w.started)
-	}
-	return len(b), nil
-}
-
-func (w *stepStartWatch) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.out.String()
 }
 
 // TestApplyHelpDefaults pins apply's help: one default per flag that says

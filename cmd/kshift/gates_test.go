@@ -33,6 +33,7 @@ func TestApplyRefusedByHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	zk := registerZooKeeper(t, c)
 	if err := c.CreateTopic("orders", [][]int32{{0, 1, 2}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestApplyRefusedByHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	apply := func(extra ...string) (string, int) {
-		args := append([]string{"apply", planPath, "--step", "1", "--poll-interval", "20ms", "--bootstrap", strings.Join(c.Bootstrap(), ",")}, extra...)
+		args := append([]string{"apply", planPath, "--step", "1", "--poll-interval", "20ms", "--bootstrap", strings.Join(c.Bootstrap(), ","), "--zookeeper", zk.Connect}, extra...)
 		out, err := kshiftCmd(t, args...).CombinedOutput()
 		return string(out), exitCodeOf(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kshift/kshift/internal/zktest"
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/state"
@@ -231,6 +232,13 @@ func TestSandboxCommand(t *testing.T) {
 		cancel()
 		t.Fatalf("no bootstrap line: %s %s", out.String(), errOut.String())
 	}
+	// Without --zookeeper it says at once what will not work, and how to
+	// make it work.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "Ctrl-C stops it") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	if want := "note: commands that change the cluster (apply, rollback, cancel, throttle set, throttle clear) keep kshift's state in the cluster's ZooKeeper, and this sandbox has none: start it with --zookeeper HOST:PORT"; !strings.Contains(out.String(), want) {
+		t.Errorf("sandbox without --zookeeper does not say %q:\n%s", want, out.String())
+	}
 	planDir := filepath.Join(dir, "plan")
 	if code, stdout, msg := liveRun(liveCtx(t), "plan", "--snapshot", snap, "--mapping", mapping, "--out", planDir); code != exitOK {
 		t.Fatalf("plan of the sandbox's snapshot: exit %d %s %s", code, stdout, msg)
@@ -368,5 +376,107 @@ func TestApplyAuditNeverContainsPassword(t *testing.T) {
 		if strings.Contains(text, password) {
 			t.Errorf("the %s contains the SASL password", name)
 		}
+	}
+}
+
+// startSandbox starts kshift sandbox with args in process and waits for
+// the lines it prints at start (by their label: "bootstrap", ...); stop
+// stops it and returns its exit code.
+func startSandbox(t *testing.T, args ...string) (lines map[string]string, out *syncBuffer, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &syncBuffer{}
+	var errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- liveRunTo(ctx, out, &errOut, append([]string{"sandbox"}, args...)...) }()
+	var once sync.Once
+	code := -1
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				t.Error("sandbox did not stop 30s after its context ended")
+			}
+		})
+		return code
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(out.String(), "Ctrl-C stops it\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("sandbox did not start within 30s:\n%s%s", out.String(), errOut.String())
+		}
+	}
+	lines = map[string]string{}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if k, v, ok := strings.Cut(l, ": "); ok {
+			lines[k] = v
+		}
+	}
+	return lines, out, stop
+}
+
+// TestSandboxWithZooKeeper pins `kshift sandbox --zookeeper`: the simulated
+// cluster registers under a fresh chroot of a real ZooKeeper, printed with
+// the flags the commands that change the cluster take; `kshift apply` with
+// them runs a step and keeps kshift's state there, without them it is
+// refused naming the brokers' zookeeper.connect; the chroot is gone when
+// the sandbox stops.
+func TestSandboxWithZooKeeper(t *testing.T) {
+	srv := sharedZooKeeper(t)
+	dir := t.TempDir()
+	snap, mapping := filepath.Join(dir, "snap.yaml"), filepath.Join(dir, "mapping.yaml")
+	lines, out, stop := startSandbox(t, "--zookeeper", srv.Addr(), "--topics", "3", "--partitions", "12", "--speed", "1000",
+		"--write-snapshot", snap, "--write-mapping", mapping)
+	defer stop()
+	boot, connect := lines["bootstrap"], lines["zookeeper"]
+	chroot, ok := strings.CutPrefix(connect, srv.Addr())
+	if boot == "" || !ok || !strings.HasPrefix(chroot, "/kshift-sandbox-") {
+		t.Fatalf("sandbox --zookeeper %s printed bootstrap %q, zookeeper %q; want %s/kshift-sandbox-...:\n%s", srv.Addr(), boot, connect, srv.Addr(), out.String())
+	}
+	if want := "commands that change the cluster take: --bootstrap " + boot + " --zookeeper " + connect + "\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("sandbox output lacks %q:\n%s", want, out.String())
+	}
+	conn := zktest.Dial(t, srv.Addr(), false)
+	if ids, _, err := conn.Children(chroot + "/brokers/ids"); err != nil || len(ids) != 6 {
+		t.Errorf("brokers registered under %s: %v %v, want 6", chroot, ids, err)
+	}
+
+	planDir := filepath.Join(dir, "plan")
+	if code, stdout, msg := liveRun(liveCtx(t), "plan", "--snapshot", snap, "--mapping", mapping, "--out", planDir); code != exitOK {
+		t.Fatalf("plan of the sandbox's snapshot: exit %d %s %s", code, stdout, msg)
+	}
+	plan := filepath.Join(planDir, "plan.yaml")
+	code, stdout, msg := liveRun(liveCtx(t), "apply", plan, "--step", "1", "--bootstrap", boot)
+	if code != exitBadInput || !strings.Contains(msg, "zookeeper.connect="+connect) {
+		t.Errorf("apply without --zookeeper: exit %d, want %d naming zookeeper.connect=%s:\n%s%s", code, exitBadInput, connect, stdout, msg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code, stdout, msg = liveRun(ctx, "apply", plan, "--step", "1", "--bootstrap", boot, "--zookeeper", connect, "--throttle", "1GiB/s", "--poll-interval", "20ms")
+	if code != exitOK {
+		t.Fatalf("apply --step 1 against the sandbox: exit %d\n%s%s", code, stdout, msg)
+	}
+	st, err := state.NewZooKeeper(conn, chroot, state.Options{SessionTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.Audit(liveCtx(t), state.AuditFilter{})
+	if err != nil || len(recs) == 0 || recs[0].Event != state.AuditStart || recs[0].Step != 1 {
+		t.Errorf("kshift's audit trail under %s: %v %+v", chroot, err, recs)
+	}
+	if l, err := st.Lock(liveCtx(t)); err != nil || l != nil {
+		t.Errorf("lock left under %s: %+v %v", chroot, l, err)
+	}
+
+	if code := stop(); code != exitOK {
+		t.Errorf("sandbox exit %d", code)
+	}
+	if ok, _, err := conn.Exists(chroot); err != nil || ok {
+		t.Errorf("chroot %s still in ZooKeeper after the sandbox stopped (%v)", chroot, err)
 	}
 }
