@@ -212,17 +212,18 @@ func (r *stepRun) throttle(ctx context.Context) error {
 		return nil
 	}
 	// Resume the latest open record of this step, whichever host wrote it
-	// (the plan's path differs between hosts, its name rarely): its prior
+	// (the plan's path differs between hosts; its hash does not): its prior
 	// values are the reference for what this step changes.
 	for _, rec := range r.recs {
-		if filepath.Base(rec.Plan) == filepath.Base(r.ref.Path) && rec.Step == r.step.Number {
+		samePlan := (rec.PlanSHA256 != "" && rec.PlanSHA256 == r.ref.SHA256) || filepath.Base(rec.Plan) == filepath.Base(r.ref.Path)
+		if samePlan && rec.Step == r.step.Number {
 			r.rec = rec
 		}
 	}
 	if r.rec == nil {
 		id := fmt.Sprintf("%s-step%d-%d", r.start.UTC().Format("20060102T150405"), r.step.Number, r.start.UnixNano()%1e6)
 		r.rec = state.NewThrottleRecord(id, r.res.Rate)
-		r.rec.Plan, r.rec.Step = r.ref.Path, r.step.Number
+		r.rec.Plan, r.rec.PlanSHA256, r.rec.Step = r.ref.Path, r.ref.SHA256, r.step.Number
 		r.recs = append(r.recs, r.rec)
 	}
 	warnings, err := r.setThrottles(ctx, r.rec, todo, r.res.Rate, kshiftRates(r.recs, r.override))

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -145,5 +146,75 @@ func TestRestoredRateNotReportedAsChanged(t *testing.T) {
 	}
 	if recs, err := c.store.ThrottleRecords(ctx); err != nil || len(recs) > 0 {
 		t.Errorf("records left: %v %v", recs, err)
+	}
+}
+
+// TestResumeFromAnotherHostAdoptsTheRecord: a step interrupted on one host
+// and resumed on another, where the same plan has another path, resumes
+// the first host's throttle record (matched by the plan's hash) instead of
+// opening a second one whose "prior" rates would be kshift's own: the
+// resume warns of nothing and leaves no throttle.
+func TestResumeFromAnotherHostAdoptsTheRecord(t *testing.T) {
+	c := startCluster(t, 20, heldClock())
+	held, _ := heldStep(t, c)
+	ref := PlanRef{Plan: held.Plan, Path: "/home/alice/migration/plan.yaml", SHA256: "same-plan"}
+	recs, err := c.store.ThrottleRecords(testCtx(t, 5*time.Second))
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("open records after the interrupt: %d, %v; want 1", len(recs), err)
+	}
+	recs[0].Plan, recs[0].PlanSHA256 = ref.Path, ref.SHA256 // as host A wrote it
+	lease, err := c.store.Acquire(testCtx(t, 5*time.Second), state.Holder{Host: "test"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lease.PutThrottleRecord(testCtx(t, 5*time.Second), recs[0]); err != nil {
+		t.Fatal(err)
+	}
+	lease.Release()
+	c.Clock().SetFactor(20)
+	other := PlanRef{Plan: held.Plan, Path: "/srv/ops/prod-move.yaml", SHA256: "same-plan"}
+	b, _ := testExecutor(t, c, nil)
+	res, err := b.Apply(testCtx(t, 60*time.Second), other, 1)
+	if err != nil {
+		t.Fatalf("resume on the second host: %v", err)
+	}
+	if len(res.Warnings) > 0 {
+		t.Errorf("resume on the second host warns: %q; want none (the rates are kshift's own)", res.Warnings)
+	}
+	c.noThrottles(t)
+}
+
+// TestWatchStopsWhenTheLockIsLost: a run whose lock is broken while it
+// watches a copy stops at its next poll, saying it lost the lock, and makes
+// no more changes (the run that holds the lock now owns the step).
+func TestWatchStopsWhenTheLockIsLost(t *testing.T) {
+	c := startCluster(t, 20, kafkasim.Config{})
+	c.topic(t, "orders", 256<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 1<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	broken := false
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.Progress = func(pr Progress) {
+			if !broken {
+				broken = true
+				lease, err := c.store.Acquire(testCtx(t, 5*time.Second), state.Holder{Host: "other-host", Command: "apply"}, true)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				t.Cleanup(func() { lease.Release() })
+			}
+		}
+	})
+	start := time.Now()
+	_, err := e.Apply(testCtx(t, 60*time.Second), ref, 1)
+	if !errors.Is(err, state.ErrLockLost) {
+		t.Fatalf("apply whose lock was broken while it watched: %v; want ErrLockLost", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("apply went on for %s after losing the lock", d)
+	}
+	if st := c.replicas(t, "orders", 0); !st.Reassigning {
+		t.Errorf("orders-0 %+v: the copy must go on under its throttles for the new holder", st)
 	}
 }

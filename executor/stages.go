@@ -79,6 +79,12 @@ func (r *stepRun) watch(ctx context.Context) error {
 	var lastCopied map[int32]int64
 	var lastRead time.Time
 	err := poll.Until(ctx, poll.Options{First: settlePause, Interval: e.opts.PollInterval}, func(ctx context.Context) (bool, error) {
+		// A run that lost the lock (its session expired, or someone broke
+		// it) stops watching at once: the run that holds it now owns the
+		// step.
+		if err := r.lease.Check(ctx); err != nil {
+			return false, err
+		}
 		v, err := e.readView(ctx, topics)
 		if err != nil {
 			return false, err

@@ -43,9 +43,12 @@ type ThrottleRecord struct {
 	Rate    plans.Rate                `json:"rate"`
 	Topics  map[string]*TopicThrottle `json:"topics"`
 	Brokers map[int32]*BrokerThrottle `json:"brokers"`
-	// Plan and Step say which step set the throttles, for `kshift status`.
-	Plan string `json:"plan,omitempty"`
-	Step int    `json:"step,omitempty"`
+	// Plan and Step say which step set the throttles, for `kshift status`;
+	// PlanSHA256 is the plan's hash, which is the same on every host (its
+	// path is not).
+	Plan       string `json:"plan,omitempty"`
+	PlanSHA256 string `json:"plan_sha256,omitempty"`
+	Step       int    `json:"step,omitempty"`
 }
 
 // NewThrottleRecord returns an empty record.
