@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -295,6 +297,7 @@ func (r *stepRun) cleanup(ctx context.Context, err error) error {
 			err = errors.Join(err, cerr)
 		}
 	}
+	e.doing("reading what still moves in Kafka, to restore kshift's throttles of the rest")
 	keep, unelected, lerr := r.leftUndone(cctx)
 	if lerr != nil {
 		return errors.Join(err, r.leftBehind(fmt.Errorf("could not read what is left in flight, so kshift's throttles are left in place: %w", lerr)))
@@ -339,41 +342,78 @@ func (r *stepRun) leftovers() []string {
 	return out
 }
 
+// leftBehindRead bounds the read of what a stopped cleanup left: it runs
+// after the cleanup was abandoned, so it has a bound of its own, short
+// enough that a second Ctrl-C still ends kshift at once.
+const leftBehindRead = 3 * time.Second
+
 // leftBehind says that the cleanup stopped (abandoned by a second Ctrl-C,
 // or failed) and exactly what it left: kshift's throttles, which stay in
-// the cluster's state store, and how to clear them.
+// the cluster's state store, each with its brokers and topics, and the
+// command that clears them.
 func (r *run) leftBehind(err error) error {
-	recs, rerr := r.e.store.ThrottleRecords(context.Background())
+	e := r.e
+	ctx, cancel := context.WithTimeout(context.Background(), leftBehindRead)
+	defer cancel()
+	recs, rerr := e.store.ThrottleRecords(ctx)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%v\nleft in place: ", err)
+	if e.opts.Cleanup != nil && e.opts.Cleanup.Err() != nil {
+		// What the cleanup was doing ended with it: its error says no more.
+		if !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(&b, "%v\n", err)
+		}
+		b.WriteString("the cleanup was abandoned (a second interrupt), so kshift left in place:")
+	} else {
+		fmt.Fprintf(&b, "%v\nthe cleanup stopped, so kshift left in place:", err)
+	}
 	switch {
 	case rerr != nil:
-		b.WriteString("kshift's throttles, as recorded in the cluster's state store")
+		fmt.Fprintf(&b, " kshift's throttles, as recorded in the cluster's state store (which could not be read just now: %v)", rerr)
 	case !anyLeftover(recs):
-		b.WriteString("no throttle of kshift's")
+		b.WriteString(" no throttle of kshift's")
 	default:
-		for i, rec := range recs {
-			if i > 0 {
-				b.WriteString("; ")
+		for _, rec := range recs {
+			if !rec.Empty() {
+				b.WriteString("\n  " + describeRecord(rec))
 			}
-			b.WriteString(describeRecord(rec))
 		}
 	}
-	fmt.Fprintf(&b, ". The operator lock is freed when this process exits. Clear the throttles with: kshift throttle clear %s --zookeeper ... (once nothing moves), or run the step again", r.ref.Path)
+	plan := ""
+	if r.ref.Path != "" {
+		plan = " " + r.ref.Path
+	}
+	fmt.Fprintf(&b, "\nthe operator lock is released as kshift exits. Once nothing moves, clear the throttles with:\n  kshift throttle clear%s%s\nor run kshift %s again", plan, e.opts.CommandFlags, e.opts.Command)
 	return errors.New(b.String())
 }
 
-// describeRecord says what a throttle record holds, for people.
+// describeRecord says what a throttle record holds, for people: the step
+// it belongs to, the brokers whose rates kshift set and the topics whose
+// throttled-replica lists kshift added to.
 func describeRecord(rec *state.ThrottleRecord) string {
-	entries := 0
-	for _, t := range rec.Topics {
-		entries += len(t.Leader) + len(t.Follower)
-	}
 	owner := "record " + rec.ID
 	if rec.Step > 0 {
 		owner = fmt.Sprintf("%s's throttles (record %s)", plans.StepLabel(rec.Step, 0), rec.ID)
 	}
-	return fmt.Sprintf("%s: rates on %d broker(s) at %s, %d throttled-replica entries on %d topic(s)", owner, len(rec.Brokers), rec.Rate, entries, len(rec.Topics))
+	var parts []string
+	if len(rec.Brokers) > 0 {
+		ids := slices.Sorted(maps.Keys(rec.Brokers))
+		names := make([]string, len(ids))
+		for i, id := range ids {
+			names[i] = strconv.Itoa(int(id))
+		}
+		parts = append(parts, fmt.Sprintf("rates of %s on broker(s) %s", rec.Rate, strings.Join(names, ", ")))
+	}
+	var topics []string
+	for _, name := range slices.Sorted(maps.Keys(rec.Topics)) {
+		t := rec.Topics[name]
+		if n := len(t.Leader) + len(t.Follower); n > 0 {
+			topics = append(topics, fmt.Sprintf("%s (%d entries)", name, n))
+		}
+	}
+	if len(topics) > 0 {
+		parts = append(parts, "throttled replicas of topic(s) "+strings.Join(topics, ", "))
+	}
+	return owner + ": " + strings.Join(parts, "; ")
 }
 
 func allState(st []PartitionStatus, want PartitionState) bool {

@@ -145,6 +145,12 @@ func (a *auditor) append(r state.AuditRecord) {
 		return
 	}
 	ctx, cancel := a.e.cleanupContext()
+	if ctx.Err() != nil {
+		// The cleanup was abandoned (a second Ctrl-C): the trail still
+		// records how the run ended, on a short bound of its own.
+		cancel()
+		ctx, cancel = context.WithTimeout(context.Background(), leftBehindRead)
+	}
 	defer cancel()
 	if err := a.run.Append(ctx, r); err != nil {
 		a.e.log.Error("cluster audit trail", "err", err)

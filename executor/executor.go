@@ -110,6 +110,11 @@ type Options struct {
 	ZooKeeperSteps ZooKeeperSteps
 	// Command names the command in the audit trail ("apply", "rollback", ...).
 	Command string
+	// CommandFlags are the connection flags to print in the commands kshift
+	// tells the operator to run (" --bootstrap b1:9092 --zookeeper
+	// z1:2181/kafka", with a leading space; never a secret), so that they
+	// can be run as printed.
+	CommandFlags string
 }
 
 // ZooKeeperSteps runs the ZooKeeper steps of a plan (zkops): the ensemble

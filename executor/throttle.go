@@ -610,6 +610,7 @@ func (r *run) finishRecords(recs []*state.ThrottleRecord, keep map[tp]bool, ours
 		if rec.Empty() {
 			continue
 		}
+		r.e.doing("restoring the throttle configs kshift set (record %s)", rec.ID)
 		w, err := r.clearThrottles(ctx, rec, keep, ours)
 		warnings = append(warnings, w...)
 		if err != nil {

@@ -121,6 +121,53 @@ func setString(c *cli.Context, name string, dst *string) {
 	}
 }
 
+// connectionFlags renders the connection flags this command was given (on
+// the command line or through the environment), each with a leading space,
+// for the commands kshift prints for the operator to run against the same
+// cluster. No secret is among them: kshift reads secrets from environment
+// variables that flags only name, and refuses credentials in --bootstrap
+// and --zookeeper.
+func connectionFlags(c *cli.Context) string {
+	var b strings.Builder
+	for _, f := range clusterFlags() {
+		name := f.Names()[0]
+		if !c.IsSet(name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.BoolFlag:
+			if c.Bool(name) {
+				fmt.Fprintf(&b, " --%s", name)
+			} else {
+				fmt.Fprintf(&b, " --%s=false", name)
+			}
+		case *cli.StringSliceFlag:
+			fmt.Fprintf(&b, " --%s %s", name, shellWord(strings.Join(c.StringSlice(name), ",")))
+		case *cli.DurationFlag:
+			fmt.Fprintf(&b, " --%s %s", name, c.Duration(name))
+		default:
+			fmt.Fprintf(&b, " --%s %s", name, shellWord(c.String(name)))
+		}
+	}
+	return b.String()
+}
+
+// shellWord quotes s for a POSIX shell when it holds anything but
+// letters, digits and -_.,:/@%+=.
+func shellWord(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.,:/@%+=", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // connect opens the clients of the cluster the connection flags name. The
 // caller closes them.
 func connect(c *cli.Context) (*kafkaconn.Clients, error) {

@@ -41,20 +41,25 @@ func (n *interruptNotes) doing(what string) {
 	n.mu.Unlock()
 }
 
+// current is what the run does now, as it last said.
+func (n *interruptNotes) current(none string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.now == "" {
+		return none
+	}
+	return n.now
+}
+
 // interrupted says what was interrupted and what happens next.
 func (n *interruptNotes) interrupted() {
-	n.mu.Lock()
-	what := n.now
-	n.mu.Unlock()
-	if what == "" {
-		what = "starting"
-	}
+	what := n.current("starting")
 	fmt.Fprintf(n.w, "\nkshift: interrupted while %s; stopping and cleaning up (restoring kshift's throttles of what no longer moves, releasing the lock). Press Ctrl-C again to abandon the cleanup.\n", what)
 }
 
-// abandoned cancels the cleanup.
+// abandoned says what the cleanup was doing and cancels it.
 func (n *interruptNotes) abandoned() {
-	fmt.Fprintln(n.w, "\nkshift: abandoning the cleanup; what is left is printed below")
+	fmt.Fprintf(n.w, "\nkshift: abandoning the cleanup while %s; what is left is printed below\n", n.current("cleaning up"))
 	n.abandon()
 }
 

@@ -120,6 +120,7 @@ func openSession(c *cli.Context, planPath, command string, mutating bool, o exec
 		}
 	}
 	o.Cleanup = s.interrupt.cleanup
+	o.CommandFlags = connectionFlags(c)
 	s.exec = executor.New(clients.Kafka, o)
 	return s, nil
 }
