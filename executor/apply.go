@@ -270,6 +270,7 @@ func (r *stepRun) finish(ctx context.Context, err error) error {
 		err = errors.Join(err, uerr)
 	}
 	r.res.Notes = append(r.res.Notes, r.notes...)
+	r.res.Warnings = append(r.res.Warnings, r.warnings...)
 	result := "ok"
 	if r.res.AlreadyDone {
 		result = "already done"

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,11 @@ func (a *Audit) Append(r state.AuditRecord) error {
 	if err != nil {
 		return fmt.Errorf("encoding audit record: %w", err)
 	}
+	// A last line torn by a run killed mid-write has no newline: the record
+	// starts a line of its own, or it would be torn too.
+	if endsTorn(a.path) {
+		line = append([]byte{'\n'}, line...)
+	}
 	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("opening the local audit log %s: %w (pass --audit-log with a writable file path)", a.path, err)
@@ -56,6 +62,25 @@ func (a *Audit) Append(r state.AuditRecord) error {
 		return fmt.Errorf("syncing the local audit log %s: %w", a.path, err)
 	}
 	return f.Close()
+}
+
+// endsTorn reports whether the file at path is not empty and does not end
+// with a newline (false when it cannot be read: the write then says why).
+func endsTorn(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], st.Size()-1); err != nil {
+		return false
+	}
+	return last[0] != '\n'
 }
 
 // ErrAuditTorn marks lines of a local audit log that are not records: a
@@ -216,7 +241,9 @@ func (a *auditor) throttles(rec *state.ThrottleRecord) {
 // legacyOpenRecords returns the throttle records of cluster that an older
 // kshift (which kept them in the local audit log) wrote and never cleared,
 // the latest version of each. This kshift's own records in the local copy
-// name their run and are left out: the cluster's store holds those.
+// name their run and are left out: the cluster's store holds those. Lines
+// of the log that are not records are reported in an error wrapping
+// ErrAuditTorn, returned with the records read from the others.
 func legacyOpenRecords(path, clusterID string) ([]*state.ThrottleRecord, error) {
 	recs, err := ReadAudit(path)
 	if err != nil && !errors.Is(err, ErrAuditTorn) {
@@ -245,7 +272,7 @@ func legacyOpenRecords(path, clusterID string) ([]*state.ThrottleRecord, error) 
 			out = append(out, latest[id])
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 // adoptLegacyRecords moves the throttle records an older kshift left open
@@ -253,32 +280,67 @@ func legacyOpenRecords(path, clusterID string) ([]*state.ThrottleRecord, error) 
 // (and any later one, on any host) restores them, and closes them in the
 // local log so that they are moved once. It returns a note for the
 // operator, "" when there was nothing to move.
+//
+// Records that cannot be read are never passed over in silence. Where
+// what is moved depends on them it refuses, before anything changed: a
+// line of the local log that is not a record may be the one that closed
+// or changed an open record (moving it would restore stale values), and
+// an unreadable record of the cluster's trail may be the one that says
+// another host moved it already. Elsewhere they are a warning of the run.
 func (r *stepRun) adoptLegacyRecords(ctx context.Context) (string, error) {
 	e := r.e
 	if e.opts.Audit == nil || e.opts.DryRun {
 		return "", nil
 	}
-	legacy, err := legacyOpenRecords(e.opts.Audit.Path(), r.clusterID)
-	if err != nil || len(legacy) == 0 {
-		return "", err
+	path := e.opts.Audit.Path()
+	legacy, err := legacyOpenRecords(path, r.clusterID)
+	tornErr := err
+	if errors.Is(err, ErrAuditTorn) {
+		err = nil
 	}
-	known, err := e.store.ThrottleRecords(ctx)
 	if err != nil {
 		return "", err
 	}
-	// A record another host moved already is in the cluster's trail: moving
-	// it again after it was cleared would restore stale values.
-	trail, err := e.store.Audit(ctx, state.AuditFilter{})
-	if err != nil && !errors.Is(err, state.ErrCorrupt) {
-		return "", err
+	var toMove []*state.ThrottleRecord
+	var trailErr error
+	if len(legacy) > 0 {
+		known, err := e.store.ThrottleRecords(ctx)
+		if err != nil {
+			return "", err
+		}
+		// A record another host moved already is in the cluster's trail:
+		// moving it again after it was cleared would restore stale values.
+		var trail []state.AuditRecord
+		trail, trailErr = e.store.Audit(ctx, state.AuditFilter{})
+		if trailErr != nil && !errors.Is(trailErr, state.ErrCorrupt) {
+			return "", trailErr
+		}
+		for _, rec := range legacy {
+			inTrail := slices.ContainsFunc(trail, func(a state.AuditRecord) bool { return a.Throttles != nil && a.Throttles.ID == rec.ID })
+			if !containsRecord(known, rec.ID) && !inTrail {
+				toMove = append(toMove, rec)
+			}
+		}
+	}
+	switch {
+	case tornErr != nil && len(toMove) > 0:
+		return "", fmt.Errorf("%w: %w. An older kshift left throttle records open in it (%s) for kshift to move into the cluster's state store, and a line that is not a record may be one that closed or changed them, so kshift cannot tell which of their prior values still hold: "+
+			"look at those lines, repair or delete them (after noting what they held), then run again", ErrRefused, tornErr, recordIDs(toMove))
+	case tornErr != nil:
+		r.warnings = append(r.warnings, fmt.Sprintf("%v. kshift keeps its own records in the cluster, not in this copy; but if such a line was a throttle record of an older kshift (which kept them in this file), its throttles were not moved into the cluster's state store: look at those lines", tornErr))
+	}
+	switch {
+	case trailErr != nil && len(toMove) > 0:
+		return "", fmt.Errorf("%w: the local audit log %s holds throttle records an older kshift left open (%s) for kshift to move into the cluster's state store, but the cluster's audit trail, which says whether another host moved them already (moving one again would restore stale values), cannot be read whole: %w",
+			ErrRefused, path, recordIDs(toMove), trailErr)
+	case trailErr != nil:
+		r.warnings = append(r.warnings, fmt.Sprintf("reading the cluster's audit trail: %v", trailErr))
 	}
 	var moved []string
 	for _, rec := range legacy {
-		known := containsRecord(known, rec.ID) ||
-			slices.ContainsFunc(trail, func(a state.AuditRecord) bool { return a.Throttles != nil && a.Throttles.ID == rec.ID })
-		if !known {
+		if slices.Contains(toMove, rec) {
 			if err := r.lease.PutThrottleRecord(ctx, rec); err != nil {
-				return "", fmt.Errorf("moving throttle record %s from the local audit log %s into the cluster: %w", rec.ID, e.opts.Audit.Path(), err)
+				return "", fmt.Errorf("moving throttle record %s from the local audit log %s into the cluster: %w", rec.ID, path, err)
 			}
 			r.audit.throttles(rec) // the cluster's trail now knows it was moved
 			moved = append(moved, rec.ID)
@@ -294,7 +356,16 @@ func (r *stepRun) adoptLegacyRecords(ctx context.Context) (string, error) {
 	if len(moved) == 0 {
 		return "", nil
 	}
-	return fmt.Sprintf("moved %d throttle record(s) an older kshift left open in the local audit log %s into the cluster's state store (%v): this run restores them as its own", len(moved), filepath.Base(e.opts.Audit.Path()), moved), nil
+	return fmt.Sprintf("moved %d throttle record(s) an older kshift left open in the local audit log %s into the cluster's state store (%v): this run restores them as its own", len(moved), filepath.Base(path), moved), nil
+}
+
+// recordIDs names throttle records, for people.
+func recordIDs(recs []*state.ThrottleRecord) string {
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	return strings.Join(ids, ", ")
 }
 
 func containsRecord(recs []*state.ThrottleRecord, id string) bool {

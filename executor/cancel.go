@@ -166,6 +166,7 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 			err = errors.Join(err, uerr)
 		}
 		res.Notes = append(res.Notes, r.notes...)
+		res.Warnings = append(res.Warnings, r.warnings...)
 		r.audit.at(0, 0)
 		r.audit.end("ok", err)
 	}()

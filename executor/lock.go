@@ -31,8 +31,10 @@ type run struct {
 	audit     *auditor
 	lease     state.Lease
 	// notes are things the operator should know that are not warnings
-	// about the step itself (a lock broken, records moved).
-	notes []string
+	// about the step itself (a lock broken, records moved); warnings are
+	// things about the run the operator must look at (a local audit log
+	// with lines that are not records).
+	notes, warnings []string
 }
 
 // begin starts a run of command e.opts.Command on ref's plan against the

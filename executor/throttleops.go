@@ -105,6 +105,7 @@ func (e *Executor) ClearThrottles(ctx context.Context, ref PlanRef, all bool) (r
 			err = uerr
 		}
 		res.Notes = append(res.Notes, r.notes...)
+		res.Warnings = append(res.Warnings, r.warnings...)
 		r.audit.end("ok", err)
 	}()
 	if err := r.lock(ctx); err != nil {
