@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/internal/zkdial"
 )
 
@@ -99,20 +100,22 @@ func Dial(ctx context.Context, connect string, auth *Auth) (*zk.Conn, error) {
 		return nil, fmt.Errorf("connecting to zookeeper %s: %w", connect, err)
 	}
 	// The event channel drops events when full: poll the state instead.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for conn.State() != zk.StateHasSession {
-		select {
-		case <-tick.C:
-			// The client retries refused servers forever: fail at once.
-			if err := dials.AllRefused(); err != nil {
-				conn.Close()
-				return nil, fmt.Errorf("connecting to zookeeper %s: %w", connect, err)
-			}
-		case <-ctx.Done():
-			conn.Close()
+	err = poll.Until(ctx, poll.Options{Interval: 20 * time.Millisecond}, func(context.Context) (bool, error) {
+		if conn.State() == zk.StateHasSession {
+			return true, nil
+		}
+		// The client retries refused servers forever: fail at once.
+		if err := dials.AllRefused(); err != nil {
+			return false, fmt.Errorf("connecting to zookeeper %s: %w", connect, err)
+		}
+		return false, nil
+	})
+	if err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("connecting to zookeeper %s: no session before %w: check the addresses and that the servers run", connect, ctx.Err())
 		}
+		return nil, err
 	}
 	if auth != nil {
 		if _, err := call(ctx, func() (struct{}, error) {

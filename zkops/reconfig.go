@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -82,20 +83,19 @@ func verify(ctx context.Context, conn ZKConn, what string, check func(*Config) b
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var cfg *Config
-	var err error
-	for {
-		cfg, err = ReadConfig(ctx, conn)
-		if err == nil && check(cfg) {
-			break
+	var last error
+	err := poll.Until(ctx, poll.Options{Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, error) {
+		cfg, last = ReadConfig(ctx, conn)
+		if last == nil && check(cfg) {
+			return true, nil
 		}
-		if err == nil {
-			err = fmt.Errorf("/zookeeper/config (version %x) does not show it: %s", cfg.Version, strings.TrimSpace(cfg.DynamicConfig()))
+		if last == nil {
+			last = fmt.Errorf("/zookeeper/config (version %x) does not show it: %s", cfg.Version, strings.TrimSpace(cfg.DynamicConfig()))
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("verifying %s: %w", what, err)
-		case <-time.After(200 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verifying %s: %w", what, last)
 	}
 	if err := committedWrite(ctx, conn); err != nil {
 		return nil, fmt.Errorf("verifying %s: the config shows it but %w", what, err)
@@ -108,25 +108,26 @@ func verify(ctx context.Context, conn ZKConn, what string, check func(*Config) b
 func WriteCheck(ctx context.Context, conn ZKConn) error { return committedWrite(ctx, conn) }
 
 func committedWrite(ctx context.Context, conn ZKConn) error {
-	for {
+	// A lost connection leaves the write unknown: write again.
+	err := poll.Until(ctx, poll.Options{Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, error) {
 		path, err := call(ctx, func() (string, error) {
 			return conn.Create("/kshift-write-check-", nil, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
 		})
 		if err == nil {
 			_, err = call(ctx, func() (struct{}, error) { return struct{}{}, conn.Delete(path, -1) })
 			if err == nil || errors.Is(err, zk.ErrNoNode) {
-				return nil
+				return true, nil
 			}
 		}
 		if !isConnectionLoss(err) || ctx.Err() != nil {
-			return fmt.Errorf("a test write failed: %w", err)
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("a test write failed: %w", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("a test write failed: %w", err)
 	}
+	return nil
 }
 
 // readStatus is ReadStatus without the reconfig probe.
@@ -153,9 +154,8 @@ func waitCaughtUp(ctx context.Context, conn ZKConn, id int, role string, timeout
 		return fmt.Errorf("no member reports itself leader")
 	}
 	target := st.Member(st.Leader).zxid
-	deadline := time.Now().Add(timeout)
 	var last string
-	for {
+	err = poll.Until(ctx, poll.Options{Timeout: timeout, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, error) {
 		info, err := Srvr(ctx, ClientAddr(m.ZKServer))
 		switch {
 		case err != nil:
@@ -165,17 +165,14 @@ func waitCaughtUp(ctx context.Context, conn ZKConn, id int, role string, timeout
 		case behind(target, info.Zxid) > 0:
 			last = fmt.Sprintf("it is at zxid 0x%x, the leader was at 0x%x (%d behind)", info.Zxid, target, behind(target, info.Zxid))
 		default:
-			return nil
+			return true, nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("server %d is not in sync after %s: %s", id, timeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrTimeout) {
+		return fmt.Errorf("server %d is not in sync after %s: %s", id, timeout, last)
 	}
+	return err
 }
 
 // settleTime is how long a refused majority check is retried: a voter one
@@ -186,21 +183,23 @@ const settleTime = 2 * time.Second
 // settle re-reads the status while check refuses, for up to settleTime,
 // and returns the status check last saw.
 func settle(ctx context.Context, conn ZKConn, st *EnsembleStatus, check func(*EnsembleStatus) error) (*EnsembleStatus, error) {
-	deadline := time.Now().Add(settleTime)
-	for {
-		err := check(st)
-		if err == nil || !errors.Is(err, ErrRefused) || time.Now().After(deadline) {
-			return st, err
+	var refusal error
+	first := true
+	err := poll.Until(ctx, poll.Options{Timeout: settleTime, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, error) {
+		if !first {
+			var err error
+			if st, err = readStatus(ctx, conn); err != nil {
+				return false, err
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if st, err = readStatus(ctx, conn); err != nil {
-			return nil, err
-		}
+		first = false
+		refusal = check(st)
+		return refusal == nil || !errors.Is(refusal, ErrRefused), nil
+	})
+	if err != nil && !errors.Is(err, poll.ErrTimeout) {
+		return nil, err
 	}
+	return st, refusal
 }
 
 func without(ids []int, id int) []int {
@@ -371,22 +370,24 @@ func removeAndAdd(ctx context.Context, conn ZKConn, s plans.ZKServer, opts Optio
 	if cfg, err = verify(ctx, conn, fmt.Sprintf("server %d removed", s.ID), func(c *Config) bool { return c.Member(s.ID) == nil }); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(reAddTime)
-	for {
-		err := reconfig(ctx, conn, cfg, []string{ServerSpec(s)}, nil)
-		if err == nil {
-			return nil
+	var last error
+	err = poll.Until(ctx, poll.Options{Timeout: reAddTime, Interval: 500 * time.Millisecond}, func(ctx context.Context) (bool, error) {
+		if last != nil {
+			opts.logf("server %d is not back in touch with the leader since its removal: adding it again shortly", s.ID)
 		}
-		if !errors.Is(err, ErrNewConfigNoQuorum) || time.Now().After(deadline) {
-			return fmt.Errorf("server %d was removed but not re-added (is it running? re-add it with reconfig -add %q): %w", s.ID, ServerSpec(s), err)
+		last = reconfig(ctx, conn, cfg, []string{ServerSpec(s)}, nil)
+		if last != nil && !errors.Is(last, ErrNewConfigNoQuorum) {
+			return false, last
 		}
-		opts.logf("server %d is not back in touch with the leader since its removal: adding it again shortly", s.ID)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("server %d was removed but not re-added (re-add it with reconfig -add %q): %w", s.ID, ServerSpec(s), ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
+		return last == nil, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, poll.ErrTimeout), last != nil && errors.Is(err, last):
+		return fmt.Errorf("server %d was removed but not re-added (is it running? re-add it with reconfig -add %q): %w", s.ID, ServerSpec(s), last)
 	}
+	return fmt.Errorf("server %d was removed but not re-added (re-add it with reconfig -add %q): %w", s.ID, ServerSpec(s), err)
 }
 
 // Retire removes member id, one reconfig, after checking that the voters

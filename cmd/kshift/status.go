@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/executor"
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
 	"github.com/urfave/cli/v2"
 )
@@ -60,12 +61,10 @@ func runStatus(c *cli.Context) error {
 		if !c.Bool("watch") {
 			return nil
 		}
-		select {
-		case <-c.Context.Done():
+		if poll.Sleep(c.Context, c.Duration("interval")) != nil {
 			return nil
-		case <-time.After(c.Duration("interval")):
-			fmt.Fprintln(c.App.Writer)
 		}
+		fmt.Fprintln(c.App.Writer)
 	}
 }
 

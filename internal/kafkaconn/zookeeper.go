@@ -2,12 +2,14 @@ package kafkaconn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/internal/zkdial"
 )
 
@@ -50,30 +52,29 @@ func ConnectZooKeeper(ctx context.Context, o ZooKeeperOptions, timeout time.Dura
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to zookeeper %s: %w", o.Connect, err)
 	}
-	wait, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	// The event channel drops events when full, so poll the state instead.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for conn.State() != zk.StateHasSession {
-		select {
-		case <-tick.C:
-			if conn.State() == zk.StateAuthFailed {
-				conn.Close()
-				return nil, fmt.Errorf("zookeeper %s refused authentication", o.Connect)
-			}
-			// The client retries refused servers forever: fail at once.
-			if err := dials.AllRefused(); err != nil {
-				conn.Close()
-				return nil, fmt.Errorf("cannot connect to zookeeper %s (--zookeeper): %w", o.Connect, err)
-			}
-		case <-wait.Done():
-			conn.Close()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
+	err = poll.Until(ctx, poll.Options{Timeout: timeout, Interval: 20 * time.Millisecond}, func(context.Context) (bool, error) {
+		switch conn.State() {
+		case zk.StateHasSession:
+			return true, nil
+		case zk.StateAuthFailed:
+			return false, fmt.Errorf("zookeeper %s refused authentication", o.Connect)
+		}
+		// The client retries refused servers forever: fail at once.
+		if err := dials.AllRefused(); err != nil {
+			return false, fmt.Errorf("cannot connect to zookeeper %s (--zookeeper): %w", o.Connect, err)
+		}
+		return false, nil
+	})
+	if err != nil {
+		conn.Close()
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, poll.ErrTimeout):
 			return nil, fmt.Errorf("cannot connect to zookeeper %v: no session within %s: check --zookeeper and that the ensemble is up", servers, timeout)
 		}
+		return nil, err
 	}
 	if o.Digest != "" {
 		if err := conn.AddAuth("digest", []byte(o.Digest)); err != nil {
