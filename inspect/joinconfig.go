@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kshift/kshift/internal/zkdial"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -173,11 +174,8 @@ func joinZooKeeperConnect(s *plans.Snapshot, m *plans.Mapping, o JoinOptions) (s
 	if chroot == "" {
 		for _, b := range sourceBrokers(s, m) {
 			if c := b.Configs[KeyZooKeeperConnect]; c != "" {
-				if i := strings.IndexByte(c, '/'); i >= 0 {
-					chroot = c[i:]
-				} else {
-					chroot = "/"
-				}
+				parsed, _ := zkdial.Parse(c)
+				chroot = parsed.Chroot
 				break
 			}
 		}
@@ -206,12 +204,6 @@ func clusterZooKeeperHosts(s *plans.Snapshot, m *plans.Mapping) ([]string, error
 		}
 		connect = v
 	}
-	hosts, _, _ := strings.Cut(connect, "/")
-	var out []string
-	for _, h := range strings.Split(hosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			out = append(out, h)
-		}
-	}
-	return out, nil
+	parsed, _ := zkdial.Parse(connect)
+	return parsed.Servers, nil
 }

@@ -14,7 +14,8 @@
 //
 // # For the executor and the CLI
 //
-//	conn, err := zkops.Dial(ctx, step.ZooKeeper.Connect, &zkops.Auth{User: "super", Password: pw})
+//	c, err := zkdial.Parse(step.ZooKeeper.Connect)           // the one connect-string parser and dialer
+//	conn, err := zkdial.Dial(ctx, c, zkdial.Options{Digest: "super:" + pw})
 //	err = zkops.ApplyStep(ctx, conn, step, out)              // apply a zk-* step; done steps are no-ops
 //	err = zkops.UndoStep(ctx, conn, step, out)               // restore step.ZooKeeper.Before (zk-join, zk-handover)
 //	state, why, err := zkops.StepStatus(ctx, conn, step)     // done / pending / partial / drifted, from the live ensemble

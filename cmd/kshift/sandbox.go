@@ -172,8 +172,8 @@ type sandboxZooKeeper struct {
 func openSandboxZooKeeper(ctx context.Context, connect string) (*sandboxZooKeeper, error) {
 	o := kafkaconn.Options{ZooKeeper: kafkaconn.ZooKeeperOptions{Connect: connect}}.WithDefaults()
 	o.ResolveSecrets(os.Getenv)
-	if len(o.ZooKeeper.Servers()) == 0 {
-		return nil, badInput(fmt.Errorf("--zookeeper %q names no server: give HOST:PORT[,...]", connect))
+	if err := kafkaconn.CheckZooKeeperConnect(connect); err != nil {
+		return nil, badInput(fmt.Errorf("--zookeeper: %w", err))
 	}
 	conn, err := kafkaconn.ConnectZooKeeper(ctx, o.ZooKeeper, o.DialTimeout)
 	if err != nil {

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/kshift/kshift/executor"
 	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/zkdial"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/state"
 	"github.com/kshift/kshift/zkops"
@@ -108,7 +108,7 @@ func openSession(c *cli.Context, planPath, command string, mutating bool, o exec
 		o.CallTimeout = rt
 	}
 	o.Log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o.ZooKeeperSteps = zkSteps{auth: zkAuth(clients), out: c.App.ErrWriter}
+	o.ZooKeeperSteps = zkSteps{digest: clients.Options.ZooKeeper.Digest, out: c.App.ErrWriter}
 	o.SkipHealthGates = c.Bool(flagSkipHealthCheck)
 	s.interrupt = interruptsOf(c)
 	o.Doing = s.interrupt.doing
@@ -156,26 +156,21 @@ func brokersZooKeeper(ctx context.Context, clients *kafkaconn.Clients) string {
 }
 
 // zkSteps runs the plan's zk-* steps with zkops, dialling the ensemble each
-// step names.
+// step names with the cluster's ZooKeeper credentials (digest
+// "user:password", "" for none).
 type zkSteps struct {
-	auth *zkops.Auth
-	out  io.Writer
+	digest string
+	out    io.Writer
 }
 
 var _ executor.ZooKeeperSteps = zkSteps{}
 
-func zkAuth(clients *kafkaconn.Clients) *zkops.Auth {
-	user, pass, ok := strings.Cut(clients.Options.ZooKeeper.Digest, ":")
-	if !ok {
-		return nil
-	}
-	return &zkops.Auth{User: user, Password: pass}
-}
-
 func (z zkSteps) with(ctx context.Context, s *plans.Step, fn func(zkops.ZKConn) error) error {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := zkops.Dial(cctx, s.ZooKeeper.Connect, z.auth)
+	c, err := zkdial.Parse(s.ZooKeeper.Connect)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Label(), err)
+	}
+	conn, err := zkdial.Dial(ctx, c, zkdial.Options{Timeout: 30 * time.Second, Digest: z.digest})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/zkdial"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/zkops"
 	"github.com/urfave/cli/v2"
@@ -45,7 +46,8 @@ func dialZK(c *cli.Context) (*zk.Conn, context.Context, context.CancelFunc, erro
 	if err := requireFlags(c, flagZooKeeper); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := kafkaconn.CheckZooKeeperConnect(c.String(flagZooKeeper)); err != nil {
+	connect, err := zkdial.Parse(c.String(flagZooKeeper))
+	if err != nil {
 		return nil, nil, nil, badInput(fmt.Errorf("--zookeeper: %w", err))
 	}
 	if c.Duration("timeout") <= 0 {
@@ -55,19 +57,16 @@ func dialZK(c *cli.Context) (*zk.Conn, context.Context, context.CancelFunc, erro
 	if err := kafkaconn.CheckEnvName(env, "--"+flagZKDigestEnv, "the ZooKeeper digest credentials"); err != nil {
 		return nil, nil, nil, badInput(err)
 	}
-	var auth *zkops.Auth
-	switch v := os.Getenv(env); {
-	case v != "":
-		user, pass, ok := strings.Cut(v, ":")
-		if !ok {
-			return nil, nil, nil, badInput(fmt.Errorf("%s must hold user:password", kafkaconn.ShowEnvName(env, "--"+flagZKDigestEnv)))
-		}
-		auth = &zkops.Auth{User: user, Password: pass}
-	case c.IsSet(flagZKDigestEnv):
+	digest := os.Getenv(env)
+	switch {
+	case digest != "" && !strings.Contains(digest, ":"):
+		return nil, nil, nil, badInput(fmt.Errorf("%s must hold user:password", kafkaconn.ShowEnvName(env, "--"+flagZKDigestEnv)))
+	case digest == "" && c.IsSet(flagZKDigestEnv):
 		fmt.Fprintf(c.App.ErrWriter, "warning: %s is not set: connecting to ZooKeeper without authentication\n", kafkaconn.ShowEnvName(env, "--"+flagZKDigestEnv))
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
-	conn, err := zkops.Dial(ctx, c.String(flagZooKeeper), auth)
+	// zkops works with absolute paths: the chroot is ignored.
+	conn, err := zkdial.Dial(ctx, connect, zkdial.Options{Digest: digest})
 	if err != nil {
 		cancel()
 		return nil, nil, nil, err

@@ -11,11 +11,11 @@ package kafkaconn
 import (
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kshift/kshift/internal/zkdial"
 )
 
 // SASLMechanism is how kshift authenticates to the brokers.
@@ -108,31 +108,14 @@ type ZooKeeperOptions struct {
 
 // Servers returns the host:port list of Connect, without the chroot.
 func (z ZooKeeperOptions) Servers() []string {
-	hosts, _ := splitChroot(z.Connect)
-	var out []string
-	for _, h := range strings.Split(hosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			out = append(out, h)
-		}
-	}
-	return out
+	c, _ := zkdial.Parse(z.Connect)
+	return c.Servers
 }
 
 // Chroot returns the chroot of Connect, "/" when there is none.
 func (z ZooKeeperOptions) Chroot() string {
-	_, chroot := splitChroot(z.Connect)
-	return chroot
-}
-
-func splitChroot(connect string) (hosts, chroot string) {
-	if i := strings.IndexByte(connect, '/'); i >= 0 {
-		chroot = strings.TrimRight(connect[i:], "/")
-		if chroot == "" {
-			chroot = "/"
-		}
-		return connect[:i], chroot
-	}
-	return connect, "/"
+	c, _ := zkdial.Parse(z.Connect)
+	return c.Chroot
 }
 
 // WithDefaults returns o with unset (zero) timeouts, client id and secret
@@ -290,53 +273,10 @@ func notAnEnvName(flag, what string) error {
 }
 
 // CheckZooKeeperConnect refuses a connect string that is not
-// host[:port],...[/chroot]: a port that is not a number from 1 to 65535, an
-// empty host, a chroot with an empty or blank segment. One holding
-// credentials (user:password@host) is refused without being printed.
+// host[:port],...[/chroot] (zkdial.Parse says what it checks).
 func CheckZooKeeperConnect(connect string) error {
-	if strings.Contains(connect, "@") {
-		return errors.New("the zookeeper connect string holds credentials (user:password@host): it is not shown; put user:password in an environment variable named by --zookeeper-digest-env")
-	}
-	hosts, chroot := splitChroot(connect)
-	bad := func(why string) error {
-		return fmt.Errorf("zookeeper connect string %q is not host:port,host:port[/chroot]: %s", connect, why)
-	}
-	n := 0
-	for _, h := range strings.Split(hosts, ",") {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			continue
-		}
-		n++
-		host, port := h, ""
-		if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
-			var err error
-			if host, port, err = net.SplitHostPort(h); err != nil {
-				return bad(fmt.Sprintf("%q: %v", h, err))
-			}
-		} else if strings.Contains(h, ":") {
-			return bad(fmt.Sprintf("%q has more than one port", h))
-		}
-		if host == "" || strings.ContainsAny(host, " \t") {
-			return bad(fmt.Sprintf("%q has no host", h))
-		}
-		if port != "" {
-			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-				return bad(fmt.Sprintf("%q: port %q is not a number from 1 to 65535", h, port))
-			}
-		}
-	}
-	if n == 0 {
-		return bad("it names no server")
-	}
-	if chroot != "/" {
-		for _, seg := range strings.Split(chroot[1:], "/") {
-			if strings.TrimSpace(seg) == "" || strings.ContainsAny(seg, " \t") {
-				return bad(fmt.Sprintf("the chroot %q has an empty or blank part", chroot))
-			}
-		}
-	}
-	return nil
+	_, err := zkdial.Parse(connect)
+	return err
 }
 
 // TLSEnabled reports whether any TLS setting asks for TLS.
