@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,43 @@ func TestWatchStopsWhenTheLockIsLost(t *testing.T) {
 	}
 	if st := c.replicas(t, "orders", 0); !st.Reassigning {
 		t.Errorf("orders-0 %+v: the copy must go on under its throttles for the new holder", st)
+	}
+}
+
+// TestOlderKshiftsTopicLock: a cluster where an older kshift's lock topic
+// (__kshift_lock, with its holder record topic) still exists is refused,
+// saying an older kshift may hold it; with --break-lock the topics are
+// deleted, the lock taken in the state store, and the step runs.
+func TestOlderKshiftsTopicLock(t *testing.T) {
+	c := startCluster(t, 200, kafkasim.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	for _, name := range []string{legacyLockTopic, legacyLockTopic + "_holder_abc"} {
+		if err := c.CreateTopic(name, [][]int32{{0}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	e, _ := testExecutor(t, c, nil)
+	_, err := e.Apply(ctx, ref, 1)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "older kshift") || !strings.Contains(err.Error(), "--break-lock") {
+		t.Fatalf("apply with an older kshift's lock topic: %v; want refused, naming it and --break-lock", err)
+	}
+	if st := c.replicas(t, "orders", 0); st.Reassigning || len(st.Replicas) != 3 {
+		t.Errorf("the refused apply changed orders-0: %+v", st)
+	}
+	e.opts.BreakLock = true
+	res, err := e.Apply(ctx, ref, 1)
+	if err != nil {
+		t.Fatalf("apply --break-lock: %v", err)
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "deleted an older kshift's lock topics") }) {
+		t.Errorf("apply --break-lock notes %q; want the deleted lock topics named", res.Notes)
+	}
+	for _, name := range c.Topics() {
+		if strings.HasPrefix(name, legacyLockTopic) {
+			t.Errorf("lock topic %s left", name)
+		}
 	}
 }
