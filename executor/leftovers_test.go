@@ -12,6 +12,7 @@ import (
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestLegacyRecordsOnlyFromAnOlderKshift pins which throttle records of the
@@ -255,5 +256,37 @@ func TestOlderKshiftsTopicLock(t *testing.T) {
 		if strings.HasPrefix(name, legacyLockTopic) {
 			t.Errorf("lock topic %s left", name)
 		}
+	}
+}
+
+// TestRateChangedBySomeoneElseIsLeft: a rate another tool changes on a
+// broker while a step runs is left as it is at the end of the step, and a
+// warning says so with the value from before kshift; the rates kshift
+// still owns are restored (a Kafka 3.x simulator shows rates, so kshift can
+// tell the values apart without ZooKeeper).
+func TestRateChangedBySomeoneElseIsLeft(t *testing.T) {
+	c := startCluster(t, 20, kafkasim.Config{Version: kafkasim.V3_x})
+	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.Progress = duringStep(func() {
+			c.alterConfig(t, kmsg.ConfigResourceTypeBroker, "3", map[string]string{FollowerRateKey: "7777777"})
+		})
+	})
+	res, err := e.Apply(testCtx(t, 60*time.Second), ref, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.BrokerRates(3)[FollowerRateKey]; got != "7777777" {
+		t.Errorf("broker 3's follower rate after the step: %q, want the other tool's 7777777 left as it is", got)
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool {
+		return strings.Contains(w, "broker 3 "+FollowerRateKey+" was changed by someone else") && strings.Contains(w, "before kshift it was not set")
+	}) {
+		t.Errorf("warnings %q: want one naming broker 3's follower rate, changed by someone else", res.Warnings)
+	}
+	if got := c.BrokerRates(4)[FollowerRateKey]; got != "" {
+		t.Errorf("broker 4's follower rate after the step: %q, want kshift's removed", got)
 	}
 }
