@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -289,4 +290,31 @@ func TestRateChangedBySomeoneElseIsLeft(t *testing.T) {
 	if got := c.BrokerRates(4)[FollowerRateKey]; got != "" {
 		t.Errorf("broker 4's follower rate after the step: %q, want kshift's removed", got)
 	}
+}
+
+// TestLeftoversNamedByTheirStep: a run that clears throttles an earlier run
+// left names the step they belong to (issue 11: they were attributed to the
+// step being applied). Step 1 is interrupted and finishes in Kafka under
+// its throttles; applying step 2 clears them and says they were step 1's.
+func TestLeftoversNamedByTheirStep(t *testing.T) {
+	c := startCluster(t, 200, kafkasim.Config{})
+	c.topic(t, "orders", 8<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 60*time.Second)
+	rctx, cancel := context.WithCancel(ctx)
+	first, _ := testExecutor(t, c, func(o *Options) { o.Progress = func(Progress) { cancel() } })
+	if _, err := first.Apply(rctx, ref, 1); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted step 1: %v", err)
+	}
+	waitFor(t, "step 1 to finish in Kafka", 30*time.Second, func() bool { return !c.replicas(t, "orders", 0).Reassigning })
+	e, _ := testExecutor(t, c, nil)
+	res, err := e.Apply(ctx, ref, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.ClearedLeftovers) != 1 || !strings.HasPrefix(res.ClearedLeftovers[0], "step 1 (record ") {
+		t.Errorf("step 2 cleared %q; want step 1's throttle record, named as step 1's", res.ClearedLeftovers)
+	}
+	c.noThrottles(t)
 }
