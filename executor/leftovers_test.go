@@ -1,9 +1,11 @@
 package executor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestLegacyRecordsOnlyFromAnOlderKshift pins which throttle records of the
@@ -217,4 +220,101 @@ func TestWatchStopsWhenTheLockIsLost(t *testing.T) {
 	if st := c.replicas(t, "orders", 0); !st.Reassigning {
 		t.Errorf("orders-0 %+v: the copy must go on under its throttles for the new holder", st)
 	}
+}
+
+// TestOlderKshiftsTopicLock: a cluster where an older kshift's lock topic
+// (__kshift_lock, with its holder record topic) still exists is refused,
+// saying an older kshift may hold it; with --break-lock the topics are
+// deleted, the lock taken in the state store, and the step runs.
+func TestOlderKshiftsTopicLock(t *testing.T) {
+	c := startCluster(t, 200, kafkasim.Config{})
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	for _, name := range []string{legacyLockTopic, legacyLockTopic + "_holder_abc"} {
+		if err := c.CreateTopic(name, [][]int32{{0}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	e, _ := testExecutor(t, c, nil)
+	_, err := e.Apply(ctx, ref, 1)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "older kshift") || !strings.Contains(err.Error(), "--break-lock") {
+		t.Fatalf("apply with an older kshift's lock topic: %v; want refused, naming it and --break-lock", err)
+	}
+	if st := c.replicas(t, "orders", 0); st.Reassigning || len(st.Replicas) != 3 {
+		t.Errorf("the refused apply changed orders-0: %+v", st)
+	}
+	e.opts.BreakLock = true
+	res, err := e.Apply(ctx, ref, 1)
+	if err != nil {
+		t.Fatalf("apply --break-lock: %v", err)
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "deleted an older kshift's lock topics") }) {
+		t.Errorf("apply --break-lock notes %q; want the deleted lock topics named", res.Notes)
+	}
+	for _, name := range c.Topics() {
+		if strings.HasPrefix(name, legacyLockTopic) {
+			t.Errorf("lock topic %s left", name)
+		}
+	}
+}
+
+// TestRateChangedBySomeoneElseIsLeft: a rate another tool changes on a
+// broker while a step runs is left as it is at the end of the step, and a
+// warning says so with the value from before kshift; the rates kshift
+// still owns are restored (a Kafka 3.x simulator shows rates, so kshift can
+// tell the values apart without ZooKeeper).
+func TestRateChangedBySomeoneElseIsLeft(t *testing.T) {
+	c := startCluster(t, 20, kafkasim.Config{Version: kafkasim.V3_x})
+	c.topic(t, "orders", 64<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.Progress = duringStep(func() {
+			c.alterConfig(t, kmsg.ConfigResourceTypeBroker, "3", map[string]string{FollowerRateKey: "7777777"})
+		})
+	})
+	res, err := e.Apply(testCtx(t, 60*time.Second), ref, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.BrokerRates(3)[FollowerRateKey]; got != "7777777" {
+		t.Errorf("broker 3's follower rate after the step: %q, want the other tool's 7777777 left as it is", got)
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool {
+		return strings.Contains(w, "broker 3 "+FollowerRateKey+" was changed by someone else") && strings.Contains(w, "before kshift it was not set")
+	}) {
+		t.Errorf("warnings %q: want one naming broker 3's follower rate, changed by someone else", res.Warnings)
+	}
+	if got := c.BrokerRates(4)[FollowerRateKey]; got != "" {
+		t.Errorf("broker 4's follower rate after the step: %q, want kshift's removed", got)
+	}
+}
+
+// TestLeftoversNamedByTheirStep: a run that clears throttles an earlier run
+// left names the step they belong to (issue 11: they were attributed to the
+// step being applied). Step 1 is interrupted and finishes in Kafka under
+// its throttles; applying step 2 clears them and says they were step 1's.
+func TestLeftoversNamedByTheirStep(t *testing.T) {
+	c := startCluster(t, 200, kafkasim.Config{})
+	c.topic(t, "orders", 8<<20, nil, []int32{0, 1, 2})
+	p := phasedPlan(t, c, 10<<20, "orders")
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 60*time.Second)
+	rctx, cancel := context.WithCancel(ctx)
+	first, _ := testExecutor(t, c, func(o *Options) { o.Progress = func(Progress) { cancel() } })
+	if _, err := first.Apply(rctx, ref, 1); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted step 1: %v", err)
+	}
+	waitFor(t, "step 1 to finish in Kafka", 30*time.Second, func() bool { return !c.replicas(t, "orders", 0).Reassigning })
+	e, _ := testExecutor(t, c, nil)
+	res, err := e.Apply(ctx, ref, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.ClearedLeftovers) != 1 || !strings.HasPrefix(res.ClearedLeftovers[0], "step 1 (record ") {
+		t.Errorf("step 2 cleared %q; want step 1's throttle record, named as step 1's", res.ClearedLeftovers)
+	}
+	c.noThrottles(t)
 }

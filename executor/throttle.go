@@ -124,7 +124,23 @@ func priorOf(res kafkaapi.ConfigResource, e kafkaapi.ConfigEntry, listed bool) s
 }
 
 // topicLists reads the throttled-replica lists of topics: [leader, follower].
+// With ZooKeeper (and not in a dry run, whose writes live in the Kafka
+// client's overlay) it reads /config/topics/T, which the broker writes
+// before it answers a config change: a broker's DescribeConfigs answers
+// from its cache, which learns the change a moment later, so a read-back
+// through it would wait for nothing.
 func (e *Executor) topicLists(ctx context.Context, topics []string) (map[string][2]state.PriorValue, error) {
+	if e.zkConfigs() {
+		out := map[string][2]state.PriorValue{}
+		for _, t := range topics {
+			cfg, err := e.zkConfig("topics", t)
+			if err != nil {
+				return nil, err
+			}
+			out[t] = [2]state.PriorValue{zkValue(cfg, listKeys[0]), zkValue(cfg, listKeys[1])}
+		}
+		return out, nil
+	}
 	res := make([]kafkaapi.ConfigResource, len(topics))
 	for i, t := range topics {
 		res[i] = kafkaapi.TopicResource(t)
@@ -145,10 +161,53 @@ func (e *Executor) topicLists(ctx context.Context, topics []string) (map[string]
 	return out, nil
 }
 
-// brokerRates reads the per-broker throttle rates: [leader, follower]. A
-// rate the broker hides (2.4) is read from ZooKeeper when configured, and
-// is otherwise set but unknown.
+// zkConfigs reports whether throttle configs are read from ZooKeeper.
+func (e *Executor) zkConfigs() bool { return e.opts.ZooKeeper != nil && !e.opts.DryRun }
+
+// zkConfig reads the dynamic configs ZooKeeper holds for a topic or a
+// broker (kind "topics" or "brokers"): none when the znode does not exist.
+func (e *Executor) zkConfig(kind, name string) (map[string]string, error) {
+	p := path.Join("/", e.opts.ZooKeeperChroot, "config", kind, name)
+	data, _, err := e.opts.ZooKeeper.Get(p)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the configs of %s %s from ZooKeeper %s: %w", strings.TrimSuffix(kind, "s"), name, p, err)
+	}
+	var doc struct {
+		Config map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("ZooKeeper %s is not a Kafka config: %w", p, err)
+	}
+	return doc.Config, nil
+}
+
+func zkValue(cfg map[string]string, key string) state.PriorValue {
+	v, ok := cfg[key]
+	if !ok {
+		return state.PriorValue{}
+	}
+	return state.PriorValue{Present: true, Known: true, Value: v}
+}
+
+// brokerRates reads the per-broker throttle rates: [leader, follower]. With
+// ZooKeeper they are read from /config/brokers/N, where Kafka 2.4 keeps the
+// rates it hides from DescribeConfigs (docs/kafka-behaviour.md 13);
+// without, a rate the broker hides is set but unknown.
 func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32][2]state.PriorValue, error) {
+	if e.zkConfigs() {
+		out := map[int32][2]state.PriorValue{}
+		for _, b := range brokers {
+			cfg, err := e.zkConfig("brokers", strconv.Itoa(int(b)))
+			if err != nil {
+				return nil, err
+			}
+			out[b] = [2]state.PriorValue{zkValue(cfg, rateKeys[0]), zkValue(cfg, rateKeys[1])}
+		}
+		return out, nil
+	}
 	res := make([]kafkaapi.ConfigResource, len(brokers))
 	for i, b := range brokers {
 		res[i] = kafkaapi.BrokerResource(b)
@@ -160,16 +219,9 @@ func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32]
 	out := map[int32][2]state.PriorValue{}
 	for _, b := range brokers {
 		var pv [2]state.PriorValue
-		hidden := false
 		for i, key := range rateKeys {
 			entry, listed := cfg[kafkaapi.BrokerResource(b)][key]
 			pv[i] = priorOf(kafkaapi.BrokerResource(b), entry, listed)
-			hidden = hidden || (pv[i].Present && !pv[i].Known)
-		}
-		if hidden && e.opts.ZooKeeper != nil {
-			if pv, err = e.zkRates(b, pv); err != nil {
-				return nil, err
-			}
 		}
 		out[b] = pv
 	}
@@ -188,32 +240,6 @@ func (e *Executor) clusterDefaultRates(ctx context.Context) ([2]state.PriorValue
 	for i, key := range rateKeys {
 		entry, listed := cfg[kafkaapi.ClusterDefault][key]
 		pv[i] = priorOf(kafkaapi.ClusterDefault, entry, listed)
-	}
-	return pv, nil
-}
-
-// zkRates fills the rates the broker hides from /config/brokers/N (docs/kafka-behaviour.md 13).
-func (e *Executor) zkRates(id int32, pv [2]state.PriorValue) ([2]state.PriorValue, error) {
-	p := path.Join("/", e.opts.ZooKeeperChroot, "config/brokers", strconv.Itoa(int(id)))
-	data, _, err := e.opts.ZooKeeper.Get(p)
-	if err != nil {
-		return pv, fmt.Errorf("reading throttle rates of broker %d from ZooKeeper %s: %w", id, p, err)
-	}
-	var doc struct {
-		Config map[string]string `json:"config"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return pv, fmt.Errorf("reading throttle rates of broker %d: ZooKeeper %s is not a broker config: %w", id, p, err)
-	}
-	for i, key := range rateKeys {
-		if !pv[i].Present || pv[i].Known {
-			continue // only a value the broker hides is read here
-		}
-		if v, ok := doc.Config[key]; ok {
-			pv[i] = state.PriorValue{Present: true, Known: true, Value: v}
-		} else {
-			pv[i] = state.PriorValue{}
-		}
 	}
 	return pv, nil
 }

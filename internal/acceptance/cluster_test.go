@@ -41,7 +41,7 @@ var (
 
 // kshiftBinary builds kshift from this checkout (once per test binary) and
 // returns its path.
-func kshiftBinary(t *testing.T) string {
+func kshiftBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "kshift-acceptance-"); buildErr != nil {
@@ -88,14 +88,14 @@ var (
 
 // fixture is the shared cluster, set up once, and what tests need around it.
 type fixture struct {
-	t  *testing.T
+	t  testing.TB
 	c  *kafkatest.Cluster
 	zk *zk.Conn
 }
 
 // sharedCluster returns the shared cluster, creating its topics and data
 // and joining the target brokers on first use.
-func sharedCluster(t *testing.T) *fixture {
+func sharedCluster(t testing.TB) *fixture {
 	t.Helper()
 	c := kafkatest.Shared(t, kafkatest.Options{Brokers: 3, Later: 3, IDs: []int32{1, 2, 3, 4, 5, 6}, Racks: racks})
 	kshiftBinary(t)
@@ -126,7 +126,7 @@ func sharedCluster(t *testing.T) *fixture {
 // createOffsetsTopic makes Kafka create __consumer_offsets now, on the
 // source brokers: a group coordinator lookup creates it, as a consumer
 // group's first does.
-func createOffsetsTopic(t *testing.T, c *kafkatest.Cluster) {
+func createOffsetsTopic(t testing.TB, c *kafkatest.Cluster) {
 	t.Helper()
 	cl := c.Client(t)
 	kafkatest.WaitFor(t, time.Minute, "__consumer_offsets created and in sync", func(ctx context.Context) error {
@@ -154,7 +154,7 @@ func (quiet) Printf(string, ...any) {}
 
 // fill writes about bytes of incompressible data to partition p of topic,
 // so that its copies take time under a throttle.
-func fill(t *testing.T, c *kafkatest.Cluster, topic string, p int32, bytes int) {
+func fill(t testing.TB, c *kafkatest.Cluster, topic string, p int32, bytes int) {
 	t.Helper()
 	cl := c.Client(t, kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
