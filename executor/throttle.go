@@ -124,39 +124,75 @@ func priorOf(res kafkaapi.ConfigResource, e kafkaapi.ConfigEntry, listed bool) s
 }
 
 // topicLists reads the throttled-replica lists of topics: [leader, follower].
-// With ZooKeeper (and not in a dry run, whose writes live in the Kafka
-// client's overlay) it reads /config/topics/T, which the broker writes
-// before it answers a config change: a broker's DescribeConfigs answers
-// from its cache, which learns the change a moment later, so a read-back
-// through it would wait for nothing.
 func (e *Executor) topicLists(ctx context.Context, topics []string) (map[string][2]state.PriorValue, error) {
-	if e.zkConfigs() {
-		out := map[string][2]state.PriorValue{}
-		for _, t := range topics {
-			cfg, err := e.zkConfig("topics", t)
-			if err != nil {
-				return nil, err
-			}
-			out[t] = [2]state.PriorValue{zkValue(cfg, listKeys[0]), zkValue(cfg, listKeys[1])}
-		}
-		return out, nil
-	}
 	res := make([]kafkaapi.ConfigResource, len(topics))
 	for i, t := range topics {
 		res[i] = kafkaapi.TopicResource(t)
 	}
-	cfg, err := e.kafka.DescribeConfigs(ctx, res, listKeys)
+	pv, err := e.throttleConfigs(ctx, res, listKeys)
 	if err != nil {
 		return nil, fmt.Errorf("reading topic throttle configs: %w", err)
 	}
 	out := map[string][2]state.PriorValue{}
-	for _, t := range topics {
-		var pv [2]state.PriorValue
-		for i, key := range listKeys {
-			entry, listed := cfg[kafkaapi.TopicResource(t)][key]
-			pv[i] = priorOf(kafkaapi.TopicResource(t), entry, listed)
+	for i, t := range topics {
+		out[t] = pv[res[i]]
+	}
+	return out, nil
+}
+
+// brokerRates reads the per-broker throttle rates: [leader, follower].
+// Without ZooKeeper, a rate Kafka 2.4 hides from DescribeConfigs
+// (docs/kafka-behaviour.md 13) is set but unknown.
+func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32][2]state.PriorValue, error) {
+	res := make([]kafkaapi.ConfigResource, len(brokers))
+	for i, b := range brokers {
+		res[i] = kafkaapi.BrokerResource(b)
+	}
+	pv, err := e.throttleConfigs(ctx, res, rateKeys)
+	if err != nil {
+		return nil, fmt.Errorf("reading broker throttle rates: %w", err)
+	}
+	out := map[int32][2]state.PriorValue{}
+	for i, b := range brokers {
+		out[b] = pv[res[i]]
+	}
+	return out, nil
+}
+
+// throttleConfigs reads two throttle keys of each resource. With
+// ZooKeeper (and not in a dry run, whose writes live in the Kafka client's
+// overlay) it reads /config/topics/T and /config/brokers/N, which the
+// broker writes before it answers a config change, and where Kafka 2.4
+// keeps the rates it hides: a broker's DescribeConfigs answers from its
+// cache, which learns the change a moment later, so a read-back through it
+// would wait for nothing.
+func (e *Executor) throttleConfigs(ctx context.Context, res []kafkaapi.ConfigResource, keys []string) (map[kafkaapi.ConfigResource][2]state.PriorValue, error) {
+	out := map[kafkaapi.ConfigResource][2]state.PriorValue{}
+	if e.zkConfigs() {
+		for _, r := range res {
+			kind := "brokers"
+			if r.Type != kafkaapi.ClusterDefault.Type {
+				kind = "topics"
+			}
+			cfg, err := e.zkConfig(kind, r.Name)
+			if err != nil {
+				return nil, err
+			}
+			out[r] = [2]state.PriorValue{zkValue(cfg, keys[0]), zkValue(cfg, keys[1])}
 		}
-		out[t] = pv
+		return out, nil
+	}
+	cfg, err := e.kafka.DescribeConfigs(ctx, res, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		var pv [2]state.PriorValue
+		for i, key := range keys {
+			entry, listed := cfg[r][key]
+			pv[i] = priorOf(r, entry, listed)
+		}
+		out[r] = pv
 	}
 	return out, nil
 }
@@ -190,42 +226,6 @@ func zkValue(cfg map[string]string, key string) state.PriorValue {
 		return state.PriorValue{}
 	}
 	return state.PriorValue{Present: true, Known: true, Value: v}
-}
-
-// brokerRates reads the per-broker throttle rates: [leader, follower]. With
-// ZooKeeper they are read from /config/brokers/N, where Kafka 2.4 keeps the
-// rates it hides from DescribeConfigs (docs/kafka-behaviour.md 13);
-// without, a rate the broker hides is set but unknown.
-func (e *Executor) brokerRates(ctx context.Context, brokers []int32) (map[int32][2]state.PriorValue, error) {
-	if e.zkConfigs() {
-		out := map[int32][2]state.PriorValue{}
-		for _, b := range brokers {
-			cfg, err := e.zkConfig("brokers", strconv.Itoa(int(b)))
-			if err != nil {
-				return nil, err
-			}
-			out[b] = [2]state.PriorValue{zkValue(cfg, rateKeys[0]), zkValue(cfg, rateKeys[1])}
-		}
-		return out, nil
-	}
-	res := make([]kafkaapi.ConfigResource, len(brokers))
-	for i, b := range brokers {
-		res[i] = kafkaapi.BrokerResource(b)
-	}
-	cfg, err := e.kafka.DescribeConfigs(ctx, res, rateKeys)
-	if err != nil {
-		return nil, fmt.Errorf("reading broker throttle rates: %w", err)
-	}
-	out := map[int32][2]state.PriorValue{}
-	for _, b := range brokers {
-		var pv [2]state.PriorValue
-		for i, key := range rateKeys {
-			entry, listed := cfg[kafkaapi.BrokerResource(b)][key]
-			pv[i] = priorOf(kafkaapi.BrokerResource(b), entry, listed)
-		}
-		out[b] = pv
-	}
-	return out, nil
 }
 
 // clusterDefaultRates reads the cluster-default throttle rates (the broker
