@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kshift/kshift/internal/zkdial"
+
 	"github.com/go-zookeeper/zk"
 )
 
@@ -99,28 +101,10 @@ func (s *zkStore) recordPath(id string) string { return s.root + "/throttles/" +
 func (s *zkStore) ratePath() string            { return s.root + "/rate" }
 func (s *zkStore) auditPath() string           { return s.root + "/audit" }
 
-// call runs one blocking client request under ctx and the call timeout:
-// the client takes no context, so a request that outlives them is
-// abandoned (the client ends it with the session's timeout).
+// call runs one blocking client request under ctx and the call timeout
+// (zkdial.Call).
 func call[T any](ctx context.Context, s *zkStore, f func() (T, error)) (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-	defer cancel()
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := f()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, fmt.Errorf("no answer from zookeeper: %w", ctx.Err())
-	}
+	return zkdial.Call(ctx, s.opts.CallTimeout, f)
 }
 
 func (s *zkStore) get(ctx context.Context, p string) ([]byte, *zk.Stat, error) {

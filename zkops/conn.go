@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/kshift/kshift/internal/zkdial"
+
 	"github.com/go-zookeeper/zk"
 )
 
@@ -27,28 +29,10 @@ var _ ZKConn = (*zk.Conn)(nil)
 // caller's context has no earlier deadline.
 const CallTimeout = 15 * time.Second
 
-// call runs one blocking client request under ctx: the go-zookeeper client
-// takes no context, so a request that outlives ctx is abandoned (it ends on
-// its own with the session's timeout).
+// call runs one blocking client request under ctx and CallTimeout
+// (zkdial.Call).
 func call[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
-	defer cancel()
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := f()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
+	return zkdial.Call(ctx, CallTimeout, f)
 }
 
 // isConnectionLoss reports errors after which a request may or may not have

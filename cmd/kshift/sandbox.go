@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kshift/kshift/internal/zkdial"
+
 	"github.com/go-zookeeper/zk"
 
 	"github.com/kshift/kshift/inspect"
@@ -194,24 +196,7 @@ const sandboxCallTimeout = 10 * time.Second
 
 // zkCall runs one blocking ZooKeeper call under ctx and sandboxCallTimeout.
 func zkCall[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, sandboxCallTimeout)
-	defer cancel()
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := f()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, fmt.Errorf("no answer from zookeeper: %w", ctx.Err())
-	}
+	return zkdial.Call(ctx, sandboxCallTimeout, f)
 }
 
 // claimChroot creates base (with its parents) when missing and a new

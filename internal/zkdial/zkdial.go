@@ -244,3 +244,28 @@ func (w *watch) AllRefused() error {
 	sort.Strings(addrs)
 	return fmt.Errorf("connection refused by %s: nothing listens there; check the host and client port, and that ZooKeeper runs", strings.Join(addrs, ", "))
 }
+
+// Call runs one blocking ZooKeeper request under ctx and timeout: the
+// go-zookeeper client takes no context, so a request that outlives them is
+// abandoned (the client ends it by itself with the session's timeout) and
+// Call returns ctx's error, saying that ZooKeeper did not answer.
+func Call[T any](ctx context.Context, timeout time.Duration, f func() (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := f()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, fmt.Errorf("no answer from zookeeper: %w", ctx.Err())
+	}
+}
