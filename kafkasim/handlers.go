@@ -691,6 +691,11 @@ func (c *Cluster) createOne(id int32, t kmsg.CreateTopicsRequestTopic, validateO
 		}
 	}
 	for _, rs := range assign {
+		if len(rs) != len(assign[0]) {
+			return errInvalidReplicaAssign, "All partitions should have the same number of replicas"
+		}
+	}
+	for _, rs := range assign {
 		if c.validReplicaList(rs) != nil {
 			return errInvalidReplicaAssign, errorMessage(errInvalidReplicaAssign)
 		}
