@@ -159,6 +159,9 @@ type Cluster struct {
 	controller int32
 	topics     map[string]*topic
 	defaults   map[string]string // dynamic cluster-default broker configs (resource "")
+	// defaultsWritten is set once the cluster default was altered: its
+	// config znode exists from then on (item 13).
+	defaultsWritten bool
 	// busy holds the partitions time changes: replicas out of sync or
 	// producers writing; delayed those with ISR changes not yet shown.
 	busy, delayed map[*partition]struct{}
@@ -192,8 +195,8 @@ type broker struct {
 	ln      net.Listener
 	conns   map[net.Conn]struct{}
 	// stray are logs left on disk by a replica removed while the broker was
-	// down (item 11): listed with size 0 and offsetLag -1.
-	stray map[string]map[int32]bool
+	// down, with their sizes (item 11): listed with offsetLag -1.
+	stray map[string]map[int32]int64
 	// deleting are logs of removed replicas still listed until their
 	// deletion (Config.LogDeleteDelay, item 20).
 	deleting map[string]map[int32]deletingLog
@@ -203,6 +206,9 @@ type broker struct {
 	// view is what DescribeConfigs answers from: the dynamic configs as
 	// the broker last processed them (Config.ConfigChangeLag, item 26).
 	view configView
+	// configWritten is set once the broker's dynamic configs were altered:
+	// its config znode exists from then on (item 13).
+	configWritten bool
 }
 
 // registered reports whether the cluster sees b: running, or killed with its
@@ -330,7 +336,7 @@ func (c *Cluster) addBrokerLocked(bc BrokerConfig) error {
 		dynamic:  make(map[string]string),
 		port:     bc.Port,
 		conns:    make(map[net.Conn]struct{}),
-		stray:    make(map[string]map[int32]bool),
+		stray:    make(map[string]map[int32]int64),
 		deleting: make(map[string]map[int32]deletingLog),
 	}
 	for k, v := range bc.Configs {
@@ -790,6 +796,7 @@ func (c *Cluster) LoadSnapshot(s *plans.Snapshot) error {
 		for k, v := range sb.Configs {
 			if isRate(k) {
 				b.dynamic[k] = v
+				b.configWritten = true
 			} else {
 				b.static[k] = v
 			}
@@ -797,6 +804,7 @@ func (c *Cluster) LoadSnapshot(s *plans.Snapshot) error {
 	}
 	for k, v := range s.ClusterConfigs {
 		c.defaults[k] = v
+		c.defaultsWritten = true
 	}
 	// The brokers of a snapshot have been running with these configs.
 	for _, b := range c.brokers {

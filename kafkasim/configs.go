@@ -446,6 +446,11 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 	}
 	if t == nil {
 		c.configChangedLocked(b)
+		if b != nil {
+			b.configWritten = true
+		} else {
+			c.defaultsWritten = true
+		}
 	}
 	if t != nil {
 		t.applyTopicThrottles()
