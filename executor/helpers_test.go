@@ -293,5 +293,5 @@ func (r *recordingKafka) Broker(id int) *kgo.Broker {
 // a broker's Metadata would never catch up with what kshift does; they are
 // off there. The tests that pin those lags run on a clock that runs.
 func heldClock() kafkasim.Config {
-	return kafkasim.Config{MetadataLag: -1, RateDeleteLag: -1, TopicDeletionTime: -1}
+	return kafkasim.Config{MetadataLag: -1, ConfigChangeLag: -1, TopicDeletionTime: -1}
 }

@@ -25,7 +25,7 @@ func TestUnsetRatesAreNotUnknown(t *testing.T) {
 		set  bool // a rate set on broker 2
 	}{{"no rate set", false}, {"one rate set", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, cl := sharedCluster(t, kafkasim.Config{Version: kafkasim.V2_4, RateDeleteLag: -1})
+			_, cl := sharedCluster(t, kafkasim.Config{Version: kafkasim.V2_4, ConfigChangeLag: -1})
 			k := api(cl)
 			// Every broker processes a rate change: a cluster default
 			// rate set, then deleted.

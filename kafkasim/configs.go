@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -85,13 +84,14 @@ var rateKeys = []string{LeaderRateKey, FollowerRateKey}
 
 func isRate(key string) bool { return key == LeaderRateKey || key == FollowerRateKey }
 
-// knownBrokerConfig reports whether DescribeConfigs lists broker config
-// key when set: the configs the simulator reports and the throttle rates. A
-// dynamic broker config with any other key is accepted and stored, but not
-// listed (item 33).
-func (c *Cluster) knownBrokerConfig(key string) bool {
+// definedBrokerConfig reports whether broker config key is one the
+// broker's config definitions know, which DescribeConfigs lists with its
+// value: the configs the simulator reports, and on 3.x the throttle rates.
+// Kafka 2.4 keeps the rates apart from its definitions, as it does keys it
+// does not know: it lists them hidden (items 13, 26 and 33).
+func (c *Cluster) definedBrokerConfig(key string) bool {
 	_, known := defaultBrokerConfigs(BrokerConfig{}, c.cfg.Version)[key]
-	return known || isRate(key) || key == "listeners"
+	return known || key == "listeners" || key == "broker.rack" || isRate(key) && c.cfg.Version == V3_x
 }
 
 // listKeys are the LIST-typed configs APPEND and SUBTRACT work on.
@@ -118,7 +118,7 @@ func (c *Cluster) describeConfigs(id int32, r *kmsg.DescribeConfigsRequest) kmsg
 			entries = c.topicEntries(t)
 		case kmsg.ConfigResourceTypeBroker:
 			if rr.ResourceName == "" {
-				entries = c.defaultEntries()
+				entries = c.defaultEntries(c.brokers[id])
 				break
 			}
 			if rr.ResourceName != itoa(int64(id)) {
@@ -164,20 +164,16 @@ type configEntry struct {
 	synonyms []kmsg.ConfigSource
 }
 
-// selectEntries returns the entries named in names, in the order of names
-// (item 26: keys come in request order), or all of them, by name, when
-// names is nil.
+// selectEntries returns the entries named in names, or all of them when
+// names is nil, in the answer's own order whatever the order asked for
+// (item 26; a real broker's order is that of a hash map).
 func selectEntries(entries []configEntry, names []string) []configEntry {
 	if names == nil {
 		return entries
 	}
-	byName := make(map[string]configEntry, len(entries))
-	for _, e := range entries {
-		byName[e.name] = e
-	}
 	var out []configEntry
-	for i, n := range names {
-		if e, ok := byName[n]; ok && !slices.Contains(names[:i], n) {
+	for _, e := range entries {
+		if slices.Contains(names, e.name) {
 			out = append(out, e)
 		}
 	}
@@ -199,84 +195,117 @@ func (c *Cluster) topicEntries(t *topic) []configEntry {
 		m[k] = configEntry{name: k, value: v, source: sourceDefault}
 	}
 	for k, v := range t.configs {
+		if listKeys[k] {
+			v = strings.Join(parseList(v), ",")
+		}
 		m[k] = configEntry{name: k, value: v, source: sourceDynamicTopic}
 	}
 	return sortedEntries(m)
 }
 
-// hiddenOn24 reports whether Kafka 2.4 hides a dynamic broker config from
-// DescribeConfigs: the throttle rates come back with value null, sensitive
-// and read-only (item 13).
-func (c *Cluster) hiddenOn24(key string) bool {
-	return c.cfg.Version == V2_4 && isRate(key)
+// parseList parses a list config as Kafka's config definitions do: trimmed,
+// split at commas with the spaces around them, empty elements kept ("" is
+// no element). DescribeConfigs shows a list so parsed, joined with commas
+// ("0:1, 1:2" reads back as "0:1,1:2"; item 14).
+func parseList(s string) []string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	return listSeparator.Split(s, -1)
 }
 
+var listSeparator = regexp.MustCompile(`\s*,\s*`)
+
+// brokerEntries is DescribeConfigs of BROKER "N" on broker b, from the
+// configs as b last processed them (Config.ConfigChangeLag). On 2.4 the
+// keys its definitions do not know (the rates, unknown keys) are listed
+// from the config b last built (configView), hidden: value null,
+// sensitive, read-only, with source DYNAMIC_BROKER_CONFIG or
+// DYNAMIC_DEFAULT_BROKER_CONFIG while set and DEFAULT_CONFIG once deleted
+// (items 13, 26 and 33).
 func (c *Cluster) brokerEntries(b *broker) []configEntry {
+	v := c.processedLocked(b)
 	defaults := defaultBrokerConfigs(b.cfg, c.cfg.Version)
 	m := make(map[string]configEntry)
-	for k, v := range b.static {
+	for k, val := range b.static {
 		src := sourceStaticBroker
-		if dv, ok := defaults[k]; ok && dv == v && k != "broker.id" && k != "broker.rack" {
+		if dv, ok := defaults[k]; ok && dv == val && k != "broker.id" && k != "broker.rack" {
 			src = sourceDefault
 		}
-		m[k] = configEntry{name: k, value: v, source: src}
+		m[k] = configEntry{name: k, value: val, source: src}
 	}
 	m["listeners"] = configEntry{name: "listeners", value: c.listenerName() + "://127.0.0.1:" + itoa(int64(b.port)), source: sourceStaticBroker}
-	for k, v := range c.defaults {
-		if c.knownBrokerConfig(k) {
-			m[k] = c.dynamicEntry(k, v, sourceDynamicDefaultBroker)
+	for k, val := range v.defaults {
+		if c.definedBrokerConfig(k) {
+			m[k] = configEntry{name: k, value: val, source: sourceDynamicDefaultBroker}
 		}
 	}
-	for k, v := range b.dynamic {
-		if c.knownBrokerConfig(k) {
-			m[k] = c.dynamicEntry(k, v, sourceDynamicBroker)
+	for k, val := range v.dynamic {
+		if c.definedBrokerConfig(k) {
+			m[k] = configEntry{name: k, value: val, source: sourceDynamicBroker}
+		}
+	}
+	if c.cfg.Version == V2_4 {
+		for k := range v.built {
+			if _, static := b.static[k]; !static && !c.definedBrokerConfig(k) {
+				m[k] = v.hiddenEntry(k)
+			}
 		}
 	}
 	for _, k := range rateKeys {
-		e, set := m[k]
-		if d, ok := b.rateDeleted[k]; ok && !set {
-			// Item 26: right after a DELETE the rate still reads as set
-			// for a moment (Config.RateDeleteLag).
-			if d.until.After(c.now) {
-				e, set = c.dynamicEntry(k, d.value, sourceDynamicBroker), true
-			} else {
-				delete(b.rateDeleted, k)
-			}
+		// Item 26: the synonyms of a rate list the entry, per-broker first.
+		if e, ok := m[k]; ok {
+			e.synonyms = v.synonyms(k)
+			m[k] = e
 		}
-		switch {
-		case set:
-			// Item 26: the synonyms list the entry, per-broker first.
-			e.synonyms = nil
-			if _, ok := b.dynamic[k]; ok || e.source == sourceDynamicBroker {
-				e.synonyms = append(e.synonyms, sourceDynamicBroker)
-			}
-			if _, ok := c.defaults[k]; ok {
-				e.synonyms = append(e.synonyms, sourceDynamicDefaultBroker)
-			}
-		case b.rateSeen && c.cfg.Version == V2_4:
-			// Item 26: once the broker has processed a rate change, an
-			// unset rate is listed with value null and source
-			// DEFAULT_CONFIG, and no synonyms.
-			e = configEntry{name: k, source: sourceDefault, sensitive: true, readOnly: true}
-		default:
-			continue
-		}
-		m[k] = e
 	}
 	return sortedEntries(m)
 }
 
-// dynamicEntry is a dynamic broker config's entry from source; 2.4 hides the
-// throttle rates (item 13).
-func (c *Cluster) dynamicEntry(k, v string, source kmsg.ConfigSource) configEntry {
-	return configEntry{name: k, value: v, source: source, sensitive: c.hiddenOn24(k), readOnly: c.hiddenOn24(k)}
+// synonyms are the sources a processed dynamic config key is set in, the
+// broker's own first.
+func (v *configView) synonyms(k string) []kmsg.ConfigSource {
+	var out []kmsg.ConfigSource
+	if _, ok := v.dynamic[k]; ok {
+		out = append(out, sourceDynamicBroker)
+	}
+	if _, ok := v.defaults[k]; ok {
+		out = append(out, sourceDynamicDefaultBroker)
+	}
+	return out
 }
 
-func (c *Cluster) defaultEntries() []configEntry {
+// hiddenEntry is how Kafka 2.4 lists a broker config key its definitions
+// do not know: value null, sensitive and read-only, its source the first
+// synonym's, DEFAULT_CONFIG when it is not set.
+func (v *configView) hiddenEntry(k string) configEntry {
+	e := configEntry{name: k, source: sourceDefault, sensitive: true, readOnly: true, synonyms: v.synonyms(k)}
+	if len(e.synonyms) > 0 {
+		e.source = e.synonyms[0]
+	}
+	return e
+}
+
+// defaultEntries is DescribeConfigs of the cluster default (resource "")
+// on broker b, from the defaults as b last processed them; 2.4 hides the
+// keys its definitions do not know (item 13).
+func (c *Cluster) defaultEntries(b *broker) []configEntry {
+	v := c.processedLocked(b)
 	m := make(map[string]configEntry)
-	for k, v := range c.defaults {
-		if c.knownBrokerConfig(k) {
-			m[k] = c.dynamicEntry(k, v, sourceDynamicDefaultBroker)
+	for k, val := range v.defaults {
+		switch {
+		case c.definedBrokerConfig(k):
+			m[k] = configEntry{name: k, value: val, source: sourceDynamicDefaultBroker}
+		case c.cfg.Version == V2_4:
+			m[k] = configEntry{name: k, source: sourceDynamicDefaultBroker, sensitive: true, readOnly: true}
+		default:
+			continue
+		}
+		if isRate(k) || c.cfg.Version == V2_4 && !c.definedBrokerConfig(k) {
+			e := m[k]
+			e.synonyms = []kmsg.ConfigSource{sourceDynamicDefaultBroker}
+			m[k] = e
 		}
 	}
 	return sortedEntries(m)
@@ -344,8 +373,9 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 			b = c.brokers[id]
 			current = b.dynamic
 		default:
-			// A BROKER "N" resource must go to broker N.
-			return errInvalidRequest, strp("Unexpected broker id, expected " + itoa(int64(id)) + " or empty string, but received " + rr.ResourceName)
+			// A BROKER "N" resource must go to broker N (unlike
+			// DescribeConfigs', this message names no empty string).
+			return errInvalidRequest, strp("Unexpected broker id, expected " + itoa(int64(id)) + ", but received " + rr.ResourceName)
 		}
 	default:
 		return errInvalidRequest, strp("Unsupported resource type " + itoa(int64(rr.ResourceType)))
@@ -370,8 +400,9 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 			}
 			old, ok := next[op.Name]
 			if !ok {
-				// Item 15: APPEND/SUBTRACT on a never-set key is -1.
-				return errUnknownServer, nil
+				// Item 15: APPEND/SUBTRACT on a never-set key is -1, the
+				// broker's NullPointerException.
+				return errUnknownServer, strp(npeListNotSet)
 			}
 			if op.Op == kmsg.IncrementalAlterConfigOpAppend {
 				next[op.Name] = c.appendList(old, value)
@@ -394,16 +425,18 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 	for _, op := range rr.Configs {
 		if v, ok := next[op.Name]; ok {
 			if msg, bad := validateConfig(op.Name, v); bad {
-				// Kafka 2.4 answers a bad value with 42, not 40 (item 12).
-				return errInvalidRequest, strp(msg)
+				// Kafka 2.4 answers a bad value with 42, not 40, naming
+				// the resource (item 12).
+				typ := "BROKER"
+				if t != nil {
+					typ = "TOPIC"
+				}
+				return errInvalidRequest, strp("Invalid config value for resource ConfigResource(type=" + typ + ", name='" + rr.ResourceName + "'): " + msg)
 			}
 		}
 	}
 	if validateOnly {
 		return 0, nil
-	}
-	if t == nil {
-		c.rateChangeLocked(b, current, next, rr.Configs)
 	}
 	for k := range current {
 		delete(current, k)
@@ -411,49 +444,24 @@ func (c *Cluster) alterResource(id int32, rr kmsg.IncrementalAlterConfigsRequest
 	for k, v := range next {
 		current[k] = v
 	}
+	if t == nil {
+		c.configChangedLocked(b)
+		if b != nil {
+			b.configWritten = true
+		} else {
+			c.defaultsWritten = true
+		}
+	}
 	if t != nil {
 		t.applyTopicThrottles()
 	}
 	return 0, nil
 }
 
-// deletedRate is a throttle rate deleted lately: DescribeConfigs still
-// shows it until until (Config.RateDeleteLag, item 26).
-type deletedRate struct {
-	value string
-	until time.Time
-}
-
-// rateChangeLocked notes a change of the broker configs current to next on
-// broker b (nil: the cluster default, which every broker processes): a
-// broker that processed a rate change lists unset rates from then on, and a
-// deleted rate still reads as set for Config.RateDeleteLag (item 26).
-func (c *Cluster) rateChangeLocked(b *broker, current, next map[string]string, ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) {
-	changed := false
-	for _, op := range ops {
-		changed = changed || isRate(op.Name)
-	}
-	if !changed {
-		return
-	}
-	if b == nil {
-		for _, ob := range c.brokers {
-			ob.rateSeen = true
-		}
-		return
-	}
-	b.rateSeen = true
-	for _, k := range rateKeys {
-		old, was := current[k]
-		_, is := next[k]
-		switch {
-		case is:
-			delete(b.rateDeleted, k)
-		case was && c.cfg.RateDeleteLag > 0:
-			b.rateDeleted[k] = deletedRate{value: old, until: c.now.Add(c.cfg.RateDeleteLag)}
-		}
-	}
-}
+// npeListNotSet is what a 2.4 broker on Java 17 answers APPEND or SUBTRACT
+// on a list key that was never set with (item 15): the message of the
+// NullPointerException it hits. Another Java words it otherwise.
+const npeListNotSet = `Cannot invoke "String.split(String)" because the return value of "java.util.Properties.getProperty(String)" is null`
 
 // checkListOp rejects APPEND/SUBTRACT on keys that are not lists: a key the
 // broker's config definition does not know fails with -1 "key not found"
@@ -542,6 +550,8 @@ func validateConfig(key, value string) (string, bool) {
 		}
 		for _, e := range strings.Split(value, ",") {
 			if !throttledReplicaElem.MatchString(strings.TrimSpace(e)) {
+				// The message shows the value as the parsed list.
+				value = "[" + strings.Join(parseList(value), ", ") + "]"
 				return invalid(key + " must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...")
 			}
 		}

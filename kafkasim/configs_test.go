@@ -14,6 +14,7 @@ import (
 // rate (-1 "key not found"), unknown broker config keys accepted and stored
 // (item 33: not listed by DescribeConfigs; a topic's are refused).
 func TestBrokerConfigValidation(t *testing.T) {
+	const brokerOne = "Invalid config value for resource ConfigResource(type=BROKER, name='1'): "
 	tests := []struct {
 		name    string
 		op      kadm.IncrementalOp
@@ -25,11 +26,11 @@ func TestBrokerConfigValidation(t *testing.T) {
 		{"rate ok", kadm.SetConfig, LeaderRateKey, "1000", 0, ""},
 		{"rate zero ok", kadm.SetConfig, FollowerRateKey, "0", 0, ""},
 		{"rate not a number", kadm.SetConfig, LeaderRateKey, "abc", 42,
-			"Invalid value abc for configuration leader.replication.throttled.rate: Not a number of type LONG"},
+			brokerOne + "Invalid value abc for configuration leader.replication.throttled.rate: Not a number of type LONG"},
 		{"rate empty", kadm.SetConfig, LeaderRateKey, "", 42,
-			"Invalid value  for configuration leader.replication.throttled.rate: Not a number of type LONG"},
+			brokerOne + "Invalid value  for configuration leader.replication.throttled.rate: Not a number of type LONG"},
 		{"rate negative", kadm.SetConfig, FollowerRateKey, "-1", 42,
-			"Invalid value -1 for configuration follower.replication.throttled.rate: Value must be at least 0"},
+			brokerOne + "Invalid value -1 for configuration follower.replication.throttled.rate: Value must be at least 0"},
 		{"append to rate", kadm.AppendConfig, LeaderRateKey, "1", -1, "key not found: leader.replication.throttled.rate"},
 		{"subtract from rate", kadm.SubtractConfig, FollowerRateKey, "1", -1, "key not found: follower.replication.throttled.rate"},
 		{"unknown key accepted", kadm.SetConfig, "no.such.key", "x", 0, ""},
@@ -91,7 +92,7 @@ func TestBrokerResourceSentToWrongBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	rr := resp.(*kmsg.IncrementalAlterConfigsResponse).Resources[0]
-	if rr.ErrorCode != 42 || rr.ErrorMessage == nil || *rr.ErrorMessage != "Unexpected broker id, expected 1 or empty string, but received 2" {
+	if rr.ErrorCode != 42 || rr.ErrorMessage == nil || *rr.ErrorMessage != "Unexpected broker id, expected 1, but received 2" {
 		t.Errorf("code %d message %v, want 42 Unexpected broker id", rr.ErrorCode, rr.ErrorMessage)
 	}
 	req.Resources[0].ResourceName = ""
@@ -301,18 +302,24 @@ func describeBroker(t *testing.T, cl *kgo.Client, id int32, keys []string) []des
 	return out
 }
 
-// Item 26: DescribeConfigs of the throttle rates on 2.4. A broker that never
-// processed a rate change does not list them; once it has, an unset rate
-// is listed with value null and source DEFAULT_CONFIG (no synonyms), a set
-// one with value null and source DYNAMIC_BROKER_CONFIG, its synonyms listing
-// the entry. Keys come in request order. Right after a DELETE the rate still
-// reads DYNAMIC_BROKER_CONFIG for Config.RateDeleteLag.
+// Item 26: DescribeConfigs of the throttle rates on 2.4. A broker lists a
+// rate only when the config it last built holds it: it builds one when a
+// change it processes adds a key or changes a value, never on a delete. So
+// a broker that never saw a rate does not list it; a set rate is listed
+// with value null and source DYNAMIC_BROKER_CONFIG (or the default's), its
+// synonyms listing the entry; a deleted one with source DEFAULT_CONFIG and
+// no synonyms, until another change drops it. A broker processes a change
+// Config.ConfigChangeLag after it is made. Keys come in the broker's own
+// order, whatever the order asked for.
 func TestDescribeUnsetRatesOn24(t *testing.T) {
 	const lag = 100 * time.Millisecond
-	keys := []string{FollowerRateKey, LeaderRateKey} // not in name order
+	keys := []string{LeaderRateKey, FollowerRateKey} // not in name order
 	unset := func(k string) described { return described{name: k, source: sourceDefault} }
 	set := func(k string) described {
 		return described{name: k, source: sourceDynamicBroker, synonyms: []kmsg.ConfigSource{sourceDynamicBroker}}
+	}
+	byDefault := func(k string) described {
+		return described{name: k, source: sourceDynamicDefaultBroker, synonyms: []kmsg.ConfigSource{sourceDynamicDefaultBroker}}
 	}
 	type step struct {
 		broker int32  // the resource, resource -1: the cluster default ""
@@ -324,34 +331,42 @@ func TestDescribeUnsetRatesOn24(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		lag   time.Duration // Config.RateDeleteLag
+		lag   time.Duration // Config.ConfigChangeLag
 		steps []step
 	}{
 		{"never changed: not listed", lag, []step{
 			{via: 1, want: nil},
 		}},
-		{"set on one broker", lag, []step{
-			{broker: 1, op: "set", key: LeaderRateKey, via: 1, want: []described{unset(FollowerRateKey), set(LeaderRateKey)}},
+		{"set: listed once processed", lag, []step{
+			{broker: 1, op: "set", key: LeaderRateKey, via: 1, want: nil},
+			{after: lag, via: 1, want: []described{set(LeaderRateKey)}},
 			{via: 2, want: nil},
 		}},
 		{"deleted: set for a moment, then default", lag, []step{
-			{broker: 1, op: "set", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey), unset(LeaderRateKey)}},
-			{broker: 1, op: "delete", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey), unset(LeaderRateKey)}},
-			{after: lag, via: 1, want: []described{unset(FollowerRateKey), unset(LeaderRateKey)}},
+			{broker: 1, op: "set", key: FollowerRateKey, after: lag, via: 1, want: []described{set(FollowerRateKey)}},
+			{broker: 1, op: "delete", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey)}},
+			{after: lag, via: 1, want: []described{unset(FollowerRateKey)}},
 		}},
-		{"deleted, RateDeleteLag off: default at once", 0, []step{
-			{broker: 1, op: "set", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey), unset(LeaderRateKey)}},
-			{broker: 1, op: "delete", key: FollowerRateKey, via: 1, want: []described{unset(FollowerRateKey), unset(LeaderRateKey)}},
+		{"ConfigChangeLag off: at once", -1, []step{
+			{broker: 1, op: "set", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey)}},
+			{broker: 1, op: "delete", key: FollowerRateKey, via: 1, want: []described{unset(FollowerRateKey)}},
 		}},
-		{"cluster default changed: every broker lists them", lag, []step{
-			{broker: -1, op: "set", key: LeaderRateKey, via: 2, want: []described{unset(FollowerRateKey),
-				{name: LeaderRateKey, source: sourceDynamicDefaultBroker, synonyms: []kmsg.ConfigSource{sourceDynamicDefaultBroker}}}},
-			{broker: -1, op: "delete", key: LeaderRateKey, via: 3, want: []described{unset(FollowerRateKey), unset(LeaderRateKey)}},
+		{"another change drops a deleted rate", -1, []step{
+			{broker: 1, op: "set", key: LeaderRateKey, via: 1, want: []described{set(LeaderRateKey)}},
+			{broker: 1, op: "delete", key: LeaderRateKey, via: 1, want: []described{unset(LeaderRateKey)}},
+			{broker: 1, op: "set", key: FollowerRateKey, via: 1, want: []described{set(FollowerRateKey)}},
+			{broker: 1, op: "set", key: "no.such.key", via: 1, want: []described{set(FollowerRateKey)}},
+			{broker: 1, op: "delete", key: FollowerRateKey, via: 1, want: []described{unset(FollowerRateKey)}},
+			{broker: 1, op: "set", key: "other.key", via: 1, want: nil},
+		}},
+		{"cluster default: every broker lists it", lag, []step{
+			{broker: -1, op: "set", key: LeaderRateKey, after: lag, via: 2, want: []described{byDefault(LeaderRateKey)}},
+			{broker: -1, op: "delete", key: LeaderRateKey, after: lag, via: 3, want: []described{unset(LeaderRateKey)}},
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, adm, cl := start(t, Config{RateDeleteLag: tc.lag})
+			c, adm, cl := start(t, Config{ConfigChangeLag: tc.lag})
 			for i, s := range tc.steps {
 				switch s.op {
 				case "set":
@@ -395,7 +410,8 @@ func TestSubtractIsMultisetDifference(t *testing.T) {
 // Item 33: a topic config with an unknown key is refused with 40
 // INVALID_CONFIG, in CreateTopics and IncrementalAlterConfigs alike; a
 // broker config with an unknown key is accepted (and stored, as ZooKeeper
-// would hold it) but not returned by DescribeConfigs of that broker.
+// would hold it), and DescribeConfigs of that broker lists it hidden, as it
+// lists the rates (item 26).
 func TestUnknownConfigKeys(t *testing.T) {
 	unknown := "Unknown topic config name: no.such.key"
 	tests := []struct {
@@ -452,10 +468,10 @@ func TestUnknownConfigKeys(t *testing.T) {
 					t.Errorf("topic created %v after code %d", ok, tc.code)
 				}
 			case "broker":
-				for _, d := range describeBroker(t, cl, 1, nil) {
-					if d.name == tc.key {
-						t.Errorf("DescribeConfigs of broker 1 lists %v", d)
-					}
+				// Listed as Kafka 2.4 lists a key it does not know.
+				want := described{name: tc.key, source: sourceDynamicBroker, synonyms: []kmsg.ConfigSource{sourceDynamicBroker}}
+				if got := describeBroker(t, cl, 1, []string{tc.key}); fmt.Sprint(got) != fmt.Sprint([]described{want}) {
+					t.Errorf("DescribeConfigs of broker 1 lists %v, want %v", got, want)
 				}
 				if got := c.BrokerDynamicConfigs(1)[tc.key]; got != "1000" {
 					t.Errorf("stored as %q, want 1000", got)

@@ -18,11 +18,12 @@
 //   - on by default: a move that completes inside AlterPartitionReassignments
 //     makes the call take ~0.9 s, an election ~0.5 s (NoCopyCallTime,
 //     ElectionCallTime, item 32; on a running clock only);
-//   - off by default for now, until kshift copes with them:
-//     Metadata lagging the controller by up to ~0.5 s per broker
-//     (MetadataLag, item 24), a deleted topic's name staying taken for up to
-//     ~0.5 s (TopicDeletionTime, item 25), a deleted throttle rate still
-//     read as set for a moment (RateDeleteLag, item 26);
+//   - on by default on a clock that runs (a manual clock moves only when a
+//     test moves it, so there only when asked for): Metadata lagging the
+//     controller by up to ~0.5 s per broker (MetadataLag, item 24), a
+//     deleted topic's name staying taken for up to ~0.5 s
+//     (TopicDeletionTime, item 25), a change of a broker's dynamic configs
+//     reaching its DescribeConfigs ~0.1 s late (ConfigChangeLag, item 26);
 //   - off by default: ISR changes shown late (ISRLag, item 21), removed
 //     logs listed for a while (LogDeleteDelay, item 20).
 //

@@ -495,14 +495,15 @@ func (c *Cluster) describeLogDirs(id int32, r *kmsg.DescribeLogDirsRequest) kmsg
 		dt.Topic = name
 		for _, p := range c.topics[name].partitions {
 			var size, lag int64
+			stray, isStray := b.stray[name][p.id]
 			switch {
 			case slices.Contains(p.replicas, id):
 				size = int64(p.replicaSize(id))
 				if !p.inISR(id) {
 					size -= size % fetchStep
 				}
-			case b.stray[name][p.id]:
-				lag = -1
+			case isStray:
+				size, lag = stray, -1
 			case b.deleting[name][p.id].until.After(c.now):
 				size = b.deleting[name][p.id].size
 			default:
@@ -688,6 +689,11 @@ func (c *Cluster) createOne(id int32, t kmsg.CreateTopicsRequestTopic, validateO
 				rs = append(rs, live[(i+j)%len(live)])
 			}
 			assign = append(assign, rs)
+		}
+	}
+	for _, rs := range assign {
+		if len(rs) != len(assign[0]) {
+			return errInvalidReplicaAssign, "All partitions should have the same number of replicas"
 		}
 	}
 	for _, rs := range assign {

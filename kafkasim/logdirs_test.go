@@ -53,11 +53,14 @@ func TestLogDirsShowCopyProgress(t *testing.T) {
 }
 
 // Item 11: removing a dead replica completes, but its log stays on that
-// broker's disk: after restart DescribeLogDirs lists it with size 0 and
-// offsetLag -1.
+// broker's disk: after restart DescribeLogDirs lists it with the size it had
+// and offsetLag -1.
 func TestRemovedDeadReplicaLeavesLogOnDisk(t *testing.T) {
 	c, adm, cl := start(t, Config{})
 	mustCreate(t, c, "orders", []int32{0, 1, 2})
+	if err := c.SetPartitionSize("orders", 0, 5*mib); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.StopBroker(2); err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +74,8 @@ func TestRemovedDeadReplicaLeavesLogOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, ok := logDir(t, adm, 2).Topics.Lookup("orders", 0)
-	if !ok || p.Size != 0 || p.OffsetLag != -1 {
-		t.Errorf("stray log on broker 2: %+v %v, want size 0 offsetLag -1", p, ok)
+	if !ok || p.Size != 5*mib || p.OffsetLag != -1 {
+		t.Errorf("stray log on broker 2: %+v %v, want its 5 MiB and offsetLag -1", p, ok)
 	}
 }
 

@@ -301,9 +301,9 @@ func (c *Cluster) deleteLog(p *partition, r int32) {
 	switch {
 	case !b.alive:
 		if b.stray[name] == nil {
-			b.stray[name] = make(map[int32]bool)
+			b.stray[name] = make(map[int32]int64)
 		}
-		b.stray[name][p.id] = true
+		b.stray[name][p.id] = size
 	case c.cfg.LogDeleteDelay > 0:
 		if b.deleting[name] == nil {
 			b.deleting[name] = make(map[int32]deletingLog)

@@ -211,6 +211,7 @@ func (c *Cluster) handleFrame(s *session, frame []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.syncBeforeAnswer(req)
 	if resp == nil {
 		return nil, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // ZooKeeperConn is the part of a ZooKeeper client the registration uses;
@@ -65,7 +66,9 @@ func (r *zkRegistration) unregister() {
 // they complete (item 10).
 //
 // It writes the layout once before returning, then follows the model every
-// 100 ms until Close; SyncZooKeeper forces a sync. conn stays the caller's.
+// 100 ms until Close, and before it answers each request that changes what
+// ZooKeeper holds, as a real controller does; SyncZooKeeper forces a sync.
+// conn stays the caller's.
 func (c *Cluster) RegisterZooKeeper(ctx context.Context, conn ZooKeeperConn, chroot string) error {
 	c.mu.Lock()
 	if c.zk != nil || c.closed {
@@ -100,6 +103,29 @@ func (c *Cluster) RegisterZooKeeper(ctx context.Context, conn ZooKeeperConn, chr
 		}
 	}()
 	return nil
+}
+
+// syncBeforeAnswer writes what a request changed to ZooKeeper, when the
+// cluster is registered there, before it is answered: a real controller
+// writes ZooKeeper before it answers (items 10, 13 and 23), so a client
+// that reads ZooKeeper right after the call sees the change. A failed sync
+// is retried by the background one.
+func (c *Cluster) syncBeforeAnswer(req kmsg.Request) {
+	switch req.(type) {
+	case *kmsg.AlterPartitionAssignmentsRequest, *kmsg.ElectLeadersRequest,
+		*kmsg.IncrementalAlterConfigsRequest, *kmsg.CreateTopicsRequest, *kmsg.DeleteTopicsRequest:
+	default:
+		return
+	}
+	c.mu.Lock()
+	registered := c.zk != nil
+	c.mu.Unlock()
+	if !registered {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.SyncZooKeeper(ctx)
 }
 
 // SyncZooKeeper brings the ZooKeeper registration up to date with the model
@@ -234,6 +260,8 @@ func (c *Cluster) zkLayoutLocked() (map[string]string, map[string]bool) {
 	}
 	want["/brokers/ids"] = ""
 	want["/brokers/topics"] = ""
+	want["/admin"] = ""
+	want["/admin/delete_topics"] = ""
 	want["/config/topics"] = ""
 	want["/config/brokers"] = ""
 	for id, b := range c.brokers {
@@ -250,11 +278,13 @@ func (c *Cluster) zkLayoutLocked() (map[string]string, map[string]bool) {
 			want["/brokers/ids/"+name] = mustJSON(reg)
 			eph["/brokers/ids/"+name] = true
 		}
-		if len(b.dynamic) > 0 {
+		// A broker's config znode stays once written, empty when every
+		// key was deleted, as Kafka leaves it.
+		if b.configWritten {
 			want["/config/brokers/"+name] = mustJSON(map[string]any{"version": 1, "config": b.dynamic})
 		}
 	}
-	if len(c.defaults) > 0 {
+	if c.defaultsWritten {
 		want["/config/brokers/<default>"] = mustJSON(map[string]any{"version": 1, "config": c.defaults})
 	}
 	for name, t := range c.topics {

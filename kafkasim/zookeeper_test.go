@@ -124,9 +124,6 @@ func TestLegacyReassignmentZNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	move := `{"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[0,1,4]}]}`
-	if _, err := conn.Create("/kafka-b/admin", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := conn.Create("/kafka-b/admin/reassign_partitions", []byte(move), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
@@ -173,9 +170,6 @@ func TestAPICallTakesPartitionOutOfLegacyZNode(t *testing.T) {
 	}
 	reassign(t, cl, -1, "orders", map[int32][]int32{1: nil})
 	move := `{"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[0,1,2,4]},{"topic":"orders","partition":1,"replicas":[1,2,0,3]}]}`
-	if _, err := conn.Create("/kafka-c/admin", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := conn.Create("/kafka-c/admin/reassign_partitions", []byte(move), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}

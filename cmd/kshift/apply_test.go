@@ -142,7 +142,7 @@ func newMigration(t *testing.T, speed float64, topics, partitions int, size int6
 // broker's Metadata would never catch up with what kshift does; they are
 // off there.
 func heldClock(c *kafkasim.Config) {
-	c.MetadataLag, c.RateDeleteLag, c.TopicDeletionTime = -1, -1, -1
+	c.MetadataLag, c.ConfigChangeLag, c.TopicDeletionTime = -1, -1, -1
 }
 
 // useZooKeeper registers the migration's cluster in the shared ZooKeeper:
