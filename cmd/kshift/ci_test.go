@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ciScript is the shell logic the CI examples call.
+var ciScript = filepath.Join("..", "..", "examples", "ci", "kshift-ci.sh")
+
+// ciRepo is a repository of migrations with a remote, as the CI examples
+// expect it: migrations/<cluster>/{snapshot.yaml,mapping.yaml,plan/}.
+type ciRepo struct {
+	t      *testing.T
+	dir    string // the working clone
+	kshift string // a kshift command: this test binary running main
+}
+
+func (r *ciRepo) git(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=kshift test", "GIT_AUTHOR_EMAIL=test@example.invalid",
+		"GIT_COMMITTER_NAME=kshift test", "GIT_COMMITTER_EMAIL=test@example.invalid", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// run runs kshift-ci.sh with args in the clone and returns its exit code and output.
+func (r *ciRepo) run(env []string, args ...string) (int, string) {
+	r.t.Helper()
+	script, err := filepath.Abs(ciScript)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	cmd := exec.Command("bash", append([]string{script}, args...)...)
+	cmd.Dir = r.dir
+	cmd.Env = append(append(os.Environ(), "KSHIFT="+r.kshift, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1"), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String()
+	}
+	if err != nil {
+		r.t.Fatalf("kshift-ci.sh %s: %v", strings.Join(args, " "), err)
+	}
+	return 0, out.String()
+}
+
+func (r *ciRepo) read(name string) string {
+	r.t.Helper()
+	data, err := os.ReadFile(filepath.Join(r.dir, name))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(data)
+}
+
+func (r *ciRepo) edit(name, old, new string) {
+	r.t.Helper()
+	s := r.read(name)
+	if !strings.Contains(s, old) {
+		r.t.Fatalf("%s has no %q", name, old)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, name), []byte(strings.Replace(s, old, new, 1)), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *ciRepo) plan(cluster string) {
+	r.t.Helper()
+	d := filepath.Join(r.dir, "migrations", cluster)
+	if out, err := exec.Command(r.kshift, "plan", "--snapshot", filepath.Join(d, "snapshot.yaml"), "--mapping", filepath.Join(d, "mapping.yaml"), "--out", filepath.Join(d, "plan")).CombinedOutput(); err != nil {
+		r.t.Fatalf("kshift plan %s: %v\n%s", cluster, err, out)
+	}
+}
+
+// TestCIScript runs the CI examples' script end to end in a repository of
+// migrations against a sandbox registered in real ZooKeeper: a pull request
+// that changes a mapping and its plan passes the check with the plan diff
+// and the summary in the comment; a mapping changed without planning again
+// fails it; apply refuses the unmerged plan and a changed working tree, and
+// applies step 1 once merged, keeping the audit trail and the status.
+func TestCIScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts ZooKeeper")
+	}
+	for _, tool := range []string{"bash", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed: %v", tool, err)
+		}
+	}
+	srv := sharedZooKeeper(t)
+	root := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kshift := filepath.Join(root, "kshift")
+	if err := os.WriteFile(kshift, []byte("#!/bin/sh\nKSHIFT_TEST_RUN_MAIN=1 exec "+self+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := &ciRepo{t: t, dir: filepath.Join(root, "repo"), kshift: kshift}
+	if err := os.MkdirAll(filepath.Join(r.dir, "migrations", "sim"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.git("init", "-q", "-b", "main")
+	(&ciRepo{t: t, dir: root}).git("init", "-q", "--bare", "-b", "main", "origin.git")
+	r.git("remote", "add", "origin", filepath.Join(root, "origin.git"))
+
+	sim := filepath.Join(r.dir, "migrations", "sim")
+	sb := startHungSandbox(t, srv, "--topics", "3", "--partitions", "12", "--speed", "500",
+		"--write-snapshot", filepath.Join(sim, "snapshot.yaml"), "--write-mapping", filepath.Join(sim, "mapping.yaml"))
+	r.plan("sim")
+	r.git("add", "-A")
+	r.git("commit", "-q", "-m", "plan the sim cluster")
+	r.git("push", "-q", "origin", "main")
+
+	// A pull request: smaller steps, planned again.
+	r.git("checkout", "-q", "-b", "smaller-steps")
+	r.edit("migrations/sim/mapping.yaml", "partitions_per_step: 500", "partitions_per_step: 4")
+	r.plan("sim")
+	r.git("commit", "-q", "-am", "smaller steps")
+	code, out := r.run(nil, "check", "origin/main")
+	comment := r.read("kshift-ci-out/comment.md")
+	if code != 0 {
+		t.Fatalf("check of a replanned change: exit %d\n%s\n%s", code, out, comment)
+	}
+	for _, want := range []string{
+		"<!-- kshift-plan-check -->\n## kshift plan check\n\n### `sim`\n",
+		"- ✅ `plan/` is what `kshift version ", "- ✅ `kshift plan validate plan/plan.yaml`", "- ✅ `kshift plan validate plan/rollback.yaml`",
+		"#### Plan diff for cluster `synth-1` (migration plan)", "resized", "<details><summary>SUMMARY.md</summary>", "```mermaid\ngantt\n", "```mermaid\nxychart-beta\n",
+	} {
+		if !strings.Contains(comment, want) {
+			t.Errorf("comment lacks %q:\n%s", want, comment)
+		}
+	}
+
+	// The mapping changed again, the plan not: stale.
+	r.edit("migrations/sim/mapping.yaml", "partitions_per_step: 4", "partitions_per_step: 5")
+	r.git("commit", "-q", "-am", "forgot to plan")
+	code, out = r.run(nil, "check", "origin/main")
+	comment = r.read("kshift-ci-out/comment.md")
+	if code == 0 || !strings.Contains(comment, "- ❌ `plan/` is stale") || !strings.Contains(comment, "❌ `kshift plan validate plan/plan.yaml` found violations") || !strings.Contains(out, "migrations/sim: FAILED") {
+		t.Errorf("check of a stale plan: exit %d\n%s\n%s", code, out, comment)
+	}
+	r.git("reset", "-q", "--hard", "HEAD~1")
+
+	conn := []string{"KSHIFT_BOOTSTRAP=" + sb.bootstrap, "KSHIFT_ZOOKEEPER=" + sb.connect}
+	// Not merged: refused, nothing applied.
+	code, out = r.run(conn, "apply", "sim", "1")
+	if code != 2 || !strings.Contains(out, "is not on origin/main; only a merged plan is applied") {
+		t.Fatalf("apply of an unmerged plan: exit %d\n%s", code, out)
+	}
+
+	// Merged: step 1 is applied, the audit trail and the status kept.
+	r.git("checkout", "-q", "main")
+	r.git("merge", "-q", "--ff-only", "smaller-steps")
+	r.git("push", "-q", "origin", "main")
+	r.edit("migrations/sim/plan/plan.yaml", "kind: migration", "kind: migration # edited")
+	if code, out = r.run(conn, "apply", "sim", "1"); code != 2 || !strings.Contains(out, "differs from the commit checked out") {
+		t.Fatalf("apply of an edited plan: exit %d\n%s", code, out)
+	}
+	r.git("checkout", "-q", "--", ".")
+	summary := filepath.Join(root, "step-summary.md")
+	code, out = r.run(append(conn, "GITHUB_STEP_SUMMARY="+summary), "apply", "sim", "1")
+	if code != 0 {
+		t.Fatalf("apply of the merged plan: exit %d\n%s", code, out)
+	}
+	if audit := r.read("kshift-ci-out/audit.jsonl"); !strings.Contains(audit, `"step":1`) {
+		t.Errorf("audit trail lacks step 1:\n%s", audit)
+	}
+	status := r.read("kshift-ci-out/status.txt")
+	if !strings.Contains(status, "done") || !strings.Contains(status, "pending") {
+		t.Errorf("status after step 1 shows no done and pending steps:\n%s", status)
+	}
+	if got, _ := os.ReadFile(summary); !strings.Contains(string(got), "## kshift apply sim --step 1: done\n") || !strings.Contains(string(got), status) {
+		t.Errorf("step summary:\n%s\nwant the status:\n%s", got, status)
+	}
+}
