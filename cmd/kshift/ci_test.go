@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kshift/kshift/internal/kafkaconn"
+	"gopkg.in/yaml.v3"
 )
 
 // ciScript is the shell logic the CI examples call.
@@ -184,5 +190,107 @@ func TestCIScript(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(summary); !strings.Contains(string(got), "## kshift apply sim --step 1: done\n") || !strings.Contains(string(got), status) {
 		t.Errorf("step summary:\n%s\nwant the status:\n%s", got, status)
+	}
+}
+
+// TestCIExamples checks the CI examples against kshift and against each
+// other: every KSHIFT_ variable they set is one kshift reads, they pin one
+// kshift release, they call only subcommands kshift-ci.sh has, apply runs
+// only by hand on the default branch behind an environment, and nothing
+// serves metrics. actionlint lints the GitHub workflows (examples/ci/lint.sh).
+func TestCIExamples(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "ci")
+	read := func(name string) (string, map[string]any) {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return string(data), doc
+	}
+	reads := map[string]bool{kafkaconn.EnvSASLPassword: true, kafkaconn.EnvZKDigest: true}
+	for _, name := range flagEnvVars(newApp().Commands) {
+		reads[name] = true
+	}
+	script, err := os.ReadFile(filepath.Join(dir, "kshift-ci.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subcommands := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^([a-z-]+)\)$`).FindAllStringSubmatch(string(script), -1) {
+		subcommands[m[1]] = true
+	}
+	if len(subcommands) != 3 {
+		t.Fatalf("kshift-ci.sh subcommands %v, want check, apply and gitlab-comment", subcommands)
+	}
+	versions := map[string]string{}
+	for _, name := range []string{"github/kshift-plan.yml", "github/kshift-apply.yml", "gitlab/.gitlab-ci.yml"} {
+		text, doc := read(name)
+		for _, m := range regexp.MustCompile(`(?m)^\s*(KSHIFT_[A-Z_]+):`).FindAllStringSubmatch(text, -1) {
+			if m[1] != "KSHIFT_VERSION" && !reads[m[1]] {
+				t.Errorf("%s sets %s, which kshift does not read", name, m[1])
+			}
+		}
+		calls := regexp.MustCompile(`bash ci/kshift-ci\.sh ([a-z-]+)`).FindAllStringSubmatch(text, -1)
+		if len(calls) == 0 {
+			t.Errorf("%s never calls bash ci/kshift-ci.sh", name)
+		}
+		for _, m := range calls {
+			if !subcommands[m[1]] {
+				t.Errorf("%s calls kshift-ci.sh %s, which it does not have", name, m[1])
+			}
+		}
+		if strings.Contains(text, "--metrics-addr ") || strings.Contains(text, "--metrics-addr=") {
+			t.Errorf("%s serves metrics", name)
+		}
+		vars, _ := doc["variables"].(map[string]any)
+		if env, ok := doc["env"].(map[string]any); ok {
+			vars = env
+		}
+		v, _ := vars["KSHIFT_VERSION"].(string)
+		if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(v) {
+			t.Errorf("%s pins KSHIFT_VERSION %q, want a release vX.Y.Z", name, v)
+		}
+		versions[name] = v
+		if !strings.Contains(text, `github.com/kshift/kshift/cmd/kshift@${KSHIFT_VERSION}`) {
+			t.Errorf("%s does not install the pinned kshift", name)
+		}
+	}
+	if len(slices.Compact(slices.Sorted(maps.Values(versions)))) != 1 {
+		t.Errorf("the examples pin different kshift releases: %v", versions)
+	}
+
+	// GitHub: apply only by hand, from the default branch, behind an environment.
+	_, apply := read("github/kshift-apply.yml")
+	if on, _ := apply["on"].(map[string]any); len(on) != 1 || on["workflow_dispatch"] == nil {
+		t.Errorf("kshift-apply.yml runs on %v, want workflow_dispatch only", apply["on"])
+	}
+	job, _ := apply["jobs"].(map[string]any)["apply"].(map[string]any)
+	if cond, _ := job["if"].(string); !strings.Contains(cond, "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)") {
+		t.Errorf("the apply job runs on any ref: if %q", cond)
+	}
+	if env, _ := job["environment"].(string); !strings.HasPrefix(env, "kafka-") {
+		t.Errorf("the apply job has no environment to approve: %q", env)
+	}
+
+	// GitLab: the apply job only in a pipeline run by hand on the default branch.
+	_, gitlab := read("gitlab/.gitlab-ci.yml")
+	gapply, _ := gitlab["kshift-apply"].(map[string]any)
+	rules, _ := gapply["rules"].([]any)
+	if len(rules) != 1 {
+		t.Fatalf("kshift-apply rules %v, want one", gapply["rules"])
+	}
+	cond, _ := rules[0].(map[string]any)["if"].(string)
+	for _, want := range []string{`$CI_PIPELINE_SOURCE == "web"`, "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"} {
+		if !strings.Contains(cond, want) {
+			t.Errorf("kshift-apply rule %q lacks %s", cond, want)
+		}
+	}
+	if env, _ := gapply["environment"].(map[string]any); env["name"] != "kafka/$MIGRATION_CLUSTER" {
+		t.Errorf("kshift-apply environment %v", gapply["environment"])
 	}
 }

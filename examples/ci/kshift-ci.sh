@@ -207,8 +207,10 @@ cmd_apply() {
   "$KSHIFT" status "$dir/plan/plan.yaml" >"$OUT/status.txt" 2>&1 || true
   cat "$OUT/status.txt"
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    local outcome="done"
+    if [ "$rc" -ne 0 ]; then outcome="failed (exit $rc)"; fi
     {
-      echo "## kshift apply $cluster --step $step: $([ "$rc" -eq 0 ] && echo done || echo "failed (exit $rc)")"
+      echo "## kshift apply $cluster --step $step: $outcome"
       echo
       echo '```'
       cat "$OUT/status.txt"
