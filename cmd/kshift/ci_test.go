@@ -294,3 +294,47 @@ func TestCIExamples(t *testing.T) {
 		t.Errorf("kshift-apply environment %v", gapply["environment"])
 	}
 }
+
+// TestCIScriptGitLabComment runs kshift-ci.sh gitlab-comment with a glab
+// that records its calls and answers the merge request's notes: the first
+// run creates the note, a later one edits the note that starts with the
+// marker, never another one.
+func TestCIScriptGitLabComment(t *testing.T) {
+	for _, tool := range []string{"bash", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed: %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	calls, notes := filepath.Join(dir, "calls"), filepath.Join(dir, "notes.json")
+	glab := "#!/bin/sh\nprintf '%s\\n' \"$*\" >>" + calls + "\nif [ \"$2\" = --paginate ]; then cat " + notes + "; fi\n"
+	if err := os.WriteFile(filepath.Join(dir, "glab"), []byte(glab), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	comment := filepath.Join(dir, "comment.md")
+	if err := os.WriteFile(comment, []byte("<!-- kshift-plan-check -->\n## kshift plan check\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &ciRepo{t: t, dir: dir, kshift: "false"}
+	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "CI_PROJECT_ID=12", "CI_MERGE_REQUEST_IID=34"}
+	for _, tc := range []struct {
+		notes, want string
+	}{
+		{`[{"id": 5, "body": "looks good"}]`, "api --method POST projects/12/merge_requests/34/notes --raw-field body=<!-- kshift-plan-check -->\n## kshift plan check\n"},
+		{`[{"id": 5, "body": "see <!-- kshift-plan-check -->"}, {"id": 7, "body": "<!-- kshift-plan-check -->\nold"}, {"id": 9, "body": "<!-- kshift-plan-check -->\nolder"}]`,
+			"api --method PUT projects/12/merge_requests/34/notes/7 --raw-field body=<!-- kshift-plan-check -->\n## kshift plan check\n"},
+	} {
+		os.Remove(calls)
+		if err := os.WriteFile(notes, []byte(tc.notes), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, out := r.run(env, "gitlab-comment", comment); code != 0 {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+		got, _ := os.ReadFile(calls)
+		want := "api --paginate projects/12/merge_requests/34/notes?sort=asc&per_page=100\n" + tc.want
+		if string(got) != want {
+			t.Errorf("notes %s: glab was called with\n%s\nwant\n%s", tc.notes, got, want)
+		}
+	}
+}
