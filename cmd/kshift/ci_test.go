@@ -143,7 +143,7 @@ func TestCIScript(t *testing.T) {
 	for _, want := range []string{
 		"<!-- kshift-plan-check -->\n## kshift plan check\n\n### `sim`\n",
 		"- ✅ `plan/` is what `kshift version ", "- ✅ `kshift plan validate plan/plan.yaml`", "- ✅ `kshift plan validate plan/rollback.yaml`",
-		"#### Plan diff for cluster `synth-1` (migration plan)", "resized", "<details><summary>SUMMARY.md</summary>", "```mermaid\ngantt\n", "```mermaid\nxychart-beta\n",
+		"#### Plan diff for cluster `synth-1` (migration plan)", "resized", "<details><summary>SUMMARY.md</summary>", "```mermaid\ngantt\n", "}}}}%%\nxychart-beta\n",
 	} {
 		if !strings.Contains(comment, want) {
 			t.Errorf("comment lacks %q:\n%s", want, comment)
