@@ -11,6 +11,7 @@ package plandiff
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"time"
@@ -331,7 +332,7 @@ func sameStep(a, b *plans.Step) bool {
 	if a.Phase != b.Phase || a.Throttle != b.Throttle || a.Estimate != b.Estimate || len(a.Partitions) != len(b.Partitions) {
 		return false
 	}
-	if (a.ZooKeeper == nil) != (b.ZooKeeper == nil) || a.ZooKeeper != nil && a.ZooKeeper.String() != b.ZooKeeper.String() {
+	if !reflect.DeepEqual(a.ZooKeeper, b.ZooKeeper) {
 		return false
 	}
 	moves := make(map[string]*plans.Move, len(a.Partitions))

@@ -260,3 +260,45 @@ func TestWriteMarkdownBoundsRows(t *testing.T) {
 		}
 	}
 }
+
+// ZooKeeper steps move no partitions: they pair by phase, in order, and a
+// changed ensemble change shows as a changed step.
+func TestCompareZooKeeperSteps(t *testing.T) {
+	zk := func(connect string, join ...int) plans.Step {
+		c := &plans.ZooKeeperChange{Connect: connect}
+		for _, id := range join {
+			c.Join = append(c.Join, plans.ZKServer{ID: id, Host: "zk", ClientPort: 2181, QuorumPort: 2888, ElectionPort: 3888})
+		}
+		return plans.Step{Phase: plans.PhaseZKJoin, ZooKeeper: c}
+	}
+	withZK := func(join plans.Step) *plans.Plan {
+		p := oldPlan()
+		steps := append([]plans.Step{join}, p.Steps...)
+		for i := range steps {
+			steps[i].Number = i + 1
+		}
+		p.Steps, p.Totals = steps, plans.ComputeTotals(steps)
+		return p
+	}
+	same, err := Compare(withZK(zk("zk:2181", 4, 5)), withZK(zk("zk:2181", 4, 5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(same.Steps) != 0 || same.UnchangedSteps != 5 {
+		t.Errorf("same zk-join: steps %+v, %d unchanged", same.Steps, same.UnchangedSteps)
+	}
+	d, err := Compare(withZK(zk("zk:2181", 4, 5)), withZK(zk("zk:2181", 4, 6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Steps) != 1 || d.Steps[0].Change != StepChanged || d.Steps[0].Phase != plans.PhaseZKJoin || d.Steps[0].OldNumber != 1 || d.Steps[0].NewNumber != 1 {
+		t.Errorf("another zk-join: steps %+v, want step 1 changed", d.Steps)
+	}
+	d, err = Compare(oldPlan(), withZK(zk("zk:2181", 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Steps) != 5 || d.Steps[0].Change != StepAdded || d.Steps[0].Phase != plans.PhaseZKJoin {
+		t.Errorf("a zk-join added in front: steps %+v", d.Steps)
+	}
+}
