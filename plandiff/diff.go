@@ -199,8 +199,8 @@ type stepKey struct {
 }
 
 // matchSteps pairs each step of old with the step of new that shares the
-// most of its partitions in the same phase (ZooKeeper steps pair by phase,
-// in order). It returns, for each old step index, the new step index or -1.
+// most of its partitions in the same phase (steps that move no partitions,
+// the ZooKeeper ones, pair by phase, in order). It returns, for each old step index, the new step index or -1.
 func matchSteps(old, new *plans.Plan) []int {
 	where := map[stepKey]int{}
 	for j := range new.Steps {
@@ -245,16 +245,16 @@ func matchSteps(old, new *plans.Plan) []int {
 			match[p.o], taken[p.n] = p.n, true
 		}
 	}
-	// ZooKeeper steps move no partitions: the k-th of a phase in old
-	// pairs with the k-th of that phase in new.
+	// Steps that move no partitions (ZooKeeper steps): the k-th of a
+	// phase in old pairs with the k-th of that phase in new.
 	nextNew := map[plans.Phase]int{}
 	for i := range old.Steps {
 		ph := old.Steps[i].Phase
-		if !ph.IsZooKeeper() {
+		if len(old.Steps[i].Partitions) > 0 {
 			continue
 		}
 		for j := nextNew[ph]; j < len(new.Steps); j++ {
-			if new.Steps[j].Phase == ph && !taken[j] {
+			if new.Steps[j].Phase == ph && len(new.Steps[j].Partitions) == 0 && !taken[j] {
 				match[i], taken[j] = j, true
 				nextNew[ph] = j + 1
 				break
