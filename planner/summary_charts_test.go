@@ -174,7 +174,7 @@ type mermaidResult struct {
 // parseMermaid runs the real Mermaid parser (npm's mermaid package, in the
 // node_modules of the directory KSHIFT_MERMAID names) over charts. It skips
 // the test when that is not set up, and fails instead under
-// KSHIFT_REQUIRE_MERMAID=1 (CI sets both).
+// KSHIFT_REQUIRE_MERMAID=1 (CI sets both once npm could install the parser).
 func parseMermaid(t *testing.T, charts []string) []mermaidResult {
 	t.Helper()
 	dir := os.Getenv("KSHIFT_MERMAID")
