@@ -45,7 +45,7 @@ func dashboardQueries(t *testing.T) map[string]string {
 			Expr  string `json:"expr"`
 			RefID string `json:"refId"`
 		} `json:"targets"`
-		Panels  []json.RawMessage `json:"panels"`
+		Panels  []json.RawMessage         `json:"panels"`
 		GridPos *struct{ X, Y, W, H int } `json:"gridPos"`
 	}
 	var dash struct {
