@@ -11,9 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// formatMarkdown prints Markdown, for a pull request comment (plan diff only).
-const formatMarkdown outputFormat = "markdown"
-
 var diffFormats = []outputFormat{formatTable, formatMarkdown, formatJSON}
 
 func newPlanDiffCommand() *cli.Command {
