@@ -115,6 +115,12 @@ func (c *Cluster) metadata(id int32, r *kmsg.MetadataRequest) kmsg.Response {
 	}
 	resp.ClusterID = strp(c.cfg.ClusterID)
 	resp.ControllerID = c.controller
+	unregistered := map[int32]bool{}
+	for id, b := range c.brokers {
+		if !b.registered() {
+			unregistered[id] = true
+		}
+	}
 	var names []string
 	all := r.Topics == nil || (r.Version == 0 && len(r.Topics) == 0)
 	if all {
@@ -134,6 +140,7 @@ func (c *Cluster) metadata(id int32, r *kmsg.MetadataRequest) kmsg.Response {
 		}
 		names = append(names, *rt.Topic)
 	}
+	resp.Topics = slices.Grow(resp.Topics, len(names))
 	for _, name := range names {
 		mt := kmsg.NewMetadataResponseTopic()
 		mt.Topic = strp(name)
@@ -145,18 +152,24 @@ func (c *Cluster) metadata(id int32, r *kmsg.MetadataRequest) kmsg.Response {
 		}
 		mt.TopicID = t.id
 		mt.IsInternal = name == "__consumer_offsets" || name == "__transaction_state"
+		mt.Partitions = make([]kmsg.MetadataResponseTopicPartition, 0, len(t.partitions))
 		for _, p := range t.partitions {
 			v := c.viewOf(p, id)
 			mp := kmsg.NewMetadataResponseTopicPartition()
 			mp.Partition, mp.Leader, mp.LeaderEpoch = p.id, v.leader, v.epoch
-			mp.Replicas = clone(v.replicas)
-			mp.ISR = intersect(v.isr, v.replicas)
+			// Replica lists are replaced, never changed in place: the
+			// answer can share them.
+			mp.Replicas = v.replicas
+			mp.ISR = v.isr
+			if !subset(v.isr, v.replicas) {
+				mp.ISR = intersect(v.isr, v.replicas)
+			}
 			if mp.ISR == nil {
 				mp.ISR = []int32{}
 			}
 			mp.OfflineReplicas = []int32{}
 			for _, rep := range v.replicas {
-				if !c.brokers[rep].registered() {
+				if unregistered[rep] {
 					mp.OfflineReplicas = append(mp.OfflineReplicas, rep)
 				}
 			}
