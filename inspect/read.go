@@ -395,38 +395,51 @@ func readTopicConfigs(ctx context.Context, k *kafkaapi.Client, o ReadOptions, st
 		}
 		batches = append(batches, batch)
 	}
-	answers := make([]kafkaapi.Configs, len(batches))
+	// Each answer is folded into its topics as it arrives and dropped.
+	index := make(map[string]*plans.Topic, len(topics))
+	for i := range topics {
+		index[topics[i].Name] = &topics[i]
+	}
 	errs := make([]error, len(batches))
+	var mu sync.Mutex
 	if err := bounded(ctx, o.Concurrency, len(batches), func(i int) {
-		answers[i], errs[i] = k.DescribeConfigs(ctx, batches[i], topicConfigKeys)
+		cfg, err := k.DescribeConfigs(ctx, batches[i], topicConfigKeys)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for res, entries := range cfg {
+			if t := index[res.Name]; t != nil && res == kafkaapi.TopicResource(t.Name) {
+				recordTopicConfigs(t, entries)
+			}
+		}
 	}); err != nil {
 		return err
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("reading topic configs: %w", err)
 	}
-	all := kafkaapi.Configs{}
-	for _, cfg := range answers {
-		maps.Copy(all, cfg)
-	}
-	for i := range topics {
-		t := &topics[i]
-		for name, e := range all[kafkaapi.TopicResource(t.Name)] {
-			if e.Value == nil {
-				continue
-			}
-			keep := alwaysRecordedTopicKeys[name] ||
-				(e.Source != kmsg.ConfigSourceDefaultConfig && e.Source != kmsg.ConfigSourceStaticBrokerConfig && *e.Value != "")
-			if !keep {
-				continue
-			}
-			if t.Configs == nil {
-				t.Configs = map[string]string{}
-			}
-			t.Configs[name] = *e.Value
-		}
-	}
 	return nil
+}
+
+// recordTopicConfigs records the configs a snapshot keeps of a topic.
+func recordTopicConfigs(t *plans.Topic, entries map[string]kafkaapi.ConfigEntry) {
+	for name, e := range entries {
+		if e.Value == nil {
+			continue
+		}
+		keep := alwaysRecordedTopicKeys[name] ||
+			(e.Source != kmsg.ConfigSourceDefaultConfig && e.Source != kmsg.ConfigSourceStaticBrokerConfig && *e.Value != "")
+		if !keep {
+			continue
+		}
+		if t.Configs == nil {
+			t.Configs = map[string]string{}
+		}
+		t.Configs[name] = *e.Value
+	}
 }
 
 // bounded calls f(0..n-1), at most limit at once, and waits for all; it

@@ -175,6 +175,21 @@ func canonicalHash(v any, path string) (string, error) {
 	return SHA256Hex(canonical), nil
 }
 
+// ReadFile reads, strictly decodes and validates a kshift file, as LoadFile
+// does, for a command that has no use for its hash: hashing a 73 MB plan
+// means encoding it again.
+func ReadFile[T any, P interface {
+	*T
+	validator
+	versioned
+}](path string) (*T, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &InputError{File: path, Err: fmt.Errorf("cannot read: %w", errors.Unwrap(err))}
+	}
+	return Decode[T, P](data, path)
+}
+
 // SHA256Hex returns the hex SHA-256 of data.
 func SHA256Hex(data []byte) string {
 	sum := sha256.Sum256(data)
