@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -195,25 +196,32 @@ func readMetadata(ctx context.Context, metadata func(context.Context, []string) 
 	if len(errs) > 0 {
 		return fmt.Errorf("reading cluster metadata: %w", errors.Join(errs...))
 	}
-	byTopic := map[string]*plans.Topic{}
-	for _, key := range kafkaapi.SortedTPs(md.Partitions) {
+	// Grouped by topic, then topics sorted by name and partitions by id:
+	// sorting 200,000 partition keys by topic name cost more than reading
+	// them.
+	byTopic := map[string][]kafkaapi.TP{}
+	for key := range md.Partitions {
 		if plans.IsKshiftTopic(key.Topic) {
 			// The operator lock of a kshift running now: not the cluster's data.
 			continue
 		}
-		t := byTopic[key.Topic]
-		if t == nil {
-			s.Topics = append(s.Topics, plans.Topic{Name: key.Topic})
-			t = &s.Topics[len(s.Topics)-1]
-			byTopic[key.Topic] = t
+		byTopic[key.Topic] = append(byTopic[key.Topic], key)
+	}
+	s.Topics = make([]plans.Topic, 0, len(byTopic))
+	for _, name := range slices.Sorted(maps.Keys(byTopic)) {
+		keys := byTopic[name]
+		slices.SortFunc(keys, func(a, b kafkaapi.TP) int { return cmp.Compare(a.Partition, b.Partition) })
+		t := plans.Topic{Name: name, Partitions: make([]plans.Partition, 0, len(keys))}
+		for _, key := range keys {
+			// LEADER_NOT_AVAILABLE is how an offline partition is reported;
+			// its replica list is still right.
+			p := md.Partitions[key]
+			t.Partitions = append(t.Partitions, plans.Partition{ID: key.Partition, Replicas: p.Replicas, Leader: p.Leader, ISR: p.ISR})
+			if len(p.Offline) > 0 {
+				st.OfflineReplicas[PartitionID{key.Topic, key.Partition}] = p.Offline
+			}
 		}
-		// LEADER_NOT_AVAILABLE is how an offline partition is reported;
-		// its replica list is still right.
-		p := md.Partitions[key]
-		t.Partitions = append(t.Partitions, plans.Partition{ID: key.Partition, Replicas: p.Replicas, Leader: p.Leader, ISR: p.ISR})
-		if len(p.Offline) > 0 {
-			st.OfflineReplicas[PartitionID{key.Topic, key.Partition}] = p.Offline
-		}
+		s.Topics = append(s.Topics, t)
 	}
 	if s.Topics == nil {
 		s.Topics = []plans.Topic{}
@@ -387,38 +395,51 @@ func readTopicConfigs(ctx context.Context, k *kafkaapi.Client, o ReadOptions, st
 		}
 		batches = append(batches, batch)
 	}
-	answers := make([]kafkaapi.Configs, len(batches))
+	// Each answer is folded into its topics as it arrives and dropped.
+	index := make(map[string]*plans.Topic, len(topics))
+	for i := range topics {
+		index[topics[i].Name] = &topics[i]
+	}
 	errs := make([]error, len(batches))
+	var mu sync.Mutex
 	if err := bounded(ctx, o.Concurrency, len(batches), func(i int) {
-		answers[i], errs[i] = k.DescribeConfigs(ctx, batches[i], topicConfigKeys)
+		cfg, err := k.DescribeConfigs(ctx, batches[i], topicConfigKeys)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for res, entries := range cfg {
+			if t := index[res.Name]; t != nil && res == kafkaapi.TopicResource(t.Name) {
+				recordTopicConfigs(t, entries)
+			}
+		}
 	}); err != nil {
 		return err
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("reading topic configs: %w", err)
 	}
-	all := kafkaapi.Configs{}
-	for _, cfg := range answers {
-		maps.Copy(all, cfg)
-	}
-	for i := range topics {
-		t := &topics[i]
-		for name, e := range all[kafkaapi.TopicResource(t.Name)] {
-			if e.Value == nil {
-				continue
-			}
-			keep := alwaysRecordedTopicKeys[name] ||
-				(e.Source != kmsg.ConfigSourceDefaultConfig && e.Source != kmsg.ConfigSourceStaticBrokerConfig && *e.Value != "")
-			if !keep {
-				continue
-			}
-			if t.Configs == nil {
-				t.Configs = map[string]string{}
-			}
-			t.Configs[name] = *e.Value
-		}
-	}
 	return nil
+}
+
+// recordTopicConfigs records the configs a snapshot keeps of a topic.
+func recordTopicConfigs(t *plans.Topic, entries map[string]kafkaapi.ConfigEntry) {
+	for name, e := range entries {
+		if e.Value == nil {
+			continue
+		}
+		keep := alwaysRecordedTopicKeys[name] ||
+			(e.Source != kmsg.ConfigSourceDefaultConfig && e.Source != kmsg.ConfigSourceStaticBrokerConfig && *e.Value != "")
+		if !keep {
+			continue
+		}
+		if t.Configs == nil {
+			t.Configs = map[string]string{}
+		}
+		t.Configs[name] = *e.Value
+	}
 }
 
 // bounded calls f(0..n-1), at most limit at once, and waits for all; it
@@ -449,9 +470,35 @@ func bounded(ctx context.Context, limit, n int, f func(i int)) error {
 // are then unknown.
 func readBrokerLogDirs(ctx context.Context, k *kafkaapi.Client, o ReadOptions, st *State) {
 	s := st.Snapshot
-	index := make(map[string]*plans.Topic, len(s.Topics))
+	// Every partition gets a slot: index[topic] is its topic's first slot,
+	// and a partition's slot is that plus its position in the topic. A
+	// 200,000-partition cluster reports 600,000 replicas; slices keep this
+	// to one map lookup per replica.
+	type span struct{ first, n int }
+	index := make(map[string]span, len(s.Topics))
+	parts := make([]*plans.Partition, 0, s.PartitionCount())
 	for i := range s.Topics {
-		index[s.Topics[i].Name] = &s.Topics[i]
+		t := &s.Topics[i]
+		index[t.Name] = span{len(parts), len(t.Partitions)}
+		for j := range t.Partitions {
+			parts = append(parts, &t.Partitions[j])
+		}
+	}
+	slotOf := func(key kafkaapi.TP) int {
+		sp, ok := index[key.Topic]
+		if !ok {
+			return -1
+		}
+		// Metadata lists partitions in id order: try the id as position first.
+		if key.Partition >= 0 && int(key.Partition) < sp.n && parts[sp.first+int(key.Partition)].ID == key.Partition {
+			return sp.first + int(key.Partition)
+		}
+		for i := sp.first; i < sp.first+sp.n; i++ {
+			if parts[i].ID == key.Partition {
+				return i
+			}
+		}
+		return -1
 	}
 	var filter []kafkaapi.TP // nil: every replica of the broker
 	if o.Topics != nil {
@@ -468,58 +515,75 @@ func readBrokerLogDirs(ctx context.Context, k *kafkaapi.Client, o ReadOptions, s
 			ids = append(ids, b.ID)
 		}
 	}
-	dirs := make([][]kafkaapi.LogDir, len(ids))
-	errs := make([]error, len(ids))
-	if bounded(ctx, o.Concurrency, len(ids), func(i int) { dirs[i], errs[i] = k.LogDirs(ctx, ids[i], filter) }) != nil {
-		return
+	// The largest size any replica other than the leader reported, used
+	// when the leader's is missing, and whether the leader's was seen.
+	fallback := make([]int64, len(parts))
+	leaderSeen := make([]bool, len(parts))
+	notes := make([][]string, len(ids))
+	type totals struct {
+		used, total, usable int64
+		known               bool
 	}
-	// replica sizes of partitions whose leader is not the broker answering,
-	// kept only when the leader's size is missing.
-	fallback := map[kafkaapi.TP]int64{}
-	leaderSeen := map[kafkaapi.TP]bool{}
-	for i, id := range ids {
-		if errs[i] != nil {
-			st.Notes = append(st.Notes, fmt.Sprintf("broker %d: log dirs not readable (%v): replica sizes on it are unknown", id, errs[i]))
-			continue
+	brokerTotals := make([]totals, len(ids))
+	readable := make([]bool, len(ids))
+	// Each answer is folded in as it arrives and dropped, so memory holds
+	// at most o.Concurrency answers, not one per broker.
+	var mu sync.Mutex
+	if bounded(ctx, o.Concurrency, len(ids), func(i int) {
+		id := ids[i]
+		dirs, err := k.LogDirs(ctx, id, filter)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			notes[i] = append(notes[i], fmt.Sprintf("broker %d: log dirs not readable (%v): replica sizes on it are unknown", id, err))
+			return
 		}
-		var used, total, usable int64
-		totalsKnown := len(dirs[i]) > 0
-		for _, d := range dirs[i] {
+		readable[i] = true
+		t := totals{known: len(dirs) > 0}
+		for _, d := range dirs {
 			if d.Err != nil {
-				st.Notes = append(st.Notes, fmt.Sprintf("broker %d: log dir %s is offline", id, d.Dir))
+				notes[i] = append(notes[i], fmt.Sprintf("broker %d: log dir %s is offline", id, d.Dir))
 				continue
 			}
 			if d.TotalBytes < 0 || d.UsableBytes < 0 {
-				totalsKnown = false
+				t.known = false
 			}
-			total += d.TotalBytes
-			usable += d.UsableBytes
-			for key, size := range d.Sizes {
-				used += size
-				part := findPartition(index[key.Topic], key.Partition)
+			t.total += d.TotalBytes
+			t.usable += d.UsableBytes
+			for _, r := range d.Replicas {
+				t.used += r.Size
+				slot := slotOf(r.TP)
 				switch {
-				case part == nil:
-				case part.Leader == id:
-					part.Size = plans.ByteSize(size)
-					leaderSeen[key] = true
-				case size > fallback[key]:
-					fallback[key] = size
+				case slot < 0:
+				case parts[slot].Leader == id:
+					parts[slot].Size = plans.ByteSize(r.Size)
+					leaderSeen[slot] = true
+				case r.Size > fallback[slot]:
+					fallback[slot] = r.Size
 				}
 			}
 		}
-		st.UsedBytes[id] = used
-		if totalsKnown {
-			s.Broker(id).DiskCapacity = plans.ByteSize(total)
-			st.UsableBytes[id] = usable
+		brokerTotals[i] = t
+	}) != nil {
+		return
+	}
+	for i, id := range ids {
+		st.Notes = append(st.Notes, notes[i]...)
+		if !readable[i] {
+			continue
+		}
+		t := brokerTotals[i]
+		st.UsedBytes[id] = t.used
+		if t.known {
+			s.Broker(id).DiskCapacity = plans.ByteSize(t.total)
+			st.UsableBytes[id] = t.usable
 		}
 	}
 	// An offline partition (or one whose leader's log dirs failed) takes the
 	// largest size any replica reported.
-	for key, size := range fallback {
-		if !leaderSeen[key] {
-			if p := findPartition(index[key.Topic], key.Partition); p != nil {
-				p.Size = plans.ByteSize(size)
-			}
+	for slot, size := range fallback {
+		if size > 0 && !leaderSeen[slot] {
+			parts[slot].Size = plans.ByteSize(size)
 		}
 	}
 }
@@ -532,23 +596,6 @@ func readInFlight(ctx context.Context, k *kafkaapi.Client, st *State) error {
 	}
 	for key, r := range inflight {
 		st.InFlight[PartitionID{key.Topic, key.Partition}] = r
-	}
-	return nil
-}
-
-// findPartition finds a partition by id; Metadata lists them in id order, so
-// the index is tried first.
-func findPartition(t *plans.Topic, id int32) *plans.Partition {
-	if t == nil {
-		return nil
-	}
-	if int(id) < len(t.Partitions) && id >= 0 && t.Partitions[id].ID == id {
-		return &t.Partitions[id]
-	}
-	for i := range t.Partitions {
-		if t.Partitions[i].ID == id {
-			return &t.Partitions[i]
-		}
 	}
 	return nil
 }

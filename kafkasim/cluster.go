@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -158,7 +159,13 @@ type Cluster struct {
 	brokers    map[int32]*broker
 	controller int32
 	topics     map[string]*topic
-	defaults   map[string]string // dynamic cluster-default broker configs (resource "")
+	// topicNames caches the topic names in order (sortedTopicsLocked);
+	// nil after a topic is created or deleted.
+	topicNames []string
+	// onBroker indexes the partitions by the brokers of their replicas
+	// (replicasOnLocked); nil after any replica list changes.
+	onBroker map[int32][]*partition
+	defaults map[string]string // dynamic cluster-default broker configs (resource "")
 	// defaultsWritten is set once the cluster default was altered: its
 	// config znode exists from then on (item 13).
 	defaultsWritten bool
@@ -759,12 +766,17 @@ func (c *Cluster) Partition(topic string, partition int32) (PartitionState, bool
 func (c *Cluster) Topics() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.topics))
-	for n := range c.topics {
-		out = append(out, n)
+	return slices.Clone(c.sortedTopicsLocked())
+}
+
+// sortedTopicsLocked returns every topic name, sorted: the answers list
+// topics in this order, and a 20,000-topic cluster should not sort them
+// again for every request. Callers must not change the slice.
+func (c *Cluster) sortedTopicsLocked() []string {
+	if c.topicNames == nil {
+		c.topicNames = sortedKeys(c.topics)
 	}
-	sort.Strings(out)
-	return out
+	return c.topicNames
 }
 
 // LoadSnapshot seeds the cluster from a kshift snapshot: it takes the

@@ -37,6 +37,7 @@ func (c *Cluster) deleteTopics(id int32, r *kmsg.DeleteTopicsRequest) kmsg.Respo
 		default:
 			c.topics[name].deleted = true
 			delete(c.topics, name)
+			c.topicNames, c.onBroker = nil, nil
 			if d := c.deletionTimeLocked(name); d > 0 {
 				c.deletedNames[name] = c.now.Add(d)
 			}

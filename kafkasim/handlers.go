@@ -115,10 +115,16 @@ func (c *Cluster) metadata(id int32, r *kmsg.MetadataRequest) kmsg.Response {
 	}
 	resp.ClusterID = strp(c.cfg.ClusterID)
 	resp.ControllerID = c.controller
+	unregistered := map[int32]bool{}
+	for id, b := range c.brokers {
+		if !b.registered() {
+			unregistered[id] = true
+		}
+	}
 	var names []string
 	all := r.Topics == nil || (r.Version == 0 && len(r.Topics) == 0)
 	if all {
-		names = sortedKeys(c.topics)
+		names = c.sortedTopicsLocked()
 	}
 	for _, rt := range r.Topics {
 		if rt.Topic == nil {
@@ -134,6 +140,7 @@ func (c *Cluster) metadata(id int32, r *kmsg.MetadataRequest) kmsg.Response {
 		}
 		names = append(names, *rt.Topic)
 	}
+	resp.Topics = slices.Grow(resp.Topics, len(names))
 	for _, name := range names {
 		mt := kmsg.NewMetadataResponseTopic()
 		mt.Topic = strp(name)
@@ -145,18 +152,24 @@ func (c *Cluster) metadata(id int32, r *kmsg.MetadataRequest) kmsg.Response {
 		}
 		mt.TopicID = t.id
 		mt.IsInternal = name == "__consumer_offsets" || name == "__transaction_state"
+		mt.Partitions = make([]kmsg.MetadataResponseTopicPartition, 0, len(t.partitions))
 		for _, p := range t.partitions {
 			v := c.viewOf(p, id)
 			mp := kmsg.NewMetadataResponseTopicPartition()
 			mp.Partition, mp.Leader, mp.LeaderEpoch = p.id, v.leader, v.epoch
-			mp.Replicas = clone(v.replicas)
-			mp.ISR = intersect(v.isr, v.replicas)
+			// Replica lists are replaced, never changed in place: the
+			// answer can share them.
+			mp.Replicas = v.replicas
+			mp.ISR = v.isr
+			if !subset(v.isr, v.replicas) {
+				mp.ISR = intersect(v.isr, v.replicas)
+			}
 			if mp.ISR == nil {
 				mp.ISR = []int32{}
 			}
 			mp.OfflineReplicas = []int32{}
 			for _, rep := range v.replicas {
-				if !c.brokers[rep].registered() {
+				if unregistered[rep] {
 					mp.OfflineReplicas = append(mp.OfflineReplicas, rep)
 				}
 			}
@@ -312,7 +325,7 @@ func (c *Cluster) listReassignments(id int32, r *kmsg.ListPartitionReassignments
 		rt.Partitions = append(rt.Partitions, lp)
 	}
 	if r.Topics == nil {
-		for _, name := range sortedKeys(c.topics) {
+		for _, name := range c.sortedTopicsLocked() {
 			rt := kmsg.NewListPartitionReassignmentsResponseTopic()
 			rt.Topic = name
 			for _, p := range c.topics[name].partitions {
@@ -366,7 +379,7 @@ func (c *Cluster) electLeaders(id int32, r *kmsg.ElectLeadersRequest) (kmsg.Resp
 	}
 	if r.Topics == nil {
 		// Null topics: every partition not led by its preferred replica.
-		for _, name := range sortedKeys(c.topics) {
+		for _, name := range c.sortedTopicsLocked() {
 			for _, p := range c.topics[name].partitions {
 				if p.leader != p.replicas[0] {
 					addResult(name, p.id, c.electOne(id, r.ElectionType, name, p.id))
@@ -490,36 +503,56 @@ func (c *Cluster) describeLogDirs(id int32, r *kmsg.DescribeLogDirsRequest) kmsg
 	}
 	want := func(topic string, p int32) bool { return r.Topics == nil || wanted[topic][p] }
 	var used int64
-	for _, name := range sortedKeys(c.topics) {
-		dt := kmsg.NewDescribeLogDirsResponseDirTopic()
-		dt.Topic = name
-		for _, p := range c.topics[name].partitions {
-			var size, lag int64
-			stray, isStray := b.stray[name][p.id]
-			switch {
-			case slices.Contains(p.replicas, id):
-				size = int64(p.replicaSize(id))
-				if !p.inISR(id) {
-					size -= size % fetchStep
-				}
-			case isStray:
-				size, lag = stray, -1
-			case b.deleting[name][p.id].until.After(c.now):
-				size = b.deleting[name][p.id].size
-			default:
-				continue
+	logOf := func(p *partition) (size, lag int64, ok bool) {
+		name := p.topic.name
+		switch {
+		case slices.Contains(p.replicas, id):
+			size = int64(p.replicaSize(id))
+			if !p.inISR(id) {
+				size -= size % fetchStep
 			}
-			used += size
-			if !want(name, p.id) {
-				continue
+		default:
+			if stray, isStray := b.stray[name][p.id]; isStray {
+				return stray, -1, true
 			}
-			dp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
-			dp.Partition, dp.Size, dp.OffsetLag = p.id, size, lag
-			dt.Partitions = append(dt.Partitions, dp)
+			d := b.deleting[name][p.id]
+			if !d.until.After(c.now) {
+				return 0, 0, false
+			}
+			size = d.size
 		}
-		if len(dt.Partitions) > 0 {
-			dir.Topics = append(dir.Topics, dt)
+		return size, 0, true
+	}
+	// Every partition in topic and partition order, or only those with a
+	// replica here when the broker keeps no other logs: a 200,000-partition
+	// cluster is asked this by every broker.
+	var candidates []*partition
+	if len(b.stray) == 0 && len(b.deleting) == 0 {
+		candidates = c.replicasOnLocked(id)
+	} else {
+		for _, name := range c.sortedTopicsLocked() {
+			candidates = append(candidates, c.topics[name].partitions...)
 		}
+	}
+	var dt *kmsg.DescribeLogDirsResponseDirTopic
+	for _, p := range candidates {
+		size, lag, ok := logOf(p)
+		if !ok {
+			continue
+		}
+		used += size
+		name := p.topic.name
+		if !want(name, p.id) {
+			continue
+		}
+		if dt == nil || dt.Topic != name {
+			dir.Topics = append(dir.Topics, kmsg.NewDescribeLogDirsResponseDirTopic())
+			dt = &dir.Topics[len(dir.Topics)-1]
+			dt.Topic = name
+		}
+		dp := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
+		dp.Partition, dp.Size, dp.OffsetLag = p.id, size, lag
+		dt.Partitions = append(dt.Partitions, dp)
 	}
 	dir.TotalBytes, dir.UsableBytes = -1, -1
 	if b.cfg.DiskCapacity > 0 {

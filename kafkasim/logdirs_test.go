@@ -155,3 +155,50 @@ func TestLogDirsGrowInFetchSteps(t *testing.T) {
 		}
 	}
 }
+
+// DescribeLogDirs answers from an index of the replicas on each broker: every
+// change of a replica list, and every topic created or deleted, shows in the
+// next answer of a broker asked before the change.
+func TestLogDirsFollowReplicaChanges(t *testing.T) {
+	c, adm, cl := start(t, Config{})
+	mustCreate(t, c, "orders", []int32{0, 1, 2}, []int32{1, 2, 0})
+	has := func(broker int32, topic string, p int32) bool {
+		t.Helper()
+		_, ok := logDir(t, adm, broker).Topics.Lookup(topic, p)
+		return ok
+	}
+	if has(3, "orders", 0) || !has(0, "orders", 1) {
+		t.Fatal("before any change: broker 3 lists orders-0 or broker 0 misses orders-1")
+	}
+	// Nothing to copy: the move completes inside the call.
+	reassign(t, cl, -1, "orders", map[int32][]int32{0: {1, 2, 3}})
+	if !has(3, "orders", 0) || has(0, "orders", 0) {
+		t.Error("after orders-0 moved from broker 0 to 3: broker 3 misses it or broker 0 still lists it")
+	}
+	// A copy in flight lists the adding replica; a cancel removes it again.
+	if err := c.SetPartitionSize("orders", 1, 100*mib); err != nil {
+		t.Fatal(err)
+	}
+	if has(4, "orders", 1) {
+		t.Fatal("broker 4 lists orders-1 before the move")
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{1: {1, 2, 0, 4}})
+	if !has(4, "orders", 1) {
+		t.Error("adding replica of orders-1 on broker 4 not listed while it copies")
+	}
+	reassign(t, cl, -1, "orders", map[int32][]int32{1: nil})
+	if has(4, "orders", 1) {
+		t.Error("broker 4 still lists orders-1 after the move was cancelled")
+	}
+	mustCreate(t, c, "events", []int32{5, 4, 3})
+	if !has(5, "events", 0) {
+		t.Error("broker 5 misses events-0, created after it was last asked")
+	}
+	resp, err := adm.DeleteTopics(ctx(t), "events")
+	if err != nil || resp["events"].Err != nil {
+		t.Fatalf("delete events: %v %+v", err, resp)
+	}
+	if has(5, "events", 0) {
+		t.Error("broker 5 still lists events-0 after the topic was deleted")
+	}
+}

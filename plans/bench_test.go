@@ -2,6 +2,8 @@ package plans_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/kshift/kshift/internal/synth"
@@ -71,4 +73,35 @@ func BenchmarkPlan200k(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLoadPlan200k is what `kshift apply`, `status` and `plan validate`
+// do with the 73 MB plan before they touch a cluster: read the file, decode
+// it strictly, validate it, hash it and check its invariants. Run with
+// -benchtime 1x (or 3x); -cpuprofile shows where each part goes.
+func BenchmarkLoadPlan200k(b *testing.B) {
+	_, plan := bench200k(b)
+	data, err := plans.Marshal(plan)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "plan.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	want := plans.SHA256Hex(data)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p, sum, err := plans.LoadFile[plans.Plan](path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sum != want {
+			b.Fatalf("hash %s, want the file's own %s", sum, want)
+		}
+		if err := plans.CheckStandalone(p); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package plans
 import (
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -78,6 +79,10 @@ func TestFastDecodeFallsBack(t *testing.T) {
 		"block scalar":         {"cluster_id: c", "cluster_id: |\n  c"},
 		"negative zero":        {"leader: 1", "leader: -0"},
 		"int32 overflow":       {"id: 0", "id: 2147483648"},
+		"int32 far overflow":   {"id: 0", "id: 21474836480000000000000"},
+		"int64 overflow":       {"size: 5", "size: 9223372036854775808"},
+		"int64 wrap-around":    {"size: 5", "size: 18446744073709551621"},
+		"list int32 overflow":  {"isr: [1]", "isr: [4294967297]"},
 		"not under partitions": {"    partitions:\n", "    partitions:\n    # note\n"},
 	} {
 		bad := strings.Replace(good, edit[0], edit[1], 1)
@@ -88,5 +93,19 @@ func TestFastDecodeFallsBack(t *testing.T) {
 		if s.decodeFast([]byte(bad)) {
 			t.Errorf("%s: the fast path took\n%s", name, bad)
 		}
+	}
+}
+
+// The fast path reads the extremes of each range as yaml.v3 does.
+func TestFastDecodeRangeEnds(t *testing.T) {
+	good := "version: 1\ncluster_id: c\ncontroller: 1\nbrokers:\n  - {id: 1}\ntopics:\n  - name: t\n    partitions:\n      - {id: 2147483647, replicas: [1, 2147483647], leader: -2147483648, isr: [1], size: 9223372036854775807}\n"
+	if !checkFastDecode[Snapshot](t, []byte(good)) {
+		t.Fatal("the fast path refused the ends of the int32 and int64 ranges")
+	}
+	var s Snapshot
+	s.decodeFast([]byte(good))
+	p := s.Topics[0].Partitions[0]
+	if p.ID != 2147483647 || p.Leader != -2147483648 || p.Size != 9223372036854775807 || !slices.Equal(p.Replicas, []int32{1, 2147483647}) {
+		t.Errorf("read %+v", p)
 	}
 }

@@ -160,7 +160,8 @@ func writeFlowIDs(buf *bytes.Buffer, ids []int32) {
 		if i > 0 {
 			buf.WriteString(", ")
 		}
-		buf.WriteString(strconv.FormatInt(int64(id), 10))
+		// Appended in place: FormatInt allocates for ids of 100 and more.
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(id), 10))
 	}
 	buf.WriteByte(']')
 }

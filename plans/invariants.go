@@ -344,34 +344,49 @@ func (c *checker) throttles() {
 }
 
 // partIndex finds a partition's state by topic, then by partition id
-// (partition ids are dense from 0); ids beyond a topic's list, and topics
-// the snapshot lacks, go to other.
+// (partition ids are dense from 0, though a plan lists them in any order:
+// a topic's list grows with empty slots up to the id asked); ids far beyond
+// a topic's list, and negative ones, go to other.
 type partIndex struct {
 	topics map[string][]*partState
 	other  map[partKey]*partState
 }
 
+// maxIndexGap is how far beyond a topic's list an id may be and still get a
+// slot, empty slots between: ids are dense, and a slot is 8 bytes.
+const maxIndexGap = 1 << 12
+
 func (x *partIndex) get(topic string, id int32) *partState {
-	if ps := x.topics[topic]; id >= 0 && int(id) < len(ps) {
+	if ps := x.topics[topic]; id >= 0 && int(id) < len(ps) && ps[id] != nil {
 		return ps[id]
+	}
+	if len(x.other) == 0 {
+		return nil
 	}
 	return x.other[partKey{topic, id}]
 }
 
 func (x *partIndex) put(st *partState) {
 	ps := x.topics[st.topic]
-	if int(st.id) == len(ps) {
-		x.topics[st.topic] = append(ps, st)
-		return
+	switch id := int(st.id); {
+	case id < 0 || id >= len(ps)+maxIndexGap:
+		x.other[partKey{st.topic, st.id}] = st
+	case id < len(ps):
+		ps[id] = st
+	default:
+		ps = append(ps, make([]*partState, id+1-len(ps))...)
+		ps[id] = st
+		x.topics[st.topic] = ps
 	}
-	x.other[partKey{st.topic, st.id}] = st
 }
 
 // each calls fn on every partition, in no particular order.
 func (x *partIndex) each(fn func(*partState)) {
 	for _, ps := range x.topics {
 		for _, st := range ps {
-			fn(st)
+			if st != nil {
+				fn(st)
+			}
 		}
 	}
 	for _, st := range x.other {

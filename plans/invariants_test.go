@@ -2,6 +2,7 @@ package plans
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +417,45 @@ func TestPlanWithoutFixedCostsPasses(t *testing.T) {
 	}
 	if err := CheckInvariants(p, invSnapshot(), fullOptions()); err != nil {
 		t.Errorf("plan without fixed costs: %v", err)
+	}
+}
+
+// A plan lists a topic's partitions in any order, with gaps (a topic whose
+// partitions 0 and 1 stay put), and ids far apart: the chain of every
+// partition is still followed, each on its own.
+func TestCheckStandaloneFollowsPartitionsInAnyOrder(t *testing.T) {
+	ids := []int32{5, 1, 9000, 0, -1}
+	var raise, lead, lower []Move
+	for i, id := range ids {
+		from := []int32{1, 2, 3}
+		if i%2 == 1 {
+			from = []int32{2, 3, 1}
+		}
+		to := append(slices.Clone(from), from[0]+10, from[1]+10, from[2]+10)
+		led := append(slices.Clone(to[3:]), from...)
+		raise = append(raise, mv(id, from, to))
+		lead = append(lead, mv(id, to, led))
+		lower = append(lower, mv(id, led, led[:3]))
+	}
+	p := goodPlan()
+	p.Steps = []Step{step(1, PhaseRaiseRF, raise...), step(2, PhaseMoveLeader, lead...), step(3, PhaseLowerRF, lower...)}
+	if err := CheckStandalone(p); err != nil {
+		t.Fatalf("good plan with partitions out of order refused: %v", err)
+	}
+	// Each partition's second step expecting another partition's replicas
+	// breaks its own chain, and only its own.
+	for i, id := range ids {
+		q := goodPlan()
+		q.Steps = []Step{step(1, PhaseRaiseRF, slices.Clone(raise)...), step(2, PhaseMoveLeader, slices.Clone(lead)...), step(3, PhaseLowerRF, lower...)}
+		other := lead[(i+1)%len(lead)]
+		q.Steps[1].Partitions[i].From = other.From
+		err := CheckStandalone(q)
+		want := fmt.Sprintf("step 2, partition t-%d: from %v is not %v, where the previous step leaves it", id, other.From, raise[i].To)
+		if slices.Equal(other.From, raise[i].To) {
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("partition %d: missing %q in:\n%v", id, want, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package plans
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // problems collects every validation failure of a file with its location, so a
@@ -46,6 +47,20 @@ func Problems(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// hasDuplicateID reports whether ids lists an id twice, without allocating
+// for the short lists replica lists are.
+func hasDuplicateID(ids []int32) bool {
+	if len(ids) > 16 {
+		return len(duplicateIDs(ids)) > 0
+	}
+	for i := range ids {
+		if slices.Contains(ids[i+1:], ids[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 func duplicateIDs(ids []int32) []int32 {

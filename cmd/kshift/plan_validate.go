@@ -45,7 +45,7 @@ func runPlanValidate(c *cli.Context) error {
 		return err
 	}
 	path := c.Args().First()
-	p, _, err := plans.LoadFile[plans.Plan](path)
+	p, err := plans.ReadFile[plans.Plan](path)
 	if err != nil {
 		return err
 	}

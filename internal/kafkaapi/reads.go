@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -74,6 +75,14 @@ type BrokerRequester interface {
 
 var _ BrokerRequester = (*kgo.Client)(nil)
 
+// FreshMetadata asks every broker at once about up to freshAllAtOnce
+// partitions (one round trip), and freshConcurrency brokers at a time about
+// more.
+const (
+	freshAllAtOnce   = 20000
+	freshConcurrency = 4
+)
+
 // FreshMetadata reads Metadata from every live broker and keeps, for each
 // partition, the answer with the highest leader epoch: the controller's
 // changes reach the brokers one by one, so one broker can still show a
@@ -88,28 +97,40 @@ func (c *Client) FreshMetadata(ctx context.Context, topics []string) (*Metadata,
 		return nil, err
 	}
 	if len(topics) > 0 {
-		type answer struct {
-			md  *Metadata
-			err error
+		// A few brokers at a time, each answer merged as it comes and
+		// dropped: on a 200,000-partition cluster of 120 brokers, asking
+		// all at once held 120 answers (over a gigabyte) and had brokers
+		// time out under the load.
+		ids := slices.Sorted(maps.Keys(md.Brokers))
+		limit := len(ids)
+		if len(md.Partitions) > freshAllAtOnce {
+			limit = freshConcurrency
 		}
-		answers := make(chan answer, len(md.Brokers))
-		for id := range md.Brokers {
+		sem := make(chan struct{}, max(limit, 1))
+		index := newEpochIndex(md.Partitions)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, id := range ids {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				wg.Wait()
+				return nil, fmt.Errorf("reading cluster metadata: %w", ctx.Err())
+			}
+			wg.Add(1)
 			go func() {
-				m, err := c.metadataFrom(ctx, c.k.Broker(int(id)), topics)
-				answers <- answer{m, err}
+				defer wg.Done()
+				defer func() { <-sem }()
+				resp, err := c.metadataResponse(ctx, c.k.Broker(int(id)), topics)
+				if err != nil {
+					return // a broker that does not answer has nothing newer to say
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				mergeNewer(md, index, resp)
 			}()
 		}
-		for range md.Brokers {
-			a := <-answers
-			if a.err != nil {
-				continue // a broker that does not answer has nothing newer to say
-			}
-			for key, p := range a.md.Partitions {
-				if cur, seen := md.Partitions[key]; !seen || p.LeaderEpoch > cur.LeaderEpoch {
-					md.Partitions[key] = p
-				}
-			}
-		}
+		wg.Wait()
 	}
 	if c.dry != nil {
 		c.dry.metadata(md)
@@ -119,6 +140,45 @@ func (c *Client) FreshMetadata(ctx context.Context, topics []string) (*Metadata,
 
 // metadataFrom sends one Metadata request, to broker b (nil: any broker).
 func (c *Client) metadataFrom(ctx context.Context, b *kgo.Broker, topics []string) (*Metadata, error) {
+	resp, err := c.metadataResponse(ctx, b, topics)
+	if err != nil {
+		return nil, err
+	}
+	md := &Metadata{Controller: resp.ControllerID, Brokers: map[int32]Broker{}, Partitions: map[TP]Partition{}, TopicErrors: map[string]error{}}
+	if resp.ClusterID != nil {
+		md.ClusterID = *resp.ClusterID
+	}
+	for _, b := range resp.Brokers {
+		br := Broker{ID: b.NodeID, Host: b.Host, Port: b.Port}
+		if b.Rack != nil {
+			br.Rack = *b.Rack
+		}
+		md.Brokers[b.NodeID] = br
+	}
+	for _, t := range resp.Topics {
+		if t.Topic == nil {
+			continue
+		}
+		if err := CodeError(t.ErrorCode, nil); err != nil {
+			md.TopicErrors[*t.Topic] = err
+			continue
+		}
+		for _, p := range t.Partitions {
+			md.Partitions[TP{*t.Topic, p.Partition}] = partitionOf(&p)
+		}
+	}
+	return md, nil
+}
+
+func partitionOf(p *kmsg.MetadataResponseTopicPartition) Partition {
+	return Partition{
+		Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Offline: p.OfflineReplicas,
+		Err: CodeError(p.ErrorCode, nil),
+	}
+}
+
+// metadataResponse sends one Metadata request, to broker b (nil: any broker).
+func (c *Client) metadataResponse(ctx context.Context, b *kgo.Broker, topics []string) (*kmsg.MetadataResponse, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	if topics != nil {
 		req.Topics = make([]kmsg.MetadataRequestTopic, 0, len(topics))
@@ -141,33 +201,56 @@ func (c *Client) metadataFrom(ctx context.Context, b *kgo.Broker, topics []strin
 	if err != nil {
 		return nil, fmt.Errorf("reading cluster metadata: %w", err)
 	}
-	md := &Metadata{Controller: resp.ControllerID, Brokers: map[int32]Broker{}, Partitions: map[TP]Partition{}, TopicErrors: map[string]error{}}
-	if resp.ClusterID != nil {
-		md.ClusterID = *resp.ClusterID
-	}
-	for _, b := range resp.Brokers {
-		br := Broker{ID: b.NodeID, Host: b.Host, Port: b.Port}
-		if b.Rack != nil {
-			br.Rack = *b.Rack
+	return resp, nil
+}
+
+// epochIndex holds, per topic, the leader epoch of each partition by id
+// (-1 for an id not seen), so that merging another broker's answer costs
+// one map lookup per topic, not one per partition.
+type epochIndex map[string][]int32
+
+func newEpochIndex(parts map[TP]Partition) epochIndex {
+	x := epochIndex{}
+	for key, p := range parts {
+		es := x[key.Topic]
+		if key.Partition < 0 || int(key.Partition) >= len(es)+maxEpochGap {
+			continue // never indexed: merged by the slow path
 		}
-		md.Brokers[b.NodeID] = br
+		for int(key.Partition) >= len(es) {
+			es = append(es, -1)
+		}
+		es[key.Partition] = p.LeaderEpoch
+		x[key.Topic] = es
 	}
+	return x
+}
+
+// maxEpochGap bounds the empty slots an odd partition id can make.
+const maxEpochGap = 1 << 12
+
+// mergeNewer keeps, of resp's partitions, those newer than md's (a higher
+// leader epoch) or that md lacks.
+func mergeNewer(md *Metadata, x epochIndex, resp *kmsg.MetadataResponse) {
 	for _, t := range resp.Topics {
-		if t.Topic == nil {
+		if t.Topic == nil || t.ErrorCode != 0 {
 			continue
 		}
-		if err := CodeError(t.ErrorCode, nil); err != nil {
-			md.TopicErrors[*t.Topic] = err
-			continue
-		}
-		for _, p := range t.Partitions {
-			md.Partitions[TP{*t.Topic, p.Partition}] = Partition{
-				Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Offline: p.OfflineReplicas,
-				Err: CodeError(p.ErrorCode, nil),
+		es := x[*t.Topic]
+		for i := range t.Partitions {
+			p := &t.Partitions[i]
+			if p.Partition >= 0 && int(p.Partition) < len(es) && es[p.Partition] >= 0 && p.LeaderEpoch <= es[p.Partition] {
+				continue // the common case: not newer
+			}
+			key := TP{*t.Topic, p.Partition}
+			if cur, seen := md.Partitions[key]; seen && p.LeaderEpoch <= cur.LeaderEpoch {
+				continue
+			}
+			md.Partitions[key] = partitionOf(p)
+			if p.Partition >= 0 && int(p.Partition) < len(es) {
+				es[p.Partition] = p.LeaderEpoch
 			}
 		}
 	}
-	return md, nil
 }
 
 // Reassignment is a reassignment in flight, as the controller lists it:
