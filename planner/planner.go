@@ -24,6 +24,13 @@ type Input struct {
 	Snapshot                      *plans.Snapshot
 	Mapping                       *plans.Mapping
 	SnapshotSHA256, MappingSHA256 string
+	// TargetCapacity, when positive, is the usable disk of every target
+	// broker the snapshot reports none for, in place of the mapping's
+	// target_capacity.
+	TargetCapacity plans.ByteSize
+	// MaxFill is the share of a target's disk the plan fills at most where
+	// a placement within it exists (0: DefaultMaxFill).
+	MaxFill float64
 }
 
 // Result is a plan with what the pull request summary needs besides it.
@@ -65,7 +72,17 @@ func Build(in Input) (*Result, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	pl, err := newPlacer(snap, m)
+	capacity, maxFill := m.TargetCapacity, in.MaxFill
+	if in.TargetCapacity > 0 {
+		capacity = in.TargetCapacity
+	}
+	if maxFill <= 0 {
+		maxFill = DefaultMaxFill
+	}
+	if maxFill > 1 {
+		return nil, &plans.InputError{File: "planner input", Err: fmt.Errorf("fill limit %.0f%% is above 100%%: give a share of the disk such as 85%%", 100*maxFill)}
+	}
+	pl, err := newPlacer(snap, m, capacity, maxFill)
 	if err != nil {
 		return nil, err
 	}

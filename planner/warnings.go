@@ -18,6 +18,12 @@ const (
 	WarnFewerRacksThanRF WarningKind = "fewer-racks-than-rf"
 	// WarnOverCapacity: a target broker ends with more bytes than its known disk capacity.
 	WarnOverCapacity WarningKind = "over-capacity"
+	// WarnOverFill: a target broker ends above the fill limit of its disk
+	// (85% unless the plan was made with another).
+	WarnOverFill WarningKind = "over-fill-limit"
+	// WarnRackConcentration: a rack's brokers end with far more bytes each
+	// than the mean of all targets (uneven racks under rack spread).
+	WarnRackConcentration WarningKind = "rack-concentration"
 	// WarnPartitionOverStepLimit: a partition copies more than bytes_per_step
 	// (it gets a step of its own) or takes longer than max_step_duration (its
 	// step lasts as long as it does).
@@ -51,7 +57,7 @@ const (
 
 // AllWarningKinds lists every warning kind.
 var AllWarningKinds = []WarningKind{
-	WarnRFAtMinISR, WarnFewerRacksThanRF, WarnOverCapacity, WarnPartitionOverStepLimit,
+	WarnRFAtMinISR, WarnFewerRacksThanRF, WarnOverCapacity, WarnOverFill, WarnRackConcentration, WarnPartitionOverStepLimit,
 	WarnUnknownTopic, WarnUnusedTarget, WarnAlreadyOnTargets, WarnUnderReplicated,
 	WarnLeaderNotPreferred, WarnBrokerMapCollision, WarnRackSpread, WarnBalance,
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -38,6 +39,8 @@ existing path is refused.`,
 			&cli.StringFlag{Name: "snapshot", Usage: "the cluster snapshot (`FILE`, from kshift snapshot)"},
 			&cli.StringFlag{Name: "mapping", Usage: "the mapping a person wrote (`FILE`)"},
 			&cli.StringFlag{Name: "out", Usage: "the output `DIR`; its parent must exist"},
+			&cli.StringFlag{Name: "target-capacity", Usage: "usable disk per target broker, e.g. 2TiB, for brokers the snapshot reports none for (before Kafka 3.3); replaces the mapping's target_capacity"},
+			&cli.StringFlag{Name: "max-fill", Value: "85%", Usage: "the share of a target's disk the plan fills at most where a placement within it exists (`PERCENT`)"},
 		},
 		Action: runPlan,
 		Subcommands: []*cli.Command{
@@ -59,7 +62,11 @@ func runPlan(c *cli.Context) error {
 	if err := checkPlanDir(c.String("out")); err != nil {
 		return err
 	}
-	res, err := planFromFiles(c.String("snapshot"), c.String("mapping"))
+	capacity, maxFill, err := capacityFlags(c)
+	if err != nil {
+		return err
+	}
+	res, err := planFromFiles(c.String("snapshot"), c.String("mapping"), capacity, maxFill)
 	if err != nil {
 		return err
 	}
@@ -74,7 +81,7 @@ func runPlan(c *cli.Context) error {
 // planFromFiles loads the snapshot and mapping, builds the plan and checks it
 // against every invariant the mapping promises. Bad files are bad input
 // (exit 2); a plan that breaks an invariant is refused (exit 3).
-func planFromFiles(snapshotPath, mappingPath string) (*planner.Result, error) {
+func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, maxFill float64) (*planner.Result, error) {
 	snap, snapSHA, err := plans.LoadFile[plans.Snapshot](snapshotPath)
 	if err != nil {
 		return nil, err
@@ -83,7 +90,7 @@ func planFromFiles(snapshotPath, mappingPath string) (*planner.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA})
+	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, TargetCapacity: capacity, MaxFill: maxFill})
 	if err != nil {
 		return nil, nameInputFiles(err, map[string]string{"snapshot": snapshotPath, "mapping": mappingPath})
 	}
@@ -91,6 +98,23 @@ func planFromFiles(snapshotPath, mappingPath string) (*planner.Result, error) {
 		return nil, refused(fmt.Errorf("the planner made a plan that breaks its invariants (a kshift bug: please report it with the snapshot and mapping):\n%w", err))
 	}
 	return res, nil
+}
+
+// capacityFlags reads --target-capacity and --max-fill; bad values are bad input.
+func capacityFlags(c *cli.Context) (plans.ByteSize, float64, error) {
+	var capacity plans.ByteSize
+	if v := c.String("target-capacity"); v != "" {
+		var err error
+		if capacity, err = plans.ParseByteSize(v); err != nil || capacity <= 0 {
+			return 0, 0, badInput(fmt.Errorf("--target-capacity %q: give a positive size such as 2TiB", v))
+		}
+	}
+	v := strings.TrimSpace(c.String("max-fill"))
+	pct, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+	if err != nil || pct <= 0 || pct > 100 {
+		return 0, 0, badInput(fmt.Errorf("--max-fill %q: give a share of the disk above 0%% and at most 100%%, such as 85%%", v))
+	}
+	return capacity, pct / 100, nil
 }
 
 // nameInputFiles replaces the generic file names the planner uses
