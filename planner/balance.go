@@ -61,21 +61,43 @@ func (pl *placer) placeBalanced(order []*part) {
 	}
 	slots := make([]int, nr)
 	inRack := make([]int, nr)
+	// partsLeft counts, per rack, the partitions not yet placed that have a
+	// replica to place there: a broker can take one replica of each, so one
+	// whose share is as large must take one of every partition left.
+	partsLeft := make([]int, nr)
 	for _, p := range order {
 		pl.chooseRacks(p, inRack, rackSize, rackBytes, allowedRacks)
-		for _, r := range p.racks {
-			slots[r]++
+		for k, r := range p.racks {
+			if slices.Contains(p.racks[:k], r) {
+				continue
+			}
+			if pl.forced(p, r, rackSize) {
+				// Every broker of the rack gets a replica: no choice, so
+				// the load counts as held before the shares are made.
+				for _, i := range pl.rackPool[r] {
+					if !slices.Contains(p.current, pl.targets[i]) {
+						pl.replicas[i]++
+						pl.bytes[i] += p.size
+						pl.placed[i]++
+					}
+				}
+				continue
+			}
+			partsLeft[r]++
+			for _, x := range p.racks[k:] {
+				if x == r {
+					slots[r]++
+				}
+			}
 		}
 	}
 
 	// Pass 2: shares and byte targets, rack by rack.
 	quota := make([]int, n)
-	extra := make([]int, nr) // replicas of a rack's share any of its brokers may take, one each
-	gotExtra := make([]bool, n)
 	target := make([]float64, n)
 	for _, r := range allowedRacks {
 		pool := pl.rackPool[r]
-		extra[r] = shareReplicas(pool, pl.replicas, slots[r], quota)
+		shareReplicas(pool, pl.replicas, slots[r], quota)
 		pl.byteTargets(pool, rackBytes[r], target)
 	}
 
@@ -90,17 +112,24 @@ func (pl *placer) placeBalanced(order []*part) {
 				taken[i] = true
 			}
 		}
-		for _, r := range p.racks {
-			i := pl.bestBroker(pl.rackPool[r], p.size, taken, quota, extra[r], gotExtra, target)
+		for k, r := range p.racks {
+			if pl.forced(p, r, rackSize) {
+				if !slices.Contains(p.racks[:k], r) {
+					for _, i := range pl.rackPool[r] {
+						if !taken[i] {
+							chosen = append(chosen, i)
+							taken[i] = true
+						}
+					}
+				}
+				continue
+			}
+			i := pl.bestBroker(pl.rackPool[r], p.size, taken, quota, target, partsLeft[r])
 			if i < 0 {
 				break // refused earlier: RF above the eligible targets
 			}
-			switch {
-			case quota[i] > 0:
+			if quota[i] > 0 {
 				quota[i]--
-			case extra[r] > 0 && !gotExtra[i]:
-				extra[r]--
-				gotExtra[i] = true
 			}
 			chosen = append(chosen, i)
 			taken[i] = true
@@ -125,12 +154,34 @@ func (pl *placer) placeBalanced(order []*part) {
 			}
 			taken[i] = false
 		}
+		for k, r := range p.racks {
+			if !slices.Contains(p.racks[:k], r) && !pl.forced(p, r, rackSize) {
+				partsLeft[r]--
+			}
+		}
 		p.final = final
 		li := chosen[lead]
 		pl.leaders[li]++
 		pl.leadBytes[li] += p.size
 		pl.placedLeaders[li]++
 	}
+}
+
+// forced reports whether p's replicas fill rack r: every broker of it gets
+// one, so placement has no choice there.
+func (pl *placer) forced(p *part, r int32, rackSize []int) bool {
+	n := 0
+	for _, x := range p.racks {
+		if x == r {
+			n++
+		}
+	}
+	for _, id := range p.current {
+		if i := pl.tIndex.at(id); i >= 0 && int32(pl.tRack[i]) == r {
+			n++
+		}
+	}
+	return n >= rackSize[r]
 }
 
 // chooseRacks gives each replica p adds a rack (p.racks): first the racks
@@ -204,10 +255,10 @@ func (pl *placer) chooseRacks(p *part, inRack, rackSize []int, rackBytes []float
 
 // shareReplicas shares add new replicas among the brokers of pool (indexes
 // into held, what each already holds) so that the brokers that receive any
-// end level or level+1 and those above level receive none: it sets quota[i]
-// to what each must receive to reach level and returns how many replicas are
-// left over, each to go to a different broker of the pool (one at most each).
-func shareReplicas(pool []int, held []int, add int, quota []int) int {
+// end at level or level+1 and those above level receive none: it sets
+// quota[i] to what each receives. The replicas left over after the level go
+// one each to the least loaded (then lowest index) of the brokers filled.
+func shareReplicas(pool []int, held []int, add int, quota []int) {
 	sorted := slices.Clone(pool)
 	slices.SortFunc(sorted, func(a, b int) int {
 		if held[a] != held[b] {
@@ -227,14 +278,16 @@ func shareReplicas(pool []int, held []int, add int, quota []int) int {
 		k++
 	}
 	if k == 0 {
-		return 0
+		return
 	}
 	level := (add + sum) / k
 	left := add + sum - level*k
-	for _, i := range sorted[:k] {
+	for j, i := range sorted[:k] {
 		quota[i] = level - held[i]
+		if j < left {
+			quota[i]++
+		}
 	}
-	return left
 }
 
 // byteTargets sets target[i] for the brokers of pool: the rack's bytes
@@ -284,13 +337,14 @@ func (pl *placer) byteTargets(pool []int, total float64, target []float64) {
 
 // bestBroker returns the broker of pool that takes a replica of the given
 // size, -1 when every one is taken: one that stays under its fill limit
-// rather than one that does not; then one with replicas left in its share
-// (its quota, or one of the rack's extra); then the one that needs the most
+// rather than one that does not; then one whose share is as large as the
+// partitions left for its rack (partsLeft: it must take one of each); then
+// one with replicas left in its share; then the one that needs the most
 // bytes per replica left in its share; without share, the fewest replicas,
 // then the fewest bytes. Ties go to the lower index.
-func (pl *placer) bestBroker(pool []int, size plans.ByteSize, taken []bool, quota []int, extra int, gotExtra []bool, target []float64) int {
+func (pl *placer) bestBroker(pool []int, size plans.ByteSize, taken []bool, quota []int, target []float64, partsLeft int) int {
 	best := -1
-	var bestFits, bestShare bool
+	var bestFits, bestUrgent, bestShare bool
 	var bestScore float64
 	for _, i := range pool {
 		if taken[i] {
@@ -298,10 +352,8 @@ func (pl *placer) bestBroker(pool []int, size plans.ByteSize, taken []bool, quot
 		}
 		fits := pl.fillCap[i] == 0 || pl.bytes[i]+size <= pl.fillCap[i]
 		left := quota[i]
-		if extra > 0 && !gotExtra[i] {
-			left++
-		}
 		share := left > 0
+		urgent := quota[i] >= partsLeft
 		score := 0.0
 		if share {
 			score = (target[i] - float64(pl.bytes[i])) / float64(left)
@@ -310,6 +362,10 @@ func (pl *placer) bestBroker(pool []int, size plans.ByteSize, taken []bool, quot
 		case best < 0:
 		case fits != bestFits:
 			if !fits {
+				continue
+			}
+		case urgent != bestUrgent:
+			if !urgent {
 				continue
 			}
 		case share != bestShare:
@@ -325,7 +381,7 @@ func (pl *placer) bestBroker(pool []int, size plans.ByteSize, taken []bool, quot
 				continue
 			}
 		}
-		best, bestFits, bestShare, bestScore = i, fits, share, score
+		best, bestFits, bestUrgent, bestShare, bestScore = i, fits, urgent, share, score
 	}
 	return best
 }
