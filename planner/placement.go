@@ -108,6 +108,8 @@ type placer struct {
 	collisions []string // partitions broker_map sends twice to one target
 	// Topics whose target RF equals min.insync.replicas, or exceeds the racks.
 	atMinISR, fewRacks []string
+	// Topics whose target RF is 1.
+	rf1 []string
 }
 
 func newPlacer(snap *plans.Snapshot, m *plans.Mapping, targetCapacity plans.ByteSize, maxFill float64) (*placer, error) {
@@ -331,6 +333,9 @@ func (pl *placer) collect(r *refusals) {
 	if len(pl.atMinISR) > 0 {
 		pl.warn(WarnRFAtMinISR, fmt.Sprintf("%d topics", len(pl.atMinISR)), "%s: target replication factor equals min.insync.replicas, so one replica down stops producers with acks=all", examples(pl.atMinISR, 10))
 	}
+	if len(pl.rf1) > 0 {
+		pl.warn(WarnRFAtMinISR, fmt.Sprintf("%d topics", len(pl.rf1)), "%s: target replication factor 1, so one broker down takes each of their partitions offline (no replica left to lead them: no producer or consumer gets through) until it is back, and a lost disk loses their data", examples(pl.rf1, 10))
+	}
 	if len(pl.fewRacks) > 0 {
 		pl.warn(WarnFewerRacksThanRF, fmt.Sprintf("%d topics", len(pl.fewRacks)), "%s: replication factor above the %d target racks, so some replicas share a rack", examples(pl.fewRacks, 10), pl.allowedRacks())
 	}
@@ -389,6 +394,8 @@ func (pl *placer) checkRF(r *refusals, t *plans.Topic, minRF, maxRF int) {
 	minISR := t.MinInsyncReplicas()
 	if minRF < minISR {
 		r.add("mapping", loc, "target replication factor %d is below min.insync.replicas %d: producers with acks=all would fail; raise the RF or lower min.insync.replicas first", minRF, minISR)
+	} else if minRF == 1 {
+		pl.rf1 = append(pl.rf1, t.Name)
 	} else if minRF == minISR {
 		pl.atMinISR = append(pl.atMinISR, fmt.Sprintf("%s (RF %d)", t.Name, minRF))
 	}

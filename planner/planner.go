@@ -41,6 +41,8 @@ type Result struct {
 	// Balance is the load of every target broker after the migration and the
 	// spread it reaches against the bounds the planner promises.
 	Balance Balance
+	// RackMapped says a rack_map decided which rack each replica went to.
+	RackMapped bool
 }
 
 // Balance is the final load of the target brokers (see plans.Balance).
@@ -112,7 +114,7 @@ func Build(in Input) (*Result, error) {
 		Totals:         totals(steps, pl.moved),
 		Steps:          steps,
 	}
-	res := &Result{Plan: plan, Balance: pl.balance()}
+	res := &Result{Plan: plan, Balance: pl.balance(), RackMapped: len(m.RackMap) > 0}
 	pl.finalWarnings(res.Balance)
 	res.Warnings = pl.warnings
 	return res, nil
@@ -160,7 +162,14 @@ func copyMapping(m *plans.Mapping) *plans.Mapping {
 }
 
 // refusals collects input problems with their file and location.
-type refusals struct{ errs []error }
+type refusals struct {
+	errs  []error
+	kinds []string // the format of each error: problems of one kind share it
+}
+
+// refusalsPerKind is how many problems of one kind a refusal lists; the
+// rest are counted (one per topic of a 20,000-topic cluster is unreadable).
+const refusalsPerKind = 10
 
 func (r *refusals) add(file, loc, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -168,9 +177,34 @@ func (r *refusals) add(file, loc, format string, args ...any) {
 		msg = loc + ": " + msg
 	}
 	r.errs = append(r.errs, &plans.InputError{File: file, Err: errors.New(msg)})
+	r.kinds = append(r.kinds, file+"\x00"+format)
 }
 
-func (r *refusals) err() error { return errors.Join(r.errs...) }
+// err joins the problems, the first refusalsPerKind of each kind and a
+// count of the others.
+func (r *refusals) err() error {
+	seen := map[string]int{}
+	var order []string
+	var out []error
+	file := map[string]string{}
+	for i, e := range r.errs {
+		k := r.kinds[i]
+		if seen[k] == 0 {
+			order = append(order, k)
+			file[k] = e.(*plans.InputError).File
+		}
+		seen[k]++
+		if seen[k] <= refusalsPerKind {
+			out = append(out, e)
+		}
+	}
+	for _, k := range order {
+		if n := seen[k]; n > refusalsPerKind {
+			out = append(out, &plans.InputError{File: file[k], Err: fmt.Errorf("... and %d more problems like the %d above (%d in all)", n-refusalsPerKind, refusalsPerKind, n)})
+		}
+	}
+	return errors.Join(out...)
+}
 
 func sortedStrings(set map[string]bool) []string {
 	out := make([]string, 0, len(set))

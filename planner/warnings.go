@@ -11,7 +11,8 @@ type WarningKind string
 
 const (
 	// WarnRFAtMinISR: a topic's target RF equals its min.insync.replicas, so
-	// losing one replica (a broker restart) makes producers with acks=all fail.
+	// losing one replica (a broker restart) makes producers with acks=all
+	// fail; at RF 1 a broker down takes the partition offline altogether.
 	WarnRFAtMinISR WarningKind = "rf-equals-min-insync"
 	// WarnFewerRacksThanRF: the target racks a partition may use are fewer
 	// than its RF, so some replicas share a rack.
