@@ -66,38 +66,45 @@ func runPlan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := planFromFiles(c.String("snapshot"), c.String("mapping"), capacity, maxFill)
+	res, checked, err := planFromFiles(c.String("snapshot"), c.String("mapping"), capacity, maxFill)
 	if err != nil {
 		return err
 	}
 	dir := c.String("out")
-	if err := writePlanDir(dir, res); err != nil {
+	if err := writePlanDir(dir, res, checked); err != nil {
 		return err
 	}
 	printPlanned(c.App.Writer, res, dir)
 	return nil
 }
 
-// planFromFiles loads the snapshot and mapping, builds the plan and checks it
-// against every invariant the mapping promises. Bad files are bad input
-// (exit 2); a plan that breaks an invariant is refused (exit 3).
-func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, maxFill float64) (*planner.Result, error) {
+// planFromFiles loads the snapshot and mapping, builds the plan and starts
+// checking it against every invariant the mapping promises; checked waits
+// for that check, which runs beside whatever the caller does next (writing
+// the files): nothing may be kept before checked returns nil. Bad files are
+// bad input (exit 2); a plan that breaks an invariant is refused (exit 3).
+func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, maxFill float64) (res *planner.Result, checked func() error, err error) {
 	snap, snapSHA, err := plans.LoadFile[plans.Snapshot](snapshotPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, mappingSHA, err := plans.LoadFile[plans.Mapping](mappingPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	res, err := planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, TargetCapacity: capacity, MaxFill: maxFill})
+	res, err = planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, TargetCapacity: capacity, MaxFill: maxFill})
 	if err != nil {
-		return nil, nameInputFiles(err, map[string]string{"snapshot": snapshotPath, "mapping": mappingPath})
+		return nil, nil, nameInputFiles(err, map[string]string{"snapshot": snapshotPath, "mapping": mappingPath})
 	}
-	if err := plans.CheckInvariants(res.Plan, snap, plans.CheckOptionsFor(m)); err != nil {
-		return nil, refused(fmt.Errorf("the planner made a plan that breaks its invariants (a kshift bug: please report it with the snapshot and mapping):\n%w", err))
-	}
-	return res, nil
+	done := make(chan error, 1)
+	go func() { done <- plans.CheckInvariants(res.Plan, snap, plans.CheckOptionsFor(m)) }()
+	checked = sync.OnceValue(func() error {
+		if err := <-done; err != nil {
+			return refused(fmt.Errorf("the planner made a plan that breaks its invariants (a kshift bug: please report it with the snapshot and mapping):\n%w", err))
+		}
+		return nil
+	})
+	return res, checked, nil
 }
 
 // capacityFlags reads --target-capacity and --max-fill; bad values are bad input.
@@ -137,32 +144,26 @@ func nameInputFiles(err error, paths map[string]string) error {
 }
 
 // planDirFiles renders the plan, its rollback and its summary. The plan and
-// its rollback are tens of megabytes for a large cluster: they are encoded
-// side by side.
+// its rollback are tens of megabytes for a large cluster: they are streamed
+// to their files (outdir writes the files side by side), never held whole.
 func planDirFiles(res *planner.Result) ([]outdir.File, error) {
-	var planYAML, rollbackYAML []byte
-	var planErr, rollbackErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		rollbackYAML, rollbackErr = plans.Marshal(plans.Rollback(res.Plan))
-	}()
-	planYAML, planErr = plans.Marshal(res.Plan)
 	var summary bytes.Buffer
-	summaryErr := planner.WriteSummary(&summary, res)
-	wg.Wait()
-	switch {
-	case planErr != nil:
-		return nil, fmt.Errorf("encode the plan: %w", planErr)
-	case rollbackErr != nil:
-		return nil, fmt.Errorf("encode the rollback plan: %w", rollbackErr)
-	case summaryErr != nil:
-		return nil, fmt.Errorf("write the summary: %w", summaryErr)
+	if err := planner.WriteSummary(&summary, res); err != nil {
+		return nil, fmt.Errorf("write the summary: %w", err)
 	}
 	return []outdir.File{
-		{Name: planFileName, Data: planYAML},
-		{Name: rollbackFileName, Data: rollbackYAML},
+		{Name: planFileName, Write: func(w io.Writer) error {
+			if err := plans.WritePlan(w, res.Plan); err != nil {
+				return fmt.Errorf("encode the plan: %w", err)
+			}
+			return nil
+		}},
+		{Name: rollbackFileName, Write: func(w io.Writer) error {
+			if err := plans.WritePlan(w, plans.Rollback(res.Plan)); err != nil {
+				return fmt.Errorf("encode the rollback plan: %w", err)
+			}
+			return nil
+		}},
 		{Name: summaryFileName, Data: summary.Bytes()},
 	}, nil
 }
@@ -176,13 +177,17 @@ func checkPlanDir(dir string) error {
 	return nil
 }
 
-// writePlanDir writes the plan directory atomically; a refused --out is bad input.
-func writePlanDir(dir string, res *planner.Result) error {
+// writePlanDir writes the plan directory atomically, and only once checked
+// (the invariant check) returns nil; a refused --out is bad input.
+func writePlanDir(dir string, res *planner.Result, checked func() error) error {
 	files, err := planDirFiles(res)
 	if err != nil {
 		return err
 	}
-	if err := outdir.Write(dir, files); err != nil {
+	if err := outdir.WriteGated(dir, files, checked); err != nil {
+		if errors.Is(err, errRefused) {
+			return err // the invariant check: nothing was put in place
+		}
 		if errors.Is(err, outdir.ErrRefused) {
 			return badInput(fmt.Errorf("--out: %w", err))
 		}
