@@ -61,13 +61,15 @@ func WritePlan(w io.Writer, p *Plan) error {
 			}
 			writeIndented(buf, one, "  ")
 		} else {
-			head := *s
-			head.Partitions = nil
-			one, err := marshalYAMLv3(&head)
-			if err != nil {
-				return err
+			if !appendStepHead(buf, s) {
+				head := *s
+				head.Partitions = nil
+				one, err := marshalYAMLv3(&head)
+				if err != nil {
+					return err
+				}
+				writeSequenceItem(buf, one, "  ")
 			}
-			writeSequenceItem(buf, one, "  ")
 			if len(s.Partitions) > 0 {
 				buf.WriteString("    partitions:\n")
 			}
@@ -98,6 +100,71 @@ func WritePlan(w io.Writer, p *Plan) error {
 		return sc.err
 	}
 	return bw.Flush()
+}
+
+// appendStepHead writes the fields of a reassignment step before its
+// partitions as yaml.v3 does, and reports false (writing nothing) for a step
+// it leaves to yaml.v3: a ZooKeeper step, or a phase or duration yaml.v3
+// might quote.
+func appendStepHead(buf *bytes.Buffer, s *Step) bool {
+	e := &s.Estimate
+	dur, fixed := e.Duration.String(), e.FixedCost.String()
+	if s.ZooKeeper != nil || !isPlain(string(s.Phase)) || !plainDuration(dur) || !plainDuration(fixed) {
+		return false
+	}
+	var b [32]byte
+	field := func(indent, name string, v int64) {
+		buf.WriteString(indent)
+		buf.WriteString(name)
+		buf.Write(strconv.AppendInt(b[:0], v, 10))
+		buf.WriteByte('\n')
+	}
+	field("  - ", "number: ", int64(s.Number))
+	buf.WriteString("    phase: ")
+	buf.WriteString(string(s.Phase))
+	buf.WriteByte('\n')
+	if s.Undoes != 0 {
+		field("    ", "undoes: ", int64(s.Undoes))
+	}
+	if s.Throttle != 0 {
+		field("    ", "throttle: ", int64(s.Throttle))
+	}
+	buf.WriteString("    estimate:\n")
+	field("      ", "bytes_to_copy: ", int64(e.BytesToCopy))
+	if e.BusiestBroker != 0 {
+		field("      ", "busiest_broker: ", int64(e.BusiestBroker))
+	}
+	if e.BusiestBrokerBytes != 0 {
+		field("      ", "busiest_broker_bytes: ", int64(e.BusiestBrokerBytes))
+	}
+	buf.WriteString("      duration: ")
+	buf.WriteString(dur)
+	buf.WriteByte('\n')
+	if e.FixedCost != 0 {
+		buf.WriteString("      fixed_cost: ")
+		buf.WriteString(fixed)
+		buf.WriteByte('\n')
+	}
+	return true
+}
+
+// plainDuration reports whether yaml.v3 writes a Go duration string
+// unquoted: digits and unit letters, starting with a digit and ending with a
+// letter, so that it cannot read as a number.
+func plainDuration(d string) bool {
+	if d == "" || d[0] < '0' || d[0] > '9' {
+		return false
+	}
+	last := d[len(d)-1]
+	if last < 'a' || last > 'z' {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if c := d[i]; !(c >= '0' && c <= '9' || c == '.' || c == 'h' || c == 'm' || c == 's' || c == 'u' || c == 'n') {
+			return false
+		}
+	}
+	return true
 }
 
 func appendFlowIDs(b []byte, ids []int32) []byte {
