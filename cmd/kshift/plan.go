@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +68,7 @@ func runPlan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	limitPlanMemory(c.String("snapshot"))
 	res, checked, err := planFromFiles(c.String("snapshot"), c.String("mapping"), capacity, maxFill)
 	if err != nil {
 		return err
@@ -105,6 +108,27 @@ func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, ma
 		return nil
 	})
 	return res, checked, nil
+}
+
+// planMemoryPerSnapshotByte is how much heap planning takes per byte of
+// snapshot file at its peak, with room: 18 MB of snapshot (200,000
+// partitions) peak at about 150-230 MB of live heap.
+const planMemoryPerSnapshotByte = 14
+
+// limitPlanMemory sets a soft memory limit for planning (unless GOMEMLIMIT
+// says otherwise), so that the garbage collector keeps the heap near what
+// the plan needs instead of letting it double: the peak RSS of a
+// 200,000-partition plan drops from up to 303 to about 250 MiB for a few
+// percent more CPU. Only a soft limit: a larger plan still gets what it needs.
+func limitPlanMemory(snapshotPath string) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := int64(256 << 20)
+	if st, err := os.Stat(snapshotPath); err == nil {
+		limit = max(limit, planMemoryPerSnapshotByte*st.Size())
+	}
+	debug.SetMemoryLimit(limit)
 }
 
 // capacityFlags reads --target-capacity and --max-fill; bad values are bad input.
