@@ -187,7 +187,7 @@ func (pl *placer) forced(p *part, r int32, rackSize []int) bool {
 // chooseRacks gives each replica p adds a rack (p.racks): first the racks
 // the rack_map sends its source replicas to, then racks p does not use yet,
 // then any rack with a broker left, each time the one with the fewest bytes
-// per broker (ties: fewer replicas... then the lower index). inRack is
+// per broker (ties: the lower index). inRack is
 // scratch, all zero on entry and on return.
 func (pl *placer) chooseRacks(p *part, inRack, rackSize []int, rackBytes []float64, allowedRacks []int) {
 	n := 0
