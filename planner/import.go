@@ -136,7 +136,10 @@ func Import(in ImportInput) (*Result, error) {
 			moved[kp.Topic] = map[int32][]int32{}
 		}
 		moved[kp.Topic][kp.Partition] = to
-		if minISR := sp.topic.MinInsyncReplicas(); len(to) == minISR {
+		if len(to) == 1 {
+			warnings = append(warnings, Warning{Kind: WarnRFAtMinISR, Subject: kp.Name(),
+				Message: "ends with 1 replica: one broker down takes it offline (no replica left to lead it) until it is back, and a lost disk loses its data"})
+		} else if minISR := sp.topic.MinInsyncReplicas(); len(to) == minISR {
 			warnings = append(warnings, Warning{Kind: WarnRFAtMinISR, Subject: kp.Name(),
 				Message: fmt.Sprintf("ends with %d replicas, equal to min.insync.replicas %d: one replica down stops acks=all producers", len(to), minISR)})
 		}

@@ -22,6 +22,7 @@ type part struct {
 	canary  int // position in the mapping's canary list
 	chain   moves
 	adds    []int32 // replicas the raise-rf move adds
+	racks   []int32 // the rack index of each replica placement adds
 }
 
 // Ordering classes of the steps (see orderParts).
@@ -90,6 +91,15 @@ type placer struct {
 	// placed and placedLeaders count what the plan puts on each target.
 	placed, placedLeaders []int
 	largest               plans.ByteSize
+	// heldReplicas and heldBytes are what each target holds before the
+	// plan places anything: partitions already there, excluded topics, kept
+	// replicas of partitions caught mid-move.
+	heldReplicas []int
+	heldBytes    []plans.ByteSize
+	// capacity is each target's disk (0: unknown) and fillCap the bytes
+	// it may hold under the fill limit (0: no limit known).
+	capacity, fillCap []plans.ByteSize
+	maxFill           float64
 
 	parts      []*part // partitions to move
 	slab       idSlab
@@ -98,10 +108,12 @@ type placer struct {
 	collisions []string // partitions broker_map sends twice to one target
 	// Topics whose target RF equals min.insync.replicas, or exceeds the racks.
 	atMinISR, fewRacks []string
+	// Topics whose target RF is 1.
+	rf1 []string
 }
 
-func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
-	pl := &placer{snap: snap, m: m, rackOf: map[int32]string{}}
+func newPlacer(snap *plans.Snapshot, m *plans.Mapping, targetCapacity plans.ByteSize, maxFill float64) (*placer, error) {
+	pl := &placer{snap: snap, m: m, rackOf: map[int32]string{}, maxFill: maxFill}
 	var r refusals
 	for _, b := range snap.Brokers {
 		pl.rackOf[b.ID] = b.Rack
@@ -135,6 +147,14 @@ func newPlacer(snap *plans.Snapshot, m *plans.Mapping) (*placer, error) {
 	pl.replicas, pl.bytes = make([]int, n), make([]plans.ByteSize, n)
 	pl.leaders, pl.leadBytes = make([]int, n), make([]plans.ByteSize, n)
 	pl.placed, pl.placedLeaders = make([]int, n), make([]int, n)
+	pl.capacity, pl.fillCap = make([]plans.ByteSize, n), make([]plans.ByteSize, n)
+	for i, id := range pl.targets {
+		pl.capacity[i] = targetCapacity
+		if b := snap.Broker(id); b != nil && b.DiskCapacity > 0 {
+			pl.capacity[i] = b.DiskCapacity
+		}
+		pl.fillCap[i] = plans.ByteSize(float64(pl.capacity[i]) * maxFill)
+	}
 
 	pl.checkRackMap(&r, rackIndex)
 	pl.isAllowed = make([]bool, n)
@@ -313,6 +333,9 @@ func (pl *placer) collect(r *refusals) {
 	if len(pl.atMinISR) > 0 {
 		pl.warn(WarnRFAtMinISR, fmt.Sprintf("%d topics", len(pl.atMinISR)), "%s: target replication factor equals min.insync.replicas, so one replica down stops producers with acks=all", examples(pl.atMinISR, 10))
 	}
+	if len(pl.rf1) > 0 {
+		pl.warn(WarnRFAtMinISR, fmt.Sprintf("%d topics", len(pl.rf1)), "%s: target replication factor 1, so one broker down takes each of their partitions offline (no replica left to lead them: no producer or consumer gets through) until it is back, and a lost disk loses their data", examples(pl.rf1, 10))
+	}
 	if len(pl.fewRacks) > 0 {
 		pl.warn(WarnFewerRacksThanRF, fmt.Sprintf("%d topics", len(pl.fewRacks)), "%s: replication factor above the %d target racks, so some replicas share a rack", examples(pl.fewRacks, 10), pl.allowedRacks())
 	}
@@ -371,6 +394,8 @@ func (pl *placer) checkRF(r *refusals, t *plans.Topic, minRF, maxRF int) {
 	minISR := t.MinInsyncReplicas()
 	if minRF < minISR {
 		r.add("mapping", loc, "target replication factor %d is below min.insync.replicas %d: producers with acks=all would fail; raise the RF or lower min.insync.replicas first", minRF, minISR)
+	} else if minRF == 1 {
+		pl.rf1 = append(pl.rf1, t.Name)
 	} else if minRF == minISR {
 		pl.atMinISR = append(pl.atMinISR, fmt.Sprintf("%s (RF %d)", t.Name, minRF))
 	}
@@ -422,49 +447,49 @@ func (pl *placer) count(replicas []int32, size plans.ByteSize) {
 	}
 }
 
-// place chooses every moved partition's final replica list. Partitions go
-// largest first; each replica goes to the least loaded eligible target by
-// (replicas, bytes, id), which keeps replica counts within one of each other
-// while the large partitions, placed first, are spread by bytes.
+// place chooses every moved partition's final replica list. A broker_map
+// keeps its 1:1 layout (placeMapped); otherwise placeBalanced spreads
+// replicas, bytes and disk fill together.
 func (pl *placer) place() {
 	order := pl.sortParts(func(p *part) (int64, int64) { return -int64(p.size), 0 })
+	for _, p := range order {
+		pl.largest = max(pl.largest, p.size)
+	}
+	if len(pl.m.BrokerMap) > 0 {
+		pl.placeMapped(order)
+	} else {
+		pl.placeBalanced(order)
+	}
+	if len(pl.collisions) > 0 {
+		pl.warn(WarnBrokerMapCollision, fmt.Sprintf("%d partitions", len(pl.collisions)), "broker_map sends two replicas of %s to one target; the second goes to the least loaded other target", examples(pl.collisions, 10))
+	}
+}
+
+// placeMapped places the partitions of a broker_map plan: each replica goes
+// where the map sends it, largest partitions first, and a collision to the
+// least loaded other target by (replicas, bytes, id).
+func (pl *placer) placeMapped(order []*part) {
 	chosen := make([]int, 0, 8)
 	usedRack := make([]bool, len(pl.racks))
 	taken := make([]bool, len(pl.targets))
 	for _, p := range order {
 		chosen = pl.choose(p, chosen[:0], usedRack, taken)
 		final := pl.slab.make(len(chosen))
-		lead := 0
-		if len(pl.m.BrokerMap) == 0 {
-			// Lead with the member that leads the fewest partitions so far.
-			for k, i := range chosen {
-				if l := chosen[lead]; pl.leaders[i] < pl.leaders[l] || (pl.leaders[i] == pl.leaders[l] && pl.leadBytes[i] < pl.leadBytes[l]) {
-					lead = k
-				}
-			}
-		}
-		final[0] = pl.targets[chosen[lead]]
-		k := 1
-		for j, i := range chosen {
-			if j != lead {
-				final[k] = pl.targets[i]
-				k++
-			}
+		for k, i := range chosen {
+			final[k] = pl.targets[i]
 		}
 		p.final = final
 		pl.count(final, p.size)
 		for _, i := range chosen {
-			pl.placed[i]++
+			if !slices.Contains(p.current, pl.targets[i]) {
+				pl.placed[i]++
+			}
 		}
 		pl.placedLeaders[pl.tIndex.at(final[0])]++
-		pl.largest = max(pl.largest, p.size)
 		for _, i := range chosen {
 			usedRack[pl.tRack[i]] = false
 			taken[i] = false
 		}
-	}
-	if len(pl.collisions) > 0 {
-		pl.warn(WarnBrokerMapCollision, fmt.Sprintf("%d partitions", len(pl.collisions)), "broker_map sends two replicas of %s to one target; the second goes to the least loaded other target", examples(pl.collisions, 10))
 	}
 }
 
@@ -575,7 +600,8 @@ func (pl *placer) shiftLeaderChains() {
 	}
 }
 
-// choose picks the target indices of p's replicas, in order of preference.
+// choose picks the target indices of p's replicas under a broker_map, in
+// order of preference.
 func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
 	add := func(i int) {
 		chosen = append(chosen, i)
@@ -589,34 +615,15 @@ func (pl *placer) choose(p *part, chosen []int, usedRack, taken []bool) []int {
 			add(i)
 		}
 	}
-	switch {
-	case len(pl.m.BrokerMap) > 0:
-		for _, id := range p.current {
-			dst, ok := pl.m.BrokerMap[id]
-			if !ok || len(chosen) >= p.rf {
-				continue
-			}
-			if i := pl.tIndex.at(dst); !taken[i] {
-				add(i)
-			} else {
-				pl.collisions = append(pl.collisions, p.name())
-			}
+	for _, id := range p.current {
+		dst, ok := pl.m.BrokerMap[id]
+		if !ok || len(chosen) >= p.rf {
+			continue
 		}
-	case len(pl.m.RackMap) > 0:
-		for _, id := range p.current {
-			if len(chosen) >= p.rf {
-				break
-			}
-			if !pl.sources.has(id) {
-				continue
-			}
-			rack := pl.mappedRack.at(id)
-			if rack < 0 || usedRack[rack] {
-				continue
-			}
-			if i := pl.leastLoaded(pl.rackPool[rack], taken, usedRack, false); i >= 0 {
-				add(i)
-			}
+		if i := pl.tIndex.at(dst); !taken[i] {
+			add(i)
+		} else {
+			pl.collisions = append(pl.collisions, p.name())
 		}
 	}
 	// Fill up: a rack not yet used if there is one, else any free target.
@@ -655,11 +662,7 @@ func (pl *placer) leastLoaded(candidates []int, taken, usedRack []bool, newRack 
 func (pl *placer) balance() Balance {
 	loads := make([]plans.BrokerLoad, len(pl.targets))
 	for i, id := range pl.targets {
-		capacity := pl.m.TargetCapacity
-		if b := pl.snap.Broker(id); b != nil && b.DiskCapacity > 0 {
-			capacity = b.DiskCapacity
-		}
-		loads[i] = plans.BrokerLoad{Broker: id, Rack: pl.racks[pl.tRack[i]], Replicas: pl.replicas[i], Leaders: pl.leaders[i], Bytes: pl.bytes[i], Placed: pl.placed[i], PlacedLeaders: pl.placedLeaders[i], Capacity: capacity}
+		loads[i] = plans.BrokerLoad{Broker: id, Rack: pl.racks[pl.tRack[i]], Replicas: pl.replicas[i], Leaders: pl.leaders[i], Bytes: pl.bytes[i], Placed: pl.placed[i], PlacedLeaders: pl.placedLeaders[i], Capacity: pl.capacity[i]}
 	}
 	return plans.MeasureBalance(pl.balanceScope(), loads, pl.largest)
 }
@@ -681,13 +684,12 @@ func (pl *placer) finalWarnings(b Balance) {
 		pl.warn(WarnRackSpread, fmt.Sprintf("%d partitions", len(shared)), "%s end with replicas sharing a rack although the target racks allow a spread", examples(shared, 10))
 	}
 	for _, l := range b.Brokers {
-		if l.Capacity > 0 && l.Bytes > l.Capacity {
-			pl.warn(WarnOverCapacity, fmt.Sprintf("broker %d", l.Broker), "ends with %s on %s of disk", l.Bytes, l.Capacity)
-		}
 		if l.Replicas == 0 && pl.eligible(pl.tIndex.at(l.Broker)) {
 			pl.warn(WarnUnusedTarget, fmt.Sprintf("broker %d", l.Broker), "receives no replicas")
 		}
 	}
+	pl.diskWarnings()
+	pl.rackWarnings()
 	problems := b.Problems()
 	for i, msg := range problems {
 		if i == 10 {
@@ -695,6 +697,96 @@ func (pl *placer) finalWarnings(b Balance) {
 			break
 		}
 		pl.warn(WarnBalance, "target brokers", "%s", msg)
+	}
+	if len(problems) > 0 {
+		pl.balanceReasons()
+	}
+}
+
+// rackMeans returns the mean bytes per broker of each rack's brokers that
+// may receive replicas, and of all of them.
+func (pl *placer) rackMeans() ([]float64, float64) {
+	sum, size := make([]float64, len(pl.racks)), make([]int, len(pl.racks))
+	var all float64
+	for _, i := range pl.allowed {
+		sum[pl.tRack[i]] += float64(pl.bytes[i])
+		size[pl.tRack[i]]++
+		all += float64(pl.bytes[i])
+	}
+	for r := range sum {
+		if size[r] > 0 {
+			sum[r] /= float64(size[r])
+		}
+	}
+	return sum, all / float64(max(len(pl.allowed), 1))
+}
+
+// diskWarnings warns about targets over their disk or their fill limit,
+// with what put them there.
+func (pl *placer) diskWarnings() {
+	means, _ := pl.rackMeans()
+	for i, id := range pl.targets {
+		c, limit := pl.capacity[i], pl.fillCap[i]
+		if c == 0 || pl.bytes[i] <= limit {
+			continue
+		}
+		kind, over := WarnOverFill, fmt.Sprintf("the fill limit %.0f%%", 100*pl.maxFill)
+		if pl.bytes[i] > c {
+			kind, over = WarnOverCapacity, "its disk"
+		}
+		why := ""
+		switch rack := pl.tRack[i]; {
+		case pl.heldBytes != nil && pl.heldBytes[i] > limit:
+			why = fmt.Sprintf("it held %s before the plan (partitions already on targets, excluded topics, replicas kept from a reassignment caught mid-move)", pl.heldBytes[i])
+		case means[rack] > float64(limit):
+			why = fmt.Sprintf("its rack %q must hold %s per broker on average, as rack spread and the mapping send it its share of every partition: add brokers or disk to rack %q, or lower the replication factor", pl.racks[rack], plans.ByteSize(means[rack]), pl.racks[rack])
+		default:
+			why = fmt.Sprintf("the partition sizes left no broker of its rack with room (largest partition %s)", pl.largest)
+		}
+		pl.warn(kind, fmt.Sprintf("broker %d", id), "ends with %s, %.1f%% of its %s disk, above %s (%s): %s", pl.bytes[i], 100*float64(pl.bytes[i])/float64(c), c, over, plans.ByteSize(float64(c)*pl.maxFill), why)
+	}
+}
+
+// rackConcentration is how far above the mean of all targets a rack's
+// brokers may end, in bytes per broker, before the plan warns.
+const rackConcentration = 1.2
+
+// rackWarnings warns when uneven racks concentrate data: rack spread sends
+// a rack its share of every partition however few brokers it has.
+func (pl *placer) rackWarnings() {
+	if len(pl.m.BrokerMap) > 0 {
+		return
+	}
+	means, all := pl.rackMeans()
+	for r, mean := range means {
+		if all > 0 && mean > rackConcentration*all {
+			pl.warn(WarnRackConcentration, fmt.Sprintf("rack %s", pl.racks[r]), "its %d brokers end with %s each on average, %.2f× the mean of all targets (%s): rack spread gives a rack its share of every partition however few brokers it has; add brokers to it, or check its disks", len(pl.rackPool[r]), plans.ByteSize(mean), mean/all, plans.ByteSize(all))
+		}
+	}
+}
+
+// balanceReasons says what kept the plan from its balance bounds, where the
+// planner can tell.
+func (pl *placer) balanceReasons() {
+	if pl.heldReplicas != nil {
+		var replicas int
+		var bytes plans.ByteSize
+		for i := range pl.targets {
+			replicas += pl.heldReplicas[i]
+			bytes += pl.heldBytes[i]
+		}
+		if replicas > 0 {
+			pl.warn(WarnBalance, "target brokers", "before the plan the targets already held %d replicas (%s) that it cannot move (partitions already on targets, excluded topics, replicas kept from a reassignment caught mid-move); it balances around them as far as their counts and sizes allow", replicas, bytes)
+		}
+	}
+	var limited []string
+	for i, id := range pl.targets {
+		if pl.fillCap[i] > 0 && pl.bytes[i]+pl.largest/2 > pl.fillCap[i] {
+			limited = append(limited, fmt.Sprint(id))
+		}
+	}
+	if len(limited) > 0 {
+		pl.warn(WarnBalance, "target brokers", "brokers %s are at their fill limit %.0f%%, so they take fewer or smaller partitions than their peers", examples(limited, 10), 100*pl.maxFill)
 	}
 }
 

@@ -24,6 +24,13 @@ type Input struct {
 	Snapshot                      *plans.Snapshot
 	Mapping                       *plans.Mapping
 	SnapshotSHA256, MappingSHA256 string
+	// TargetCapacity, when positive, is the usable disk of every target
+	// broker the snapshot reports none for, in place of the mapping's
+	// target_capacity.
+	TargetCapacity plans.ByteSize
+	// MaxFill is the share of a target's disk the plan fills at most where
+	// a placement within it exists (0: DefaultMaxFill).
+	MaxFill float64
 }
 
 // Result is a plan with what the pull request summary needs besides it.
@@ -34,6 +41,8 @@ type Result struct {
 	// Balance is the load of every target broker after the migration and the
 	// spread it reaches against the bounds the planner promises.
 	Balance Balance
+	// RackMapped says a rack_map decided which rack each replica went to.
+	RackMapped bool
 }
 
 // Balance is the final load of the target brokers (see plans.Balance).
@@ -65,7 +74,17 @@ func Build(in Input) (*Result, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	pl, err := newPlacer(snap, m)
+	capacity, maxFill := m.TargetCapacity, in.MaxFill
+	if in.TargetCapacity > 0 {
+		capacity = in.TargetCapacity
+	}
+	if maxFill <= 0 {
+		maxFill = DefaultMaxFill
+	}
+	if maxFill > 1 {
+		return nil, &plans.InputError{File: "planner input", Err: fmt.Errorf("fill limit %.0f%% is above 100%%: give a share of the disk such as 85%%", 100*maxFill)}
+	}
+	pl, err := newPlacer(snap, m, capacity, maxFill)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +114,7 @@ func Build(in Input) (*Result, error) {
 		Totals:         totals(steps, pl.moved),
 		Steps:          steps,
 	}
-	res := &Result{Plan: plan, Balance: pl.balance()}
+	res := &Result{Plan: plan, Balance: pl.balance(), RackMapped: len(m.RackMap) > 0}
 	pl.finalWarnings(res.Balance)
 	res.Warnings = pl.warnings
 	return res, nil
@@ -143,7 +162,14 @@ func copyMapping(m *plans.Mapping) *plans.Mapping {
 }
 
 // refusals collects input problems with their file and location.
-type refusals struct{ errs []error }
+type refusals struct {
+	errs  []error
+	kinds []string // the format of each error: problems of one kind share it
+}
+
+// refusalsPerKind is how many problems of one kind a refusal lists; the
+// rest are counted (one per topic of a 20,000-topic cluster is unreadable).
+const refusalsPerKind = 10
 
 func (r *refusals) add(file, loc, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -151,9 +177,34 @@ func (r *refusals) add(file, loc, format string, args ...any) {
 		msg = loc + ": " + msg
 	}
 	r.errs = append(r.errs, &plans.InputError{File: file, Err: errors.New(msg)})
+	r.kinds = append(r.kinds, file+"\x00"+format)
 }
 
-func (r *refusals) err() error { return errors.Join(r.errs...) }
+// err joins the problems, the first refusalsPerKind of each kind and a
+// count of the others.
+func (r *refusals) err() error {
+	seen := map[string]int{}
+	var order []string
+	var out []error
+	file := map[string]string{}
+	for i, e := range r.errs {
+		k := r.kinds[i]
+		if seen[k] == 0 {
+			order = append(order, k)
+			file[k] = e.(*plans.InputError).File
+		}
+		seen[k]++
+		if seen[k] <= refusalsPerKind {
+			out = append(out, e)
+		}
+	}
+	for _, k := range order {
+		if n := seen[k]; n > refusalsPerKind {
+			out = append(out, &plans.InputError{File: file[k], Err: fmt.Errorf("... and %d more problems like the %d above (%d in all)", n-refusalsPerKind, refusalsPerKind, n)})
+		}
+	}
+	return errors.Join(out...)
+}
 
 func sortedStrings(set map[string]bool) []string {
 	out := make([]string, 0, len(set))

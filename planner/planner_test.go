@@ -281,9 +281,9 @@ func TestStepsTimeAligned(t *testing.T) {
 	if want := []string{"t-0,t-2", "t-1,t-3"}; !slices.Equal(got, want) {
 		t.Errorf("raise-rf steps %q, want %q", got, want)
 	}
-	rate := plans.Rate(float64(m.Throttle) * plans.ThrottleEfficiency)
-	if want := plans.Duration(rate.TimeFor(6 << 30)); total.String() != want.String() {
-		t.Errorf("raise-rf steps take %s, want %s (broker 1 sending 6 GiB)", total, want)
+	// Each step's busiest broker (1) sends 3 GiB; step times are whole seconds.
+	if want := 2 * plans.CopyTime(m.Throttle, 3<<30); total != want {
+		t.Errorf("raise-rf steps take %s, want %s (broker 1 sending 3 GiB in each)", total, want)
 	}
 }
 
@@ -465,6 +465,23 @@ func TestWarnings(t *testing.T) {
 		if !slices.Contains(AllWarningKinds, w.Kind) {
 			t.Errorf("warning kind %q is not in AllWarningKinds", w.Kind)
 		}
+	}
+}
+
+// TestWarningRF1: at RF 1 the warning says a broker down takes the
+// partition offline, not only that acks=all producers stop.
+func TestWarningRF1(t *testing.T) {
+	snap := cluster("1:r1 2:r2 11:z1 12:z2", map[string][][]int32{"t": {{1}}, "u": {{1, 2}}})
+	m := mapping([]int32{1, 2}, []int32{11, 12}, func(m *plans.Mapping) { m.ReplicationFactor.Topics = map[string]int{"u": 1} })
+	res, err := Build(Input{Snapshot: snap, Mapping: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasWarning(res, WarnRFAtMinISR, "t, u: target replication factor 1, so one broker down takes each of their partitions offline") {
+		t.Errorf("no RF-1 warning in %v", res.Warnings)
+	}
+	if hasWarning(res, WarnRFAtMinISR, "acks=all") {
+		t.Errorf("an RF-1 topic warned about acks=all only: %v", res.Warnings)
 	}
 }
 
@@ -650,5 +667,56 @@ func TestRefuseUnkeepableTargetReplicas(t *testing.T) {
 	want = "more than the target replication factor 2"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("want %q, got %v", want, err)
+	}
+}
+
+// TestTotalsAreTheSumOfTheWrittenSteps: the plan header's durations equal
+// the sums of the durations its steps show once written (each rounded to
+// whole seconds), forward and rollback.
+func TestTotalsAreTheSumOfTheWrittenSteps(t *testing.T) {
+	for seed := uint64(1); seed <= 30; seed++ {
+		snap, m, desc := randomCase(seed)
+		res, err := Build(Input{Snapshot: snap, Mapping: m})
+		if err != nil {
+			continue
+		}
+		for _, p := range []*plans.Plan{res.Plan, plans.Rollback(res.Plan)} {
+			back, err := plans.Decode[plans.Plan](marshal(t, p), "plan")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var copyTime, fixed plans.Duration
+			for _, s := range back.Steps {
+				copyTime += s.Estimate.Duration
+				fixed += s.Estimate.FixedCost
+			}
+			if back.Totals.Duration != copyTime || back.Totals.FixedCost != fixed || back.Totals.TotalDuration != copyTime+fixed {
+				t.Errorf("%s: %s header says %s + %s = %s, its steps add up to %s + %s", desc, p.Kind, back.Totals.Duration, back.Totals.FixedCost, back.Totals.TotalDuration, copyTime, fixed)
+			}
+		}
+	}
+}
+
+// TestRefusalsAreSummarised: a problem repeated on every topic is listed for
+// the first few topics and counted for the rest, not printed once per topic.
+func TestRefusalsAreSummarised(t *testing.T) {
+	topics := map[string][][]int32{}
+	for i := range 30 {
+		topics[fmt.Sprintf("t%02d", i)] = [][]int32{{1, 2}}
+	}
+	snap := cluster("1:r1 2:r2 11:z1 12:z2", topics)
+	for i := range snap.Topics {
+		snap.Topics[i].Configs = map[string]string{plans.MinInsyncReplicasKey: "3"}
+	}
+	_, err := Build(Input{Snapshot: snap, Mapping: mapping([]int32{1, 2}, []int32{11, 12}, nil)})
+	problems := plans.Problems(err)
+	if len(problems) != refusalsPerKind+1 {
+		t.Fatalf("%d problems, want %d listed and one count:\n%v", len(problems), refusalsPerKind, err)
+	}
+	if got, want := problems[refusalsPerKind].Error(), "and 20 more problems like the 10 above (30 in all)"; !strings.Contains(got, want) {
+		t.Errorf("last problem %q, want %q", got, want)
+	}
+	if !errors.Is(err, plans.ErrBadInput) {
+		t.Errorf("summarised refusal is not bad input: %v", err)
 	}
 }

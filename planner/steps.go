@@ -518,7 +518,7 @@ func (b *builder) emit(batch []*part, ph plans.Phase) {
 		}
 		s.Estimate.BusiestBroker = busiest
 		s.Estimate.BusiestBrokerBytes = most
-		s.Estimate.Duration = plans.Duration(plans.Rate(float64(b.pl.m.Throttle) * plans.ThrottleEfficiency).TimeFor(most))
+		s.Estimate.Duration = plans.CopyTime(b.pl.m.Throttle, most)
 	}
 	b.resetLoad()
 	b.steps = append(b.steps, s)

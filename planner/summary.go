@@ -149,7 +149,11 @@ func (s *summary) balance() {
 	case plans.BalanceAllTargets:
 		s.printf("Every target broker is compared with the mean of all target brokers.\n\n")
 	case plans.BalanceByRack:
-		s.printf("Each target broker is compared with the mean of the target brokers in its own rack (the rack_map decides how much each rack receives).\n\n")
+		decides := "rack spread decides how much each rack receives: each partition has replicas in as many racks as its replication factor allows"
+		if s.r.RackMapped {
+			decides = "the rack_map decides how much each rack receives"
+		}
+		s.printf("Each target broker is compared with the mean of the target brokers in its own rack (%s).\n\n", decides)
 	default:
 		s.printf("Not bounded by the planner (a broker_map keeps the source layout 1:1, or the plan was imported); the spread is shown for information.\n\n")
 	}

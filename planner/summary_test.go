@@ -67,8 +67,8 @@ func TestWriteSummary(t *testing.T) {
 		"| raise-rf | 2 | 1–2 | 3 | 8.0 GiB | ",
 		// The estimate both ways: in all, and as copy time and fixed costs
 		// (1 s a step, 2 s for the move-leader step's one election batch).
-		"; about **3m7s** in all: **3m2s** copying at the throttle and **5s** of fixed costs.\n",
-		"| raise-rf | 2 | 1–2 | 3 | 8.0 GiB | 3m2s | 2s | 3m4s |\n",
+		"; about **3m8s** in all: **3m3s** copying at the throttle and **5s** of fixed costs.\n",
+		"| raise-rf | 2 | 1–2 | 3 | 8.0 GiB | 3m3s | 2s | 3m5s |\n",
 		"| move-leader | 1 | 3 | 3 | 0 B | 0s | 2s | 2s |\n",
 		"| lower-rf | 1 | 4 | 3 | 0 B | 0s | 1s | 1s |\n",
 		// What an estimate includes, from the model's constants.
@@ -160,6 +160,24 @@ func TestWriteSummaryEmptyPlan(t *testing.T) {
 	for _, want := range []string{"The plan has no steps", "Not measured for this plan", "## Warnings\n\nNone.", "| snapshot sha256 | not recorded |"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// TestWriteSummaryWhatDecidesRackShares: the balance section credits the
+// rack_map only when the mapping has one.
+func TestWriteSummaryWhatDecidesRackShares(t *testing.T) {
+	for _, mapped := range []bool{false, true} {
+		r := summaryResult()
+		r.Balance.Scope = plans.BalanceByRack
+		r.RackMapped = mapped
+		var buf bytes.Buffer
+		if err := WriteSummary(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		says := strings.Contains(buf.String(), "the rack_map decides")
+		if says != mapped {
+			t.Errorf("rack_map in the mapping %v, summary credits it %v", mapped, says)
 		}
 	}
 }

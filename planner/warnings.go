@@ -11,13 +11,20 @@ type WarningKind string
 
 const (
 	// WarnRFAtMinISR: a topic's target RF equals its min.insync.replicas, so
-	// losing one replica (a broker restart) makes producers with acks=all fail.
+	// losing one replica (a broker restart) makes producers with acks=all
+	// fail; at RF 1 a broker down takes the partition offline altogether.
 	WarnRFAtMinISR WarningKind = "rf-equals-min-insync"
 	// WarnFewerRacksThanRF: the target racks a partition may use are fewer
 	// than its RF, so some replicas share a rack.
 	WarnFewerRacksThanRF WarningKind = "fewer-racks-than-rf"
 	// WarnOverCapacity: a target broker ends with more bytes than its known disk capacity.
 	WarnOverCapacity WarningKind = "over-capacity"
+	// WarnOverFill: a target broker ends above the fill limit of its disk
+	// (85% unless the plan was made with another).
+	WarnOverFill WarningKind = "over-fill-limit"
+	// WarnRackConcentration: a rack's brokers end with far more bytes each
+	// than the mean of all targets (uneven racks under rack spread).
+	WarnRackConcentration WarningKind = "rack-concentration"
 	// WarnPartitionOverStepLimit: a partition copies more than bytes_per_step
 	// (it gets a step of its own) or takes longer than max_step_duration (its
 	// step lasts as long as it does).
@@ -51,7 +58,7 @@ const (
 
 // AllWarningKinds lists every warning kind.
 var AllWarningKinds = []WarningKind{
-	WarnRFAtMinISR, WarnFewerRacksThanRF, WarnOverCapacity, WarnPartitionOverStepLimit,
+	WarnRFAtMinISR, WarnFewerRacksThanRF, WarnOverCapacity, WarnOverFill, WarnRackConcentration, WarnPartitionOverStepLimit,
 	WarnUnknownTopic, WarnUnusedTarget, WarnAlreadyOnTargets, WarnUnderReplicated,
 	WarnLeaderNotPreferred, WarnBrokerMapCollision, WarnRackSpread, WarnBalance,
 }

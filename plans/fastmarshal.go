@@ -1,7 +1,9 @@
 package plans
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -12,23 +14,42 @@ import (
 // go through yaml.v3; only the partition lines are written by hand.
 
 func marshalPlan(p *Plan) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(p.Steps)*200 + partitionLines(p)*110 + 1024)
+	if err := WritePlan(&buf, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WritePlan writes p as Marshal does, streaming: a 200,000-partition plan is
+// 73 MB of YAML that need never be held whole in memory.
+func WritePlan(w io.Writer, p *Plan) error {
 	head := *p
 	head.Steps = nil
 	out, err := marshalYAMLv3(&head)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	const empty = "steps: []\n"
 	if len(p.Steps) == 0 {
-		return out, nil
+		_, err := w.Write(out)
+		return err
 	}
 	if !bytes.HasSuffix(out, []byte(empty)) {
-		return marshalYAMLv3(p)
+		out, err := marshalYAMLv3(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(out)
+		return err
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, len(out)+len(p.Steps)*200+partitionLines(p)*110))
+	bw := bufio.NewWriterSize(w, 256<<10)
+	buf := &bytes.Buffer{}
 	buf.Write(out[:len(out)-len(empty)])
 	buf.WriteString("steps:\n")
 	sc := newScalarCache()
+	var num []byte
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		if len(s.Partitions) > 0 && s.ZooKeeper != nil {
@@ -36,43 +57,125 @@ func marshalPlan(p *Plan) ([]byte, error) {
 			// field order by letting yaml.v3 write this step whole.
 			one, err := marshalYAMLv3([]Step{*s})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			writeIndented(buf, one, "  ")
-			continue
-		}
-		head := *s
-		head.Partitions = nil
-		one, err := marshalYAMLv3(&head)
-		if err != nil {
-			return nil, err
-		}
-		writeSequenceItem(buf, one, "  ")
-		if len(s.Partitions) == 0 {
-			continue
-		}
-		buf.WriteString("    partitions:\n")
-		for j := range s.Partitions {
-			m := &s.Partitions[j]
-			buf.WriteString("      - {topic: ")
-			buf.WriteString(sc.flow(m.Topic))
-			buf.WriteString(", partition: ")
-			buf.WriteString(strconv.FormatInt(int64(m.Partition), 10))
-			buf.WriteString(", from: ")
-			writeFlowIDs(buf, m.From)
-			buf.WriteString(", to: ")
-			writeFlowIDs(buf, m.To)
-			if m.Size != 0 {
-				buf.WriteString(", size: ")
-				buf.WriteString(strconv.FormatInt(int64(m.Size), 10))
+		} else {
+			if !appendStepHead(buf, s) {
+				head := *s
+				head.Partitions = nil
+				one, err := marshalYAMLv3(&head)
+				if err != nil {
+					return err
+				}
+				writeSequenceItem(buf, one, "  ")
 			}
-			buf.WriteString("}\n")
+			if len(s.Partitions) > 0 {
+				buf.WriteString("    partitions:\n")
+			}
+			for j := range s.Partitions {
+				m := &s.Partitions[j]
+				num = append(num[:0], "      - {topic: "...)
+				num = append(num, sc.flow(m.Topic)...)
+				num = append(num, ", partition: "...)
+				num = strconv.AppendInt(num, int64(m.Partition), 10)
+				num = append(num, ", from: "...)
+				num = appendFlowIDs(num, m.From)
+				num = append(num, ", to: "...)
+				num = appendFlowIDs(num, m.To)
+				if m.Size != 0 {
+					num = append(num, ", size: "...)
+					num = strconv.AppendInt(num, int64(m.Size), 10)
+				}
+				num = append(num, "}\n"...)
+				buf.Write(num)
+			}
 		}
+		if _, err := bw.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		buf.Reset()
 	}
 	if sc.err != nil {
-		return nil, sc.err
+		return sc.err
 	}
-	return buf.Bytes(), nil
+	return bw.Flush()
+}
+
+// appendStepHead writes the fields of a reassignment step before its
+// partitions as yaml.v3 does, and reports false (writing nothing) for a step
+// it leaves to yaml.v3: a ZooKeeper step, or a phase or duration yaml.v3
+// might quote.
+func appendStepHead(buf *bytes.Buffer, s *Step) bool {
+	e := &s.Estimate
+	dur, fixed := e.Duration.String(), e.FixedCost.String()
+	if s.ZooKeeper != nil || !isPlain(string(s.Phase)) || !plainDuration(dur) || !plainDuration(fixed) {
+		return false
+	}
+	var b [32]byte
+	field := func(indent, name string, v int64) {
+		buf.WriteString(indent)
+		buf.WriteString(name)
+		buf.Write(strconv.AppendInt(b[:0], v, 10))
+		buf.WriteByte('\n')
+	}
+	field("  - ", "number: ", int64(s.Number))
+	buf.WriteString("    phase: ")
+	buf.WriteString(string(s.Phase))
+	buf.WriteByte('\n')
+	if s.Undoes != 0 {
+		field("    ", "undoes: ", int64(s.Undoes))
+	}
+	if s.Throttle != 0 {
+		field("    ", "throttle: ", int64(s.Throttle))
+	}
+	buf.WriteString("    estimate:\n")
+	field("      ", "bytes_to_copy: ", int64(e.BytesToCopy))
+	if e.BusiestBroker != 0 {
+		field("      ", "busiest_broker: ", int64(e.BusiestBroker))
+	}
+	if e.BusiestBrokerBytes != 0 {
+		field("      ", "busiest_broker_bytes: ", int64(e.BusiestBrokerBytes))
+	}
+	buf.WriteString("      duration: ")
+	buf.WriteString(dur)
+	buf.WriteByte('\n')
+	if e.FixedCost != 0 {
+		buf.WriteString("      fixed_cost: ")
+		buf.WriteString(fixed)
+		buf.WriteByte('\n')
+	}
+	return true
+}
+
+// plainDuration reports whether yaml.v3 writes a Go duration string
+// unquoted: digits and unit letters, starting with a digit and ending with a
+// letter, so that it cannot read as a number.
+func plainDuration(d string) bool {
+	if d == "" || d[0] < '0' || d[0] > '9' {
+		return false
+	}
+	last := d[len(d)-1]
+	if last < 'a' || last > 'z' {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if c := d[i]; !(c >= '0' && c <= '9' || c == '.' || c == 'h' || c == 'm' || c == 's' || c == 'u' || c == 'n') {
+			return false
+		}
+	}
+	return true
+}
+
+func appendFlowIDs(b []byte, ids []int32) []byte {
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	return append(b, ']')
 }
 
 func partitionLines(p *Plan) int {
@@ -218,6 +321,9 @@ func isPlain(s string) bool {
 		if !(c == '_' || c == '.' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
 			return false
 		}
+	}
+	if len(s) > 5 {
+		return true // longer than any word below: no need to lower-case it
 	}
 	switch strings.ToLower(s) {
 	case "y", "yes", "n", "no", "true", "false", "on", "off", "null":

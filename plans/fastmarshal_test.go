@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // oddNames are topic names yaml.v3 must quote or that look like other types.
@@ -30,6 +31,11 @@ func randomPlan(rng *rand.Rand) *Plan {
 				s.Partitions = append(s.Partitions, m)
 			}
 			s.Estimate = EstimateMoves(s.Partitions, p.Throttle)
+			// Step heads are written by hand too: vary what they show.
+			s.Estimate.Duration += Duration(time.Duration(rng.IntN(200000)) * time.Second)
+			if rng.IntN(2) == 0 {
+				s.Estimate.FixedCost = FixedCost(s.Phase, len(s.Partitions))
+			}
 		}
 		p.Steps = append(p.Steps, s)
 	}

@@ -181,7 +181,7 @@ func EstimateMoves(moves []Move, throttle Rate) Estimate {
 	}
 	est.BusiestBroker = busiest
 	est.BusiestBrokerBytes = busiestBytes
-	est.Duration = Duration(Rate(float64(throttle) * ThrottleEfficiency).TimeFor(busiestBytes))
+	est.Duration = CopyTime(throttle, busiestBytes)
 	return est
 }
 

@@ -2,6 +2,7 @@ package plans
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -144,22 +145,50 @@ func (s *Snapshot) Validate() error {
 		}
 		topics[t.Name] = true
 		seen := make(map[int32]bool, len(t.Partitions))
-		for _, part := range t.Partitions {
+		for i := range t.Partitions {
+			part := &t.Partitions[i]
+			dup := seen[part.ID]
+			seen[part.ID] = true
+			if part.ID >= 0 && !dup && partitionValid(part, brokers) {
+				continue // the common case: no location to format
+			}
 			loc := fmt.Sprintf("partition %s-%d", t.Name, part.ID)
 			if part.ID < 0 {
 				p.add(loc, "partition id is negative")
 			}
-			if seen[part.ID] {
+			if dup {
 				p.add(loc, "partition is listed twice")
 			}
-			seen[part.ID] = true
-			validateSnapshotPartition(&p, loc, part, brokers)
+			validateSnapshotPartition(&p, loc, *part, brokers)
 		}
 	}
 	if s.ZooKeeper != nil {
 		s.ZooKeeper.validate(&p)
 	}
 	return p.err()
+}
+
+// partitionValid reports, without allocating, whether validateSnapshotPartition
+// would find nothing: replica lists are a handful of ids, so scans beat maps.
+func partitionValid(part *Partition, brokers map[int32]bool) bool {
+	r := part.Replicas
+	if len(r) == 0 || part.Size < 0 {
+		return false
+	}
+	for k, id := range r {
+		if !brokers[id] || slices.Contains(r[:k], id) {
+			return false
+		}
+	}
+	if part.Leader != -1 && !slices.Contains(r, part.Leader) {
+		return false
+	}
+	for _, id := range part.ISR {
+		if !slices.Contains(r, id) {
+			return false
+		}
+	}
+	return true
 }
 
 func validateSnapshotPartition(p *problems, loc string, part Partition, brokers map[int32]bool) {

@@ -80,7 +80,7 @@ func runPlanImport(c *cli.Context) error {
 		return err
 	}
 	dir := c.String("out")
-	if err := writePlanDir(dir, res); err != nil {
+	if err := writePlanDir(dir, res, nil); err != nil {
 		return err
 	}
 	printPlanned(c.App.Writer, res, dir)

@@ -518,3 +518,36 @@ topics:
 		}
 	}
 }
+
+// TestPlanDiskFlags: --target-capacity gives the targets a disk and
+// --max-fill its limit; a plan over it is written with warnings (exit 0),
+// and bad values are bad input.
+func TestPlanDiskFlags(t *testing.T) {
+	snap, mapping, dir := planFixture(t, testSnapshot, strings.Replace(testMapping, "broker_map: {1: 4, 2: 5, 3: 6}\n", "", 1))
+	out := filepath.Join(dir, "plan")
+	// Every rack (one target each) gets orders, 6,000 B; clicks-1 (700 B,
+	// RF 2) goes to racks a and b, clicks-0 (500 B) to c, then a (the racks
+	// with the fewest bytes, ties by order): broker 4 ends with 7,200 B, 90% of
+	// 8,000 B; brokers 5 and 6 with 6,700 and 6,500 B, under 85%.
+	code, _, errMsg := planRun(t, "plan", "--snapshot", snap, "--mapping", mapping, "--out", out, "--target-capacity", "8000B")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errMsg)
+	}
+	summary, _ := os.ReadFile(filepath.Join(out, "SUMMARY.md"))
+	if !strings.Contains(string(summary), "**over-fill-limit** (1)") || !strings.Contains(string(summary), "`broker 4`: ends with 7.0 KiB, 90.0% of its 7.8 KiB disk, above the fill limit 85% (6.6 KiB)") {
+		t.Errorf("no fill-limit warnings:\n%s", summary)
+	}
+	if code, _, errMsg := planRun(t, "plan", "--snapshot", snap, "--mapping", mapping, "--out", out, "--target-capacity", "8000B", "--max-fill", "95%"); code != exitOK {
+		t.Fatalf("--max-fill 95%%: exit %d: %s", code, errMsg)
+	}
+	summary, _ = os.ReadFile(filepath.Join(out, "SUMMARY.md"))
+	if strings.Contains(string(summary), "over-fill-limit") {
+		t.Errorf("fill-limit warnings under a 95%% limit:\n%s", summary)
+	}
+	for _, args := range [][]string{{"--max-fill", "150%"}, {"--max-fill", "lots"}, {"--target-capacity", "-1GiB"}} {
+		code, _, errMsg := planRun(t, append([]string{"plan", "--snapshot", snap, "--mapping", mapping, "--out", out}, args...)...)
+		if code != exitBadInput || !strings.Contains(errMsg, args[0]) {
+			t.Errorf("%v: exit %d (%s), want %d naming the flag", args, code, errMsg, exitBadInput)
+		}
+	}
+}

@@ -20,13 +20,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 )
 
-// File is one output file: a plain name (no directories) and its contents.
+// File is one output file: a plain name (no directories) and its contents,
+// either Data or, streamed, what Write writes (for files too large to hold
+// in memory whole).
 type File struct {
-	Name string
-	Data []byte
+	Name  string
+	Data  []byte
+	Write func(io.Writer) error
 }
 
 // ErrRefused is returned (wrapped) when the destination may not be written:
@@ -42,7 +46,13 @@ var ErrRefused = errors.New("output refused")
 // A crash (kill -9, power loss) between the two renames of a replacement can
 // leave the earlier output under a hidden ".NAME.old-*" name beside dir;
 // nothing is ever left half-written under dir itself.
-func Write(dir string, files []File) error {
+func Write(dir string, files []File) error { return WriteGated(dir, files, nil) }
+
+// WriteGated is Write with a gate: once every file is written (in a hidden
+// temporary directory), gate runs, and dir is only put in place when it
+// returns nil; its error is returned as is. Work that decides whether the
+// output may be kept (a check run beside the writing) ends in gate.
+func WriteGated(dir string, files []File, gate func() error) error {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	names := make([]string, 0, len(files))
@@ -73,8 +83,22 @@ func Write(dir string, files []File) error {
 			os.RemoveAll(tmp)
 		}
 	}()
-	for _, f := range files {
-		if err := writeSynced(filepath.Join(tmp, f.Name), f.Data); err != nil {
+	// The files are independent: they are written side by side.
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = writeSynced(filepath.Join(tmp, f.Name), f)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if gate != nil {
+		if err := gate(); err != nil {
 			return err
 		}
 	}
@@ -263,12 +287,17 @@ func WriteFileFunc(path string, write func(io.Writer) error) error {
 	return syncDir(dir)
 }
 
-func writeSynced(path string, data []byte) error {
+func writeSynced(path string, file File) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	if file.Write != nil {
+		err = file.Write(f)
+	} else {
+		_, err = f.Write(file.Data)
+	}
+	if err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -299,3 +299,41 @@ func TestCheckFile(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteGated: streamed files are written whole; a gate that fails leaves
+// the earlier output in place and nothing behind; one that passes lets the
+// new output in.
+func TestWriteGated(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	if err := Write(dir, files("1")); err != nil {
+		t.Fatal(err)
+	}
+	streamed := []File{{Name: "plan.yaml", Write: func(w io.Writer) error {
+		_, err := io.WriteString(w, "plan 2")
+		return err
+	}}, {Name: "SUMMARY.md", Data: []byte("summary 2")}}
+	stop := errors.New("the check failed")
+	if err := WriteGated(dir, streamed, func() error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("gate error not returned: %v", err)
+	}
+	if got := readAll(t, dir); got["plan.yaml"] != "plan 1" {
+		t.Errorf("a failed gate replaced the output: %v", got)
+	}
+	if l := leftovers(t, parent, "out"); len(l) > 0 {
+		t.Errorf("left behind %v", l)
+	}
+	if err := WriteGated(dir, streamed, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, dir); got["plan.yaml"] != "plan 2" || got["SUMMARY.md"] != "summary 2" {
+		t.Errorf("dir holds %v", got)
+	}
+	failing := []File{{Name: "plan.yaml", Write: func(w io.Writer) error { return errors.New("encode failed") }}, {Name: "SUMMARY.md"}}
+	if err := WriteGated(dir, failing, nil); err == nil || !strings.Contains(err.Error(), "encode failed") {
+		t.Errorf("a failed stream was not reported: %v", err)
+	}
+	if got := readAll(t, dir); got["plan.yaml"] != "plan 2" {
+		t.Errorf("a failed stream replaced the output: %v", got)
+	}
+}
