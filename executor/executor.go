@@ -108,6 +108,11 @@ type Options struct {
 	// ZooKeeperSteps applies and undoes zk-* steps; without it such steps are
 	// refused.
 	ZooKeeperSteps ZooKeeperSteps
+	// RetireWait is how long a retire-sources step (or its undo) waits for
+	// the operator to stop the source brokers (start them again); 0 looks
+	// once. Still waiting then is no error: the step reports it, and a
+	// later run checks again.
+	RetireWait time.Duration
 	// Command names the command in the audit trail ("apply", "rollback", ...).
 	Command string
 	// CommandFlags are the connection flags to print in the commands kshift
