@@ -91,7 +91,7 @@ func (r *stepRun) applyRetire(ctx context.Context) error {
 	}
 	rep := &RetireReport{Sources: slices.Clone(s.Retire.Sources), Controller: -1}
 	r.res.Retire = rep
-	md, registered, err := r.readRetire(ctx)
+	_, registered, err := r.readRetire(ctx)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,8 @@ func (r *stepRun) applyRetire(ctx context.Context) error {
 			return err
 		}
 	}
-	if md, err = r.retireGates(ctx); err != nil {
+	md, err := r.retireGates(ctx)
+	if err != nil {
 		return err
 	}
 	if err := r.lock(ctx); err != nil {
@@ -225,7 +226,20 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 	for key, pt := range md.Partitions {
 		replicas[key] = pt.Replicas
 	}
-	uncovered := inspect.Uncovered(p, replicas)
+	var excludedOn []string
+	var excluded []string
+	for _, s := range p.Steps {
+		if s.Retire != nil {
+			excluded = s.Retire.Excluded
+		}
+	}
+	uncovered := slices.DeleteFunc(inspect.Uncovered(p, replicas), func(key kafkaapi.TP) bool {
+		if slices.Contains(excluded, key.Topic) {
+			excludedOn = append(excludedOn, fmt.Sprintf("%s-%d on %v", key.Topic, key.Partition, replicas[key]))
+			return true
+		}
+		return false
+	})
 	var onSource, led, unsynced, coordinators []string
 	for _, key := range kafkaapi.SortedTPs(md.Partitions) {
 		if plans.IsKshiftTopic(key.Topic) {
@@ -233,7 +247,7 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 		}
 		pt := md.Partitions[key]
 		name := fmt.Sprintf("%s-%d", key.Topic, key.Partition)
-		if on := slices.DeleteFunc(slices.Clone(pt.Replicas), func(id int32) bool { return !isSource(id) }); len(on) > 0 && !slices.Contains(uncovered, key) {
+		if on := slices.DeleteFunc(slices.Clone(pt.Replicas), func(id int32) bool { return !isSource(id) }); len(on) > 0 && !slices.Contains(uncovered, key) && !slices.Contains(excluded, key.Topic) {
 			onSource = append(onSource, fmt.Sprintf("%s on %v", name, on))
 		}
 		switch {
@@ -265,6 +279,7 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 		}
 		add(fmt.Sprintf("%d partition(s) the plan does not cover still have a replica on a source broker (created or added after the plan: take a new snapshot and plan them, then apply that plan first)", len(uncovered)), names)
 	}
+	add(fmt.Sprintf("%d partition(s) of topics the mapping excluded still have a replica on a source broker (stopping the sources would lose them: move them with a plan that does not exclude them, or delete the topics)", len(excludedOn)), excludedOn)
 	add(fmt.Sprintf("%d partition(s) still have a replica on a source broker (apply the plan's earlier steps first)", len(onSource)), onSource)
 	add("leaders on source brokers or missing", led)
 	add("coordinators on source brokers", coordinators)

@@ -23,6 +23,17 @@ func retireStep(snap *plans.Snapshot, m *plans.Mapping) plans.Step {
 		}
 	}
 	r.Bootstrap = strings.Join(addrs, ",")
+	for _, t := range snap.Topics {
+		if !slices.Contains(m.Exclude, t.Name) {
+			continue
+		}
+		if slices.ContainsFunc(t.Partitions, func(p plans.Partition) bool {
+			return slices.ContainsFunc(p.Replicas, func(id int32) bool { return slices.Contains(r.Sources, id) })
+		}) {
+			r.Excluded = append(r.Excluded, t.Name)
+		}
+	}
+	slices.Sort(r.Excluded)
 	return plans.Step{Phase: plans.PhaseRetireSources, Retire: r}
 }
 

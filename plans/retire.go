@@ -16,6 +16,10 @@ type RetireChange struct {
 	// their listeners ("" when it did not): what clients should use. The
 	// step prints the live one.
 	Bootstrap string `yaml:"bootstrap,omitempty"`
+	// Excluded are the topics the mapping left where they are that had a
+	// replica on a source broker: the step refuses while they still do,
+	// since stopping the sources would lose them.
+	Excluded []string `yaml:"excluded,omitempty,flow"`
 	// Restart marks the undo of a retire-sources step, in a rollback plan:
 	// there is nothing to undo in Kafka, only the source brokers to start
 	// again; the step is done once they are all registered.
@@ -54,6 +58,7 @@ func cloneRetireChange(r *RetireChange) *RetireChange {
 	c := *r
 	c.Sources = slices.Clone(r.Sources)
 	c.Targets = slices.Clone(r.Targets)
+	c.Excluded = slices.Clone(r.Excluded)
 	return &c
 }
 
