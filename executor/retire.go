@@ -296,7 +296,7 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 
 // moveController moves the controller off the source brokers the one way
 // ZooKeeper-mode Kafka allows: deleting the /controller znode, which every
-// live broker races to recreate (docs/kafka-behaviour.md 34). A source can
+// live broker races to recreate (docs/kafka-behaviour.md 35). A source can
 // win again: it tries up to DefaultControllerElections times, and if a
 // source still holds it, says so; the stop order then puts that broker
 // last, so that only targets are left to elect when it stops.

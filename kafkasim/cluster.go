@@ -388,7 +388,7 @@ func (c *Cluster) nextAliveAfterLocked(id int32) int32 {
 
 // ReelectController models what deleting the /controller znode does to a
 // ZooKeeper-mode cluster: the controller resigns and the live brokers race
-// to recreate the znode (docs/kafka-behaviour.md 34). On a real 2.4 cluster
+// to recreate the znode (docs/kafka-behaviour.md 35). On a real 2.4 cluster
 // any broker but the old controller won, in no order; the simulator picks
 // the live broker with the next id, wrapping round, so that a test sees
 // the old side win again before the other does. It returns the new

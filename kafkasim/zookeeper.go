@@ -194,7 +194,7 @@ func (c *Cluster) SyncZooKeeper(ctx context.Context) error {
 
 // followControllerZNode re-elects the controller when someone deleted the
 // /controller znode the registration wrote, as the brokers' watches on it
-// make them do (docs/kafka-behaviour.md 34): the next sync writes the
+// make them do (docs/kafka-behaviour.md 35): the next sync writes the
 // winner.
 func (c *Cluster) followControllerZNode(reg *zkRegistration) error {
 	if _, wrote := reg.written["/controller"]; !wrote {
