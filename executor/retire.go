@@ -175,7 +175,7 @@ func (r *stepRun) registeredSources(ctx context.Context, md *kafkaapi.Metadata) 
 }
 
 // zkAdmin returns the cluster's ZooKeeper as a ZooKeeperAdmin, when kshift
-// has one that can be written (not in a dry run).
+// has one (a dry run reads it and deletes nothing: moveController).
 func (e *Executor) zkAdmin() (ZooKeeperAdmin, bool) {
 	if e.opts.ZooKeeper == nil {
 		return nil, false

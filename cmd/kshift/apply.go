@@ -161,7 +161,11 @@ func runApply(c *cli.Context) error {
 				return err
 			}
 		}
-		fmt.Fprintf(c.App.Writer, "step %d (%s): %d partitions, %s to copy\n", n, st.Phase, len(st.Partitions), st.Estimate.BytesToCopy)
+		if st.Retire != nil {
+			fmt.Fprintf(c.App.Writer, "step %d (%s): %s\n", n, st.Phase, st.Retire.Summary())
+		} else {
+			fmt.Fprintf(c.App.Writer, "step %d (%s): %d partitions, %s to copy\n", n, st.Phase, len(st.Partitions), st.Estimate.BytesToCopy)
+		}
 		res, err := s.exec.Apply(c.Context, ref, n)
 		pr.finish()
 		if res != nil {
