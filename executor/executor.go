@@ -113,6 +113,10 @@ type Options struct {
 	// once. Still waiting then is no error: the step reports it, and a
 	// later run checks again.
 	RetireWait time.Duration
+	// ControllerElections bounds how many times a retire-sources step
+	// deletes /controller while a source keeps winning the election
+	// (default DefaultControllerElections).
+	ControllerElections int
 	// Command names the command in the audit trail ("apply", "rollback", ...).
 	Command string
 	// CommandFlags are the connection flags to print in the commands kshift
@@ -195,6 +199,9 @@ func New(k kafkaapi.Requester, opts Options) *Executor {
 	}
 	if opts.Command == "" {
 		opts.Command = d.Command
+	}
+	if opts.ControllerElections <= 0 {
+		opts.ControllerElections = DefaultControllerElections
 	}
 	if opts.DryRunOut == nil {
 		opts.DryRunOut = io.Discard

@@ -297,7 +297,7 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 // moveController moves the controller off the source brokers the one way
 // ZooKeeper-mode Kafka allows: deleting the /controller znode, which every
 // live broker races to recreate (docs/kafka-behaviour.md 35). A source can
-// win again: it tries up to DefaultControllerElections times, and if a
+// win again: it tries up to Options.ControllerElections times, and if a
 // source still holds it, says so; the stop order then puts that broker
 // last, so that only targets are left to elect when it stops.
 func (r *stepRun) moveController(ctx context.Context, rep *RetireReport) error {
@@ -309,7 +309,7 @@ func (r *stepRun) moveController(ctx context.Context, rep *RetireReport) error {
 	}
 	znode := path.Join("/", e.opts.ZooKeeperChroot, "controller")
 	from := rep.Controller
-	for attempt := 1; attempt <= DefaultControllerElections; attempt++ {
+	for attempt := 1; attempt <= e.opts.ControllerElections; attempt++ {
 		cur, version, err := readController(ctx, zka, znode, e.opts.CallTimeout)
 		if err != nil {
 			return err
@@ -355,7 +355,7 @@ func (r *stepRun) moveController(ctx context.Context, rep *RetireReport) error {
 		}
 	}
 	if slices.Contains(s.Retire.Sources, rep.Controller) {
-		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("source broker %d won the controller election %d times in a row: stop it last (the order below does), so that only targets are left to take over", rep.Controller, DefaultControllerElections))
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("a source broker won each of the %d controller elections kshift caused, and source broker %d is the controller: stop it last (the order below does), so that only targets are left to take over", e.opts.ControllerElections, rep.Controller))
 		return nil
 	}
 	// Let the brokers learn of the new controller before clients ask them.

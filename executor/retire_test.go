@@ -56,6 +56,8 @@ func TestRetireStep(t *testing.T) {
 			t.Fatalf("step %d: %v", n, err)
 		}
 	}
+	// Someone else's throttle naming a source: on the checklist.
+	c.alterConfig(t, kmsg.ConfigResourceTypeTopic, "orders", map[string]string{"leader.replication.throttled.replicas": "0:1"})
 	// A topic created after the plan, on a source: uncovered, refused.
 	c.topic(t, "late", 1<<10, nil, []int32{3, 1})
 	_, err := e.Apply(ctx, ref, retire)
@@ -92,6 +94,11 @@ func TestRetireStep(t *testing.T) {
 		return strings.Contains(s, "/kafka/config/brokers/0") && strings.Contains(s, "log.cleaner.threads")
 	}) {
 		t.Errorf("checklist %q does not name broker 0's config", rep.Checklist)
+	}
+	if !slices.ContainsFunc(rep.Checklist, func(s string) bool {
+		return strings.Contains(s, "topic orders: leader.replication.throttled.replicas=0:1 names source broker 1")
+	}) {
+		t.Errorf("checklist %q does not name the throttle list naming broker 1", rep.Checklist)
 	}
 	if st := status(t, e, ref, retire); st.State != StepWaiting || !strings.Contains(st.Detail, "stop source brokers [0 1 2]") {
 		t.Errorf("status after the step: %s (%s)", st.State, st.Detail)
@@ -138,6 +145,52 @@ func TestRetireStep(t *testing.T) {
 	waitRegistered(t, c, conn, 6)
 	if rb, err = e.Rollback(ctx, ref, retire, false); err != nil || !rb.AlreadyDone {
 		t.Errorf("rollback of the retire step with the sources back: %+v, %v", rb, err)
+	}
+}
+
+// TestRetireControllerFallback: when the sources keep winning the
+// controller elections kshift causes (here the cap is 1, and the simulator
+// elects 1), the step says so and puts the controller's broker last
+// in the stop order; stopping it last leaves only targets to elect, and the
+// step is done once the sources left.
+func TestRetireControllerFallback(t *testing.T) {
+	zktest.Require(t)
+	ens := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	conn := zktest.Dial(t, ens.Connect(), false)
+	c := startCluster(t, 200, kafkasim.Config{Controller: 0})
+	ctx := testCtx(t, 120*time.Second)
+	if err := c.RegisterZooKeeper(ctx, conn, "/kafka"); err != nil {
+		t.Fatal(err)
+	}
+	c.topic(t, "orders", 1<<20, nil, []int32{0, 1, 2})
+	p := withRetire(phasedPlan(t, c, 50<<20, "orders"))
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	e, _ := testExecutor(t, c, func(o *Options) {
+		o.ZooKeeper, o.ZooKeeperChroot = conn, "/kafka"
+		o.ControllerElections = 1
+	})
+	for n := 1; n < len(p.Steps); n++ {
+		if _, err := e.Apply(ctx, ref, n); err != nil {
+			t.Fatalf("step %d: %v", n, err)
+		}
+	}
+	res, err := e.Apply(ctx, ref, len(p.Steps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Retire
+	if rep.Controller != 1 || rep.ControllerMoved != "" || !slices.Equal(rep.StopOrder, []int32{0, 2, 1}) ||
+		!strings.Contains(strings.Join(res.Warnings, " "), "source broker 1 is the controller: stop it last") {
+		t.Fatalf("report %+v, warnings %q: want controller 1 (a source), stopped last, and a warning", rep, res.Warnings)
+	}
+	for _, id := range rep.StopOrder {
+		if err := c.StopBroker(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitRegistered(t, c, conn, 3)
+	if res, err = e.Apply(ctx, ref, len(p.Steps)); err != nil || res.Retire.Waiting || res.Retire.Controller < 3 {
+		t.Fatalf("with the sources stopped: %+v, %v; want done with a target controller", res.Retire, err)
 	}
 }
 
