@@ -34,7 +34,13 @@ func TestApplyRetireSources(t *testing.T) {
 		out, err := kshiftCmd(t, append(args, m.connArgs()...)...).CombinedOutput()
 		return string(out), exitCodeOf(err)
 	}
-	out, code := run("apply", m.planPath, "--all", "--auto-continue", "--poll-interval", "20ms")
+	// A dry run of the whole plan checks the step against what the moves
+	// would leave, and deletes nothing.
+	out, code := run("apply", m.planPath, "--all", "--dry-run")
+	if code != 0 || !strings.Contains(out, "would delete "+m.zk.Chroot+"/controller (controller: source broker 0)") || m.c.Controller() != 0 {
+		t.Errorf("apply --all --dry-run: exit %d, controller %d\n%s", code, m.c.Controller(), out)
+	}
+	out, code = run("apply", m.planPath, "--all", "--auto-continue", "--poll-interval", "20ms")
 	if code != 0 {
 		t.Fatalf("apply --all: exit %d\n%s", code, out)
 	}

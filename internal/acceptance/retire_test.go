@@ -61,6 +61,7 @@ func TestRetireSources(t *testing.T) {
 	if got := controllerOf(t, f); strconv.Itoa(int(got)) != moved[2] || got < 3 {
 		t.Errorf("controller %d after the retire step, it said %s", got, moved[2])
 	}
+	t.Logf("apply --all, the retire step:\n%s", out[strings.Index(out, fmt.Sprintf("step %d (retire-sources)", retire.Number)):])
 	order := regexp.MustCompile(`in this order: (\d), (\d)\n`).FindStringSubmatch(out)
 	if order == nil || !strings.Contains(out, "waiting for the operator: source brokers [1 2] are still registered") {
 		t.Fatalf("apply --all printed no stop order or wait:\n%s", out)
