@@ -47,6 +47,9 @@ type StepResult struct {
 	// Notes are things worth knowing that need no action (a lock broken,
 	// throttle records moved from an older kshift's local audit log).
 	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
+	// Retire is what a retire-sources step (or its undo) found and what
+	// the operator must do.
+	Retire *RetireReport `json:"retire,omitempty" yaml:"retire,omitempty"`
 }
 
 // Apply applies step number of the plan: gates, lock, throttles, submit,
@@ -124,6 +127,9 @@ func (e *Executor) applyStep(ctx context.Context, ref PlanRef, s *plans.Step, pr
 func (r *stepRun) runStages(ctx context.Context) error {
 	if r.step.Phase.IsZooKeeper() {
 		return r.applyZooKeeper(ctx)
+	}
+	if r.step.Phase == plans.PhaseRetireSources && r.step.Retire != nil {
+		return r.applyRetire(ctx)
 	}
 	// A step already done with no throttles left by an earlier run changes
 	// nothing: say so without taking the lock another run may hold.
@@ -263,7 +269,7 @@ func (r *stepRun) finish(ctx context.Context, err error) error {
 	if r.run == nil {
 		return err
 	}
-	if r.lease != nil && !r.step.Phase.IsZooKeeper() {
+	if r.lease != nil && r.step.Phase.IsReassignment() {
 		err = r.cleanup(ctx, err)
 	}
 	if uerr := r.unlock(); uerr != nil {

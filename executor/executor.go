@@ -108,6 +108,15 @@ type Options struct {
 	// ZooKeeperSteps applies and undoes zk-* steps; without it such steps are
 	// refused.
 	ZooKeeperSteps ZooKeeperSteps
+	// RetireWait is how long a retire-sources step (or its undo) waits for
+	// the operator to stop the source brokers (start them again); 0 looks
+	// once. Still waiting then is no error: the step reports it, and a
+	// later run checks again.
+	RetireWait time.Duration
+	// ControllerElections bounds how many times a retire-sources step
+	// deletes /controller while a source keeps winning the election
+	// (default DefaultControllerElections).
+	ControllerElections int
 	// Command names the command in the audit trail ("apply", "rollback", ...).
 	Command string
 	// CommandFlags are the connection flags to print in the commands kshift
@@ -190,6 +199,9 @@ func New(k kafkaapi.Requester, opts Options) *Executor {
 	}
 	if opts.Command == "" {
 		opts.Command = d.Command
+	}
+	if opts.ControllerElections <= 0 {
+		opts.ControllerElections = DefaultControllerElections
 	}
 	if opts.DryRunOut == nil {
 		opts.DryRunOut = io.Discard

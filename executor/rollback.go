@@ -22,7 +22,8 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 		return nil, fmt.Errorf("%w: rollback takes the migration plan, this is a %s plan", plans.ErrBadInput, fwd.Kind)
 	}
 	undo := undoStepOf(fwd, s)
-	if undo == nil && !s.Phase.IsZooKeeper() {
+	retire := s.Phase == plans.PhaseRetireSources && s.Retire != nil
+	if undo == nil && !s.Phase.IsZooKeeper() && !retire {
 		return nil, refusal("step %d (%s) cannot be undone", n, s.Phase)
 	}
 	st, err := e.Status(ctx, ref)
@@ -33,10 +34,18 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 		// A pending step goes on too: its undo is then already done (the
 		// step was never applied, or an interrupted rollback's undo finished
 		// inside Kafka), and running it clears the throttles such a run left.
-		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial && got != StepUndoInFlight && got != StepPending {
+		if got := st.Steps[n-1].State; got != StepDone && got != StepPartial && got != StepUndoInFlight && got != StepPending && !retire {
 			return nil, refusal("step %d is %s: rollback undoes a done step (run kshift cancel for a step in flight, or --force)", n, got)
 		}
 		for _, later := range st.Steps[n:] {
+			if later.Phase == plans.PhaseRetireSources {
+				// Nothing to undo there but restarting the sources, which
+				// the steps before need back.
+				if len(later.Stopped) > 0 {
+					return nil, refusal("step %d retired the sources and brokers %v have left: start them again first (kshift rollback --step %d waits for them), or --force", later.Number, later.Stopped, later.Number)
+				}
+				continue
+			}
 			if later.State != StepPending && later.State != StepUnknown {
 				return nil, refusal("step %d is %s: roll back later steps first (--to-step %d unwinds them in order), or --force", later.Number, later.State, n)
 			}
@@ -45,7 +54,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	defer func(saved string) { e.opts.Command = saved }(e.opts.Command)
 	e.opts.Command = "rollback"
 	var res *StepResult
-	if s.Phase.IsZooKeeper() {
+	if s.Phase.IsZooKeeper() || retire {
 		// zkops undoes a ZooKeeper step from the forward step, which records
 		// the membership it found.
 		res, err = e.applyStep(ctx, ref, s, nil, true)

@@ -35,7 +35,7 @@ const (
 )
 
 // AllStepStates lists every step state.
-var AllStepStates = []StepState{StepDone, StepPending, StepInFlight, StepPartial, StepUndoInFlight, StepDrifted, StepUnknown}
+var AllStepStates = []StepState{StepDone, StepPending, StepInFlight, StepPartial, StepUndoInFlight, StepDrifted, StepUnknown, StepWaiting}
 
 // StepStatus is one step of a plan on the live cluster.
 type StepStatus struct {
@@ -53,8 +53,11 @@ type StepStatus struct {
 	// of its undo when that is in flight.
 	BytesTotal  int64 `json:"bytes_total,omitempty" yaml:"bytes_total,omitempty"`
 	BytesCopied int64 `json:"bytes_copied,omitempty" yaml:"bytes_copied,omitempty"`
-	// Detail explains the state of a ZooKeeper step.
+	// Detail explains the state of a ZooKeeper or retire-sources step.
 	Detail string `json:"detail,omitempty" yaml:"detail,omitempty"`
+	// Stopped are, for a retire-sources step, the source brokers no longer
+	// registered.
+	Stopped []int32 `json:"stopped,omitempty" yaml:"stopped,omitempty,flow"`
 	// Problems lists the drifted and in-flight partitions.
 	Problems []PartitionStatus `json:"problems,omitempty" yaml:"problems,omitempty"`
 }
@@ -226,6 +229,14 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 	out := &PlanStatus{ClusterID: v.ClusterID}
 	for i := range p.Steps {
 		s := &p.Steps[i]
+		if s.Phase == plans.PhaseRetireSources && s.Retire != nil {
+			ss, err := e.retireStepStatus(ctx, s)
+			if err != nil {
+				return nil, err
+			}
+			out.Steps = append(out.Steps, ss)
+			continue
+		}
 		if s.Phase.IsZooKeeper() {
 			ss := StepStatus{Number: s.Number, Phase: s.Phase, State: StepUnknown}
 			if e.opts.ZooKeeperSteps != nil {
@@ -327,6 +338,16 @@ func (e *Executor) undoProgress(ctx context.Context, p *plans.Plan, s *plans.Ste
 func (e *Executor) stepDone(ctx context.Context, p *plans.Plan, n int) error {
 	s := p.Step(n)
 	if s == nil {
+		return nil
+	}
+	if s.Phase == plans.PhaseRetireSources && s.Retire != nil {
+		ss, err := e.retireStepStatus(ctx, s)
+		if err != nil {
+			return fmt.Errorf("checking step %d: %w", n, err)
+		}
+		if ss.State != StepDone {
+			return refusal("step %d (%s) is %s (%s): finish it first (or --force-order)", n, s.Phase, ss.State, ss.Detail)
+		}
 		return nil
 	}
 	if s.Phase.IsZooKeeper() {

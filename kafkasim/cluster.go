@@ -367,6 +367,56 @@ func (c *Cluster) lowestAliveLocked() int32 {
 	return best
 }
 
+// nextAliveAfterLocked is the live broker with the next id after id
+// (wrapping round), never id itself unless it is the only one alive: -1
+// when none is alive.
+func (c *Cluster) nextAliveAfterLocked(id int32) int32 {
+	ids := c.brokerIDsLocked() // sorted
+	var after, before []int32
+	for _, cand := range ids {
+		switch b := c.brokers[cand]; {
+		case !b.alive || cand == id:
+		case cand > id:
+			after = append(after, cand)
+		default:
+			before = append(before, cand)
+		}
+	}
+	switch {
+	case len(after) > 0:
+		return after[0]
+	case len(before) > 0:
+		return before[0]
+	case c.brokers[id] != nil && c.brokers[id].alive:
+		return id
+	}
+	return -1
+}
+
+// ReelectController models what deleting the /controller znode does to a
+// ZooKeeper-mode cluster: the controller resigns and the live brokers race
+// to recreate the znode (docs/kafka-behaviour.md 35). On a real 2.4 cluster
+// any broker but the old controller won, in no order; the simulator picks
+// the live broker with the next id, wrapping round, so that a test sees
+// the old side win again before the other does. It returns the new
+// controller. A registered cluster does this by itself when its
+// /controller znode disappears.
+func (c *Cluster) ReelectController() int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reelectLocked()
+}
+
+func (c *Cluster) reelectLocked() int32 {
+	c.advanceLocked()
+	if c.controller != -1 {
+		c.controller = c.nextAliveAfterLocked(c.controller)
+	} else {
+		c.controller = c.lowestAliveLocked()
+	}
+	return c.controller
+}
+
 // Close stops every listener and connection and waits for them to end.
 func (c *Cluster) Close() error {
 	c.mu.Lock()

@@ -23,6 +23,7 @@ type ZooKeeperConn interface {
 	Set(path string, data []byte, version int32) (*zk.Stat, error)
 	Get(path string) ([]byte, *zk.Stat, error)
 	Exists(path string) (bool, *zk.Stat, error)
+	Children(path string) ([]string, *zk.Stat, error)
 	Delete(path string, version int32) error
 }
 
@@ -143,6 +144,9 @@ func (c *Cluster) SyncZooKeeper(ctx context.Context) error {
 	if err := c.pickUpLegacyReassignment(ctx, reg); err != nil {
 		return err
 	}
+	if err := c.followControllerZNode(reg); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	c.advanceLocked()
 	want, ephemeral := c.zkLayoutLocked()
@@ -179,7 +183,7 @@ func (c *Cluster) SyncZooKeeper(ctx context.Context) error {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(gone))) // children before parents
 	for _, p := range gone {
-		if err := reg.conn.Delete(reg.full(p), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if err := reg.deleteTree(reg.full(p)); err != nil {
 			return fmt.Errorf("sync zookeeper: delete %s: %w", reg.full(p), err)
 		}
 		delete(reg.written, p)
@@ -188,7 +192,52 @@ func (c *Cluster) SyncZooKeeper(ctx context.Context) error {
 	return nil
 }
 
+// followControllerZNode re-elects the controller when someone deleted the
+// /controller znode the registration wrote, as the brokers' watches on it
+// make them do (docs/kafka-behaviour.md 35): the next sync writes the
+// winner.
+func (c *Cluster) followControllerZNode(reg *zkRegistration) error {
+	if _, wrote := reg.written["/controller"]; !wrote {
+		return nil
+	}
+	ok, _, err := reg.conn.Exists(reg.full("/controller"))
+	if err != nil {
+		return fmt.Errorf("sync zookeeper: read %s: %w", reg.full("/controller"), err)
+	}
+	if ok {
+		return nil
+	}
+	c.mu.Lock()
+	c.reelectLocked()
+	c.mu.Unlock()
+	delete(reg.written, "/controller")
+	delete(reg.ephemeral, "/controller")
+	return nil
+}
+
 func (r *zkRegistration) full(p string) string { return path.Join(r.chroot, p) }
+
+// deleteTree deletes full and the parents put created under it (a deleted
+// topic's /partitions/P znodes), as Kafka deletes a topic's whole tree.
+func (r *zkRegistration) deleteTree(full string) error {
+	err := r.conn.Delete(full, -1)
+	if !errors.Is(err, zk.ErrNotEmpty) {
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		return err
+	}
+	children, _, cerr := r.conn.Children(full)
+	if cerr != nil {
+		return cerr
+	}
+	for _, c := range children {
+		if err := r.deleteTree(full + "/" + c); err != nil {
+			return err
+		}
+	}
+	return r.deleteTree(full)
+}
 
 // put writes data at p, creating missing parents as empty persistent znodes.
 func (r *zkRegistration) put(p, data string, ephemeral bool) error {

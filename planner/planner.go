@@ -97,7 +97,9 @@ func Build(in Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps = append(append(zkBefore, steps...), zkAfter...)
+	// The retire-sources step ends the Kafka side, before the ensemble the
+	// source brokers use is handed over or forked (docs/concepts.md).
+	steps = append(append(append(zkBefore, steps...), retireStep(snap, m)), zkAfter...)
 	numberSteps(steps)
 
 	plan := &plans.Plan{

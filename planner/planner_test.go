@@ -375,7 +375,7 @@ func TestEstimate(t *testing.T) {
 	if got := e.Duration; got.String() != plans.Duration(wantSeconds*1e9).String() {
 		t.Errorf("duration %s, want %.0fs", got, wantSeconds)
 	}
-	if res.Plan.Totals.BytesToCopy != 6<<30 || res.Plan.Totals.Partitions != 2 || res.Plan.Totals.Steps != 3 {
+	if res.Plan.Totals.BytesToCopy != 6<<30 || res.Plan.Totals.Partitions != 2 || res.Plan.Totals.Steps != 4 {
 		t.Errorf("totals %+v", res.Plan.Totals)
 	}
 	// Besides its copy time each step carries its fixed cost: 1 s a step,

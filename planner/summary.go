@@ -78,6 +78,7 @@ func (s *summary) totals() {
 		s.printf(" ZooKeeper steps are not estimated: they wait on the ensemble, and a fork on you.")
 	}
 	s.printf("\n\n")
+	s.retire()
 }
 
 // estimateIncludes says what a step's estimate is made of, from the model's
@@ -89,6 +90,26 @@ func estimateIncludes() string {
 		"and, for move-leader, %s per election batch and %s between batches (paced elections at `--election-batch %d` / `--election-wait %s`, apply's defaults). "+
 		"Fixed costs are written rounded to whole seconds.",
 		100*plans.ThrottleEfficiency, secs(plans.StepFixedCost), secs(plans.ElectionBatchCost), secs(plans.DefaultElectionWait), plans.DefaultElectionBatch, plans.DefaultElectionWait)
+}
+
+// retire says what the retire-sources step asks of the operator: it is
+// not estimated, since it waits for people.
+func (s *summary) retire() {
+	for _, st := range s.p.Steps {
+		if st.Phase != plans.PhaseRetireSources || st.Retire == nil {
+			continue
+		}
+		r := st.Retire
+		if r.Restart {
+			s.printf("Step %d (retire-sources) has nothing to undo but restarting source brokers %s; the undo of the steps before it needs them.\n\n", st.Number, idList(r.Sources))
+			continue
+		}
+		s.printf("Step %d (retire-sources) is not estimated: it checks that source brokers %s hold nothing, moves the controller off them, and waits for you to stop them", st.Number, idList(r.Sources))
+		if r.Bootstrap != "" {
+			s.printf("; clients then bootstrap from `%s`", r.Bootstrap)
+		}
+		s.printf(".\n\n")
+	}
 }
 
 type phaseTotals struct {

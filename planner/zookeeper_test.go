@@ -99,18 +99,24 @@ func TestZooKeeperSteps(t *testing.T) {
 			if err := rb.Validate(); err != nil {
 				t.Errorf("rollback plan does not validate: %v", err)
 			}
-			// zk-fork and zk-prune have no undo: a fork's rollback starts with the last lower-rf step.
+			// zk-fork and zk-prune have no undo: a fork's rollback starts
+			// with restarting the sources (the retire-sources step's undo).
 			wantFirst := plans.PhaseZKHandover
 			if strings.HasPrefix(tc.last[0], "zk-fork") {
-				wantFirst = plans.PhaseLowerRF
+				wantFirst = plans.PhaseRetireSources
 			}
 			if first, last := rb.Steps[0].Phase, rb.Steps[len(rb.Steps)-1].Phase; first != wantFirst || last != plans.PhaseZKJoin {
 				t.Errorf("rollback plan runs %s first and %s last, want %s and %s", first, last, wantFirst, plans.PhaseZKJoin)
 			}
-			for i, s := range p.Steps[1 : n-len(tc.last)] {
+			// The reassignment steps, then retire-sources: the source
+			// brokers are gone before the ensemble is handed over or forked.
+			for i, s := range p.Steps[1 : n-len(tc.last)-1] {
 				if !s.Phase.IsReassignment() || s.Number != i+2 {
 					t.Errorf("step %d is %s between the zk steps", s.Number, s.Phase)
 				}
+			}
+			if s := p.Steps[n-len(tc.last)-1]; s.Phase != plans.PhaseRetireSources {
+				t.Errorf("step %d before the last zk steps is %s, want %s", s.Number, s.Phase, plans.PhaseRetireSources)
 			}
 			// The plan round-trips through its file format.
 			data, err := plans.Marshal(p)

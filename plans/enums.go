@@ -19,6 +19,11 @@ const (
 	PhaseMoveLeader Phase = "move-leader"
 	// PhaseLowerRF drops the source replicas. No data is copied; sources delete theirs.
 	PhaseLowerRF Phase = "lower-rf"
+	// PhaseRetireSources ends the Kafka side of a migration: it checks that
+	// the source brokers hold nothing, moves the controller off them, tells
+	// the operator which brokers to stop and in what order, and is done once
+	// they have all left the cluster. It copies and reassigns nothing.
+	PhaseRetireSources Phase = "retire-sources"
 	// PhaseZKHandover promotes the target ZooKeeper nodes to voters and retires the
 	// source voters of a dedicated ensemble.
 	PhaseZKHandover Phase = "zk-handover"
@@ -30,7 +35,7 @@ const (
 )
 
 // AllPhases lists every phase in the order a migration runs them.
-var AllPhases = []Phase{PhaseZKJoin, PhaseRaiseRF, PhaseMoveLeader, PhaseLowerRF, PhaseZKHandover, PhaseZKFork, PhaseZKPrune}
+var AllPhases = []Phase{PhaseZKJoin, PhaseRaiseRF, PhaseMoveLeader, PhaseLowerRF, PhaseRetireSources, PhaseZKHandover, PhaseZKFork, PhaseZKPrune}
 
 // IsReassignment reports whether steps of this phase change partition replica lists.
 func (p Phase) IsReassignment() bool {

@@ -312,6 +312,7 @@ func CheckInvariants(p *Plan, snap *Snapshot, opts CheckOptions) error {
 		c.indexSnapshot()
 	}
 	c.throttles()
+	c.retire()
 	for i := range p.Steps {
 		c.step(&p.Steps[i])
 	}

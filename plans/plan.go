@@ -65,6 +65,8 @@ type Step struct {
 	Partitions []Move `yaml:"partitions,omitempty"`
 	// ZooKeeper is the ensemble change of a zk-* step.
 	ZooKeeper *ZooKeeperChange `yaml:"zookeeper,omitempty"`
+	// Retire is what a retire-sources step retires.
+	Retire *RetireChange `yaml:"retire,omitempty"`
 
 	// zeroThrottle records a `throttle: 0` written in the file. Throttle 0
 	// is how a step says it has no rate of its own, so the value alone cannot
@@ -259,6 +261,17 @@ func (s *Step) validate(pr *problems, index int) {
 	}
 	if s.ZooKeeper != nil {
 		s.ZooKeeper.validate(pr, loc)
+	}
+	switch {
+	case s.Phase == PhaseRetireSources && s.Retire == nil:
+		pr.add(loc, "a %s step has no retire section", s.Phase)
+	case s.Phase == PhaseRetireSources:
+		if len(s.Partitions) > 0 || s.ZooKeeper != nil {
+			pr.add(loc, "a %s step lists partitions or a zookeeper section", s.Phase)
+		}
+		s.Retire.validate(pr, loc)
+	case s.Retire != nil:
+		pr.add(loc, "a %s step has a retire section", s.Phase)
 	}
 }
 

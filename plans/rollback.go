@@ -17,7 +17,9 @@ import (
 // ZooKeeper change unchanged: undoing it means restoring the membership the
 // forward step recorded it found (zookeeper.before; zkops.UndoStep), which is
 // what a rollback step (one with Undoes set) asks of the executor. zk-fork and
-// zk-prune cannot be undone (docs/design.md) and have no undo step.
+// zk-prune cannot be undone (docs/design.md) and have no undo step. The
+// undo of a retire-sources step restarts the sources (retire.restart): there
+// is nothing to undo in Kafka, only the source brokers to start again.
 //
 // Deriving the rollback of a rollback plan gives a migration plan with the
 // original moves again (Undoes is then left empty).
@@ -72,6 +74,13 @@ func UndoStep(s *Step, planThrottle Rate) (Step, bool) {
 			}
 		}
 		u.Estimate = EstimateStep(u.Phase, u.Partitions, s.ThrottleOr(planThrottle))
+		return u, true
+	}
+	if s.Phase == PhaseRetireSources && s.Retire != nil {
+		// Nothing to undo in Kafka: the undo is the operator starting the
+		// sources again, which the step waits for.
+		u.Retire = cloneRetireChange(s.Retire)
+		u.Retire.Restart = !s.Retire.Restart
 		return u, true
 	}
 	if s.ZooKeeper == nil || (s.Phase != PhaseZKJoin && s.Phase != PhaseZKHandover) {

@@ -50,7 +50,16 @@ brokers alive, partitions in sync, min.insync.replicas, previous step done) and 
 with the reasons otherwise. A step already done is a no-op; a step left in flight by an
 interrupted run is resumed. Ctrl-C leaves the reassignment to finish in Kafka under its
 throttles and prints how to resume (exit 4); with --cancel-on-interrupt it reverts the step
-instead.`,
+instead.
+
+The retire-sources step (the plan's last Kafka step) changes no replica: it checks that the
+source brokers hold nothing (no replica, leader or coordinator, nothing the plan does not
+cover, nothing moving, everything in sync), moves the controller off them (by deleting
+/controller in ZooKeeper, re-elected until a target wins), and prints the target bootstrap
+list, a checklist of what still names the sources, and the order to stop them in. It is done
+once every source broker has left and nothing went offline or under-replicated: it waits
+--wait-for-sources for that, and a later run checks again. --all stops there while the
+operator stops the sources (exit 0).`,
 		Flags: append(append([]cli.Flag{
 			&cli.IntFlag{Name: "step", Usage: "apply step `N`", DefaultText: "none"},
 			&cli.IntFlag{Name: "through", Usage: "apply steps 1 to `N` (those not done yet), asking before each one that will change something unless --auto-continue", DefaultText: "none"},
@@ -64,6 +73,7 @@ instead.`,
 			&cli.IntFlag{Name: "chunk-size", Value: executor.DefaultOptions().ChunkSize, Usage: "partitions per reassignment request"},
 			&cli.DurationFlag{Name: "stall-after", Value: executor.DefaultOptions().StallAfter, Usage: "report a stall after this long without progress"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the step's progress on this `host:port` (/metrics)"},
+			waitForSourcesFlag("stop"),
 			&cli.DurationFlag{Name: "progress-interval", Value: defaultProgressInterval, Usage: "how often a progress line is written when stderr is not a terminal (0: at every poll)"},
 		}, executorFlags()...), clusterFlags()...),
 		Action: flagsAfterArgs(runApply),
@@ -115,6 +125,7 @@ func runApply(c *cli.Context) error {
 		ElectionWait:      c.Duration("election-wait"),
 		ChunkSize:         c.Int("chunk-size"),
 		StallAfter:        c.Duration("stall-after"),
+		RetireWait:        c.Duration(flagWaitForSources),
 	}
 	if c.IsSet("throttle") {
 		r, err := plans.ParseRate(c.String("throttle"))
@@ -150,7 +161,11 @@ func runApply(c *cli.Context) error {
 				return err
 			}
 		}
-		fmt.Fprintf(c.App.Writer, "step %d (%s): %d partitions, %s to copy\n", n, st.Phase, len(st.Partitions), st.Estimate.BytesToCopy)
+		if st.Retire != nil {
+			fmt.Fprintf(c.App.Writer, "step %d (%s): %s\n", n, st.Phase, st.Retire.Summary())
+		} else {
+			fmt.Fprintf(c.App.Writer, "step %d (%s): %d partitions, %s to copy\n", n, st.Phase, len(st.Partitions), st.Estimate.BytesToCopy)
+		}
 		res, err := s.exec.Apply(c.Context, ref, n)
 		pr.finish()
 		if res != nil {
@@ -159,8 +174,22 @@ func runApply(c *cli.Context) error {
 		if err != nil {
 			return execErr(err)
 		}
+		if res != nil && res.Retire != nil && res.Retire.Waiting {
+			if i < len(steps)-1 {
+				fmt.Fprintf(c.App.Writer, "stopped at step %d: the steps after it need the source brokers gone; once they are, run: kshift apply %s --step %d (it checks they left), then the later steps\n", n, ref.Path, n)
+			}
+			return nil
+		}
 	}
 	return nil
+}
+
+// flagWaitForSources is apply's and rollback's wait for the operator in a
+// retire-sources step.
+const flagWaitForSources = "wait-for-sources"
+
+func waitForSourcesFlag(what string) cli.Flag {
+	return &cli.DurationFlag{Name: flagWaitForSources, Usage: "in a retire-sources step, wait this long for the operator to " + what + " the source brokers (0: look once; a later run checks again)"}
 }
 
 // nextStepPrompt asks whether to go on with step st, saying how long it
@@ -204,6 +233,8 @@ func printStepResult(w io.Writer, res *executor.StepResult, err error) {
 		rate = fmt.Sprintf(", throttled at %s per broker (%s)", res.Rate, res.RateFrom)
 	}
 	switch {
+	case res.Retire != nil:
+		printRetire(w, label, res, err)
 	case res.AlreadyDone:
 		fmt.Fprintf(w, "%s (%s): already done, nothing changed%s\n", label, res.Phase, leftoversNote(res))
 	case err != nil && !sent:

@@ -132,7 +132,13 @@ func runDemo(c *cli.Context) error {
 	// kshift apply --all.
 	e, pr := demoExecutor(c, clients, dir, speed)
 	fmt.Fprintf(out, "\n$ kshift apply %s --all --auto-continue\n", ref.Path)
+	// Every step but retire-sources, which needs the operator (below).
+	var retire *plans.Step
 	for _, s := range ref.Plan.Steps {
+		if s.Phase == plans.PhaseRetireSources {
+			retire = &s
+			break
+		}
 		if err := demoApply(ctx, out, e, ref, &s, pr, d.Clock()); err != nil {
 			return err
 		}
@@ -149,8 +155,12 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 
-	// kshift rollback --step N, and apply it again.
+	// kshift rollback --step N, and apply it again: the last step that
+	// moved replicas.
 	last := &ref.Plan.Steps[len(ref.Plan.Steps)-1]
+	if retire != nil {
+		last = &ref.Plan.Steps[retire.Number-2]
+	}
 	fmt.Fprintf(out, "\n$ kshift rollback %s --step %d   # undo the last step (%s): the source replicas come back\n", ref.Path, last.Number, last.Phase)
 	start := d.Clock().Now()
 	rb, err := e.Rollback(ctx, ref, last.Number, false)
@@ -165,6 +175,12 @@ func runDemo(c *cli.Context) error {
 	fmt.Fprintf(out, "\n$ kshift apply %s --step %d   # and forward again\n", ref.Path, last.Number)
 	if err := demoApply(ctx, out, e, ref, last, pr, d.Clock()); err != nil {
 		return err
+	}
+
+	if retire != nil {
+		if err := demoRetire(ctx, out, e, ref, retire, pr, d); err != nil {
+			return err
+		}
 	}
 
 	// The final assignment, read over the Kafka protocol, and its check.
@@ -327,6 +343,30 @@ func demoApply(ctx context.Context, out io.Writer, e *executor.Executor, ref exe
 		fmt.Fprintf(out, "  (%s of the double's simulated time)\n", clock.Now().Sub(start).Round(time.Second))
 	}
 	return execErr(err)
+}
+
+// demoRetire applies the retire-sources step, stops the source brokers in
+// the order it prints, as the operator would, and applies it again to
+// check that they left.
+func demoRetire(ctx context.Context, out io.Writer, e *executor.Executor, ref executor.PlanRef, s *plans.Step, pr *progressPrinter, d *kafkasim.Cluster) error {
+	fmt.Fprintf(out, "\n$ kshift apply %s --step %d   # retire the sources: checks, controller, checklist\n", ref.Path, s.Number)
+	res, err := e.Apply(ctx, ref, s.Number)
+	pr.finish()
+	if res != nil {
+		printStepResult(out, res, err)
+	}
+	if err != nil {
+		return execErr(err)
+	}
+	order := res.Retire.StopOrder
+	fmt.Fprintf(out, "\n# the operator stops source brokers %v in that order\n", order)
+	for _, id := range order {
+		if err := d.StopBroker(id); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "\n$ kshift apply %s --step %d   # check that they left\n", ref.Path, s.Number)
+	return demoApply(ctx, out, e, ref, s, pr, d.Clock())
 }
 
 // assignmentTable lists every partition's replicas, leader and ISR.

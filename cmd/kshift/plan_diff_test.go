@@ -32,7 +32,7 @@ func TestPlanDiffOutputs(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("markdown: exit %d: %s", code, errMsg)
 	}
-	for _, want := range []string{"### Plan diff for cluster `lkc-test` (migration plan)", "| steps | 9 | 15 | +6 |", "#### Steps", "resized", "added", "#### Partitions"} {
+	for _, want := range []string{"### Plan diff for cluster `lkc-test` (migration plan)", "| steps | 10 | 16 | +6 |", "#### Steps", "resized", "added", "#### Partitions"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -52,7 +52,7 @@ func TestPlanDiffOutputs(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &d); err != nil {
 		t.Fatalf("json: %v\n%s", err, js)
 	}
-	if d.ClusterID != "lkc-test" || d.Old.Totals.Steps != 9 || d.New.Totals.Steps != 15 || len(d.Steps) == 0 {
+	if d.ClusterID != "lkc-test" || d.Old.Totals.Steps != 10 || d.New.Totals.Steps != 16 || len(d.Steps) == 0 {
 		t.Errorf("json diff = %+v", d)
 	}
 

@@ -56,7 +56,11 @@ func runPlanExport(c *cli.Context) error {
 		return err
 	}
 	if !s.Phase.IsReassignment() {
-		return badInput(fmt.Errorf("--step %d: %s step %d changes ZooKeeper, not partitions: nothing to export", s.Number, path, s.Number))
+		what := "changes ZooKeeper"
+		if s.Phase == plans.PhaseRetireSources {
+			what = "retires the source brokers"
+		}
+		return badInput(fmt.Errorf("--step %d: %s step %d %s, not partitions: nothing to export", s.Number, path, s.Number, what))
 	}
 	data, err := plans.MarshalKafkaJSON(plans.KafkaReassignmentFor(s))
 	if err != nil {

@@ -91,6 +91,9 @@ func planTable(p *plans.Plan) table {
 		if s.ZooKeeper != nil {
 			what = s.ZooKeeper.Summary()
 		}
+		if s.Retire != nil {
+			what = s.Retire.Summary()
+		}
 		busiest := "-"
 		if s.Estimate.BusiestBrokerBytes > 0 {
 			busiest = fmt.Sprintf("%d (%s)", s.Estimate.BusiestBroker, s.Estimate.BusiestBrokerBytes)
@@ -114,6 +117,12 @@ func stepTable(p *plans.Plan, s *plans.Step) table {
 	}
 	if s.ZooKeeper != nil {
 		title += "; " + s.ZooKeeper.String()
+	}
+	if s.Retire != nil {
+		title += "; " + s.Retire.Summary()
+		if s.Retire.Bootstrap != "" && !s.Retire.Restart {
+			title += ", bootstrap " + s.Retire.Bootstrap
+		}
 	}
 	tb := table{title: title, header: []string{"topic", "partition", "from", "to", "adds", "removes", "size"}}
 	for i := range s.Partitions {

@@ -334,7 +334,7 @@ func TestPlanShow(t *testing.T) {
 	// Durations are shown both ways: copy time, fixed cost, and in all
 	// (the plan copies 20 KiB at 10 MiB/s: nothing but fixed costs).
 	if !strings.Contains(stdout, ", about 12s (0s copying + 12s fixed)\n") ||
-		!regexp.MustCompile(`│ 4 +│ move-leader │ 2 +│ 0 B +│ - +│ 0s +│ 2s +│ 2s +│`).MatchString(stdout) {
+		!regexp.MustCompile(`│ 4 +│ move-leader +│ 2 +│ 0 B +│ - +│ 0s +│ 2s +│ 2s +│`).MatchString(stdout) {
 		t.Errorf("plan show lacks the estimate as copy time and fixed cost:\n%s", stdout)
 	}
 	code, stdout, errMsg = planRun(t, "plan", "show", planPath, "--step", "1")

@@ -19,8 +19,10 @@ every violation, one per line.
 Without other files it checks what the plan says on its own: steps chain (each
 partition's from is where the previous step left it), each phase does only what
 it may (raise-rf keeps the current replicas first and adds targets, move-leader
-only reorders and leads with a target, lower-rf only drops sources), the
-estimates match the moves, and the plan and every step copy at a positive rate
+only reorders and leads with a target, lower-rf only drops sources), at most one
+retire-sources step, after every reassignment step and before the ZooKeeper
+hand-over or fork, retiring the plan's sources (restarting them in a rollback
+plan; a plan without the step stays valid), the estimates match the moves, and the plan and every step copy at a positive rate
 (the checks apply, rollback and cancel run on every plan they load). With --snapshot it also checks the plan was made from
 that file (hash and cluster id), starts from the snapshot's replicas, never goes
 below min.insync.replicas and keeps rack spread. With --mapping it also checks

@@ -32,7 +32,8 @@ throttle; "ideal reached" at the 0.9x of it a throttled copy reaches).
 
 With --inbound, producers keep writing meanwhile; a step that cannot finish (a
 stall) is given up after --step-limit of simulated time and the rehearsal stops
-(exit 1). ZooKeeper steps are listed, not run. Touches no real cluster.`,
+(exit 1). ZooKeeper steps and the retire-sources step are listed, not run. Touches no real
+cluster.`,
 		Flags: []cli.Flag{
 			&cli.PathFlag{Name: "snapshot", Usage: "the snapshot the plan was made from"},
 			&cli.Float64Flag{Name: "speed", Value: rehearsal.DefaultSpeed, Usage: "simulated time runs this many times faster than real time"},

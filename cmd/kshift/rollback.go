@@ -15,7 +15,9 @@ func newRollbackCommand() *cli.Command {
 		ArgsUsage: "PLAN",
 		Description: `Applies the undo of step N of the migration PLAN (the same step rollback.yaml lists):
 raise-rf drops the added replicas, move-leader restores the order and elects again,
-lower-rf re-adds the source replicas (copying their data back, throttled). Step N must be
+lower-rf re-adds the source replicas (copying their data back, throttled), retire-sources
+has nothing to undo but the source brokers to start again (it waits for them, see
+--wait-for-sources, and the undo of the steps before it needs them). Step N must be
 done and every later step pending, unless --force. --to-step N unwinds every step from the
 last one applied down to N, in reverse order. Same gates, lock, throttles and verification
 as apply.`,
@@ -24,6 +26,7 @@ as apply.`,
 			&cli.IntFlag{Name: "to-step", Usage: "undo every applied step down to and including `N`"},
 			&cli.BoolFlag{Name: "force", Usage: "undo although the step is not done or later steps are not pending"},
 			&cli.BoolFlag{Name: "cancel-on-interrupt", Usage: "on Ctrl-C or SIGTERM, cancel the undo in flight"},
+			waitForSourcesFlag("start again"),
 		}, executorFlags()...), clusterFlags()...),
 		Action: flagsAfterArgs(runRollback),
 	}
@@ -37,7 +40,7 @@ func runRollback(c *cli.Context) error {
 	if c.IsSet("step") == c.IsSet("to-step") {
 		return usageError{"rollback: give exactly one of --step N, --to-step N"}
 	}
-	s, err := openSession(c, ref.Path, "rollback", !c.Bool(flagDryRun), executor.Options{CancelOnInterrupt: c.Bool("cancel-on-interrupt")})
+	s, err := openSession(c, ref.Path, "rollback", !c.Bool(flagDryRun), executor.Options{CancelOnInterrupt: c.Bool("cancel-on-interrupt"), RetireWait: c.Duration(flagWaitForSources)})
 	if err != nil {
 		return err
 	}
@@ -61,6 +64,10 @@ func runRollback(c *cli.Context) error {
 }
 
 func printRollback(c *cli.Context, res *executor.StepResult, err error) {
+	if res.Retire != nil {
+		printStepResult(c.App.Writer, res, err)
+		return
+	}
 	if res.AlreadyDone {
 		fmt.Fprintf(c.App.Writer, "%s (%s): nothing to undo%s\n", plans.StepLabel(res.Step, res.Undoes), res.Phase, leftoversNote(res))
 		printWarnings(c.App.Writer, res)

@@ -19,7 +19,10 @@ func newStatusCommand() *cli.Command {
 		Description: `Reads the live cluster and shows each step as done, in-flight (with copy progress),
 partial (some partitions done: an interrupted run; apply resumes it), undo-in-flight (an
 interrupted kshift rollback of the step, with copy progress; rollback resumes it, cancel
-reverts it), pending or drifted (partitions at neither end of the step, named). With
+reverts it), pending or drifted (partitions at neither end of the step, named). The
+retire-sources step shows pending (a source still holds a replica or the controller),
+waiting-for-operator (the sources hold nothing: stop them in the order shown) or done (every
+source broker has left). With
 --zookeeper it also shows kshift's own state, kept in the cluster's ZooKeeper: the operator
 lock's holder and lease, every throttle kshift set that is still in place with the step it
 belongs to, and a rate set with kshift throttle set.
@@ -91,6 +94,15 @@ func statusTables(p *plans.Plan, st *executor.PlanStatus) []table {
 		}
 	}
 	out := []table{steps}
+	details := table{title: "steps outside Kafka's replica lists", header: []string{"step", "phase", "state", "detail"}}
+	for _, s := range st.Steps {
+		if s.Detail != "" {
+			details.rows = append(details.rows, []string{fmt.Sprint(s.Number), string(s.Phase), string(s.State), s.Detail})
+		}
+	}
+	if len(details.rows) > 0 {
+		out = append(out, details)
+	}
 	if len(problems.rows) > 0 {
 		problems.title = "partitions in flight or drifted"
 		out = append(out, problems)

@@ -224,9 +224,14 @@ func Run(ctx context.Context, snap *plans.Snapshot, p *plans.Plan, o Options) (*
 			rep.Steps = append(rep.Steps, sr)
 			continue
 		}
+		if s.Phase == plans.PhaseRetireSources {
+			sr.Skipped = "retire-sources step: not rehearsed, it waits for the operator to stop the source brokers"
+			rep.Steps = append(rep.Steps, sr)
+			continue
+		}
 		// After a skipped ZooKeeper step the executor cannot tell that the
 		// previous step is done.
-		force := i > 0 && p.Steps[i-1].Phase.IsZooKeeper()
+		force := i > 0 && (p.Steps[i-1].Phase.IsZooKeeper() || p.Steps[i-1].Phase == plans.PhaseRetireSources)
 		e := executor.New(k, executorOptions(o, clients, store, force, &sr))
 		limit := o.StepLimit
 		if limit <= 0 {

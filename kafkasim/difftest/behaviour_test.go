@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -1007,6 +1008,51 @@ var behaviours = []behaviour{
 		if got := legacy(); got != nil {
 			k.t.Errorf("%s after an API move: %v, want none", znode, got)
 		}
+	}},
+	{item: "35", name: "deleting /controller elects another live broker", check: func(k *kit) {
+		conn, root := k.zkConn()
+		controller := func() (int32, int32, bool) {
+			data, st, err := conn.Get(root + "/controller")
+			if errors.Is(err, zk.ErrNoNode) {
+				return -1, -1, false
+			}
+			if err != nil {
+				k.t.Fatalf("reading %s/controller: %v", root, err)
+			}
+			var v struct {
+				BrokerID int32 `json:"brokerid"`
+			}
+			if err := json.Unmarshal(data, &v); err != nil {
+				k.t.Fatalf("%s/controller is %q: %v", root, data, err)
+			}
+			return v.BrokerID, st.Version, true
+		}
+		old, version, ok := controller()
+		if !ok {
+			k.t.Fatal("no /controller znode")
+		}
+		if err := conn.Delete(root+"/controller", version); err != nil {
+			k.t.Fatalf("deleting %s/controller: %v", root, err)
+		}
+		var now int32
+		k.wait(settle, "a broker to recreate /controller", func() error {
+			id, _, ok := controller()
+			if !ok {
+				return errors.New("no /controller yet")
+			}
+			now = id
+			return nil
+		})
+		if !slices.Contains(k.up(), now) {
+			k.t.Errorf("controller %d after deleting /controller (was %d): not a running broker %v", now, old, k.up())
+		}
+		k.wait(settle, "Metadata to name the new controller", func() error {
+			if got := k.controller(); got != now {
+				return fmt.Errorf("Metadata names %d, /controller %d", got, now)
+			}
+			return nil
+		})
+		k.t.Logf("controller %d -> %d", old, now)
 	}},
 
 	// Timings a real cluster cannot be made to show on demand: copy progress
