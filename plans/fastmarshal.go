@@ -104,12 +104,13 @@ func WritePlan(w io.Writer, p *Plan) error {
 
 // appendStepHead writes the fields of a reassignment step before its
 // partitions as yaml.v3 does, and reports false (writing nothing) for a step
-// it leaves to yaml.v3: a ZooKeeper step, or a phase or duration yaml.v3
-// might quote.
+// it leaves to yaml.v3: a ZooKeeper or retire-sources step, or a phase or
+// duration yaml.v3 might quote. A field added to Step must be written here
+// or make the step fall back (TestStepHeadKnowsEveryField).
 func appendStepHead(buf *bytes.Buffer, s *Step) bool {
 	e := &s.Estimate
 	dur, fixed := e.Duration.String(), e.FixedCost.String()
-	if s.ZooKeeper != nil || !isPlain(string(s.Phase)) || !plainDuration(dur) || !plainDuration(fixed) {
+	if s.ZooKeeper != nil || s.Retire != nil || !isPlain(string(s.Phase)) || !plainDuration(dur) || !plainDuration(fixed) {
 		return false
 	}
 	var b [32]byte
