@@ -297,8 +297,12 @@ func TestRateChangedBySomeoneElseIsLeft(t *testing.T) {
 // step being applied). Step 1 is interrupted and finishes in Kafka under
 // its throttles; applying step 2 clears them and says they were step 1's.
 func TestLeftoversNamedByTheirStep(t *testing.T) {
-	c := startCluster(t, 200, kafkasim.Config{})
-	c.topic(t, "orders", 8<<20, nil, []int32{0, 1, 2})
+	// 400 MiB at 10 MiB/s copies for about 30 simulated seconds beyond
+	// Kafka's initial burst (docs/kafka-behaviour.md 32): at 40x about 0.75 s,
+	// long enough for the interrupt to land while it copies on a loaded
+	// machine (a copy done inside the burst let the first run clean up).
+	c := startCluster(t, 40, kafkasim.Config{})
+	c.topic(t, "orders", 400<<20, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
 	ref := PlanRef{Plan: p, Path: "plan.yaml"}
 	ctx := testCtx(t, 60*time.Second)
