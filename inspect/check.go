@@ -43,6 +43,9 @@ const (
 	GateReassignments Gate = "reassignments"
 	// GateThrottles: no throttle is already set (a leftover or someone else's).
 	GateThrottles Gate = "throttles"
+	// GateCoverage: the plan moves every partition that has a replica on
+	// a source broker (Coverage).
+	GateCoverage Gate = "coverage"
 	// GateDiskHeadroom: each target broker has room for the bytes the plan
 	// puts on it.
 	GateDiskHeadroom Gate = "disk-headroom"

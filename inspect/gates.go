@@ -83,6 +83,8 @@ var Gates = Registry{
 		Checks: "no reassignment the step did not start is in flight"},
 	{ID: GateThrottles, Kind: KindReport, Run: throttlesGate, needs: needPartitions | needBrokerConfigs | needTopicConfigs | needZooKeeper,
 		Checks: "no throttle is set already (a leftover or someone else's), with its likely owner"},
+	{ID: GateCoverage, Kind: KindReport, Run: coverageGate, needs: needPartitions,
+		Checks: "the plan moves every partition with a replica on a source broker (a warning: apply and status report it too)"},
 	{ID: GateDiskHeadroom, Kind: KindHealth, Run: diskHeadroomGate, needs: needPartitions | needVersions | needLogDirs,
 		Checks: fmt.Sprintf("each broker that receives data has room for it, keeping %d%% of its disk free", int(HeadroomFraction*100))},
 }

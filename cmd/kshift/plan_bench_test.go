@@ -32,7 +32,7 @@ func BenchmarkPlanEndToEnd(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		res, err := planFromFiles(snapPath, mappingPath)
+		res, err := planFromFiles(snapPath, mappingPath, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kshift/kshift/plans"
+)
+
+// coverageMapping is the mapping of newMigration's cluster: sources 0-2,
+// targets 3-5.
+const coverageMapping = `version: 1
+source_brokers: [0, 1, 2]
+target_brokers: [3, 4, 5]
+limits:
+  partitions_per_step: 4
+  bytes_per_step: 1GiB
+  moves_into_broker: 10
+throttle: 10MiB/s
+`
+
+// TestCoverageCatchUp pins what kshift does with partitions created after
+// the plan (issue 17): status, check --plan and apply name them with the
+// command that covers them; neither status nor apply --all calls the
+// migration finished while they sit on a source broker; the catch-up plan
+// made from a fresh snapshot moves exactly them, after which the
+// migration is finished.
+func TestCoverageCatchUp(t *testing.T) {
+	m := newMigration(t, 200, 1, 2, 1<<20, 10<<20, 4)
+	withLiveStore(t, m.c)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn := m.connArgs()
+	// After planning: a new topic, and a partition added to the plan's own.
+	if err := m.c.CreateTopic("late", [][]int32{{0, 1, 2}}, map[string]string{"min.insync.replicas": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.c.CreateTopic("topic-0-extra", [][]int32{{1, 2, 0}, {2, 0, 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		code, out, errMsg := liveRun(ctx, append(args, conn...)...)
+		return code, out + errMsg
+	}
+	code, out := run("status", m.planPath)
+	if code != exitOK || !strings.Contains(out, "NOT COVERED") || !strings.Contains(out, "late-0 on [0 1 2]") || !strings.Contains(out, "topic-0-extra-1") || !strings.Contains(out, "kshift plan --catch-up "+m.planPath) {
+		t.Fatalf("status before: exit %d, want the uncovered partitions and the catch-up command:\n%s", code, out)
+	}
+	code, out = run("check", "--plan", m.planPath, "--settle", "0s")
+	if !strings.Contains(out, "coverage") || !strings.Contains(out, "late-0") || !strings.Contains(out, "--catch-up") {
+		t.Fatalf("check --plan: exit %d, want the coverage gate naming late-0:\n%s", code, out)
+	}
+	code, out = run("apply", m.planPath, "--all", "--auto-continue", "--poll-interval", "20ms")
+	if code != exitOK {
+		t.Fatalf("apply --all: exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "warning: 3 partition(s) with a replica on a source broker are not in this plan") || !strings.Contains(out, "the migration is NOT finished: 3 partition(s)") || strings.Contains(out, "migration finished") {
+		t.Fatalf("apply --all: want the uncovered partitions named before and the migration not finished after:\n%s", out)
+	}
+	code, out = run("status", m.planPath)
+	if code != exitOK || !strings.Contains(out, "not finished") || strings.Contains(out, "│ finished │") {
+		t.Fatalf("status after the plan: exit %d, want not finished:\n%s", code, out)
+	}
+
+	// The catch-up: a fresh snapshot, a plan of just those partitions.
+	dir := t.TempDir()
+	snap, mapping, catchUp := filepath.Join(dir, "snapshot.yaml"), filepath.Join(dir, "mapping.yaml"), filepath.Join(dir, "catch-up")
+	if err := os.WriteFile(mapping, []byte(coverageMapping), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out = run("snapshot", "--out", snap); code != exitOK {
+		t.Fatalf("snapshot: exit %d:\n%s", code, out)
+	}
+	code, out, errMsg := liveRun(ctx, "plan", "--catch-up", m.planPath, "--snapshot", snap, "--mapping", mapping, "--out", catchUp)
+	if code != exitOK {
+		t.Fatalf("plan --catch-up: exit %d:\n%s%s", code, out, errMsg)
+	}
+	cu, _, err := plans.LoadFile[plans.Plan](filepath.Join(catchUp, "plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := map[string]bool{}
+	for _, s := range cu.Steps {
+		if s.Phase.IsZooKeeper() {
+			t.Errorf("catch-up step %d is a ZooKeeper step", s.Number)
+		}
+		for _, mv := range s.Partitions {
+			moved[mv.Name()] = true
+		}
+	}
+	if len(moved) != 3 || !moved["late-0"] || !moved["topic-0-extra-0"] || !moved["topic-0-extra-1"] {
+		t.Fatalf("catch-up moves %v, want exactly late-0, topic-0-extra-0 and -1", moved)
+	}
+	code, out = run("apply", filepath.Join(catchUp, "plan.yaml"), "--all", "--auto-continue", "--poll-interval", "20ms")
+	if code != exitOK || !strings.Contains(out, "migration finished") {
+		t.Fatalf("apply the catch-up: exit %d, want the migration finished:\n%s", code, out)
+	}
+	code, out = run("status", m.planPath)
+	if code != exitOK || !strings.Contains(out, "│ finished │") || strings.Contains(out, "NOT COVERED") {
+		t.Fatalf("status after the catch-up: exit %d, want finished:\n%s", code, out)
+	}
+	// A second catch-up finds nothing to do.
+	if code, out = run("snapshot", "--out", snap); code != exitOK {
+		t.Fatalf("snapshot: exit %d:\n%s", code, out)
+	}
+	code, _, errMsg = liveRun(ctx, "plan", "--catch-up", m.planPath, "--snapshot", snap, "--mapping", mapping, "--out", filepath.Join(dir, "again"))
+	if code != exitBadInput || !strings.Contains(errMsg, "nothing to catch up") {
+		t.Fatalf("a catch-up with nothing left: exit %d, want %d and nothing to catch up: %s", code, exitBadInput, errMsg)
+	}
+}
