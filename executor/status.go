@@ -55,7 +55,9 @@ type StepStatus struct {
 	// of its undo when that is in flight.
 	BytesTotal  int64 `json:"bytes_total,omitempty" yaml:"bytes_total,omitempty"`
 	BytesCopied int64 `json:"bytes_copied,omitempty" yaml:"bytes_copied,omitempty"`
-	// Detail explains the state of a ZooKeeper step.
+	// Detail explains the state of a ZooKeeper step; for a reassignment
+	// step not done, it names what the step needs that is down (brokers by
+	// role, partitions without a leader, the controller).
 	Detail string `json:"detail,omitempty" yaml:"detail,omitempty"`
 	// Problems lists the drifted and in-flight partitions.
 	Problems []PartitionStatus `json:"problems,omitempty" yaml:"problems,omitempty"`
@@ -243,6 +245,10 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 			continue
 		}
 		ss := summarise(s, states[s.Number])
+		if ss.State != StepDone {
+			// Named at once: a broker the step needs that is down.
+			ss.Detail = brokerFaults(s.Partitions, v, false)
+		}
 		switch {
 		case ss.UndoInFlight > 0:
 			ss.BytesTotal, ss.BytesCopied = e.undoProgress(ctx, p, s, states[s.Number], v)

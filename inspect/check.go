@@ -286,6 +286,12 @@ func targetBrokersGate(c *GateInput) GateResult {
 		}
 	}
 	need := slices.Clone(c.targets)
+	if c.Scope.Step != 0 {
+		// A target the step only drops (the undo of the step that added it,
+		// after it was lost for good) is not needed by the step: the
+		// under-replicated gate's lost-broker rule decides on dropping it.
+		need = slices.DeleteFunc(need, func(b int32) bool { return onto[b] == nil && c.dropsOnly(b) })
+	}
 	for _, id := range sortedIDs(onto) {
 		if !slices.Contains(need, id) {
 			need = append(need, id)
@@ -317,6 +323,12 @@ func targetBrokersGate(c *GateInput) GateResult {
 		pass = fmt.Sprintf("%d brokers registered and answering (the targets and those the step moves replicas onto)", len(need))
 	}
 	return result(GateTargetBrokers, f, "brokers the plan needs are missing or unreachable", pass, StatusFail)
+}
+
+// dropsOnly reports whether some move of the scope drops a replica on
+// broker b (b in its from, not in its to).
+func (c *GateInput) dropsOnly(b int32) bool {
+	return slices.ContainsFunc(c.moves, func(m plans.Move) bool { return slices.Contains(m.From, b) && !slices.Contains(m.To, b) })
 }
 
 // nameList lists names, the first few in full.
@@ -448,8 +460,15 @@ func offlineGate(c *GateInput) GateResult {
 }
 
 func underReplicatedGate(c *GateInput) GateResult {
-	var f []Finding
-	c.eachPartition(func(_ *plans.Topic, id PartitionID, p *plans.Partition) {
+	moves := map[PartitionID]*plans.Move{}
+	if c.Scope.Step != 0 {
+		for i := range c.moves {
+			m := &c.moves[i]
+			moves[PartitionID{m.Topic, m.Partition}] = m
+		}
+	}
+	var f, dropped []Finding
+	c.eachPartition(func(t *plans.Topic, id PartitionID, p *plans.Partition) {
 		if p.Leader < 0 {
 			return // offline: the offline gate's
 		}
@@ -461,12 +480,69 @@ func underReplicatedGate(c *GateInput) GateResult {
 				missing = append(missing, r)
 			}
 		}
-		if len(missing) > 0 {
-			f = append(f, Finding{Subject: id.String(), Detail: fmt.Sprintf("replicas %v, isr %v: %v not in sync", p.Replicas, p.ISR, missing)})
+		if len(missing) == 0 {
+			return
 		}
+		detail := fmt.Sprintf("replicas %v, isr %v: %v not in sync", p.Replicas, p.ISR, missing)
+		if m := moves[id]; m != nil {
+			ok, why := c.dropsLostReplicas(t, p, m, missing)
+			if ok {
+				dropped = append(dropped, Finding{Subject: id.String(), Detail: detail + ": " + why})
+				return
+			}
+			if why != "" {
+				detail += " (" + why + ")"
+			}
+		}
+		f = append(f, Finding{Subject: id.String(), Detail: detail})
 	})
-	return result(GateUnderReplicated, f, fmt.Sprintf("%d partitions under-replicated (a replica is out of the ISR): wait until they catch up", len(f)),
+	if len(f) == 0 && len(dropped) > 0 {
+		return GateResult{Gate: GateUnderReplicated, Status: StatusWarn, Findings: dropped,
+			Summary: fmt.Sprintf("%d partitions have replicas out of the ISR on brokers that are down, which the step drops: safe, since every replica it keeps is in sync and at least min.insync.replicas remain (the lost-broker rule)", len(dropped))}
+	}
+	return result(GateUnderReplicated, append(f, dropped...), fmt.Sprintf("%d partitions under-replicated (a replica is out of the ISR): wait until they catch up", len(f)),
 		"every replica in sync, "+c.scopeText(), StatusFail)
+}
+
+// dropsLostReplicas applies the lost-broker rule to a partition whose
+// replicas missing are out of the ISR: the step's move m may go on when
+// every one of them is on a broker that is down (not registered) and m
+// drops it, every replica m keeps is in the ISR, and m leaves at least
+// min.insync.replicas replicas. Copying from such a partition needs none
+// of the lost replicas, and removing them is what recovering from a lost
+// broker takes (docs/operating.md, "A broker lost mid-migration"). It says
+// why the move may go on, or why not ("" when the rule does not concern
+// the partition: no missing replica is on a down broker).
+func (c *GateInput) dropsLostReplicas(t *plans.Topic, p *plans.Partition, m *plans.Move, missing []int32) (bool, string) {
+	down := func(b int32) bool {
+		return c.State.Snapshot.Broker(b) == nil || slices.Contains(c.State.Unregistered, b)
+	}
+	var lost []int32
+	for _, r := range missing {
+		if down(r) {
+			lost = append(lost, r)
+		}
+	}
+	if len(lost) == 0 {
+		return false, ""
+	}
+	for _, r := range missing {
+		if !down(r) {
+			return false, fmt.Sprintf("broker %d is up but out of sync: wait until it catches up", r)
+		}
+		if slices.Contains(m.To, r) {
+			return false, fmt.Sprintf("broker %d is down and the step keeps its replica: bring it back, or drop it first (docs/operating.md, \"A broker lost mid-migration\")", r)
+		}
+	}
+	for _, r := range m.To {
+		if slices.Contains(p.Replicas, r) && !slices.Contains(p.ISR, r) {
+			return false, fmt.Sprintf("the step keeps broker %d, which is out of the ISR", r)
+		}
+	}
+	if minISR := max(t.MinInsyncReplicas(), 1); len(m.To) < minISR {
+		return false, fmt.Sprintf("the step would leave %d replicas, fewer than min.insync.replicas %d", len(m.To), minISR)
+	}
+	return true, fmt.Sprintf("broker(s) %v are down and the step drops their replicas; it keeps %v, every one in sync (or being added from them), at least min.insync.replicas %d", lost, m.To, max(t.MinInsyncReplicas(), 1))
 }
 
 func underMinISRGate(c *GateInput) GateResult {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,5 +112,61 @@ func TestCoverageCatchUp(t *testing.T) {
 	code, _, errMsg = liveRun(ctx, "plan", "--catch-up", m.planPath, "--snapshot", snap, "--mapping", mapping, "--out", filepath.Join(dir, "again"))
 	if code != exitBadInput || !strings.Contains(errMsg, "nothing to catch up") {
 		t.Fatalf("a catch-up with nothing left: exit %d, want %d and nothing to catch up: %s", code, exitBadInput, errMsg)
+	}
+}
+
+// TestLostBrokerRule pins the lost-broker rule (issue 17) on the
+// simulator: with a target stopped for good after the raise-rf step, the
+// undo of that step (kshift rollback --step 1), which drops exactly its
+// out-of-sync replicas, runs, says what it drops and why that is safe, and
+// names the plan's step; with a source stopped for good before the lower-rf
+// step, that step drops it the same way, and status names the down broker
+// with its role at once.
+func TestLostBrokerRule(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lost   int32
+		before []string // commands run before the broker is lost
+		then   []string // the command the rule lets through
+		want   string
+	}{
+		{name: "target", lost: 3, before: []string{"apply --step 1"}, then: []string{"rollback", "--step", "1"}, want: "undo of step 1"},
+		{name: "source", lost: 0, before: []string{"apply --step 1", "apply --step 2"}, then: []string{"apply", "--step", "3"}, want: "step 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMigration(t, 200, 1, 2, 1<<20, 10<<20, 4)
+			withLiveStore(t, m.c)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			// The bootstrap list of every broker: the state store is found
+			// by it, and a stopped broker's address is simply not answered.
+			conn := m.connArgs()
+			run := func(args ...string) (int, string) {
+				t.Helper()
+				code, out, errMsg := liveRun(ctx, append(args, conn...)...)
+				return code, out + errMsg
+			}
+			for _, c := range tc.before {
+				words := strings.Fields(c)
+				if code, out := run(append([]string{words[0], m.planPath}, append(words[1:], "--poll-interval", "20ms")...)...); code != exitOK {
+					t.Fatalf("%s: exit %d:\n%s", c, code, out)
+				}
+			}
+			if err := m.c.StopBroker(tc.lost); err != nil {
+				t.Fatal(err)
+			}
+			code, out := run("status", m.planPath)
+			if code != exitOK || !strings.Contains(out, fmt.Sprintf("broker %d (", tc.lost)) || !strings.Contains(out, "is down") {
+				t.Fatalf("status with broker %d down: exit %d, want it named:\n%s", tc.lost, code, out)
+			}
+			args := append([]string{tc.then[0], m.planPath}, tc.then[1:]...)
+			code, out = run(append(args, "--poll-interval", "20ms")...)
+			if code != exitOK {
+				t.Fatalf("%v with broker %d lost: exit %d, want the lost-broker rule to let it run:\n%s", tc.then, tc.lost, code, out)
+			}
+			if !strings.Contains(out, fmt.Sprintf("broker(s) [%d] are down and the step drops their replicas", tc.lost)) || !strings.Contains(out, tc.want) {
+				t.Fatalf("%v: want what is dropped and why said, naming %q:\n%s", tc.then, tc.want, out)
+			}
+		})
 	}
 }

@@ -85,6 +85,15 @@ func statusTables(ref executor.PlanRef, st *executor.PlanStatus, uncovered strin
 		}
 	}
 	out := []table{steps}
+	faults := table{title: "down: what steps need that is not alive", header: []string{"step", "detail"}}
+	for _, s := range st.Steps {
+		if s.Detail != "" && !s.Phase.IsZooKeeper() {
+			faults.rows = append(faults.rows, []string{fmt.Sprint(s.Number), s.Detail})
+		}
+	}
+	if len(faults.rows) > 0 {
+		out = append(out, faults)
+	}
 	if len(problems.rows) > 0 {
 		problems.title = "partitions in flight or drifted"
 		out = append(out, problems)
