@@ -306,6 +306,12 @@ func (r *stepRun) cleanup(ctx context.Context, err error) error {
 	leftovers := r.leftovers()
 	warnings, ferr := r.finishRecords(r.recs, keep, kshiftRates(r.recs, r.override, r.res.Rate))
 	r.res.Warnings = append(r.res.Warnings, warnings...)
+	if errors.Is(ferr, ErrPartial) && err == nil {
+		// The step is done; only the rates on a broker that is down are
+		// left, which a later apply, cancel or throttle clear restores.
+		r.res.Warnings = append(r.res.Warnings, ferr.Error())
+		ferr = nil
+	}
 	if ferr != nil {
 		return errors.Join(err, r.leftBehind(ferr))
 	}

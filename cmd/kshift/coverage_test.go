@@ -170,3 +170,59 @@ func TestLostBrokerRule(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelWithBrokerDown pins cancel and throttle clear with a broker
+// down (issue 17): cancel reverts the step, restores every throttle it can,
+// names the broker whose rates it had to leave and exits 5 (partly done);
+// throttle clear says the same without claiming to have cleared it; once
+// the broker is back, throttle clear finishes with exit 0 and nothing left.
+func TestCancelWithBrokerDown(t *testing.T) {
+	m := newMigration(t, 1, 1, 2, 200<<20, 1<<20, 4)
+	withLiveStore(t, m.c)
+	conn := m.connArgs()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	applyCtx, stop := context.WithCancel(ctx)
+	out := &cancelAfter{marker: "copied", n: 1, cancel: stop}
+	app := newApp()
+	app.Writer, app.ErrWriter = out, out
+	app.Metadata = map[string]any{metaStateStore: liveStoreFor(conn)}
+	err := app.RunContext(applyCtx, append([]string{"kshift", "apply", m.planPath, "--step", "1", "--poll-interval", "20ms"}, conn...))
+	if code := exitCode(err); code != exitInterrupted {
+		t.Fatalf("apply --step 1 interrupted: exit %d (%v), want %d:\n%s", code, err, exitInterrupted, out.out.String())
+	}
+	if len(m.c.BrokerRates(3)) == 0 {
+		t.Fatalf("no throttle rate on target 3 while the step copies: the test sets up nothing")
+	}
+	if err := m.c.StopBroker(3); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		code, o, errMsg := liveRun(ctx, append(args, conn...)...)
+		return code, o + errMsg
+	}
+	code, o := run("cancel", m.planPath)
+	if code != exitPartial || !strings.Contains(o, "broker(s) [3] are left in place") || !strings.Contains(o, "once they are back") {
+		t.Fatalf("cancel with target 3 down: exit %d, want %d naming broker 3:\n%s", code, exitPartial, o)
+	}
+	for b := int32(0); b < 6; b++ {
+		if r := m.c.BrokerRates(b); b != 3 && len(r) > 0 {
+			t.Errorf("broker %d keeps rates %v after the cancel", b, r)
+		}
+	}
+	code, o = run("throttle", "clear")
+	if code != exitPartial || !strings.Contains(o, "broker(s) [3] are left in place") || strings.Contains(o, "brokers [3]") {
+		t.Fatalf("throttle clear with broker 3 down: exit %d, want %d naming broker 3 as left, not cleared:\n%s", code, exitPartial, o)
+	}
+	if err := m.c.StartBroker(3); err != nil {
+		t.Fatal(err)
+	}
+	code, o = run("throttle", "clear")
+	if code != exitOK || !strings.Contains(o, "brokers [3]") {
+		t.Fatalf("throttle clear with broker 3 back: exit %d, want 0 clearing it:\n%s", code, o)
+	}
+	if r := m.c.BrokerRates(3); len(r) > 0 {
+		t.Errorf("broker 3 keeps rates %v after throttle clear", r)
+	}
+}
