@@ -211,14 +211,14 @@ func TestCancelWithBrokerDown(t *testing.T) {
 			t.Errorf("broker %d keeps rates %v after the cancel", b, r)
 		}
 	}
-	code, o = run("throttle", "clear")
+	code, o = run("throttle", "clear", m.planPath)
 	if code != exitPartial || !strings.Contains(o, "broker(s) [3] are left in place") || strings.Contains(o, "brokers [3]") {
 		t.Fatalf("throttle clear with broker 3 down: exit %d, want %d naming broker 3 as left, not cleared:\n%s", code, exitPartial, o)
 	}
 	if err := m.c.StartBroker(3); err != nil {
 		t.Fatal(err)
 	}
-	code, o = run("throttle", "clear")
+	code, o = run("throttle", "clear", m.planPath)
 	if code != exitOK || !strings.Contains(o, "brokers [3]") {
 		t.Fatalf("throttle clear with broker 3 back: exit %d, want 0 clearing it:\n%s", code, o)
 	}
