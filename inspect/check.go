@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // Gate names one health gate of `kshift check`.
@@ -98,6 +99,10 @@ type CheckScope struct {
 	TargetCapacity plans.ByteSize
 	// ZooKeeper, when set, is read for hidden throttle rates and the chroot.
 	ZooKeeper *ZooKeeperSource
+	// Records are kshift's open throttle records (state.Store), when
+	// read: a throttle one of them names is kshift's own leftover, however
+	// the plan given (or none) would judge it.
+	Records []*state.ThrottleRecord
 	// Settle is how long a failing gate that reads a trailing value
 	// (GateDef.Settles) is read again before it fails; 0 reads once.
 	Settle time.Duration
@@ -603,8 +608,20 @@ func reassignmentsGate(c *GateInput) GateResult {
 			continue
 		}
 		owner := "not kshift: another tool or operator (or an interrupted kshift run: see kshift status)"
-		if c.Scope.Plan != nil && c.planTarget(id, r.Target()) {
+		switch {
+		case c.Scope.Plan != nil && c.planTarget(id, r.Target()):
 			owner = "kshift (a step of this plan not in progress here: interrupted run?)"
+		case len(r.Adding) > 0:
+			// kshift throttles every replica a step adds: a move whose
+			// adding replicas its records list is an interrupted run's.
+			for _, rec := range c.Scope.Records {
+				if tt := rec.Topics[id.Topic]; tt != nil && !slices.ContainsFunc(r.Adding, func(b int32) bool {
+					return !slices.Contains(tt.Follower, fmt.Sprintf("%d:%d", id.Partition, b))
+				}) {
+					owner = fmt.Sprintf("kshift: an interrupted run (its throttle record %s names the replicas it adds; kshift status shows the step, kshift apply resumes it, kshift cancel reverts it)", rec.ID)
+					break
+				}
+			}
 		}
 		foreign = append(foreign, Finding{Subject: id.String(), Detail: detail, Owner: owner})
 	}
@@ -662,14 +679,34 @@ func throttlesGate(c *GateInput) GateResult {
 			return "unknown: the broker hides the rate (Kafka before 3.x); give --zookeeper to read it"
 		case ownRates[v]:
 			return "likely kshift: the plan's throttle rate"
+		case c.Scope.Plan == nil:
+			allOwn = false
+			return "not kshift's as far as its records tell (give --zookeeper to read them, --plan to compare with a plan)"
 		}
 		allOwn = false
 		return "not kshift: the rate is not this plan's"
 	}
+	// What kshift's throttle records name is kshift's, with the record.
+	recordOf := func(match func(*state.ThrottleRecord) bool) string {
+		for _, rec := range c.Scope.Records {
+			if match(rec) {
+				step := ""
+				if rec.Step > 0 {
+					step = fmt.Sprintf(", step %d of %s", rec.Step, rec.Plan)
+				}
+				return fmt.Sprintf("kshift: its throttle record %s%s (kshift status shows it; kshift throttle clear restores it)", rec.ID, step)
+			}
+		}
+		return ""
+	}
 	for _, b := range s.Brokers {
 		for _, k := range rateKeys {
 			if v, ok := b.Configs[k]; ok && v != "" {
-				f = append(f, Finding{Subject: fmt.Sprintf("broker %d %s", b.ID, k), Detail: "set to " + v, Owner: rateOwner(v)})
+				owner := recordOf(func(rec *state.ThrottleRecord) bool { return rec.Brokers[b.ID] != nil })
+				if owner == "" {
+					owner = rateOwner(v)
+				}
+				f = append(f, Finding{Subject: fmt.Sprintf("broker %d %s", b.ID, k), Detail: "set to " + v, Owner: owner})
 			}
 		}
 	}
@@ -685,9 +722,27 @@ func throttlesGate(c *GateInput) GateResult {
 				continue
 			}
 			owner := "not kshift: lists replicas outside this plan"
-			if v != "*" && c.Scope.Plan != nil && throttleListWithin(t.Name, v, planPartitions) {
+			if c.Scope.Plan == nil {
+				owner = "not kshift's as far as its records tell (give --zookeeper to read them, --plan to compare with a plan)"
+			}
+			key := k
+			recorded := recordOf(func(rec *state.ThrottleRecord) bool {
+				tt := rec.Topics[t.Name]
+				if tt == nil {
+					return false
+				}
+				entries := tt.Leader
+				if key == KeyFollowerThrottledReplicas {
+					entries = tt.Follower
+				}
+				return len(entries) > 0 && slices.ContainsFunc(parseEntries(v), func(e string) bool { return slices.Contains(entries, e) })
+			})
+			switch {
+			case v != "*" && recorded != "":
+				owner = recorded
+			case v != "*" && c.Scope.Plan != nil && throttleListWithin(t.Name, v, planPartitions):
 				owner = "likely kshift: every listed partition is in this plan"
-			} else {
+			default:
 				allOwn = false
 			}
 			if v == "*" {
@@ -700,6 +755,17 @@ func throttlesGate(c *GateInput) GateResult {
 		return GateResult{Gate: GateThrottles, Status: StatusPass, Summary: fmt.Sprintf("%d throttle settings, all kshift's own", len(f)), Findings: f}
 	}
 	return result(GateThrottles, f, fmt.Sprintf("%d throttle settings already in place: clear leftovers (kshift throttle clear) or find their owner", len(f)), "no throttle set", StatusFail)
+}
+
+// parseEntries splits a throttled-replica list into its entries.
+func parseEntries(list string) []string {
+	var out []string
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // throttleListWithin reports whether every "partition:broker" of a throttled

@@ -157,7 +157,7 @@ func (r Registry) Run(ctx context.Context, k *kafkaapi.Client, scope CheckScope)
 			return false, err
 		}
 		rep = &CheckReport{ClusterID: in.State.Snapshot.ClusterID, Notes: in.State.Notes}
-		settling := false
+		settling, final := false, false
 		for _, g := range r {
 			res := g.Run(in)
 			res.Kind = g.Kind
@@ -166,11 +166,12 @@ func (r Registry) Run(ctx context.Context, k *kafkaapi.Client, scope CheckScope)
 				continue
 			}
 			if !g.Settles {
-				return true, nil // a failure no second read can change
+				final = true // a failure no second read can change
 			}
 			settling = true
 		}
-		return !settling, nil
+		// Every gate is in the report, the ones after a failure too.
+		return final || !settling, nil
 	})
 	if err != nil && !errors.Is(err, poll.ErrTimeout) {
 		return nil, err

@@ -194,15 +194,20 @@ func TestCancelWithBrokerDown(t *testing.T) {
 	if len(m.c.BrokerRates(3)) == 0 {
 		t.Fatalf("no throttle rate on target 3 while the step copies: the test sets up nothing")
 	}
-	if err := m.c.StopBroker(3); err != nil {
-		t.Fatal(err)
-	}
 	run := func(args ...string) (int, string) {
 		t.Helper()
 		code, o, errMsg := liveRun(ctx, append(args, conn...)...)
 		return code, o + errMsg
 	}
-	code, o := run("cancel", m.planPath)
+	// check without --plan knows kshift's own leftovers by its records.
+	code, o := run("check", "--settle", "0s", "--output", "json")
+	if !strings.Contains(o, "kshift: its throttle record") || strings.Contains(o, `"owner": "not kshift`) {
+		t.Fatalf("check without --plan: exit %d, want kshift's throttles owned by its record, none called not kshift's:\n%s", code, o)
+	}
+	if err := m.c.StopBroker(3); err != nil {
+		t.Fatal(err)
+	}
+	code, o = run("cancel", m.planPath)
 	if code != exitPartial || !strings.Contains(o, "broker(s) [3] are left in place") || !strings.Contains(o, "once they are back") {
 		t.Fatalf("cancel with target 3 down: exit %d, want %d naming broker 3:\n%s", code, exitPartial, o)
 	}
