@@ -20,7 +20,8 @@ const (
 )
 
 // WriteSummary writes the Markdown summary of a plan for its pull request:
-// the header, totals, a table per phase, the balance reached, the warnings,
+// the header, totals, a table per phase and a timeline chart, the balance
+// reached with charts of the load before and after, the warnings,
 // the largest steps and how to apply it. The output is deterministic: the
 // same result always gives the same bytes.
 func WriteSummary(w io.Writer, r *Result) error {
@@ -29,7 +30,9 @@ func WriteSummary(w io.Writer, r *Result) error {
 	s.header()
 	s.totals()
 	s.phases()
+	s.timelineChart()
 	s.balance()
+	s.loadCharts()
 	s.warnings()
 	s.largestSteps()
 	s.howToApply()

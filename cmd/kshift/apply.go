@@ -377,9 +377,16 @@ func (p *progressPrinter) finish() {
 	}
 }
 
-// stepMetrics are the Prometheus gauges of --metrics-addr.
+// stepMetrics are the Prometheus gauges of --metrics-addr
+// (examples/grafana has a dashboard of them).
 type stepMetrics struct {
-	step, partitions, done, bytesTotal, bytesCopied, stalled, eta prometheus.Gauge
+	step, partitions, done, inFlight, bytesTotal, bytesCopied, stalled, eta prometheus.Gauge
+	// copyRate is the step's copy rate so far, all brokers together;
+	// throttle the per-broker rate in force.
+	copyRate, throttle prometheus.Gauge
+	// busiest is the rate of the broker receiving the most since the last
+	// read (label broker), the figure to hold against throttle.
+	busiest *prometheus.GaugeVec
 	// replicaCopied and replicaSize are per adding replica of the partitions
 	// in flight (labels topic, partition, broker).
 	replicaCopied, replicaSize *prometheus.GaugeVec
@@ -389,6 +396,14 @@ func (m *stepMetrics) update(p executor.Progress) {
 	m.step.Set(float64(p.Step))
 	m.partitions.Set(float64(p.Partitions))
 	m.done.Set(float64(p.Done))
+	m.inFlight.Set(float64(p.InFlight))
+	m.copyRate.Set(p.Rate)
+	m.throttle.Set(float64(p.Throttle))
+	// Only the busiest broker of the last read: the others go.
+	m.busiest.Reset()
+	if p.BusiestBroker >= 0 && !p.Idle {
+		m.busiest.With(prometheus.Labels{"broker": strconv.Itoa(int(p.BusiestBroker))}).Set(p.BusiestRate)
+	}
 	m.bytesTotal.Set(float64(p.BytesTotal))
 	m.bytesCopied.Set(float64(p.BytesCopied))
 	m.eta.Set(p.ETA.Seconds())
@@ -416,15 +431,22 @@ func serveMetrics(addr string) (m *stepMetrics, bound string, stop func(), err e
 		reg.MustRegister(x)
 		return x
 	}
-	perReplica := func(name, help string) *prometheus.GaugeVec {
-		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "kshift", Subsystem: "adding_replica", Name: name, Help: help}, []string{"topic", "partition", "broker"})
+	vec := func(subsystem, name, help string, labels ...string) *prometheus.GaugeVec {
+		x := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "kshift", Subsystem: subsystem, Name: name, Help: help}, labels)
 		reg.MustRegister(x)
 		return x
+	}
+	perReplica := func(name, help string) *prometheus.GaugeVec {
+		return vec("adding_replica", name, help, "topic", "partition", "broker")
 	}
 	m = &stepMetrics{
 		step:          g("number", "Number of the plan step being applied."),
 		partitions:    g("partitions", "Partitions in the step."),
 		done:          g("partitions_done", "Partitions of the step at their target replicas."),
+		inFlight:      g("partitions_in_flight", "Partitions of the step moving now."),
+		copyRate:      g("copy_rate_bytes_per_second", "The step's copy rate so far, all brokers together."),
+		throttle:      g("throttle_bytes_per_second", "The replication throttle in force, per broker (0: none)."),
+		busiest:       vec("step", "busiest_receiver_bytes_per_second", "Rate of the broker receiving the most since the last read (label broker): hold it against the per-broker throttle.", "broker"),
 		bytesTotal:    g("bytes_to_copy", "Bytes the step's new replicas must copy."),
 		bytesCopied:   g("bytes_copied", "Bytes the step's new replicas hold now."),
 		stalled:       g("stalled", "1 while the step makes no progress."),

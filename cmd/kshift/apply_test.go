@@ -430,7 +430,8 @@ func TestMetricsServeProgress(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return string(body)
 	}
-	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second,
+	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 4, InFlight: 6, BytesTotal: 1000, BytesCopied: 420, Stalled: true, ETA: 90 * time.Second,
+		Rate: 12345, Throttle: 10 << 20, BusiestBroker: 4, BusiestRate: 999,
 		Replicas: []executor.ReplicaProgress{{Topic: "orders", Partition: 7, Broker: 4, Copied: 20, Size: 100}}})
 	body := scrape()
 	// Prometheus reserves the _total suffix for counters.
@@ -440,14 +441,17 @@ func TestMetricsServeProgress(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"kshift_step_number 3", "kshift_step_partitions_done 4", "kshift_step_bytes_to_copy 1000", "kshift_step_bytes_copied 420", "kshift_step_stalled 1", "kshift_step_eta_seconds 90",
+		"kshift_step_partitions_in_flight 6", "kshift_step_copy_rate_bytes_per_second 12345", "kshift_step_throttle_bytes_per_second 1.048576e+07", `kshift_step_busiest_receiver_bytes_per_second{broker="4"} 999`,
 		`kshift_adding_replica_bytes_copied{broker="4",partition="7",topic="orders"} 20`, `kshift_adding_replica_leader_bytes{broker="4",partition="7",topic="orders"} 100`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
-	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 5, BytesTotal: 1000, BytesCopied: 500})
+	m.update(executor.Progress{Step: 3, Partitions: 10, Done: 5, BytesTotal: 1000, BytesCopied: 500, BusiestBroker: -1})
 	if body := scrape(); strings.Contains(body, `partition="7"`) {
 		t.Errorf("metrics keep the gauges of a replica no longer copying:\n%s", body)
+	} else if strings.Contains(body, `broker="4"`) {
+		t.Errorf("metrics keep the busiest receiver of an earlier read:\n%s", body)
 	}
 }
 

@@ -13,7 +13,7 @@ var updateExamples = flag.Bool("update", false, "rewrite the examples' generated
 
 // exampleDirs are the bundled examples: each holds snapshot.yaml,
 // mapping.yaml and the plan/ directory kshift plan generates from them.
-var exampleDirs = []string{"six-brokers", "rack-to-zone"}
+var exampleDirs = []string{"six-brokers", "rack-to-zone", "migrations/east", "migrations/west"}
 
 // TestExamples regenerates every example's plan directory and fails when the
 // committed one differs: the examples are golden files of the planner, the

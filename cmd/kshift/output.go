@@ -21,6 +21,9 @@ const (
 	formatYAML outputFormat = "yaml"
 	// formatJSON prints the result as indented JSON, for scripts.
 	formatJSON outputFormat = "json"
+	// formatMarkdown prints Markdown tables, for a pull request comment or
+	// an issue; only `plan diff` and `status --fleet` offer it.
+	formatMarkdown outputFormat = "markdown"
 )
 
 var allOutputFormats = []outputFormat{formatTable, formatYAML, formatJSON}

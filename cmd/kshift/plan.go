@@ -27,7 +27,7 @@ const (
 func newPlanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
-		Usage:     "make a migration plan from a snapshot and a mapping; show, validate, export and import plans",
+		Usage:     "make a migration plan from a snapshot and a mapping; show, validate, diff, export and import plans",
 		UsageText: "kshift plan --snapshot SNAPSHOT --mapping MAPPING --out DIR [--catch-up PLAN]",
 		Description: `Plans the migration described by MAPPING for the cluster in SNAPSHOT and writes
 DIR/plan.yaml, DIR/rollback.yaml and DIR/SUMMARY.md (Markdown for the pull request).
@@ -53,6 +53,7 @@ existing path is refused.`,
 		Subcommands: []*cli.Command{
 			newPlanShowCommand(),
 			newPlanValidateCommand(),
+			newPlanDiffCommand(),
 			newPlanExportCommand(),
 			newPlanImportCommand(),
 		},
@@ -63,7 +64,7 @@ func runPlan(c *cli.Context) error {
 	if err := requireFlags(c, "snapshot", "mapping", "out"); err != nil {
 		return err
 	}
-	if err := requireArgs(c, 0, "no arguments (subcommands: show, validate, export, import)"); err != nil {
+	if err := requireArgs(c, 0, "no arguments (subcommands: show, validate, diff, export, import)"); err != nil {
 		return err
 	}
 	if err := checkPlanDir(c.String("out")); err != nil {

@@ -15,24 +15,30 @@ func newStatusCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "status",
 		Usage:     "show where each step of a plan stands on the live cluster",
-		ArgsUsage: "PLAN",
+		ArgsUsage: "PLAN | --fleet DIR",
 		Description: `Reads the live cluster and shows each step as done, in-flight (with copy progress),
 partial (some partitions done: an interrupted run; apply resumes it), undo-in-flight (an
 interrupted kshift rollback of the step, with copy progress; rollback resumes it, cancel
 reverts it), pending or drifted (partitions at neither end of the step, named). With
 --zookeeper it also shows kshift's own state, kept in the cluster's ZooKeeper: the operator
 lock's holder and lease, every throttle kshift set that is still in place with the step it
-belongs to, and a rate set with kshift throttle set.`,
+belongs to, and a rate set with kshift throttle set.
+
+With --fleet DIR it shows every cluster of a migrations repository instead, one row per
+cluster, each read with the profile.yaml beside its plan (docs/operating.md).`,
 		Flags: append([]cli.Flag{
 			outputFlag,
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "print the status again every --interval until interrupted"},
 			&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "refresh interval of --watch"},
-		}, clusterFlags()...),
+		}, append(fleetFlags(), clusterFlags()...)...),
 		Action: flagsAfterArgs(runStatus),
 	}
 }
 
 func runStatus(c *cli.Context) error {
+	if c.IsSet(flagFleet) {
+		return runFleet(c)
+	}
 	ref, err := loadPlan(c)
 	if err != nil {
 		return err

@@ -155,13 +155,19 @@ func (c *Cluster) Partitions(ctx context.Context, topics ...string) (map[string]
 	if err != nil {
 		return nil, err
 	}
+	return partitionsVia(ctx, cl, topics)
+}
+
+// partitionsVia is Partitions asked of one requestor: the client (any
+// broker) or one broker.
+func partitionsVia(ctx context.Context, via kmsg.Requestor, topics []string) (map[string][]Partition, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	for _, topic := range topics {
 		rt := kmsg.NewMetadataRequestTopic()
 		rt.Topic = kmsg.StringPtr(topic)
 		req.Topics = append(req.Topics, rt)
 	}
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := req.RequestWith(ctx, via)
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata of %v: %w", topics, err)
 	}
@@ -232,22 +238,31 @@ func (c *Cluster) Controller(ctx context.Context) (int32, error) {
 }
 
 // WaitInSync waits (DefaultWait) until every partition of the given topics
-// has a leader and an ISR equal to its replicas.
+// has a leader and an ISR equal to its replicas in every running broker's Metadata.
 func (c *Cluster) WaitInSync(t testing.TB, topics ...string) {
 	t.Helper()
-	WaitFor(t, DefaultWait, fmt.Sprintf("every partition of %v in sync", topics), func(ctx context.Context) error {
-		parts, err := c.Partitions(ctx, topics...)
-		if err != nil {
-			return err
-		}
+	cl, err := c.internalClient()
+	if err != nil {
+		t.Fatalf("kafkatest: %v", err)
+	}
+	// Every running broker must answer it: a broker's Metadata can lag the
+	// controller (docs/kafka-behaviour.md 24), and the test's next read may
+	// go to the one that lags.
+	WaitFor(t, DefaultWait, fmt.Sprintf("every partition of %v in sync on every broker", topics), func(ctx context.Context) error {
 		var behind []string
-		for _, topic := range topics {
-			if len(parts[topic]) == 0 {
-				behind = append(behind, topic+": no partitions yet")
+		for _, id := range c.Running() {
+			parts, err := partitionsVia(ctx, cl.Broker(int(id)), topics)
+			if err != nil {
+				return fmt.Errorf("broker %d: %w", id, err)
 			}
-			for _, p := range parts[topic] {
-				if !p.InSync() {
-					behind = append(behind, fmt.Sprintf("%s-%d leader %d replicas %v isr %v", topic, p.Partition, p.Leader, p.Replicas, p.ISR))
+			for _, topic := range topics {
+				if len(parts[topic]) == 0 {
+					behind = append(behind, fmt.Sprintf("broker %d: %s: no partitions yet", id, topic))
+				}
+				for _, p := range parts[topic] {
+					if !p.InSync() {
+						behind = append(behind, fmt.Sprintf("broker %d: %s-%d leader %d replicas %v isr %v", id, topic, p.Partition, p.Leader, p.Replicas, p.ISR))
+					}
 				}
 			}
 		}
