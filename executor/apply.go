@@ -78,6 +78,9 @@ func (e *Executor) Apply(ctx context.Context, ref PlanRef, number int) (*StepRes
 type stepRun struct {
 	*run
 	step *plans.Step
+	// foreign are the step's partitions another tool re-targeted while it
+	// ran, with where they move now (leftUndone).
+	foreign map[tp][]int32
 	// undoes is the forward step whose undo this run applies (rollback, the
 	// undo of a ZooKeeper step), 0 for a step of the plan itself.
 	undoes   int
@@ -312,6 +315,12 @@ func (r *stepRun) cleanup(ctx context.Context, err error) error {
 	leftovers := r.leftovers()
 	warnings, ferr := r.finishRecords(r.recs, keep, kshiftRates(r.recs, r.override, r.res.Rate))
 	r.res.Warnings = append(r.res.Warnings, warnings...)
+	if errors.Is(ferr, ErrPartial) && err == nil {
+		// The step is done; only the rates on a broker that is down are
+		// left, which a later apply, cancel or throttle clear restores.
+		r.res.Warnings = append(r.res.Warnings, ferr.Error())
+		ferr = nil
+	}
 	if ferr != nil {
 		return errors.Join(err, r.leftBehind(ferr))
 	}
@@ -445,9 +454,18 @@ func (r *stepRun) leftUndone(ctx context.Context) (moving, unelected map[tp]bool
 	for key := range v.InFlight {
 		moving[key] = true // a move in flight keeps its throttles, the step's or not
 	}
+	r.foreign = map[tp][]int32{}
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
 		key := tp{Topic: m.Topic, Partition: m.Partition}
+		// A move of the step's partition towards neither end of the step:
+		// another tool re-targeted it, and neither apply nor cancel can
+		// take that move over.
+		if lp := v.InFlight[key]; lp != nil {
+			if target := inFlightTarget(lp); !sameSet(target, m.To) && !sameSet(target, m.From) {
+				r.foreign[key] = target
+			}
+		}
 		if v.InFlight[key] == nil && awaitingElection(s.Phase, m, v.Partitions[key]) {
 			unelected[key] = true
 		}
@@ -490,6 +508,19 @@ func (r *stepRun) leftMessage(moving, unelected map[tp]bool) string {
 		}
 	}
 	path := r.ref.Path
+	if len(r.foreign) > 0 {
+		var f []string
+		for _, m := range s.Partitions {
+			if target, ok := r.foreign[tp{Topic: m.Topic, Partition: m.Partition}]; ok {
+				f = append(f, fmt.Sprintf("%s moving to %v", m.Name(), target))
+			}
+		}
+		fmt.Fprintf(&b, "re-targeted by another tool: %d partition(s) of %s are moving somewhere the plan does not say (%s); kshift did not start those moves, so neither apply nor cancel takes them over.\n"+
+			"next: let them finish, or cancel them with the tool that started them (kafka-reassign-partitions --cancel); then kshift status %s shows where they stand: "+
+			"a step whose partitions are back at its from or at its to resumes with kshift apply %s --step %d; partitions left elsewhere are drift: take a fresh snapshot and plan again (kshift snapshot, kshift plan) for them",
+			len(f), s.Label(), nameList(f), path, path, s.Number)
+		return b.String()
+	}
 	if undo {
 		fmt.Fprintf(&b, "resume with: kshift rollback %s --step %d (%s)\n"+
 			"or revert with: kshift cancel %s (it cancels the undo, restores step %d's to in its exact replica order, and clears the throttles)",

@@ -241,6 +241,10 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	}
 	warnings, err := r.finishRecords(recs, keep, kshiftRates(recs, override))
 	res.Warnings = append(res.Warnings, warnings...)
+	if errors.Is(err, ErrPartial) {
+		// The moves are reverted; what is left is named in err.
+		return res, err
+	}
 	if err != nil {
 		return res, r.leftBehind(err)
 	}

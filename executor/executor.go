@@ -28,6 +28,10 @@ var (
 	// place to keep kshift's own state (the lock, the throttle record, the
 	// audit trail): the command line gives it from --zookeeper.
 	ErrNoState = errors.New("no state store")
+	// ErrPartial marks a command that did all it could while a broker was
+	// down and left the rest, which the error names with the broker: run it
+	// again once the broker is back.
+	ErrPartial = errors.New("partly done")
 	// ErrAuditUnwritable refuses a run whose start cannot be recorded in
 	// the audit trail: nothing was changed.
 	ErrAuditUnwritable = errors.New("the audit trail cannot be written")

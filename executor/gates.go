@@ -160,6 +160,16 @@ func (r *stepRun) registryGates(ctx context.Context, first bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: running the gates: %w", r.step.Label(), err)
 	}
+	// The lost-broker rule passes a step that drops the out-of-sync
+	// replicas of a down broker with a warning: the operator reads what is
+	// dropped and why it is safe.
+	if g := rep.Gate(inspect.GateUnderReplicated); g != nil && g.Status == inspect.StatusWarn && r.res != nil {
+		var found []string
+		for _, f := range g.Findings {
+			found = append(found, f.Subject+": "+f.Detail)
+		}
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: %s: %s", r.step.Label(), g.Summary, nameList(found)))
+	}
 	refused := rep.Refusal()
 	if refused == nil {
 		return nil

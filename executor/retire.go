@@ -215,16 +215,16 @@ func (r *stepRun) retireGates(ctx context.Context) (*kafkaapi.Metadata, error) {
 // RetireFindings lists why sources cannot be stopped on the cluster md
 // shows with inflight moving: partitions with a replica or the leadership
 // on a source (those the plan does not cover named as such:
-// inspect.Uncovered), reassignments in flight, partitions without a leader
+// inspect.PlanCoverage), reassignments in flight, partitions without a leader
 // or out of sync, and coordinators on a source. A group's coordinator is
 // the leader of its __consumer_offsets partition and a transactional id's
 // that of its __transaction_state partition, so they are checked there.
 // None: the sources can stop.
 func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, inflight map[kafkaapi.TP]kafkaapi.Reassignment) []string {
 	isSource := func(id int32) bool { return slices.Contains(sources, id) }
-	replicas := make(map[kafkaapi.TP][]int32, len(md.Partitions))
+	replicas := make(map[inspect.PartitionID][]int32, len(md.Partitions))
 	for key, pt := range md.Partitions {
-		replicas[key] = pt.Replicas
+		replicas[inspect.PartitionID{Topic: key.Topic, Partition: key.Partition}] = pt.Replicas
 	}
 	var excludedOn []string
 	var excluded []string
@@ -233,13 +233,17 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 			excluded = s.Retire.Excluded
 		}
 	}
-	uncovered := slices.DeleteFunc(inspect.Uncovered(p, replicas), func(key kafkaapi.TP) bool {
-		if slices.Contains(excluded, key.Topic) {
-			excludedOn = append(excludedOn, fmt.Sprintf("%s-%d on %v", key.Topic, key.Partition, replicas[key]))
-			return true
+	uncovered := map[kafkaapi.TP]bool{}
+	var uncoveredOn []string
+	for _, u := range inspect.PlanCoverage(p, replicas).Uncovered {
+		on := fmt.Sprintf("%s on %v", u.Name(), u.Replicas)
+		if slices.Contains(excluded, u.Topic) {
+			excludedOn = append(excludedOn, on)
+			continue
 		}
-		return false
-	})
+		uncovered[kafkaapi.TP{Topic: u.Topic, Partition: u.Partition}] = true
+		uncoveredOn = append(uncoveredOn, on)
+	}
 	var onSource, led, unsynced, coordinators []string
 	for _, key := range kafkaapi.SortedTPs(md.Partitions) {
 		if plans.IsKshiftTopic(key.Topic) {
@@ -247,7 +251,7 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 		}
 		pt := md.Partitions[key]
 		name := fmt.Sprintf("%s-%d", key.Topic, key.Partition)
-		if on := slices.DeleteFunc(slices.Clone(pt.Replicas), func(id int32) bool { return !isSource(id) }); len(on) > 0 && !slices.Contains(uncovered, key) && !slices.Contains(excluded, key.Topic) {
+		if on := slices.DeleteFunc(slices.Clone(pt.Replicas), func(id int32) bool { return !isSource(id) }); len(on) > 0 && !uncovered[key] && !slices.Contains(excluded, key.Topic) {
 			onSource = append(onSource, fmt.Sprintf("%s on %v", name, on))
 		}
 		switch {
@@ -272,13 +276,7 @@ func RetireFindings(p *plans.Plan, sources []int32, md *kafkaapi.Metadata, infli
 			out = append(out, fmt.Sprintf("%s: %s", what, nameList(items)))
 		}
 	}
-	if len(uncovered) > 0 {
-		names := make([]string, len(uncovered))
-		for i, key := range uncovered {
-			names[i] = fmt.Sprintf("%s-%d on %v", key.Topic, key.Partition, replicas[key])
-		}
-		add(fmt.Sprintf("%d partition(s) the plan does not cover still have a replica on a source broker (created or added after the plan: take a new snapshot and plan them, then apply that plan first)", len(uncovered)), names)
-	}
+	add(fmt.Sprintf("%d partition(s) the plan does not cover still have a replica on a source broker (created or added after the plan: cover them with a catch-up plan, %s, and apply it first)", len(uncoveredOn), inspect.CatchUpCommand("PLAN", "")), uncoveredOn)
 	add(fmt.Sprintf("%d partition(s) of topics the mapping excluded still have a replica on a source broker (stopping the sources would lose them: move them with a plan that does not exclude them, or delete the topics)", len(excludedOn)), excludedOn)
 	add(fmt.Sprintf("%d partition(s) still have a replica on a source broker (apply the plan's earlier steps first)", len(onSource)), onSource)
 	add("leaders on source brokers or missing", led)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/kshift/kshift/internal/kafkaapi"
@@ -151,18 +150,14 @@ func (r *stepRun) watch(ctx context.Context) error {
 		if bestLag < 0 || lag < bestLag {
 			bestLag, lastProgress, copiedAtBest = lag, time.Now(), pr.BytesCopied
 		}
-		var dead []string
-		for _, key := range inflight {
-			for _, b := range v.InFlight[key].Adding {
-				if !v.Brokers[b] && !slices.Contains(dead, fmt.Sprint(b)) {
-					dead = append(dead, fmt.Sprint(b))
-				}
-			}
-		}
+		// What the step needs that is down is named at once, whatever its
+		// role: a reassignment ends only when every replica of its target is
+		// in sync, so a kept broker that died holds it at "100% copied".
+		faults := brokerFaults(s.Partitions, v, true)
 		switch {
-		case len(dead) > 0:
+		case faults != "":
 			pr.Stalled = true
-			pr.StallReason = fmt.Sprintf("target broker(s) %s not alive: the copy waits and resumes when they return (or run kshift cancel)", strings.Join(dead, ", "))
+			pr.StallReason = faults + ": the step waits and resumes once they return (kshift cancel reverts it; a broker lost for good: docs/operating.md, \"A broker lost mid-migration\")"
 		case time.Since(lastProgress) > e.opts.StallAfter && pr.BytesCopied > copiedAtBest:
 			pr.Stalled = true
 			pr.StallReason = fmt.Sprintf("replicas copy but fall no closer to their leaders for %s: inbound traffic is at or above the throttle; raise it with kshift throttle set", time.Since(lastProgress).Round(time.Second))

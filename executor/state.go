@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/plans"
@@ -249,4 +250,65 @@ func classifyStep(s *plans.Step, v *view) []PartitionStatus {
 		out = append(out, ps)
 	}
 	return out
+}
+
+// brokerFaults names what the moves of a step need that is down in v: each
+// broker of their from or to that is not registered, with its role in the
+// step (adding: only in to; kept: in both, so the reassignment cannot end
+// without it; leaving: only in from, so the step drops it), the partitions
+// without a leader, and a missing controller. Empty when nothing is down.
+// Moves already done (at their to, nothing in flight) need nothing. With
+// blocking, a leaving broker (which does not hold the step back) is left out.
+func brokerFaults(moves []plans.Move, v *view, blocking bool) string {
+	roles := map[int32]string{}
+	var offline []string
+	for i := range moves {
+		m := &moves[i]
+		lp := v.Partitions[tp{Topic: m.Topic, Partition: m.Partition}]
+		if lp != nil && !lp.Reassigning && slices.Equal(lp.Replicas, m.To) {
+			continue
+		}
+		if lp != nil && !lp.Missing && lp.Leader < 0 {
+			offline = append(offline, m.Name())
+		}
+		for _, b := range m.To {
+			if !v.Brokers[b] {
+				if slices.Contains(m.From, b) {
+					roles[b] = "kept"
+				} else if roles[b] != "kept" {
+					roles[b] = "adding"
+				}
+			}
+		}
+		for _, b := range m.From {
+			if !v.Brokers[b] && roles[b] == "" {
+				roles[b] = "leaving"
+			}
+		}
+	}
+	var parts []string
+	ids := make([]int32, 0, len(roles))
+	for b := range roles {
+		ids = append(ids, b)
+	}
+	slices.Sort(ids)
+	for _, b := range ids {
+		switch roles[b] {
+		case "adding":
+			parts = append(parts, fmt.Sprintf("broker %d (adding: the step copies onto it) is down", b))
+		case "kept":
+			parts = append(parts, fmt.Sprintf("broker %d (kept: a replica the step keeps, so its reassignments end only once it is back in sync) is down", b))
+		case "leaving":
+			if !blocking {
+				parts = append(parts, fmt.Sprintf("broker %d (leaving: the step drops its replicas) is down", b))
+			}
+		}
+	}
+	if len(offline) > 0 {
+		parts = append(parts, fmt.Sprintf("%d partition(s) have no leader: %s", len(offline), nameList(offline)))
+	}
+	if v.Controller < 0 || !v.Brokers[v.Controller] {
+		parts = append(parts, "no live controller: nothing moves until one is elected")
+	}
+	return strings.Join(parts, "; ")
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/state"
 )
@@ -53,7 +55,9 @@ type StepStatus struct {
 	// of its undo when that is in flight.
 	BytesTotal  int64 `json:"bytes_total,omitempty" yaml:"bytes_total,omitempty"`
 	BytesCopied int64 `json:"bytes_copied,omitempty" yaml:"bytes_copied,omitempty"`
-	// Detail explains the state of a ZooKeeper or retire-sources step.
+	// Detail explains the state of a ZooKeeper or retire-sources step; for
+	// a reassignment step not done, it names what the step needs that is
+	// down (brokers by role, partitions without a leader, the controller).
 	Detail string `json:"detail,omitempty" yaml:"detail,omitempty"`
 	// Stopped are, for a retire-sources step, the source brokers no longer
 	// registered.
@@ -74,6 +78,12 @@ type PlanStatus struct {
 	// RateOverride is the rate an operator set with kshift throttle set,
 	// which stands until the step it was set in ends.
 	RateOverride *state.RateOverride `json:"rate_override,omitempty" yaml:"rate_override,omitempty"`
+	// Coverage compares every partition of the cluster with the plan's
+	// (inspect.Coverage); nil for a rollback plan.
+	Coverage *inspect.Coverage `json:"coverage,omitempty" yaml:"coverage,omitempty"`
+	// Finished says the migration is over: every step done and no partition
+	// left with a replica on a source broker.
+	Finished bool `json:"finished" yaml:"finished"`
 	// StateUnknown says why the lock and throttles could not be read (no
 	// --zookeeper), empty when they were.
 	StateUnknown string `json:"state_unknown,omitempty" yaml:"state_unknown,omitempty"`
@@ -250,6 +260,10 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 			continue
 		}
 		ss := summarise(s, states[s.Number])
+		if ss.State != StepDone {
+			// Named at once: a broker the step needs that is down.
+			ss.Detail = brokerFaults(s.Partitions, v, false)
+		}
 		switch {
 		case ss.UndoInFlight > 0:
 			ss.BytesTotal, ss.BytesCopied = e.undoProgress(ctx, p, s, states[s.Number], v)
@@ -267,6 +281,10 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 		}
 		out.Steps = append(out.Steps, ss)
 	}
+	if out.Coverage, err = e.Coverage(ctx, ref); err != nil {
+		return nil, err
+	}
+	out.Finished = out.Coverage != nil && out.Coverage.OnSources == 0 && !slices.ContainsFunc(out.Steps, func(s StepStatus) bool { return s.State != StepDone })
 	if e.store == nil {
 		out.StateUnknown = "kshift's lock and throttle records are kept in the cluster's ZooKeeper: give --zookeeper to see them"
 		return out, nil
@@ -281,6 +299,25 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 		return nil, err
 	}
 	return out, nil
+}
+
+// Coverage compares every partition of the cluster with the plan's
+// (inspect.ReadCoverage): what a migration plan leaves on its source
+// brokers. A rollback plan, which moves data back onto the sources, has none.
+func (e *Executor) Coverage(ctx context.Context, ref PlanRef) (*inspect.Coverage, error) {
+	if ref.Plan.Kind != plans.KindMigration {
+		return nil, nil
+	}
+	return inspect.ReadCoverage(ctx, e.kafka, ref.Plan)
+}
+
+// CoverageSummary is inspect.Coverage.Summary with this run's connection
+// flags in the command it prints.
+func (e *Executor) CoverageSummary(c *inspect.Coverage, ref PlanRef) string {
+	if c == nil {
+		return ""
+	}
+	return c.Summary(ref.Path, e.opts.CommandFlags)
 }
 
 // StepDone reports whether step n of ref's plan is done on the live

@@ -541,12 +541,24 @@ func (r *run) clearThrottles(ctx context.Context, rec *state.ThrottleRecord, kee
 			}
 		}
 	}
+	// A broker's configs change through the broker itself: the rates on a
+	// broker that is down stay in the record until it is back.
+	var down []int32
 	if len(keep) == 0 && len(rec.Brokers) > 0 {
+		md, err := e.kafka.Metadata(ctx, []string{})
+		if err != nil {
+			return nil, err
+		}
 		brokers := make([]int32, 0, len(rec.Brokers))
 		for b := range rec.Brokers {
+			if _, alive := md.Brokers[b]; !alive {
+				down = append(down, b)
+				continue
+			}
 			brokers = append(brokers, b)
 		}
 		slices.Sort(brokers)
+		slices.Sort(down)
 		now, err := e.brokerRates(ctx, brokers)
 		if err != nil {
 			return nil, err
@@ -587,14 +599,24 @@ func (r *run) clearThrottles(ctx context.Context, rec *state.ThrottleRecord, kee
 		return warnings, err
 	}
 	if len(keep) == 0 {
-		rec.Brokers = map[int32]*state.BrokerThrottle{}
+		for b := range rec.Brokers {
+			if !slices.Contains(down, b) {
+				delete(rec.Brokers, b)
+			}
+		}
 	}
 	for t, tt := range rec.Topics {
 		if len(tt.Leader) == 0 && len(tt.Follower) == 0 {
 			delete(rec.Topics, t)
 		}
 	}
-	return warnings, r.saveRecord(ctx, rec)
+	if err := r.saveRecord(ctx, rec); err != nil {
+		return warnings, err
+	}
+	if len(down) > 0 {
+		return warnings, fmt.Errorf("%w: the throttle rates kshift set on broker(s) %v are left in place (record %s): they are down, and a broker's configs change only through the broker itself; everything else is restored. Run kshift throttle clear again once they are back (a broker that is down throttles nothing meanwhile)", ErrPartial, down, rec.ID)
+	}
+	return warnings, nil
 }
 
 func keepsEntry(keep map[tp]bool, topic, en string) bool {

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -25,6 +26,8 @@ type ThrottleResult struct {
 	InFlight int      `json:"in_flight" yaml:"in_flight"`
 	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 	Notes    []string `json:"notes,omitempty" yaml:"notes,omitempty"`
+	// Partial says what a clear left because a broker is down (ErrPartial).
+	Partial string `json:"partial,omitempty" yaml:"partial,omitempty"`
 }
 
 // SetThrottleRate changes the rate on every broker kshift throttles now
@@ -139,6 +142,12 @@ func (e *Executor) ClearThrottles(ctx context.Context, ref PlanRef, all bool) (r
 	}
 	warnings, err := r.finishRecords(recs, nil, kshiftRates(recs, override))
 	res.Warnings = warnings
+	var partial error
+	if errors.Is(err, ErrPartial) {
+		// Everything but what the error names is restored.
+		partial, err = err, nil
+		res.Partial = partial.Error()
+	}
 	if err != nil {
 		return res, r.leftBehind(err)
 	}
@@ -168,6 +177,14 @@ func (e *Executor) ClearThrottles(ctx context.Context, ref PlanRef, all bool) (r
 		res.Brokers = append(res.Brokers, b)
 	}
 	slices.Sort(res.Brokers)
+	if res.Partial != "" {
+		// Not cleared: what the record still holds.
+		left, _ := e.store.ThrottleRecords(ctx)
+		res.Brokers = slices.DeleteFunc(res.Brokers, func(b int32) bool {
+			return slices.ContainsFunc(left, func(rec *state.ThrottleRecord) bool { return rec.Brokers[b] != nil })
+		})
+		return res, partial
+	}
 	return res, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 )
 
 // Gate names one health gate of `kshift check`.
@@ -43,6 +44,9 @@ const (
 	GateReassignments Gate = "reassignments"
 	// GateThrottles: no throttle is already set (a leftover or someone else's).
 	GateThrottles Gate = "throttles"
+	// GateCoverage: the plan moves every partition that has a replica on
+	// a source broker (Coverage).
+	GateCoverage Gate = "coverage"
 	// GateDiskHeadroom: each target broker has room for the bytes the plan
 	// puts on it.
 	GateDiskHeadroom Gate = "disk-headroom"
@@ -95,6 +99,10 @@ type CheckScope struct {
 	TargetCapacity plans.ByteSize
 	// ZooKeeper, when set, is read for hidden throttle rates and the chroot.
 	ZooKeeper *ZooKeeperSource
+	// Records are kshift's open throttle records (state.Store), when
+	// read: a throttle one of them names is kshift's own leftover, however
+	// the plan given (or none) would judge it.
+	Records []*state.ThrottleRecord
 	// Settle is how long a failing gate that reads a trailing value
 	// (GateDef.Settles) is read again before it fails; 0 reads once.
 	Settle time.Duration
@@ -283,6 +291,12 @@ func targetBrokersGate(c *GateInput) GateResult {
 		}
 	}
 	need := slices.Clone(c.targets)
+	if c.Scope.Step != 0 {
+		// A target the step only drops (the undo of the step that added it,
+		// after it was lost for good) is not needed by the step: the
+		// under-replicated gate's lost-broker rule decides on dropping it.
+		need = slices.DeleteFunc(need, func(b int32) bool { return onto[b] == nil && c.dropsOnly(b) })
+	}
 	for _, id := range sortedIDs(onto) {
 		if !slices.Contains(need, id) {
 			need = append(need, id)
@@ -314,6 +328,12 @@ func targetBrokersGate(c *GateInput) GateResult {
 		pass = fmt.Sprintf("%d brokers registered and answering (the targets and those the step moves replicas onto)", len(need))
 	}
 	return result(GateTargetBrokers, f, "brokers the plan needs are missing or unreachable", pass, StatusFail)
+}
+
+// dropsOnly reports whether some move of the scope drops a replica on
+// broker b (b in its from, not in its to).
+func (c *GateInput) dropsOnly(b int32) bool {
+	return slices.ContainsFunc(c.moves, func(m plans.Move) bool { return slices.Contains(m.From, b) && !slices.Contains(m.To, b) })
 }
 
 // nameList lists names, the first few in full.
@@ -445,8 +465,15 @@ func offlineGate(c *GateInput) GateResult {
 }
 
 func underReplicatedGate(c *GateInput) GateResult {
-	var f []Finding
-	c.eachPartition(func(_ *plans.Topic, id PartitionID, p *plans.Partition) {
+	moves := map[PartitionID]*plans.Move{}
+	if c.Scope.Step != 0 {
+		for i := range c.moves {
+			m := &c.moves[i]
+			moves[PartitionID{m.Topic, m.Partition}] = m
+		}
+	}
+	var f, dropped []Finding
+	c.eachPartition(func(t *plans.Topic, id PartitionID, p *plans.Partition) {
 		if p.Leader < 0 {
 			return // offline: the offline gate's
 		}
@@ -458,12 +485,69 @@ func underReplicatedGate(c *GateInput) GateResult {
 				missing = append(missing, r)
 			}
 		}
-		if len(missing) > 0 {
-			f = append(f, Finding{Subject: id.String(), Detail: fmt.Sprintf("replicas %v, isr %v: %v not in sync", p.Replicas, p.ISR, missing)})
+		if len(missing) == 0 {
+			return
 		}
+		detail := fmt.Sprintf("replicas %v, isr %v: %v not in sync", p.Replicas, p.ISR, missing)
+		if m := moves[id]; m != nil {
+			ok, why := c.dropsLostReplicas(t, p, m, missing)
+			if ok {
+				dropped = append(dropped, Finding{Subject: id.String(), Detail: detail + ": " + why})
+				return
+			}
+			if why != "" {
+				detail += " (" + why + ")"
+			}
+		}
+		f = append(f, Finding{Subject: id.String(), Detail: detail})
 	})
-	return result(GateUnderReplicated, f, fmt.Sprintf("%d partitions under-replicated (a replica is out of the ISR): wait until they catch up", len(f)),
+	if len(f) == 0 && len(dropped) > 0 {
+		return GateResult{Gate: GateUnderReplicated, Status: StatusWarn, Findings: dropped,
+			Summary: fmt.Sprintf("%d partitions have replicas out of the ISR on brokers that are down, which the step drops: safe, since every replica it keeps is in sync and at least min.insync.replicas remain (the lost-broker rule)", len(dropped))}
+	}
+	return result(GateUnderReplicated, append(f, dropped...), fmt.Sprintf("%d partitions under-replicated (a replica is out of the ISR): wait until they catch up", len(f)),
 		"every replica in sync, "+c.scopeText(), StatusFail)
+}
+
+// dropsLostReplicas applies the lost-broker rule to a partition whose
+// replicas missing are out of the ISR: the step's move m may go on when
+// every one of them is on a broker that is down (not registered) and m
+// drops it, every replica m keeps is in the ISR, and m leaves at least
+// min.insync.replicas replicas. Copying from such a partition needs none
+// of the lost replicas, and removing them is what recovering from a lost
+// broker takes (docs/operating.md, "A broker lost mid-migration"). It says
+// why the move may go on, or why not ("" when the rule does not concern
+// the partition: no missing replica is on a down broker).
+func (c *GateInput) dropsLostReplicas(t *plans.Topic, p *plans.Partition, m *plans.Move, missing []int32) (bool, string) {
+	down := func(b int32) bool {
+		return c.State.Snapshot.Broker(b) == nil || slices.Contains(c.State.Unregistered, b)
+	}
+	var lost []int32
+	for _, r := range missing {
+		if down(r) {
+			lost = append(lost, r)
+		}
+	}
+	if len(lost) == 0 {
+		return false, ""
+	}
+	for _, r := range missing {
+		if !down(r) {
+			return false, fmt.Sprintf("broker %d is up but out of sync: wait until it catches up", r)
+		}
+		if slices.Contains(m.To, r) {
+			return false, fmt.Sprintf("broker %d is down and the step keeps its replica: bring it back, or drop it first (docs/operating.md, \"A broker lost mid-migration\")", r)
+		}
+	}
+	for _, r := range m.To {
+		if slices.Contains(p.Replicas, r) && !slices.Contains(p.ISR, r) {
+			return false, fmt.Sprintf("the step keeps broker %d, which is out of the ISR", r)
+		}
+	}
+	if minISR := max(t.MinInsyncReplicas(), 1); len(m.To) < minISR {
+		return false, fmt.Sprintf("the step would leave %d replicas, fewer than min.insync.replicas %d", len(m.To), minISR)
+	}
+	return true, fmt.Sprintf("broker(s) %v are down and the step drops their replicas; it keeps %v, every one in sync (or being added from them), at least min.insync.replicas %d", lost, m.To, max(t.MinInsyncReplicas(), 1))
 }
 
 func underMinISRGate(c *GateInput) GateResult {
@@ -524,8 +608,20 @@ func reassignmentsGate(c *GateInput) GateResult {
 			continue
 		}
 		owner := "not kshift: another tool or operator (or an interrupted kshift run: see kshift status)"
-		if c.Scope.Plan != nil && c.planTarget(id, r.Target()) {
+		switch {
+		case c.Scope.Plan != nil && c.planTarget(id, r.Target()):
 			owner = "kshift (a step of this plan not in progress here: interrupted run?)"
+		case len(r.Adding) > 0:
+			// kshift throttles every replica a step adds: a move whose
+			// adding replicas its records list is an interrupted run's.
+			for _, rec := range c.Scope.Records {
+				if tt := rec.Topics[id.Topic]; tt != nil && !slices.ContainsFunc(r.Adding, func(b int32) bool {
+					return !slices.Contains(tt.Follower, fmt.Sprintf("%d:%d", id.Partition, b))
+				}) {
+					owner = fmt.Sprintf("kshift: an interrupted run (its throttle record %s names the replicas it adds; kshift status shows the step, kshift apply resumes it, kshift cancel reverts it)", rec.ID)
+					break
+				}
+			}
 		}
 		foreign = append(foreign, Finding{Subject: id.String(), Detail: detail, Owner: owner})
 	}
@@ -583,14 +679,34 @@ func throttlesGate(c *GateInput) GateResult {
 			return "unknown: the broker hides the rate (Kafka before 3.x); give --zookeeper to read it"
 		case ownRates[v]:
 			return "likely kshift: the plan's throttle rate"
+		case c.Scope.Plan == nil:
+			allOwn = false
+			return "not kshift's as far as its records tell (give --zookeeper to read them, --plan to compare with a plan)"
 		}
 		allOwn = false
 		return "not kshift: the rate is not this plan's"
 	}
+	// What kshift's throttle records name is kshift's, with the record.
+	recordOf := func(match func(*state.ThrottleRecord) bool) string {
+		for _, rec := range c.Scope.Records {
+			if match(rec) {
+				step := ""
+				if rec.Step > 0 {
+					step = fmt.Sprintf(", step %d of %s", rec.Step, rec.Plan)
+				}
+				return fmt.Sprintf("kshift: its throttle record %s%s (kshift status shows it; kshift throttle clear restores it)", rec.ID, step)
+			}
+		}
+		return ""
+	}
 	for _, b := range s.Brokers {
 		for _, k := range rateKeys {
 			if v, ok := b.Configs[k]; ok && v != "" {
-				f = append(f, Finding{Subject: fmt.Sprintf("broker %d %s", b.ID, k), Detail: "set to " + v, Owner: rateOwner(v)})
+				owner := recordOf(func(rec *state.ThrottleRecord) bool { return rec.Brokers[b.ID] != nil })
+				if owner == "" {
+					owner = rateOwner(v)
+				}
+				f = append(f, Finding{Subject: fmt.Sprintf("broker %d %s", b.ID, k), Detail: "set to " + v, Owner: owner})
 			}
 		}
 	}
@@ -606,9 +722,27 @@ func throttlesGate(c *GateInput) GateResult {
 				continue
 			}
 			owner := "not kshift: lists replicas outside this plan"
-			if v != "*" && c.Scope.Plan != nil && throttleListWithin(t.Name, v, planPartitions) {
+			if c.Scope.Plan == nil {
+				owner = "not kshift's as far as its records tell (give --zookeeper to read them, --plan to compare with a plan)"
+			}
+			key := k
+			recorded := recordOf(func(rec *state.ThrottleRecord) bool {
+				tt := rec.Topics[t.Name]
+				if tt == nil {
+					return false
+				}
+				entries := tt.Leader
+				if key == KeyFollowerThrottledReplicas {
+					entries = tt.Follower
+				}
+				return len(entries) > 0 && slices.ContainsFunc(parseEntries(v), func(e string) bool { return slices.Contains(entries, e) })
+			})
+			switch {
+			case v != "*" && recorded != "":
+				owner = recorded
+			case v != "*" && c.Scope.Plan != nil && throttleListWithin(t.Name, v, planPartitions):
 				owner = "likely kshift: every listed partition is in this plan"
-			} else {
+			default:
 				allOwn = false
 			}
 			if v == "*" {
@@ -621,6 +755,17 @@ func throttlesGate(c *GateInput) GateResult {
 		return GateResult{Gate: GateThrottles, Status: StatusPass, Summary: fmt.Sprintf("%d throttle settings, all kshift's own", len(f)), Findings: f}
 	}
 	return result(GateThrottles, f, fmt.Sprintf("%d throttle settings already in place: clear leftovers (kshift throttle clear) or find their owner", len(f)), "no throttle set", StatusFail)
+}
+
+// parseEntries splits a throttled-replica list into its entries.
+func parseEntries(list string) []string {
+	var out []string
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // throttleListWithin reports whether every "partition:broker" of a throttled

@@ -83,6 +83,8 @@ var Gates = Registry{
 		Checks: "no reassignment the step did not start is in flight"},
 	{ID: GateThrottles, Kind: KindReport, Run: throttlesGate, needs: needPartitions | needBrokerConfigs | needTopicConfigs | needZooKeeper,
 		Checks: "no throttle is set already (a leftover or someone else's), with its likely owner"},
+	{ID: GateCoverage, Kind: KindReport, Run: coverageGate, needs: needPartitions,
+		Checks: "the plan moves every partition with a replica on a source broker (a warning: apply and status report it too)"},
 	{ID: GateDiskHeadroom, Kind: KindHealth, Run: diskHeadroomGate, needs: needPartitions | needVersions | needLogDirs,
 		Checks: fmt.Sprintf("each broker that receives data has room for it, keeping %d%% of its disk free", int(HeadroomFraction*100))},
 }
@@ -155,7 +157,7 @@ func (r Registry) Run(ctx context.Context, k *kafkaapi.Client, scope CheckScope)
 			return false, err
 		}
 		rep = &CheckReport{ClusterID: in.State.Snapshot.ClusterID, Notes: in.State.Notes}
-		settling := false
+		settling, final := false, false
 		for _, g := range r {
 			res := g.Run(in)
 			res.Kind = g.Kind
@@ -164,11 +166,12 @@ func (r Registry) Run(ctx context.Context, k *kafkaapi.Client, scope CheckScope)
 				continue
 			}
 			if !g.Settles {
-				return true, nil // a failure no second read can change
+				final = true // a failure no second read can change
 			}
 			settling = true
 		}
-		return !settling, nil
+		// Every gate is in the report, the ones after a failure too.
+		return final || !settling, nil
 	})
 	if err != nil && !errors.Is(err, poll.ErrTimeout) {
 		return nil, err

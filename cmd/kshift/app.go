@@ -21,7 +21,8 @@ Kafka's own partition reassignment, in small reviewed steps:
 
 Exit codes: 0 success; 1 failure talking to the cluster or doing the work;
 2 bad input (files, flags); 3 refused by a safety check (gate, drift, invariant,
-lock); 4 interrupted (what is left is printed).`,
+lock); 4 interrupted (what is left is printed); 5 partly done with a broker
+down (what is left, on which broker, is printed: run it again once it is back).`,
 		HideHelpCommand: true,
 		// Shell completion asks the binary: see completion.go.
 		EnableBashCompletion: true,

@@ -152,6 +152,15 @@ func runApply(c *cli.Context) error {
 		return err
 	}
 	defer s.close()
+	// Every apply compares the cluster's partitions with the plan's first:
+	// partitions created since the snapshot are never left behind unseen.
+	cov, err := s.exec.Coverage(c.Context, ref)
+	if err != nil {
+		return execErr(err)
+	}
+	if msg := s.exec.CoverageSummary(cov, ref); msg != "" {
+		fmt.Fprintln(c.App.Writer, "warning: "+msg)
+	}
 	in := bufio.NewReader(c.App.Reader)
 	for i, n := range steps {
 		st := p.Step(n)
@@ -181,6 +190,32 @@ func runApply(c *cli.Context) error {
 			return nil
 		}
 	}
+	if steps[len(steps)-1] == len(p.Steps) && !c.Bool(flagDryRun) {
+		return printMigrationEnd(c, s.exec, ref)
+	}
+	return nil
+}
+
+// printMigrationEnd says, after a run that applied the plan's last step,
+// whether the migration is finished: it is not while a step is not done or
+// a partition still has a replica on a source broker.
+func printMigrationEnd(c *cli.Context, e *executor.Executor, ref executor.PlanRef) error {
+	st, err := e.Status(c.Context, ref)
+	if err != nil {
+		return execErr(err)
+	}
+	if st.Coverage == nil {
+		return nil
+	}
+	if st.Finished {
+		fmt.Fprintf(c.App.Writer, "migration finished: every step of %s is done and no partition has a replica on source brokers %v\n", ref.Path, ref.Plan.SourceBrokers)
+		return nil
+	}
+	msg := fmt.Sprintf("the migration is NOT finished: %d partition(s) still have a replica on source brokers %v (kshift status %s shows which steps are not done)", st.Coverage.OnSources, ref.Plan.SourceBrokers, ref.Path)
+	if u := e.CoverageSummary(st.Coverage, ref); u != "" {
+		msg += "; " + u
+	}
+	fmt.Fprintln(c.App.Writer, msg)
 	return nil
 }
 

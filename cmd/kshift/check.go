@@ -7,6 +7,7 @@ import (
 
 	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -97,6 +98,19 @@ func checkAction(c *cli.Context) error {
 	if z != nil {
 		defer z.Close()
 		scope.ZooKeeper = liveZooKeeperSource(clients, z)
+		// kshift's own throttle records tell its leftovers from others'.
+		st, err := state.NewZooKeeper(z.Conn, z.Chroot, state.Options{SessionTimeout: clients.Options.ZooKeeper.SessionTimeout})
+		if err != nil {
+			return err
+		}
+		if scope.Records, err = st.ThrottleRecords(c.Context); err != nil {
+			return fmt.Errorf("reading kshift's throttle records: %w", err)
+		}
+	}
+	if st, ok := c.App.Metadata[metaStateStore].(state.Store); ok && scope.Records == nil {
+		if scope.Records, err = st.ThrottleRecords(c.Context); err != nil {
+			return fmt.Errorf("reading kshift's throttle records: %w", err)
+		}
 	}
 	scope.Settle = c.Duration("settle")
 	rep, err := inspect.Check(c.Context, kafkaAPI(clients), scope)

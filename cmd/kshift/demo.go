@@ -151,7 +151,7 @@ func runDemo(c *cli.Context) error {
 		return execErr(err)
 	}
 	p := &printer{w: out, format: formatTable}
-	if err := p.print(status, func() []table { return statusTables(ref.Plan, status) }); err != nil {
+	if err := p.print(status, func() []table { return statusTables(ref, status, e.CoverageSummary(status.Coverage, ref)) }); err != nil {
 		return err
 	}
 

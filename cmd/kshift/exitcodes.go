@@ -15,7 +15,12 @@ const (
 	exitBadInput    = 2 // a file or flag is missing, malformed or invalid
 	exitRefused     = 3 // a safety check refused: gate, drift, invariant, lock
 	exitInterrupted = 4 // Ctrl-C or SIGTERM; what is left was printed
+	exitPartial     = 5 // done but for what a broker that is down holds; run again once it is back
 )
+
+// errPartial marks an error as a command done but for what a broker that is
+// down holds (exit 5).
+var errPartial = errors.New("partly done")
 
 // errRefused marks an error as a safety refusal (exit 3).
 var errRefused = errors.New("refused")
@@ -48,6 +53,8 @@ func exitCode(err error) int {
 		return exitBadInput
 	case errors.Is(err, errRefused):
 		return exitRefused
+	case errors.Is(err, errPartial):
+		return exitPartial
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	default:

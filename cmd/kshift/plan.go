@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/kshift/kshift/inspect"
 	"github.com/kshift/kshift/internal/outdir"
 	"github.com/kshift/kshift/planner"
 	"github.com/kshift/kshift/plans"
@@ -29,9 +31,16 @@ func newPlanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "make a migration plan from a snapshot and a mapping; show, validate, diff, export and import plans",
-		UsageText: "kshift plan --snapshot SNAPSHOT --mapping MAPPING --out DIR",
+		UsageText: "kshift plan --snapshot SNAPSHOT --mapping MAPPING --out DIR [--catch-up PLAN]",
 		Description: `Plans the migration described by MAPPING for the cluster in SNAPSHOT and writes
 DIR/plan.yaml, DIR/rollback.yaml and DIR/SUMMARY.md (Markdown for the pull request).
+
+With --catch-up PLAN it plans only the partitions PLAN does not move that have a
+replica on a source broker (created after PLAN's snapshot: kshift status, check
+--plan and apply name them), from a fresh SNAPSHOT of the cluster mid-migration:
+a plan of its own, reviewed and applied like any other, without ZooKeeper steps.
+The partitions PLAN moves count at their final replicas, so the catch-up
+balances the targets with them.
 
 The plan is checked against every invariant before anything is written; the
 directory is written whole or not at all. An existing DIR is replaced only when
@@ -43,6 +52,7 @@ existing path is refused.`,
 			&cli.StringFlag{Name: "out", Usage: "the output `DIR`; its parent must exist"},
 			&cli.StringFlag{Name: "target-capacity", Usage: "usable disk per target broker, e.g. 2TiB, for brokers the snapshot reports none for (before Kafka 3.3); replaces the mapping's target_capacity"},
 			&cli.StringFlag{Name: "max-fill", Value: "85%", Usage: "the share of a target's disk the plan fills at most where a placement within it exists (`PERCENT`)"},
+			&cli.StringFlag{Name: "catch-up", Usage: "plan only the partitions this `PLAN` (a plan.yaml being applied) leaves on source brokers"},
 		},
 		Action: runPlan,
 		Subcommands: []*cli.Command{
@@ -69,8 +79,17 @@ func runPlan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var parent *plans.Plan
+	if path := c.String("catch-up"); path != "" {
+		if parent, _, err = plans.LoadFile[plans.Plan](path); err != nil {
+			return err
+		}
+		if parent.Kind != plans.KindMigration {
+			return badInput(fmt.Errorf("--catch-up %s: a catch-up covers what a migration plan leaves behind; this is a %s plan", path, parent.Kind))
+		}
+	}
 	limitPlanMemory(c.String("snapshot"))
-	res, checked, err := planFromFiles(c.String("snapshot"), c.String("mapping"), capacity, maxFill)
+	res, checked, err := planFromFiles(c.String("snapshot"), c.String("mapping"), capacity, maxFill, parent)
 	if err != nil {
 		return err
 	}
@@ -78,8 +97,48 @@ func runPlan(c *cli.Context) error {
 	if err := writePlanDir(dir, res, checked); err != nil {
 		return err
 	}
+	if parent != nil {
+		fmt.Fprintf(c.App.Writer, "Catch-up of %s: %d partitions it does not move.\n", c.String("catch-up"), res.Plan.Totals.Partitions)
+	}
 	printPlanned(c.App.Writer, res, dir)
 	return nil
+}
+
+// catchUpSnapshot turns a fresh snapshot into the input of a catch-up of
+// parent: the partitions parent moves are set at their final replicas (so
+// the planner leaves them, counting their load on the targets), and the
+// others stay as they are, so that the planner plans exactly those with a
+// replica on a source broker (inspect.Coverage). It refuses a snapshot of
+// another cluster, or one where parent leaves nothing uncovered.
+func catchUpSnapshot(parent *plans.Plan, snap *plans.Snapshot) (*plans.Snapshot, error) {
+	if parent.ClusterID != snap.ClusterID {
+		return nil, badInput(fmt.Errorf("--catch-up: the plan is for cluster %q, the snapshot is of %q", parent.ClusterID, snap.ClusterID))
+	}
+	final := map[inspect.PartitionID][]int32{}
+	for i := range parent.Steps {
+		for _, m := range parent.Steps[i].Partitions {
+			final[inspect.PartitionID{Topic: m.Topic, Partition: m.Partition}] = m.To
+		}
+	}
+	replicas := map[inspect.PartitionID][]int32{}
+	out := *snap
+	out.Topics = make([]plans.Topic, len(snap.Topics))
+	for i, t := range snap.Topics {
+		t.Partitions = slices.Clone(t.Partitions)
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			id := inspect.PartitionID{Topic: t.Name, Partition: p.ID}
+			replicas[id] = p.Replicas
+			if to, ok := final[id]; ok && len(to) > 0 {
+				p.Replicas, p.ISR, p.Leader = to, to, to[0]
+			}
+		}
+		out.Topics[i] = t
+	}
+	if cov := inspect.PlanCoverage(parent, replicas); len(cov.Uncovered) == 0 {
+		return nil, badInput(fmt.Errorf("--catch-up: the plan moves every partition of the snapshot that has a replica on a source broker: there is nothing to catch up"))
+	}
+	return &out, nil
 }
 
 // planFromFiles loads the snapshot and mapping, builds the plan and starts
@@ -87,7 +146,8 @@ func runPlan(c *cli.Context) error {
 // for that check, which runs beside whatever the caller does next (writing
 // the files): nothing may be kept before checked returns nil. Bad files are
 // bad input (exit 2); a plan that breaks an invariant is refused (exit 3).
-func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, maxFill float64) (res *planner.Result, checked func() error, err error) {
+// With catchUpOf, it plans only what that plan leaves on source brokers.
+func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, maxFill float64, catchUpOf *plans.Plan) (res *planner.Result, checked func() error, err error) {
 	snap, snapSHA, err := plans.LoadFile[plans.Snapshot](snapshotPath)
 	if err != nil {
 		return nil, nil, err
@@ -95,6 +155,14 @@ func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, ma
 	m, mappingSHA, err := plans.LoadFile[plans.Mapping](mappingPath)
 	if err != nil {
 		return nil, nil, err
+	}
+	if catchUpOf != nil {
+		// A catch-up moves partitions only: the ensemble is the parent
+		// plan's business.
+		if snap, err = catchUpSnapshot(catchUpOf, snap); err != nil {
+			return nil, nil, err
+		}
+		m.ZooKeeper = nil
 	}
 	res, err = planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, TargetCapacity: capacity, MaxFill: maxFill})
 	if err != nil {

@@ -36,7 +36,7 @@ func BenchmarkPlanEndToEnd(b *testing.B) {
 	start := cpuTime()
 	defer func() { b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op") }()
 	for range b.N {
-		res, checked, err := planFromFiles(snapPath, mappingPath, 0, 0)
+		res, checked, err := planFromFiles(snapPath, mappingPath, 0, 0, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -221,6 +221,8 @@ func execErr(err error) error {
 		return badInput(err)
 	case errors.Is(err, executor.ErrRefused), errors.Is(err, executor.ErrUnknownRate), errors.Is(err, zkops.ErrRefused):
 		return refused(err)
+	case errors.Is(err, executor.ErrPartial):
+		return &kindError{kind: errPartial, err: err}
 	}
 	return err
 }

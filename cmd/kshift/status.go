@@ -64,7 +64,7 @@ func runStatus(c *cli.Context) error {
 			}
 			return execErr(err)
 		}
-		if err := out.print(st, func() []table { return statusTables(ref.Plan, st) }); err != nil {
+		if err := out.print(st, func() []table { return statusTables(ref, st, e.CoverageSummary(st.Coverage, ref)) }); err != nil {
 			return err
 		}
 		if !c.Bool("watch") {
@@ -77,7 +77,7 @@ func runStatus(c *cli.Context) error {
 	}
 }
 
-func statusTables(p *plans.Plan, st *executor.PlanStatus) []table {
+func statusTables(ref executor.PlanRef, st *executor.PlanStatus, uncovered string) []table {
 	steps := table{title: fmt.Sprintf("cluster %s", st.ClusterID), header: []string{"step", "phase", "state", "partitions", "done", "in flight", "pending", "drifted", "copied"}}
 	var problems table
 	problems.header = []string{"step", "partition", "state", "replicas", "leader", "isr", "detail"}
@@ -94,7 +94,7 @@ func statusTables(p *plans.Plan, st *executor.PlanStatus) []table {
 		}
 	}
 	out := []table{steps}
-	details := table{title: "steps outside Kafka's replica lists", header: []string{"step", "phase", "state", "detail"}}
+	details := table{title: "step details: ZooKeeper and retire steps, and what a step needs that is down", header: []string{"step", "phase", "state", "detail"}}
 	for _, s := range st.Steps {
 		if s.Detail != "" {
 			details.rows = append(details.rows, []string{fmt.Sprint(s.Number), string(s.Phase), string(s.State), s.Detail})
@@ -106,6 +106,9 @@ func statusTables(p *plans.Plan, st *executor.PlanStatus) []table {
 	if len(problems.rows) > 0 {
 		problems.title = "partitions in flight or drifted"
 		out = append(out, problems)
+	}
+	if m := migrationTable(ref, st, uncovered); m != nil {
+		out = append(out, *m)
 	}
 	return append(out, stateTables(st)...)
 }
@@ -152,4 +155,31 @@ func stateTables(st *executor.PlanStatus) []table {
 			rows: [][]string{{o.Rate.String(), fmt.Sprintf("%s by %s on %s at %s", o.Command, o.User, o.Host, o.Time.Format(time.RFC3339))}}})
 	}
 	return out
+}
+
+// migrationTable says whether the migration is finished: every step done
+// and no partition left with a replica on a source broker; else what is
+// left, with the command that covers partitions the plan does not move.
+func migrationTable(ref executor.PlanRef, st *executor.PlanStatus, uncovered string) *table {
+	c := st.Coverage
+	if c == nil {
+		return nil
+	}
+	t := table{title: "migration", header: []string{"state", "detail"}}
+	if st.Finished {
+		t.rows = [][]string{{"finished", fmt.Sprintf("every step done; none of the %d partitions has a replica on a source broker %v", c.Partitions, ref.Plan.SourceBrokers)}}
+		return &t
+	}
+	notDone := 0
+	for _, s := range st.Steps {
+		if s.State != executor.StepDone {
+			notDone++
+		}
+	}
+	detail := fmt.Sprintf("%d step(s) not done; %d partition(s) still have a replica on a source broker %v", notDone, c.OnSources, ref.Plan.SourceBrokers)
+	t.rows = [][]string{{"not finished", detail}}
+	if uncovered != "" {
+		t.rows = append(t.rows, []string{"NOT COVERED", uncovered})
+	}
+	return &t
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/kshift/kshift/executor"
@@ -98,7 +99,7 @@ func runThrottleClear(c *cli.Context) error {
 	}
 	defer s.close()
 	res, err := s.exec.ClearThrottles(c.Context, ref, c.Bool("all"))
-	if res != nil {
+	if res != nil && (err == nil || errors.Is(err, executor.ErrPartial)) {
 		fmt.Fprintf(c.App.Writer, "cleared throttles on topics %v and brokers %v of cluster %s\n", res.Topics, res.Brokers, res.ClusterID)
 		if res.ClusterDefault {
 			fmt.Fprintln(c.App.Writer, "deleted the cluster-default throttle rates (broker <default>)")
