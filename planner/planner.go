@@ -31,6 +31,11 @@ type Input struct {
 	// MaxFill is the share of a target's disk the plan fills at most where
 	// a placement within it exists (0: DefaultMaxFill).
 	MaxFill float64
+	// CatchUp makes a catch-up of another plan (kshift plan --catch-up):
+	// partitions only. The ZooKeeper steps and the retire-sources step are
+	// the other plan's; its retire step checks that nothing, the catch-up's
+	// partitions included, is left on the sources.
+	CatchUp bool
 }
 
 // Result is a plan with what the pull request summary needs besides it.
@@ -93,13 +98,15 @@ func Build(in Input) (*Result, error) {
 	steps := pl.steps()
 	// ZooKeeper steps: zk-join before, zk-handover/fork/prune after the
 	// reassignment steps, numbered with them.
-	zkBefore, zkAfter, err := zooKeeperSteps(snap, m)
-	if err != nil {
-		return nil, err
+	if !in.CatchUp {
+		zkBefore, zkAfter, err := zooKeeperSteps(snap, m)
+		if err != nil {
+			return nil, err
+		}
+		// The retire-sources step ends the Kafka side, before the ensemble
+		// the source brokers use is handed over or forked (docs/concepts.md).
+		steps = append(append(append(zkBefore, steps...), retireStep(snap, m)), zkAfter...)
 	}
-	// The retire-sources step ends the Kafka side, before the ensemble the
-	// source brokers use is handed over or forked (docs/concepts.md).
-	steps = append(append(append(zkBefore, steps...), retireStep(snap, m)), zkAfter...)
 	numberSteps(steps)
 
 	plan := &plans.Plan{

@@ -157,14 +157,11 @@ func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, ma
 		return nil, nil, err
 	}
 	if catchUpOf != nil {
-		// A catch-up moves partitions only: the ensemble is the parent
-		// plan's business.
 		if snap, err = catchUpSnapshot(catchUpOf, snap); err != nil {
 			return nil, nil, err
 		}
-		m.ZooKeeper = nil
 	}
-	res, err = planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, TargetCapacity: capacity, MaxFill: maxFill})
+	res, err = planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, TargetCapacity: capacity, MaxFill: maxFill, CatchUp: catchUpOf != nil})
 	if err != nil {
 		return nil, nil, nameInputFiles(err, map[string]string{"snapshot": snapshotPath, "mapping": mappingPath})
 	}
