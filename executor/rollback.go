@@ -22,7 +22,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 		return nil, fmt.Errorf("%w: rollback takes the migration plan, this is a %s plan", plans.ErrBadInput, fwd.Kind)
 	}
 	undo := undoStepOf(fwd, s)
-	if undo == nil && !s.Phase.IsZooKeeper() {
+	if undo == nil && !s.Phase.ZooKeeperUndoable() {
 		return nil, refusal("step %d (%s) cannot be undone", n, s.Phase)
 	}
 	st, err := e.Status(ctx, ref)

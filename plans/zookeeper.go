@@ -50,6 +50,17 @@ type ZooKeeperChange struct {
 	// Before is the membership the step expects to find: its undo restores
 	// it and its status compares the live ensemble with it (zk-join, zk-handover).
 	Before []ZKServer `yaml:"before,omitempty"`
+	// Mode is the plan's zookeeper mode (handover or fork): after a fork the
+	// source and the target servers belong to two ensembles, and a zk-join
+	// acts on the source one only. Empty in plans made before kshift
+	// recorded it.
+	Mode ZooKeeperMode `yaml:"mode,omitempty"`
+	// Targets are the target servers as the forked ensemble's voters: the
+	// members a forked ensemble must have, exactly (zk-fork, zk-prune).
+	Targets []ZKServer `yaml:"targets,omitempty"`
+	// SourceConnect reaches the source ensemble, whose frozen copy of the
+	// migrated chroot a fork is checked against (zk-fork).
+	SourceConnect string `yaml:"source_connect,omitempty"`
 }
 
 // Summary says in a few words what the change does: "join [4 5 6]",

@@ -1,6 +1,7 @@
 package zkops_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -153,13 +154,17 @@ func TestForkAndPruneSharedEnsemble(t *testing.T) {
 
 	oldA := tree(t, admin, "/kafka/a")
 	oldB, oldC := tree(t, admin, "/kafka/b"), tree(t, admin, "/c")
-	fork := &plans.ZooKeeperChange{Connect: targetConnect, Chroot: "/kafka/a", Sources: []int{1, 2, 3}, Prune: []string{"/kafka/b", "/c"}}
+	fork := &plans.ZooKeeperChange{Connect: targetConnect, Chroot: "/kafka/a", Sources: []int{1, 2, 3}, Prune: []string{"/kafka/b", "/c"}, SourceConnect: src.Connect(1, 2, 3)}
+	opts := zkops.Options{Dial: func(_ context.Context, connect string) (zkops.ZKConn, func(), error) {
+		c := zktest.Dial(t, connect, true)
+		return c, c.Close, nil
+	}}
 	forkConn := zktest.Dial(t, targetConnect, true)
 	forkStep := &plans.Step{Number: 8, Phase: plans.PhaseZKFork, ZooKeeper: fork}
-	if err := zkops.ApplyStep(ctx, forkConn, forkStep, nil); !errors.Is(err, zkops.ErrManualStep) || !strings.Contains(err.Error(), "kshift zk config --mapping MAPPING --kind fork") {
+	if err := zkops.ApplyStep(ctx, forkConn, forkStep, opts); !errors.Is(err, zkops.ErrManualStep) || !strings.Contains(err.Error(), "kshift zk config --mapping MAPPING --kind fork") {
 		t.Fatalf("applying zk-fork before the fork: %v, want ErrManualStep with the runbook", err)
 	}
-	if st, _, err := zkops.StepStatus(ctx, forkConn, forkStep); err != nil || st != zkops.StatePending {
+	if st, _, err := zkops.StepStatus(ctx, forkConn, forkStep, opts); err != nil || st != zkops.StatePending {
 		t.Fatalf("zk-fork status before: %s, %v", st, err)
 	}
 	if _, err := zkops.Prune(ctx, forkConn, fork, true, zkops.Options{}); !errors.Is(err, zkops.ErrRefused) {
@@ -179,13 +184,13 @@ func TestForkAndPruneSharedEnsemble(t *testing.T) {
 			t.Fatalf("removing target %d from the source ensemble: %v", n.ID, err)
 		}
 	}
-	if err := zkops.ApplyStep(ctx, forkConn, forkStep, nil); err != nil {
+	if err := zkops.ApplyStep(ctx, forkConn, forkStep, opts); err != nil {
 		t.Fatalf("applying zk-fork after the fork: %v", err)
 	}
-	if st, _, err := zkops.StepStatus(ctx, forkConn, forkStep); err != nil || st != zkops.StateDone {
+	if st, _, err := zkops.StepStatus(ctx, forkConn, forkStep, opts); err != nil || st != zkops.StateDone {
 		t.Fatalf("zk-fork status after: %s, %v", st, err)
 	}
-	if err := zkops.UndoStep(ctx, forkConn, forkStep, nil); !errors.Is(err, zkops.ErrRefused) {
+	if err := zkops.UndoStep(ctx, forkConn, forkStep, zkops.Options{}); !errors.Is(err, zkops.ErrRefused) {
 		t.Fatalf("undo of zk-fork: %v, want a refusal", err)
 	}
 	if got := membership(t, ctx, forkConn); got != "4:participant 5:participant 6:participant" {
@@ -237,15 +242,15 @@ func TestForkAndPruneSharedEnsemble(t *testing.T) {
 		t.Errorf("dry run counts %s, want %s", got, want)
 	}
 	step := &plans.Step{Number: 9, Phase: plans.PhaseZKPrune, ZooKeeper: fork}
-	if st, _, err := zkops.StepStatus(ctx, forkConn, step); err != nil || st != zkops.StatePending {
+	if st, _, err := zkops.StepStatus(ctx, forkConn, step, zkops.Options{}); err != nil || st != zkops.StatePending {
 		t.Fatalf("prune status before: %s, %v", st, err)
 	}
 	start = time.Now()
-	if err := zkops.ApplyStep(ctx, forkConn, step, nil); err != nil {
+	if err := zkops.ApplyStep(ctx, forkConn, step, zkops.Options{}); err != nil {
 		t.Fatalf("prune: %v", err)
 	}
 	t.Logf("prune took %s", time.Since(start).Round(time.Millisecond))
-	if st, _, err := zkops.StepStatus(ctx, forkConn, step); err != nil || st != zkops.StateDone {
+	if st, _, err := zkops.StepStatus(ctx, forkConn, step, zkops.Options{}); err != nil || st != zkops.StateDone {
 		t.Fatalf("prune status after: %s, %v", st, err)
 	}
 

@@ -22,6 +22,10 @@ type Options struct {
 	// SyncTimeout is how long a server may take to catch up with the leader
 	// before an operation that needs it in sync refuses (default 30 s).
 	SyncTimeout time.Duration
+	// Dial reaches a second ensemble: zk-fork compares the forked ensemble
+	// with the source ensemble's frozen copy and removes the targets from
+	// it. Without it a fork cannot be verified.
+	Dial Dialer
 }
 
 func (o Options) logf(format string, args ...any) {

@@ -181,7 +181,11 @@ func explainReconfig(err error) string {
 	case errors.Is(err, zk.ErrReconfigDisabled):
 		return "reconfig is disabled on this ensemble (reconfigEnabled=false, or ZooKeeper before 3.5): set reconfigEnabled=true in every zoo.cfg with a rolling restart, or " + staticAlternative
 	case errors.Is(err, zk.ErrNoAuth):
-		return "this session may not write /zookeeper/config: connect with the super digest (--zk-user super --zk-password ..., the servers need -Dzookeeper.DigestAuthenticationProvider.superDigest), or " + staticAlternative
+		return "this session may not write /zookeeper/config: reconfig needs ZooKeeper's super user. Give its credentials in the environment, " +
+			"KSHIFT_ZK_DIGEST=super:PASSWORD (or the variable --zookeeper-digest-env names), and make sure every server, " +
+			"the targets included, runs with the JVM option -D" + SuperDigestProperty + "=super:DIGEST (in SERVER_JVMFLAGS, conf/java.env; " +
+			"`kshift zk config` prints it for the targets): a server without it refuses the super user, so a reconfig would be " +
+			"authorised on some servers and not others. A server lacking it needs the option and a restart, one server at a time"
 	}
 	return err.Error()
 }

@@ -32,7 +32,7 @@ func TestStepsUndoRestorePreviousMembership(t *testing.T) {
 
 	status := func(step *plans.Step, want zkops.State) {
 		t.Helper()
-		got, why, err := zkops.StepStatus(ctx, conn, step)
+		got, why, err := zkops.StepStatus(ctx, conn, step, zkops.Options{})
 		if err != nil || got != want {
 			t.Fatalf("step %d status = %s (%s), %v; want %s", step.Number, got, why, err, want)
 		}
@@ -47,33 +47,33 @@ func TestStepsUndoRestorePreviousMembership(t *testing.T) {
 	const afterJoin = "1:participant 2:participant 3:participant 4:observer 5:observer"
 
 	status(join, zkops.StatePending)
-	if err := zkops.ApplyStep(ctx, conn, join, nil); err != nil {
+	if err := zkops.ApplyStep(ctx, conn, join, zkops.Options{}); err != nil {
 		t.Fatalf("apply join: %v", err)
 	}
 	status(join, zkops.StateDone)
 	start := time.Now()
-	if err := zkops.UndoStep(ctx, conn, join, nil); err != nil {
+	if err := zkops.UndoStep(ctx, conn, join, zkops.Options{}); err != nil {
 		t.Fatalf("undo join: %v", err)
 	}
 	t.Logf("undo of zk-join (2 observers) took %s", time.Since(start).Round(time.Millisecond))
 	expect("after undoing the join", before)
 	status(join, zkops.StatePending)
 
-	if err := zkops.ApplyStep(ctx, conn, join, nil); err != nil {
+	if err := zkops.ApplyStep(ctx, conn, join, zkops.Options{}); err != nil {
 		t.Fatalf("apply join again: %v", err)
 	}
 	status(handover, zkops.StatePending)
-	if err := zkops.ApplyStep(ctx, conn, handover, nil); err != nil {
+	if err := zkops.ApplyStep(ctx, conn, handover, zkops.Options{}); err != nil {
 		t.Fatalf("apply handover: %v", err)
 	}
 	expect("after the handover", "3:participant 4:participant 5:participant")
 	status(handover, zkops.StateDone)
 	// Applying a done step again changes nothing.
-	if err := zkops.ApplyStep(ctx, conn, handover, nil); err != nil {
+	if err := zkops.ApplyStep(ctx, conn, handover, zkops.Options{}); err != nil {
 		t.Fatalf("apply handover again: %v", err)
 	}
 	start = time.Now()
-	if err := zkops.UndoStep(ctx, conn, handover, nil); err != nil {
+	if err := zkops.UndoStep(ctx, conn, handover, zkops.Options{}); err != nil {
 		t.Fatalf("undo handover: %v", err)
 	}
 	t.Logf("undo of zk-handover (2 voters re-added, 2 demoted) took %s", time.Since(start).Round(time.Millisecond))
