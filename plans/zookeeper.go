@@ -20,13 +20,13 @@ type Ensemble struct {
 
 // ZKServer is one ZooKeeper server as `/zookeeper/config` lists it.
 type ZKServer struct {
-	ID           int    `yaml:"id"`
-	Host         string `yaml:"host"`
-	QuorumPort   int    `yaml:"quorum_port"`
-	ElectionPort int    `yaml:"election_port"`
-	ClientPort   int    `yaml:"client_port"`
+	ID           int    `yaml:"id" json:"id"`
+	Host         string `yaml:"host" json:"host"`
+	QuorumPort   int    `yaml:"quorum_port" json:"quorum_port"`
+	ElectionPort int    `yaml:"election_port" json:"election_port"`
+	ClientPort   int    `yaml:"client_port" json:"client_port"`
 	// Role is "participant" or "observer".
-	Role string `yaml:"role"`
+	Role string `yaml:"role" json:"role"`
 }
 
 // ZooKeeperChange is what a zk-* step does to the ensemble.

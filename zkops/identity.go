@@ -115,19 +115,7 @@ func checkSourceEnsemble(step *plans.Step, cfg *Config, connect string) error {
 func checkServerHome(ctx context.Context, cfg *Config, s plans.ZKServer, what string) error {
 	own, err := Conf(ctx, ClientAddr(s))
 	if err == nil {
-		var theirs, ours []plans.ZKServer
-		for _, m := range own.Members {
-			if m.Role == plans.RoleParticipant {
-				theirs = append(theirs, m)
-			}
-		}
-		for _, m := range cfg.Members {
-			if m.Role == plans.RoleParticipant {
-				ours = append(ours, m)
-			}
-		}
-		shared := slices.ContainsFunc(theirs, func(m plans.ZKServer) bool { return containsServer(ours, m) })
-		if len(theirs) > 0 && !shared {
+		if foreign(cfg, own) {
 			return refusef("%s server %d: it serves another ensemble (%s), not this one (%s): a server is never moved between the source and the forked ensemble; after a fork, the join and the hand-over and their undo cannot be applied",
 				what, s.ID, describe(own), describe(cfg))
 		}
@@ -138,6 +126,27 @@ func checkServerHome(ctx context.Context, cfg *Config, s plans.ZKServer, what st
 		return refusef("%s server %d: it leads another ensemble (at zxid 0x%x), of which this one (%s) has no record: a server is never moved between ensembles", what, s.ID, info.Zxid, describe(cfg))
 	}
 	return nil
+}
+
+// foreign reports whether a server whose own config is own serves another
+// ensemble than cfg: none of its voters is a voter of cfg.
+func foreign(cfg, own *Config) bool {
+	var ours []plans.ZKServer
+	for _, m := range cfg.Members {
+		if m.Role == plans.RoleParticipant {
+			ours = append(ours, m)
+		}
+	}
+	voters := 0
+	for _, m := range own.Members {
+		if m.Role == plans.RoleParticipant {
+			voters++
+			if containsServer(ours, m) {
+				return false
+			}
+		}
+	}
+	return voters > 0
 }
 
 // Conf asks the server at addr for its own view of the membership (the

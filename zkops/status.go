@@ -109,6 +109,13 @@ func statusOf(ctx context.Context, cfg *Config) *EnsembleStatus {
 				ms.Lag = behind(leaderZxid, infos[i].Zxid)
 			}
 			ms.InSync = modeFitsRole(ms.Mode, m.Role) && ms.Lag == 0
+			// A member listed here that serves another ensemble (a target
+			// forked off, still listed) has a zxid of another history:
+			// no lag can be told.
+			if own, err := Conf(ctx, ClientAddr(m)); err == nil && foreign(cfg, own) {
+				ms.Lag, ms.InSync = -1, false
+				ms.Error = "serves another ensemble: " + describe(own)
+			}
 		}
 		st.Members = append(st.Members, ms)
 	}
@@ -181,7 +188,7 @@ func explainReconfig(err error) string {
 	case errors.Is(err, zk.ErrReconfigDisabled):
 		return "reconfig is disabled on this ensemble (reconfigEnabled=false, or ZooKeeper before 3.5): set reconfigEnabled=true in every zoo.cfg with a rolling restart, or " + staticAlternative
 	case errors.Is(err, zk.ErrNoAuth):
-		return "this session may not write /zookeeper/config: reconfig needs ZooKeeper's super user. Give its credentials in the environment, " +
+		return "this session may not write /zookeeper/config: reconfig needs ZooKeeper's super user (the super digest). Give its credentials in the environment, " +
 			"KSHIFT_ZK_DIGEST=super:PASSWORD (or the variable --zookeeper-digest-env names), and make sure every server, " +
 			"the targets included, runs with the JVM option -D" + SuperDigestProperty + "=super:DIGEST (in SERVER_JVMFLAGS, conf/java.env; " +
 			"`kshift zk config` prints it for the targets): a server without it refuses the super user, so a reconfig would be " +
