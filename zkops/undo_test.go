@@ -230,8 +230,11 @@ func TestHandoverPrechecksHalfWayAndUndoOfStoppedServers(t *testing.T) {
 	}
 	const afterJoin = "1:participant 2:participant 3:participant 4:observer 5:observer 6:observer"
 
+	t0 := time.Now()
+	phase := func(what string) { t.Logf("%s: %s", what, time.Since(t0).Round(time.Millisecond)) }
 	e.Node(6).Pause()
 	err := zkops.ApplyStep(ctx, conn, handover, zkops.Options{SyncTimeout: 3 * time.Second})
+	phase("refused up front")
 	e.Node(6).Resume()
 	if !errors.Is(err, zkops.ErrRefused) || !strings.Contains(err.Error(), "server 6, to be promoted, does not answer") {
 		t.Errorf("hand-over with target 6 paused: %v, want a refusal before any change", err)
@@ -262,9 +265,11 @@ func TestHandoverPrechecksHalfWayAndUndoOfStoppedServers(t *testing.T) {
 		!strings.Contains(err.Error(), "kshift apply PLAN --step 4") || !strings.Contains(err.Error(), "kshift rollback PLAN --step 4") {
 		t.Fatalf("hand-over with target 6 paused after the first promotion: %v, want the half-way report", err)
 	}
+	phase("half way")
 	if err := zkops.ApplyStep(ctx, conn, handover, zkops.Options{}); err != nil {
 		t.Fatalf("finishing the hand-over: %v", err)
 	}
+	phase("finished")
 	if got := membership(t, ctx, conn); got != "4:participant 5:participant 6:participant" {
 		t.Fatalf("after the hand-over: %s", got)
 	}
@@ -294,9 +299,11 @@ func TestHandoverPrechecksHalfWayAndUndoOfStoppedServers(t *testing.T) {
 		n.StartWithConfig(n.ZooCfg(), strings.Join(lines, "\n")+"\n")
 		n.WaitServing(60 * time.Second)
 	}
+	phase("restarted 2 and 3")
 	if err := zkops.UndoStep(ctx, conn, handover, zkops.Options{}); err != nil {
 		t.Fatalf("undo once the retired servers run again: %v", err)
 	}
+	phase("undone")
 	if got := membership(t, ctx, conn); got != afterJoin {
 		t.Fatalf("after the undo: %s, want %s", got, afterJoin)
 	}

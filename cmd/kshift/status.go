@@ -85,6 +85,17 @@ func statusTables(p *plans.Plan, st *executor.PlanStatus) []table {
 		}
 	}
 	out := []table{steps}
+	// A zk step's state comes with what the ensemble showed (or why it
+	// could not be read).
+	zk := table{title: "ZooKeeper steps", header: []string{"step", "phase", "state", "detail"}}
+	for _, s := range st.Steps {
+		if s.Phase.IsZooKeeper() && s.Detail != "" {
+			zk.rows = append(zk.rows, []string{fmt.Sprint(s.Number), string(s.Phase), string(s.State), s.Detail})
+		}
+	}
+	if len(zk.rows) > 0 {
+		out = append(out, zk)
+	}
 	if len(problems.rows) > 0 {
 		problems.title = "partitions in flight or drifted"
 		out = append(out, problems)
