@@ -1,15 +1,19 @@
 package zkops
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kshift/kshift/internal/poll"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -33,13 +37,15 @@ func ForkRunbook(ch *plans.ZooKeeperChange) string {
      Keep each node's data directory: it must be the dataDir the node had as an observer
      (the mapping's data_dir); an empty one starts an empty ensemble.
   3. Apply the zk-fork step (kshift apply PLAN --step N): it waits until every target
-     observer has the leader's last transaction and says when to go on.
-  4. Stop ALL target nodes together (one command for all of them, e.g.
-     "for h in TARGETS; do ssh $h systemctl stop zookeeper & done; wait"), install the
-     fork configs, then start ALL of them together. A target stopped later than the
-     others, or started after the others have elected a leader, has its newer
-     transactions truncated: acknowledged writes are lost.
-  5. Apply the zk-fork step again. It is done only when the new ensemble has exactly the
+     observer has the leader's last transaction, then says to go on and watches stage 4.
+  4. While kshift watches: stop the target nodes one at a time, a second or so apart
+     (the brokers move to the ones still running), and install the fork configs. kshift
+     names the target that stopped last: it holds the newest transactions. Start that
+     one FIRST, then the others once it runs, so that it takes part in the first
+     election (the server with the highest zxid wins it). A target whose newer
+     transactions miss the first election has them truncated: acknowledged writes lost.
+  5. The step then verifies (apply it again when you restarted without it watching). It is
+     done only when the new ensemble has exactly the
      targets as members (no source server of %v), serves the chroot with the same cluster
      id, topics and configs as the source ensemble's frozen copy, has the migrated
      brokers registered, and lacks no write of that copy. It then removes the targets
@@ -105,7 +111,21 @@ func VerifyFork(ctx context.Context, conn ZKConn, ch *plans.ZooKeeperChange, opt
 		if err := waitTargetsSynced(ctx, conn, ch, opts); err != nil {
 			return fmt.Errorf("%w: source servers %v are still members of the ensemble at %s, so the targets are not forked yet, and %w; once they are in sync:\n%s", ErrManualStep, still, ch.Connect, err, ForkRunbook(ch))
 		}
-		return fmt.Errorf("%w: source servers %v are still members of the ensemble at %s: the targets are not forked yet. Every target observer has the leader's last transaction now: go on with stage 4 of the runbook\n%s", ErrManualStep, still, ch.Connect, ForkRunbook(ch))
+		if opts.ForkWatch <= 0 || opts.Dial == nil {
+			return fmt.Errorf("%w: source servers %v are still members of the ensemble at %s: the targets are not forked yet. Every target observer has the leader's last transaction now: go on with stage 4 of the runbook\n%s", ErrManualStep, still, ch.Connect, ForkRunbook(ch))
+		}
+		if err := watchForkRestart(ctx, ch, opts); err != nil {
+			return err
+		}
+		fresh, closeFresh, err := opts.Dial(ctx, ch.Connect)
+		if err != nil {
+			return fmt.Errorf("reaching the forked ensemble at %s: %w", ch.Connect, err)
+		}
+		defer closeFresh()
+		conn = fresh
+		if st, err = readStatus(ctx, conn); err != nil {
+			return err
+		}
 	}
 	if err := forkTargetsMatch(ch, st.config); err != nil {
 		return fmt.Errorf("%w: the ensemble at %s is not the plan's forked ensemble (%s): %w", ErrRefused, ch.Connect, describe(st.config), err)
@@ -117,6 +137,141 @@ func VerifyFork(ctx context.Context, conn ZKConn, ch *plans.ZooKeeperChange, opt
 		return err
 	}
 	return removeTargetsFromSource(ctx, ch, opts)
+}
+
+// forkMarks is the znode under the migrated chroot where zk-fork marks
+// time in the source ensemble while the targets restart: sequential
+// children, one every markInterval, from before the first target stops
+// until after the last one did. The newest mark the forked ensemble holds,
+// and the oldest it lacks, bound the last transaction of the source
+// ensemble's history it took over (compareFrozenCopy).
+const forkMarks = "kshift-fork-marks"
+
+const markInterval = 5 * time.Millisecond
+
+// watchForkRestart waits (up to opts.ForkWatch) for every target to stop
+// and come back as a member of an ensemble of its own, writing marks in
+// the source ensemble until every target has stopped.
+func watchForkRestart(ctx context.Context, ch *plans.ZooKeeperChange, opts Options) error {
+	src, closeSrc, err := opts.Dial(ctx, ch.SourceConnect)
+	if err != nil {
+		return fmt.Errorf("reaching the source ensemble at %s: %w", ch.SourceConnect, err)
+	}
+	defer closeSrc()
+	marks := znode(ch.Chroot, forkMarks)
+	if _, err := call(ctx, func() (string, error) { return src.Create(marks, nil, 0, zk.WorldACL(zk.PermAll)) }); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("creating %s on the source ensemble: %w", marks, err)
+	}
+	srcCfg, err := ReadConfig(ctx, src)
+	if err != nil {
+		return err
+	}
+	targets := forkTargetServers(ch, srcCfg)
+	lastZxid := map[int]int64{}
+	for _, t := range targets {
+		if info, err := Srvr(ctx, ClientAddr(t)); err == nil {
+			lastZxid[t.ID] = info.Zxid
+		}
+	}
+	opts.logf("every target is in sync: stop ALL targets now, one at a time, a second or so apart, and install their fork configs (kshift zk config --kind fork); kshift says which one to start first; it waits up to %s", opts.ForkWatch)
+	ctx, cancel := context.WithTimeout(ctx, opts.ForkWatch)
+	defer cancel()
+	stopped := map[int]bool{}
+	var order []int
+	marking := true
+	var markErr error
+	err = poll.Until(ctx, poll.Options{Interval: markInterval}, func(ctx context.Context) (bool, error) {
+		if marking {
+			if _, err := call(ctx, func() (string, error) { return src.Create(marks+"/m-", nil, zk.FlagSequence, zk.WorldACL(zk.PermAll)) }); err != nil {
+				markErr = err
+			}
+			var now []int
+			for _, t := range targets {
+				if stopped[t.ID] {
+					continue
+				}
+				info, err := Srvr(ctx, ClientAddr(t))
+				switch {
+				case err == nil:
+					lastZxid[t.ID] = info.Zxid
+				case Answers(ctx, ClientAddr(t)) != nil:
+					stopped[t.ID] = true
+					now = append(now, t.ID)
+					opts.logf("target %d stopped (last zxid seen 0x%x)", t.ID, lastZxid[t.ID])
+				}
+			}
+			// Stopped in the same look: the higher zxid counts as later.
+			slices.SortStableFunc(now, func(a, b int) int { return cmp.Compare(lastZxid[a], lastZxid[b]) })
+			order = append(order, now...)
+			if len(stopped) < len(targets) {
+				return false, nil
+			}
+			marking = false
+			// The target stopped last holds the newest transactions.
+			first := order[len(order)-1]
+			opts.logf("every target has stopped: start target %d first, it stopped last with the newest transactions (zxid 0x%x), then the others once it runs: a leader elected without it would truncate them", first, lastZxid[first])
+		}
+		for _, t := range targets {
+			own, err := Conf(ctx, ClientAddr(t))
+			if err != nil || !foreign(srcCfg, own) {
+				return false, nil
+			}
+			if info, err := Srvr(ctx, ClientAddr(t)); err != nil || !modeFitsRole(info.Mode, plans.RoleParticipant) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	switch {
+	case errors.Is(err, poll.ErrTimeout) && marking:
+		return fmt.Errorf("%w: targets %v did not stop within %s (stopped: %v): stop all of them together, then apply again", ErrManualStep, ids(targets), opts.ForkWatch, order)
+	case errors.Is(err, poll.ErrTimeout):
+		return fmt.Errorf("%w: the targets stopped but did not come back as an ensemble of their own within %s: start all of them with their fork configs, then apply again", ErrManualStep, opts.ForkWatch)
+	case err != nil:
+		return err
+	}
+	if markErr != nil {
+		opts.logf("some marks could not be written in the source ensemble (%v): the check may be less tight", markErr)
+	}
+	// The new ensemble's first leader: when it is the target stopped
+	// last, started first, the new history holds every transaction any
+	// target had, by construction. Recorded on the new ensemble for the
+	// verification (forkRecord).
+	rec := forkRecord{LastStopped: order[len(order)-1]}
+	for _, t := range targets {
+		if info, err := Srvr(ctx, ClientAddr(t)); err == nil && info.Mode == "leader" {
+			rec.FirstLeader = t.ID
+		}
+	}
+	if rec.FirstLeader != rec.LastStopped {
+		opts.logf("the new ensemble's first leader is target %d, not target %d, which stopped last: its newest transactions may be lost; the verification says", rec.FirstLeader, rec.LastStopped)
+	}
+	dst, closeDst, err := opts.Dial(ctx, ch.Connect)
+	if err != nil {
+		return fmt.Errorf("reaching the forked ensemble at %s: %w", ch.Connect, err)
+	}
+	defer closeDst()
+	data, _ := json.Marshal(rec)
+	if _, err := call(ctx, func() (*zk.Stat, error) { return dst.Set(marks, data, -1) }); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("recording the fork on the forked ensemble (%s): %w", marks, err)
+	}
+	opts.logf("the targets run as an ensemble of their own: verifying it")
+	return nil
+}
+
+// forkRecord is what a watched fork found, kept in the forked ensemble's
+// marks znode.
+type forkRecord struct {
+	LastStopped int `json:"last_stopped"`
+	FirstLeader int `json:"first_leader"`
+}
+
+func ids(ss []plans.ZKServer) []int {
+	var out []int
+	for _, s := range ss {
+		out = append(out, s.ID)
+	}
+	return out
 }
 
 // recoverFork is how to redo a fork that is not whole.
@@ -203,7 +358,7 @@ func verifyForkedData(ctx context.Context, conn ZKConn, cfg *Config, ch *plans.Z
 			return notDone("%s on the forked ensemble lacks %v, which the source ensemble's copy has", znode(ch.Chroot, sub), missing)
 		}
 	}
-	lost, err := compareFrozenCopy(ctx, src, conn, cfg, ch.Chroot)
+	lost, pre, boundary, err := compareFrozenCopy(ctx, src, conn, cfg, ch.Chroot)
 	if err != nil {
 		return err
 	}
@@ -212,7 +367,7 @@ func verifyForkedData(ctx context.Context, conn ZKConn, cfg *Config, ch *plans.Z
 		if len(shown) > 5 {
 			shown = shown[:5]
 		}
-		return notDone("the forked ensemble lacks %d writes the source ensemble committed to %s before the fork (%s): a target stopped after the others, or started after the others had elected a leader, and its newer transactions were truncated", len(lost), ch.Chroot, strings.Join(shown, "; "))
+		return notDone("the forked ensemble lacks %d writes the source ensemble committed to %s before the fork (%s; it took over the source ensemble's history up to zxid 0x%x, its own starts at 0x%x): a target stopped after the others, or started after the others had elected a leader, and its newer transactions were truncated", len(lost), ch.Chroot, strings.Join(shown, "; "), pre, boundary)
 	}
 	if len(newKC.Brokers) == 0 {
 		return fmt.Errorf("%w: no broker of the migrated cluster is registered on the forked ensemble yet (%s): brokers reconnect within their session timeout; check that their zookeeper.connect names the targets, then apply again", ErrManualStep, znode(ch.Chroot, "brokers/ids"))
@@ -269,24 +424,26 @@ func forkTargetServers(ch *plans.ZooKeeperChange, cfg *Config) []plans.ZKServer 
 // and the copy's last write is after pre; a persistent znode dst took over
 // (created before its own epochs) that the copy no longer has is a lost
 // delete. Ephemeral znodes are sessions, not writes: they are skipped.
-func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chroot string) ([]string, error) {
+func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chroot string) (lost []string, pre, boundary int64, err error) {
 	old, err := readStats(ctx, src, znode(chroot, ""))
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	cur, err := readStats(ctx, dst, znode(chroot, ""))
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
-	boundary := dstCfg.Version &^ 0xffffffff
+	boundary = dstCfg.Version &^ 0xffffffff
 	type diff struct {
 		path string
 		at   int64
 		why  string
 	}
 	var diffs []diff
+	markDir := znode(chroot, forkMarks)
+	isMark := func(p string) bool { return p == markDir || strings.HasPrefix(p, markDir+"/") }
 	for p, o := range old {
-		if o.EphemeralOwner != 0 {
+		if o.EphemeralOwner != 0 || isMark(p) {
 			continue
 		}
 		n, ok := cur[p]
@@ -300,25 +457,49 @@ func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chr
 		}
 	}
 	for p, n := range cur {
-		if _, ok := old[p]; !ok && n.EphemeralOwner == 0 && n.Czxid < boundary {
+		if _, ok := old[p]; !ok && n.EphemeralOwner == 0 && n.Czxid < boundary && !isMark(p) {
 			diffs = append(diffs, diff{p, boundary, fmt.Sprintf("%s (zxid 0x%x) was deleted on the source ensemble after the fork point", p, n.Czxid)})
 		}
 	}
 	if len(diffs) == 0 {
-		return nil, nil
+		return nil, 0, boundary, nil
 	}
-	pre, err := lastTakenOver(ctx, dst, boundary)
-	if err != nil {
-		return nil, err
+	if pre, err = lastTakenOver(ctx, dst, boundary); err != nil {
+		return nil, 0, 0, err
 	}
-	var lost []string
-	for _, d := range diffs {
-		if d.at > pre {
-			lost = append(lost, d.why)
+	// The marks (never rewritten on the forked ensemble) keep pre within
+	// one mark interval of the end of the history it took over, and the
+	// oldest mark it lacks (upTo) is past that end. A write in between, on
+	// a znode the forked ensemble rewrote since, cannot be told apart from
+	// one it had, unless the fork was watched and its first leader was the
+	// target stopped last: then its history holds every transaction any
+	// target had, and a write in between was acknowledged by none.
+	var upTo int64 = -1
+	for p, o := range old {
+		if isMark(p) && p != markDir {
+			if _, ok := cur[p]; !ok && (upTo < 0 || o.Czxid < upTo) {
+				upTo = o.Czxid
+			}
 		}
 	}
+	var rec forkRecord
+	byConstruction := false
+	if b, ok, err := getData(ctx, dst, markDir); err == nil && ok && json.Unmarshal(b, &rec) == nil {
+		byConstruction = rec.LastStopped != 0 && rec.FirstLeader == rec.LastStopped
+	}
+	for _, d := range diffs {
+		if d.at <= pre {
+			continue
+		}
+		if byConstruction && upTo >= 0 && d.at < upTo {
+			if n, ok := cur[d.path]; ok && n.Mzxid >= boundary {
+				continue
+			}
+		}
+		lost = append(lost, d.why)
+	}
 	slices.Sort(lost)
-	return lost, nil
+	return lost, pre, boundary, nil
 }
 
 // lastTakenOver is the highest zxid of the source ensemble's history the

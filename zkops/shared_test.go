@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -260,6 +261,53 @@ func (sc *scenario) dialJoin(ctx context.Context) *zk.Conn {
 // started once the others elected a leader. dataDir, when set, is where
 // the fork configs point the targets (emptied by the runbook's mistake).
 func (sc *scenario) restart(ctx context.Context, late []int, dataDir func(n *zktest.Node) string) {
+	sc.stopForFork(late, 0)
+	sc.startForked(0, late, dataDir)
+}
+
+func isIn(id int, ids []int) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// stopForFork stops the targets together, the late ones after the
+// migrated cluster wrote through them alone; or, with a gap, one at a
+// time as the runbook says.
+func (sc *scenario) stopForFork(late []int, gap time.Duration) {
+	t := sc.t
+	t.Helper()
+	if gap > 0 {
+		for _, n := range sc.nodes {
+			n.Stop()
+			time.Sleep(gap)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, n := range sc.nodes {
+		if !isIn(n.ID, late) {
+			wg.Add(1)
+			go func() { defer wg.Done(); n.Stop() }()
+		}
+	}
+	wg.Wait()
+	if len(late) > 0 {
+		sc.writer.waitWrites(t, 30)
+		for _, n := range sc.nodes {
+			if isIn(n.ID, late) {
+				n.Stop()
+			}
+		}
+	}
+}
+
+// startForked starts the targets with the fork configs: first (when not
+// 0) alone first, until it answers; the late ones once the others elected.
+func (sc *scenario) startForked(first int, late []int, dataDir func(n *zktest.Node) string) {
 	t := sc.t
 	t.Helper()
 	m := *sc.mapping
@@ -280,64 +328,86 @@ func (sc *scenario) restart(ctx context.Context, late []int, dataDir func(n *zkt
 	if err != nil {
 		t.Fatal(err)
 	}
-	isLate := func(n *zktest.Node) bool {
-		for _, id := range late {
-			if id == n.ID {
-				return true
-			}
-		}
-		return false
-	}
-	var wg sync.WaitGroup
-	for _, n := range sc.nodes {
-		if !isLate(n) {
-			wg.Add(1)
-			go func() { defer wg.Done(); n.Stop() }()
-		}
-	}
-	wg.Wait()
-	if len(late) > 0 {
-		// The migrated cluster's clients move to the late target and
-		// write through it, to the source ensemble.
-		sc.writer.waitWrites(t, 30)
-		for _, n := range sc.nodes {
-			if isLate(n) {
-				n.Stop()
+	for i, n := range sc.nodes {
+		if n.ID == first {
+			n.StartWithConfig(ncs[i].ZooCfg, ncs[i].DynamicConfig)
+			deadline := time.Now().Add(60 * time.Second)
+			for zkops.Answers(context.Background(), n.Addr()) != nil {
+				if time.Now().After(deadline) {
+					t.Fatalf("target %d does not answer", n.ID)
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 		}
 	}
 	for i, n := range sc.nodes {
-		if !isLate(n) {
+		if n.ID != first && !isIn(n.ID, late) {
 			n.StartWithConfig(ncs[i].ZooCfg, ncs[i].DynamicConfig)
 		}
 	}
 	for _, n := range sc.nodes {
-		if !isLate(n) {
+		if !isIn(n.ID, late) {
 			n.WaitServing(60 * time.Second)
 		}
 	}
 	if len(late) > 0 {
-		deadline := time.Now().Add(60 * time.Second)
-		for leader := false; !leader; {
-			for _, n := range sc.nodes {
-				if mode, err := n.Mode(time.Second); err == nil && mode == "leader" {
-					leader = true
-				}
+		for i, n := range sc.nodes {
+			if isIn(n.ID, late) {
+				n.StartWithConfig(ncs[i].ZooCfg, ncs[i].DynamicConfig)
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("the early targets elected no leader")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	for i, n := range sc.nodes {
-		if isLate(n) {
-			n.StartWithConfig(ncs[i].ZooCfg, ncs[i].DynamicConfig)
 		}
 	}
 	for _, n := range sc.nodes {
 		n.WaitServing(60 * time.Second)
 	}
+}
+
+// watchedFork applies the fork step while the targets are observers, with
+// kshift watching: once it says to stop them, they are restarted (late
+// ones late) with the fork configs; it returns the step's result.
+func (sc *scenario) watchedFork(ctx context.Context, conn *zk.Conn, late []int, gap time.Duration) error {
+	t := sc.t
+	t.Helper()
+	go_, started := make(chan struct{}), make(chan struct{})
+	h := &hook{trigger: "stop ALL targets now", fn: func() { close(go_) }}
+	opts := sc.opts()
+	opts.ForkWatch, opts.Out = 2*time.Minute, h
+	res := make(chan error, 1)
+	go func() { res <- zkops.ApplyStep(ctx, conn, sc.fork, opts) }()
+	select {
+	case <-go_:
+	case err := <-res:
+		t.Fatalf("zk-fork returned before saying to stop the targets: %v\n%s", err, h.log.String())
+	}
+	sc.stopForFork(late, gap)
+	// The step says which target to start first; a late one is started
+	// last whatever it says (the staggered case).
+	h.mu.Lock()
+	h.trigger = "every target has stopped: start target"
+	if strings.Contains(h.log.String(), h.trigger) {
+		close(started)
+	} else {
+		h.fn = func() { close(started) }
+	}
+	h.mu.Unlock()
+	select {
+	case <-started:
+	case err := <-res:
+		t.Fatalf("zk-fork returned before saying which target to start first: %v\n%s", err, h.log.String())
+	}
+	first := 0
+	h.mu.Lock()
+	if m := regexp.MustCompile(`start target (\d+) first`).FindStringSubmatch(h.log.String()); m != nil {
+		fmt.Sscan(m[1], &first)
+	}
+	h.mu.Unlock()
+	if isIn(first, late) {
+		first = 0
+	}
+	sc.startForked(first, late, nil)
+	err := <-res
+	t.Logf("zk-fork watching the restart: %v\n%s", err, h.log.String())
+	return err
 }
 
 // stopTargets ends a scenario: its targets go, and the source ensemble
@@ -372,11 +442,15 @@ func TestSharedEnsembleFork(t *testing.T) {
 		if err := zkops.ApplyStep(ctx, forkConn, sc.fork, s.opts()); !errors.Is(err, zkops.ErrManualStep) || !strings.Contains(err.Error(), "Every target observer has the leader's last transaction") {
 			t.Fatalf("zk-fork before the fork: %v, want the runbook once the targets are in sync", err)
 		}
-		sc.restart(ctx, nil, nil)
+		// kshift watches the restart: the step, applied while the targets
+		// are observers in sync, says when to stop them and waits.
+		if err := sc.watchedFork(ctx, forkConn, nil, time.Second); err != nil {
+			t.Fatalf("zk-fork watching the runbook: %v", err)
+		}
 		forkConn = zktest.Dial(t, sc.connect(), true)
 		sc.writer.waitWrites(t, 20)
 		if err := zkops.ApplyStep(ctx, forkConn, sc.fork, s.opts()); err != nil {
-			t.Fatalf("zk-fork after the runbook: %v", err)
+			t.Fatalf("zk-fork applied again after the runbook: %v", err)
 		}
 		if st, why, err := zkops.StepStatus(ctx, forkConn, sc.fork, s.opts()); err != nil || st != zkops.StateDone {
 			t.Fatalf("zk-fork status: %s (%s), %v; want done", st, why, err)
@@ -433,10 +507,77 @@ func TestSharedEnsembleFork(t *testing.T) {
 			t.Errorf("/c on the old ensemble: %d znodes (%v), had %d and its broker registration", n, err, oldC)
 		}
 
+		// Prune on the forked ensemble. b's and c's registrations came
+		// with the data; their sessions are held by the old ensemble only,
+		// so on the new one they expire one session timeout after its
+		// leader started.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			kb, err1 := zkops.ReadKafkaCluster(ctx, forkConn, "/kafka/b")
+			kc, err2 := zkops.ReadKafkaCluster(ctx, forkConn, "/c")
+			if err1 == nil && err2 == nil && len(kb.Brokers) == 0 && len(kc.Brokers) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("b and c registrations did not expire on the forked ensemble: %v %v %v %v", kb, err1, kc, err2)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		// A broker of b that still uses the targets registers there.
+		stray := zktest.Dial(t, sc.connect(), false)
+		if _, err := stray.Create("/kafka/b/brokers/ids/3", []byte(`{}`), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := zkops.Prune(ctx, forkConn, sc.prune.ZooKeeper, true, s.opts()); !errors.Is(err, zkops.ErrRefused) || !strings.Contains(err.Error(), "/kafka/b has live broker registrations (/kafka/b: brokers [3])") {
+			t.Fatalf("prune with b's broker 3 registered on the forked ensemble: %v, want a refusal naming it", err)
+		}
+		if err := stray.Delete("/kafka/b/brokers/ids/3", -1); err != nil {
+			t.Fatal(err)
+		}
+		if st, why, err := zkops.StepStatus(ctx, forkConn, sc.prune, s.opts()); err != nil || st != zkops.StatePending {
+			t.Fatalf("prune status before: %s (%s), %v", st, why, err)
+		}
+		oldB, err := zkops.CountZNodes(ctx, s.admin, "/kafka/b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := zkops.ApplyStep(ctx, forkConn, sc.prune, s.opts()); err != nil {
+			t.Fatalf("prune: %v", err)
+		}
+		if st, why, err := zkops.StepStatus(ctx, forkConn, sc.prune, s.opts()); err != nil || st != zkops.StateDone {
+			t.Fatalf("prune status after: %s (%s), %v", st, why, err)
+		}
+		layout, err := zkops.ReadLayout(ctx, forkConn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(layout.Clusters) != 1 || layout.Clusters[0].Chroot != sc.chroot || len(layout.Other) != 0 {
+			t.Errorf("the forked ensemble after the prune: %+v, want only %s", layout, sc.chroot)
+		}
+		if n, err := zkops.CountZNodes(ctx, s.admin, "/kafka/b"); err != nil || n != oldB {
+			t.Errorf("/kafka/b on the old ensemble: %d znodes (%v), had %d", n, err, oldB)
+		}
+
 		if n, detail := sc.writer.lost(t, forkConn); n != 0 {
 			t.Errorf("the fork by the runbook lost %d acknowledged writes: %s", n, detail)
 		} else {
 			t.Log(detail)
+		}
+		// a's brokers left the old ensemble: its chroot there is ready
+		// for removal once their sessions expire there.
+		deadline = time.Now().Add(30 * time.Second)
+		for {
+			rm, err := zkops.OldChrootRemoval(ctx, s.admin, sc.chroot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rm.Ready {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("old chroot never ready for removal: %+v", rm)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 		sc.stopTargets(ctx)
 	})
@@ -444,9 +585,12 @@ func TestSharedEnsembleFork(t *testing.T) {
 	t.Run("staggered", func(t *testing.T) {
 		sc := s.scenario(ctx, "/kafka/s")
 		late := sc.nodes[2].ID
-		sc.restart(ctx, []int{late}, nil)
+		watched := sc.watchedFork(ctx, zktest.Dial(t, sc.connect(), true), []int{late}, 0)
 		forkConn := zktest.Dial(t, sc.connect(), true)
 		n, detail := sc.writer.lost(t, forkConn)
+		if !errors.Is(watched, zkops.ErrManualStep) || !strings.Contains(watched.Error(), "lacks") {
+			t.Errorf("zk-fork watching a staggered restart that lost %d writes: %v, want not done naming them", n, watched)
+		}
 		t.Logf("target %d stopped and started late: %s", late, detail)
 		if n <= 0 {
 			t.Fatalf("the staggered restart lost no acknowledged write (%s): the case is not reproduced", detail)
@@ -492,4 +636,66 @@ func TestSharedEnsembleFork(t *testing.T) {
 	if n, detail := s.writers["/kafka/b"].lost(t, s.admin); n != 0 {
 		t.Errorf("cluster b on the old ensemble lost %d acknowledged writes: %s", n, detail)
 	}
+}
+
+// SweepEnv names how many staggered-restart forks TestForkStaggeredSweep
+// runs; unset, it is skipped (each run takes half a minute).
+const SweepEnv = "KSHIFT_ZK_FORK_SWEEP"
+
+// TestForkStaggeredSweep forks the shared ensemble's cluster again and
+// again. Even runs follow the runbook with kshift watching (targets stopped
+// one at a time, the last one started first): the fork must be done and
+// lose no acknowledged write. Odd runs restart one target late (stopped
+// after the others, started after they elected): whenever an acknowledged
+// write is lost, zk-fork must say not done, naming it.
+func TestForkStaggeredSweep(t *testing.T) {
+	runs := 0
+	if _, err := fmt.Sscan(os.Getenv(SweepEnv), &runs); err != nil || runs <= 0 {
+		t.Skipf("set %s=N to run N forks", SweepEnv)
+	}
+	ctx := testCtx(t, time.Duration(runs)*2*time.Minute)
+	s := startShared(t)
+	var byRunbook, lostRuns, refused, clean int
+	for i := 0; i < runs; i++ {
+		sc := s.scenario(ctx, fmt.Sprintf("/kafka/sweep%d", i))
+		var err error
+		var n int
+		var detail string
+		if i%2 == 0 {
+			err = sc.watchedFork(ctx, zktest.Dial(t, sc.connect(), true), nil, time.Second)
+			forkConn := zktest.Dial(t, sc.connect(), true)
+			n, detail = sc.writer.lost(t, forkConn)
+			if n != 0 || err != nil {
+				t.Errorf("run %d by the runbook: %s; zk-fork: %v", i, detail, err)
+			} else {
+				byRunbook++
+			}
+		} else {
+			late := sc.nodes[i%3].ID
+			err = sc.watchedFork(ctx, zktest.Dial(t, sc.connect(), true), []int{late}, 0)
+			forkConn := zktest.Dial(t, sc.connect(), true)
+			n, detail = sc.writer.lost(t, forkConn)
+			switch {
+			case n > 0 && errors.Is(err, zkops.ErrManualStep) && strings.Contains(err.Error(), "lacks"):
+				lostRuns++
+				refused++
+			case n > 0:
+				t.Errorf("run %d: %d acknowledged writes lost (%s) but zk-fork said: %v", i, n, detail, err)
+			case err != nil:
+				t.Errorf("run %d: no write lost (%s) but zk-fork said: %v", i, detail, err)
+			default:
+				clean++
+			}
+		}
+		t.Logf("run %d: %s; zk-fork: %v", i, detail, err)
+		for _, n := range sc.nodes {
+			n.Stop()
+		}
+		for _, n := range sc.nodes {
+			if err := zkops.Retire(ctx, s.admin, n.ID, zkops.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Logf("%d forks: %d by the runbook, done, nothing lost; staggered: %d lost acknowledged writes and were refused (%d), %d lost none and were done", runs, byRunbook, lostRuns, refused, clean)
 }

@@ -84,38 +84,47 @@ func statusOf(ctx context.Context, cfg *Config) *EnsembleStatus {
 	st := &EnsembleStatus{ConfigVersion: fmt.Sprintf("%x", cfg.Version), config: cfg}
 	infos := make([]*ServerInfo, len(cfg.Members))
 	errs := make([]error, len(cfg.Members))
+	// A member listed here that serves another ensemble (a target forked
+	// off, still listed) answers with a zxid of another history, and may
+	// lead that ensemble: it is neither this ensemble's leader nor behind it.
+	others := make([]*Config, len(cfg.Members))
 	var leaderZxid int64 = -1
 	for i, m := range cfg.Members {
 		infos[i], errs[i] = Srvr(ctx, ClientAddr(m))
-		if errs[i] == nil && infos[i].Mode == "leader" {
+		if errs[i] != nil {
+			continue
+		}
+		if own, err := Conf(ctx, ClientAddr(m)); err == nil && foreign(cfg, own) {
+			others[i] = own
+			continue
+		}
+		if infos[i].Mode == "leader" {
 			st.Leader, leaderZxid = m.ID, infos[i].Zxid
 		}
 	}
 	for i, m := range cfg.Members {
 		// A member read before the leader may look behind only because of
 		// writes in between: ask it once more, now after the leader.
-		if errs[i] == nil && behind(leaderZxid, infos[i].Zxid) > 0 {
+		if errs[i] == nil && others[i] == nil && behind(leaderZxid, infos[i].Zxid) > 0 {
 			if info, err := Srvr(ctx, ClientAddr(m)); err == nil {
 				infos[i] = info
 			}
 		}
 		ms := MemberStatus{ZKServer: m, Lag: -1}
-		if errs[i] != nil {
+		switch {
+		case errs[i] != nil:
 			ms.Error = errs[i].Error()
-		} else {
+		case others[i] != nil:
+			ms.Mode = infos[i].Mode
+			ms.Zxid = fmt.Sprintf("0x%x", infos[i].Zxid)
+			ms.Error = "serves another ensemble: " + describe(others[i])
+		default:
 			ms.Mode, ms.zxid = infos[i].Mode, infos[i].Zxid
 			ms.Zxid = fmt.Sprintf("0x%x", infos[i].Zxid)
 			if leaderZxid >= 0 {
 				ms.Lag = behind(leaderZxid, infos[i].Zxid)
 			}
 			ms.InSync = modeFitsRole(ms.Mode, m.Role) && ms.Lag == 0
-			// A member listed here that serves another ensemble (a target
-			// forked off, still listed) has a zxid of another history:
-			// no lag can be told.
-			if own, err := Conf(ctx, ClientAddr(m)); err == nil && foreign(cfg, own) {
-				ms.Lag, ms.InSync = -1, false
-				ms.Error = "serves another ensemble: " + describe(own)
-			}
 		}
 		st.Members = append(st.Members, ms)
 	}

@@ -188,7 +188,11 @@ func (z zkSteps) dial(ctx context.Context, connect string) (zkops.ZKConn, func()
 	return conn, conn.Close, nil
 }
 
-func (z zkSteps) opts() zkops.Options { return zkops.Options{Out: z.out, Dial: z.dial} }
+// opts: a zk-fork applied while its targets are in sync waits up to half
+// an hour for the operator to restart them, watching.
+func (z zkSteps) opts() zkops.Options {
+	return zkops.Options{Out: z.out, Dial: z.dial, ForkWatch: 30 * time.Minute}
+}
 
 func (z zkSteps) State(ctx context.Context, s *plans.Step) (executor.StepState, string, error) {
 	var st zkops.State

@@ -143,6 +143,8 @@ zookeeper:
 	for _, want := range []string{
 		"### server 4 (10.0.0.4)", "dataDir=/data/zk", "dynamicConfigFile=/etc/zookeeper/conf/zoo.cfg.dynamic",
 		zkops.ServerSpec(cfg.Members[0]), "server.5=10.0.0.5:2888:3888:observer;10.0.0.5:2182", "# /var/lib/zookeeper/myid\n6\n",
+		// The super digest every server needs, from KSHIFT_ZK_DIGEST.
+		"# /etc/zookeeper/conf/java.env\n", "-Dzookeeper.DigestAuthenticationProvider.superDigest=" + zktest.SuperDigest(zktest.SuperUser, zktest.SuperPassword) + `"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("zk config output lacks %q:\n%s", want, out)
