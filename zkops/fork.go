@@ -277,8 +277,9 @@ func ids(ss []plans.ZKServer) []int {
 // recoverFork is how to redo a fork that is not whole.
 const recoverFork = "Do not prune and do not go on. To recover: stop every target, restart them with the observer configs " +
 	"(kshift zk config --kind observer) and the data directory the mapping names, emptied, apply the zk-join step again " +
-	"(the targets copy the source ensemble's state, which holds every write acknowledged before the fork), then do the fork again: " +
-	"stop all targets together and start them together. Writes made on the new ensemble since the fork are not on the source ensemble."
+	"(the targets copy the source ensemble's state, which holds every write acknowledged before the fork), then do the fork again " +
+	"by the runbook, with kshift watching: stop the targets one at a time and start first the one kshift names. " +
+	"Writes made on the new ensemble since the fork are not on the source ensemble."
 
 // waitTargetsSynced waits (up to opts' sync timeout) until every target
 // observer of the source ensemble has the leader's last transaction.
