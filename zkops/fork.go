@@ -469,35 +469,22 @@ func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chr
 		return nil, 0, 0, err
 	}
 	// The marks (never rewritten on the forked ensemble) keep pre within
-	// one mark interval of the end of the history it took over, and the
-	// oldest mark it lacks (upTo) is past that end. A write in between, on
-	// a znode the forked ensemble rewrote since, cannot be told apart from
-	// one it had, unless the fork was watched and its first leader was the
-	// target stopped last: then its history holds every transaction any
-	// target had, and a write in between was acknowledged by none.
-	var upTo int64 = -1
-	for p, o := range old {
-		if isMark(p) && p != markDir {
-			if _, ok := cur[p]; !ok && (upTo < 0 || o.Czxid < upTo) {
-				upTo = o.Czxid
-			}
-		}
-	}
+	// one mark interval of the end of the history it took over. When the
+	// restart was watched and the new ensemble's first leader was the
+	// target stopped last, its history holds every transaction any target
+	// had, so every write a target acknowledged: a write of the copy it
+	// lacks was in flight as that target stopped, committed by the source
+	// ensemble but acknowledged to nobody (its client retries). Otherwise
+	// such a write counts as lost.
 	var rec forkRecord
-	byConstruction := false
-	if b, ok, err := getData(ctx, dst, markDir); err == nil && ok && json.Unmarshal(b, &rec) == nil {
-		byConstruction = rec.LastStopped != 0 && rec.FirstLeader == rec.LastStopped
+	if b, ok, err := getData(ctx, dst, markDir); err == nil && ok && json.Unmarshal(b, &rec) == nil &&
+		rec.LastStopped != 0 && rec.FirstLeader == rec.LastStopped {
+		return nil, pre, boundary, nil
 	}
 	for _, d := range diffs {
-		if d.at <= pre {
-			continue
+		if d.at > pre {
+			lost = append(lost, d.why)
 		}
-		if byConstruction && upTo >= 0 && d.at < upTo {
-			if n, ok := cur[d.path]; ok && n.Mzxid >= boundary {
-				continue
-			}
-		}
-		lost = append(lost, d.why)
 	}
 	slices.Sort(lost)
 	return lost, pre, boundary, nil
