@@ -23,7 +23,7 @@ func (e *Executor) Rollback(ctx context.Context, ref PlanRef, n int, force bool)
 	}
 	undo := undoStepOf(fwd, s)
 	retire := s.Phase == plans.PhaseRetireSources && s.Retire != nil
-	if undo == nil && !s.Phase.IsZooKeeper() && !retire {
+	if undo == nil && !s.Phase.ZooKeeperUndoable() && !retire {
 		return nil, refusal("step %d (%s) cannot be undone", n, s.Phase)
 	}
 	st, err := e.Status(ctx, ref)

@@ -162,3 +162,27 @@ func planWithZooKeeperSteps(t *testing.T, c *testCluster, handover bool) *plans.
 	}
 	return p
 }
+
+// TestDryRunNeverUndoesForkOrPrune pins that a zk-fork or zk-prune step,
+// which has no undo, is refused by rollback, dry run included: the dry run
+// must not claim an undo that does not exist.
+func TestDryRunNeverUndoesForkOrPrune(t *testing.T) {
+	c := startCluster(t, 200, kafkasim.Config{})
+	p := planWithZooKeeperSteps(t, c, false)
+	zk := &plans.ZooKeeperChange{Connect: "zk4:2181", Chroot: "/", Sources: []int{1}}
+	n := len(p.Steps)
+	p.Steps = append(p.Steps, plans.Step{Number: n + 1, Phase: plans.PhaseZKFork, ZooKeeper: zk}, plans.Step{Number: n + 2, Phase: plans.PhaseZKPrune, ZooKeeper: zk})
+	rec := &recordingZK{state: map[int]StepState{1: StepDone, n + 1: StepDone, n + 2: StepDone}}
+	var out strings.Builder
+	e, _ := testExecutor(t, c, func(o *Options) { o.ZooKeeperSteps, o.DryRun, o.DryRunOut = rec, true, &out })
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	for _, k := range []int{n + 2, n + 1} {
+		if _, err := e.Rollback(ctx, ref, k, true); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "cannot be undone") {
+			t.Errorf("dry run of the undo of step %d (%s): %v, want refused", k, p.Steps[k-1].Phase, err)
+		}
+	}
+	if strings.Contains(out.String(), "would call zookeeper undo zk-fork") || strings.Contains(out.String(), "would call zookeeper undo zk-prune") {
+		t.Errorf("the dry run claims an undo of fork or prune:\n%s", out.String())
+	}
+}

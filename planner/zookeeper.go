@@ -66,6 +66,7 @@ func zooKeeperSteps(snap *plans.Snapshot, m *plans.Mapping) (before, after []pla
 		Connect: bothConnect,
 		Join:    joins,
 		Before:  sources,
+		Mode:    mode,
 	}}
 	before = []plans.Step{join}
 	chroot := ens.Chroot
@@ -83,12 +84,21 @@ func zooKeeperSteps(snap *plans.Snapshot, m *plans.Mapping) (before, after []pla
 			Promote: promote,
 			Retire:  sourceIDs,
 			Before:  sortedMembers(append(slices.Clone(sources), joins...)),
+			Mode:    mode,
 		}}}
 	case plans.ZKModeFork:
-		after = []plans.Step{{Phase: plans.PhaseZKFork, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs}}}
+		var voters []plans.ZKServer
+		for _, j := range joins {
+			j.Role = plans.RoleParticipant
+			voters = append(voters, j)
+		}
+		sourceConnect := connectOf(sources)
+		after = []plans.Step{{Phase: plans.PhaseZKFork, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs,
+			Mode: mode, Targets: voters, SourceConnect: sourceConnect}}}
 		// Nothing to prune when the snapshot saw no other Kafka cluster.
 		if len(ens.OtherChroots) > 0 {
-			after = append(after, plans.Step{Phase: plans.PhaseZKPrune, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs, Prune: sortedChroots(ens.OtherChroots)}})
+			after = append(after, plans.Step{Phase: plans.PhaseZKPrune, ZooKeeper: &plans.ZooKeeperChange{Connect: targetConnect, Chroot: chroot, Sources: sourceIDs, Prune: sortedChroots(ens.OtherChroots),
+				Mode: mode, Targets: voters, SourceConnect: sourceConnect}})
 		}
 	}
 	return before, after, nil

@@ -42,6 +42,11 @@ func (p Phase) IsReassignment() bool {
 	return p == PhaseRaiseRF || p == PhaseMoveLeader || p == PhaseLowerRF
 }
 
+// ZooKeeperUndoable reports whether a step of this phase has an undo:
+// zk-join and zk-handover restore the membership they found; zk-fork and
+// zk-prune change which ensemble the cluster uses or delete data.
+func (p Phase) ZooKeeperUndoable() bool { return p == PhaseZKJoin || p == PhaseZKHandover }
+
 // IsZooKeeper reports whether steps of this phase change the ZooKeeper ensemble.
 func (p Phase) IsZooKeeper() bool {
 	return p == PhaseZKJoin || p == PhaseZKHandover || p == PhaseZKFork || p == PhaseZKPrune

@@ -98,6 +98,7 @@ func cloneZooKeeperChange(z *ZooKeeperChange) *ZooKeeperChange {
 	c.Prune = slices.Clone(z.Prune)
 	c.Sources = slices.Clone(z.Sources)
 	c.Before = slices.Clone(z.Before)
+	c.Targets = slices.Clone(z.Targets)
 	return &c
 }
 

@@ -20,13 +20,13 @@ type Ensemble struct {
 
 // ZKServer is one ZooKeeper server as `/zookeeper/config` lists it.
 type ZKServer struct {
-	ID           int    `yaml:"id"`
-	Host         string `yaml:"host"`
-	QuorumPort   int    `yaml:"quorum_port"`
-	ElectionPort int    `yaml:"election_port"`
-	ClientPort   int    `yaml:"client_port"`
+	ID           int    `yaml:"id" json:"id"`
+	Host         string `yaml:"host" json:"host"`
+	QuorumPort   int    `yaml:"quorum_port" json:"quorum_port"`
+	ElectionPort int    `yaml:"election_port" json:"election_port"`
+	ClientPort   int    `yaml:"client_port" json:"client_port"`
 	// Role is "participant" or "observer".
-	Role string `yaml:"role"`
+	Role string `yaml:"role" json:"role"`
 }
 
 // ZooKeeperChange is what a zk-* step does to the ensemble.
@@ -50,6 +50,17 @@ type ZooKeeperChange struct {
 	// Before is the membership the step expects to find: its undo restores
 	// it and its status compares the live ensemble with it (zk-join, zk-handover).
 	Before []ZKServer `yaml:"before,omitempty"`
+	// Mode is the plan's zookeeper mode (handover or fork): after a fork the
+	// source and the target servers belong to two ensembles, and a zk-join
+	// acts on the source one only. Empty in plans made before kshift
+	// recorded it.
+	Mode ZooKeeperMode `yaml:"mode,omitempty"`
+	// Targets are the target servers as the forked ensemble's voters: the
+	// members a forked ensemble must have, exactly (zk-fork, zk-prune).
+	Targets []ZKServer `yaml:"targets,omitempty"`
+	// SourceConnect reaches the source ensemble, whose frozen copy of the
+	// migrated chroot a fork is checked against (zk-fork).
+	SourceConnect string `yaml:"source_connect,omitempty"`
 }
 
 // Summary says in a few words what the change does: "join [4 5 6]",

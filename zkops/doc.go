@@ -14,11 +14,12 @@
 //
 // # For the executor and the CLI
 //
-//	c, err := zkdial.Parse(step.ZooKeeper.Connect)           // the one connect-string parser and dialer
+//	c, err := zkdial.Parse(zkops.StepConnect(step))          // the ensemble the step acts on; the one parser and dialer
 //	conn, err := zkdial.Dial(ctx, c, zkdial.Options{Digest: "super:" + pw})
-//	err = zkops.ApplyStep(ctx, conn, step, out)              // apply a zk-* step; done steps are no-ops
-//	err = zkops.UndoStep(ctx, conn, step, out)               // restore step.ZooKeeper.Before (zk-join, zk-handover)
-//	state, why, err := zkops.StepStatus(ctx, conn, step)     // done / pending / partial / drifted, from the live ensemble
+//	opts := zkops.Options{Out: out, Dial: dial}              // Dial reaches the source ensemble (zk-fork)
+//	err = zkops.ApplyStep(ctx, conn, step, opts)             // apply a zk-* step; done steps are no-ops
+//	err = zkops.UndoStep(ctx, conn, step, opts)              // restore step.ZooKeeper.Before (zk-join, zk-handover)
+//	state, why, err := zkops.StepStatus(ctx, conn, step, opts) // done / pending / partial / drifted, from the live ensemble
 //	rep, err := zkops.Prune(ctx, conn, step.ZooKeeper, true, opts) // dry run: what a zk-prune step deletes, with znode counts
 //
 // and for Kafka's znodes of the migrating cluster (chroot from the connect string):
@@ -28,10 +29,18 @@
 //	layout, err := zkops.ReadLayout(ctx, conn)               // every Kafka chroot and the other data on the ensemble
 //	st, err := zkops.ReadStatus(ctx, conn)                   // members, leader, zxid lag, sync, reconfig access
 //
-// Errors: ErrRefused (a guard refused; nothing changed), ErrReconfigUnavailable
+// Every step knows the ensemble it acts on (identity.go): zk-join and
+// zk-handover the source ensemble, zk-fork and zk-prune the forked one
+// (exactly the plan's targets); a server that serves another ensemble is
+// never added. A fork is done only once verified against the source
+// ensemble's frozen copy of the migrated chroot (fork.go).
+//
+// Errors: ErrRefused (a guard refused; nothing changed, unless the error
+// says the step stopped half way and which servers changed), ErrReconfigUnavailable
 // (reconfig disabled or not authorised; the message explains the static-config
 // rolling restart), ErrConfigChanged (someone else reconfigured), ErrManualStep
-// (zk-fork: follow the runbook in the message first).
+// (zk-fork: follow the runbook in the message first, or the fork is not
+// done and the message says what is missing and how to recover).
 //
 // # Guards
 //

@@ -80,9 +80,16 @@ func TestReconfigWithoutAuthorisationExplainsAlternative(t *testing.T) {
 	if !errors.Is(err, zkops.ErrReconfigUnavailable) {
 		t.Fatalf("join without auth: err = %v, want ErrReconfigUnavailable", err)
 	}
-	for _, want := range []string{"super digest", "static-config rolling restart", "kshift zk config --kind static"} {
+	// The real fix, with the real names: the credentials kshift reads and
+	// the servers' JVM option; no static restart, no flags that do not exist.
+	for _, want := range []string{"super digest", "KSHIFT_ZK_DIGEST=super:PASSWORD", "--zookeeper-digest-env", "-Dzookeeper.DigestAuthenticationProvider.superDigest=super:DIGEST"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	for _, wrong := range []string{"--zk-user", "--zk-password", "static-config rolling restart"} {
+		if strings.Contains(err.Error(), wrong) {
+			t.Errorf("error %q advises %q", err, wrong)
 		}
 	}
 	if got, want := membership(t, ctx, conn), "1:participant 2:participant 3:participant"; got != want {

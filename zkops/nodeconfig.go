@@ -1,6 +1,8 @@
 package zkops
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"path"
 	"slices"
@@ -20,6 +22,35 @@ type NodeConfig struct {
 	// and the id to DataDir/myid.
 	ZooCfg        string `json:"zoo_cfg" yaml:"zoo_cfg"`
 	DynamicConfig string `json:"dynamic_config,omitempty" yaml:"dynamic_config,omitempty"`
+	// JavaEnv goes to ConfDir/java.env: the JVM option with the super
+	// digest, which every server of the ensemble needs for kshift's
+	// reconfigs (SetSuperDigest fills in the digest).
+	JavaEnv string `json:"java_env" yaml:"java_env"`
+}
+
+// SuperDigestProperty is the Java system property that gives ZooKeeper's
+// super user its digest.
+const SuperDigestProperty = "zookeeper.DigestAuthenticationProvider.superDigest"
+
+// SuperDigest is the value of SuperDigestProperty for credentials
+// user:password: user:base64(sha1("user:password")), the digest
+// ZooKeeper's DigestAuthenticationProvider computes.
+func SuperDigest(userPassword string) string {
+	user, _, _ := strings.Cut(userPassword, ":")
+	sum := sha1.Sum([]byte(userPassword))
+	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+const javaEnvUnknown = "# the super user's digest: kshift prints it when KSHIFT_ZK_DIGEST=super:PASSWORD is set;\n" +
+	"# it must be the same on every server of the ensemble (the source servers' value)\n" +
+	"SERVER_JVMFLAGS=\"$SERVER_JVMFLAGS -D" + SuperDigestProperty + "=super:DIGEST\"\n"
+
+// SetSuperDigest writes the JVM option for the credentials userPassword
+// into each node's JavaEnv.
+func SetSuperDigest(ncs []NodeConfig, userPassword string) {
+	for i := range ncs {
+		ncs[i].JavaEnv = fmt.Sprintf("# the super user's digest, the same on every server of the ensemble\nSERVER_JVMFLAGS=\"$SERVER_JVMFLAGS -D%s=%s\"\n", SuperDigestProperty, SuperDigest(userPassword))
+	}
 }
 
 // Default directories of a target node (Debian's package layout).
@@ -78,7 +109,7 @@ func NodeConfigs(m *plans.ZooKeeperMapping, members []plans.ZKServer, kind Confi
 		fmt.Fprintf(&b, "# kshift zk config: server %d (%s), %s config\n", t.ID, t.Host, kind)
 		fmt.Fprintf(&b, "tickTime=%d\ninitLimit=%d\nsyncLimit=%d\n", orDefaultInt(m.TickTime, 2000), orDefaultInt(m.InitLimit, 10), orDefaultInt(m.SyncLimit, 5))
 		fmt.Fprintf(&b, "dataDir=%s\n", nc.DataDir)
-		b.WriteString("4lw.commands.whitelist=srvr,mntr,ruok,conf\nadmin.enableServer=false\n")
+		b.WriteString("4lw.commands.whitelist=srvr,mntr,ruok,conf,cons\nadmin.enableServer=false\n")
 		if kind == ConfigStatic {
 			b.WriteString("reconfigEnabled=false\n")
 			fmt.Fprintf(&b, "clientPort=%d\n", t.Server("").ClientPort)
@@ -93,6 +124,7 @@ func NodeConfigs(m *plans.ZooKeeperMapping, members []plans.ZKServer, kind Confi
 			nc.DynamicConfig = lines.String()
 		}
 		nc.ZooCfg = b.String()
+		nc.JavaEnv = javaEnvUnknown
 		out = append(out, nc)
 	}
 	return out, nil

@@ -22,6 +22,15 @@ type Options struct {
 	// SyncTimeout is how long a server may take to catch up with the leader
 	// before an operation that needs it in sync refuses (default 30 s).
 	SyncTimeout time.Duration
+	// ForkWatch is how long zk-fork, once every target observer is in
+	// sync, waits for the targets to be stopped and started as an ensemble
+	// of their own, marking time in the source ensemble meanwhile
+	// (watchForkRestart); 0 returns the runbook instead.
+	ForkWatch time.Duration
+	// Dial reaches a second ensemble: zk-fork compares the forked ensemble
+	// with the source ensemble's frozen copy and removes the targets from
+	// it. Without it a fork cannot be verified.
+	Dial Dialer
 }
 
 func (o Options) logf(format string, args ...any) {

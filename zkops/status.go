@@ -84,25 +84,41 @@ func statusOf(ctx context.Context, cfg *Config) *EnsembleStatus {
 	st := &EnsembleStatus{ConfigVersion: fmt.Sprintf("%x", cfg.Version), config: cfg}
 	infos := make([]*ServerInfo, len(cfg.Members))
 	errs := make([]error, len(cfg.Members))
+	// A member listed here that serves another ensemble (a target forked
+	// off, still listed) answers with a zxid of another history, and may
+	// lead that ensemble: it is neither this ensemble's leader nor behind it.
+	others := make([]*Config, len(cfg.Members))
 	var leaderZxid int64 = -1
 	for i, m := range cfg.Members {
 		infos[i], errs[i] = Srvr(ctx, ClientAddr(m))
-		if errs[i] == nil && infos[i].Mode == "leader" {
+		if errs[i] != nil {
+			continue
+		}
+		if own, err := Conf(ctx, ClientAddr(m)); err == nil && foreign(cfg, own) {
+			others[i] = own
+			continue
+		}
+		if infos[i].Mode == "leader" {
 			st.Leader, leaderZxid = m.ID, infos[i].Zxid
 		}
 	}
 	for i, m := range cfg.Members {
 		// A member read before the leader may look behind only because of
 		// writes in between: ask it once more, now after the leader.
-		if errs[i] == nil && behind(leaderZxid, infos[i].Zxid) > 0 {
+		if errs[i] == nil && others[i] == nil && behind(leaderZxid, infos[i].Zxid) > 0 {
 			if info, err := Srvr(ctx, ClientAddr(m)); err == nil {
 				infos[i] = info
 			}
 		}
 		ms := MemberStatus{ZKServer: m, Lag: -1}
-		if errs[i] != nil {
+		switch {
+		case errs[i] != nil:
 			ms.Error = errs[i].Error()
-		} else {
+		case others[i] != nil:
+			ms.Mode = infos[i].Mode
+			ms.Zxid = fmt.Sprintf("0x%x", infos[i].Zxid)
+			ms.Error = "serves another ensemble: " + describe(others[i])
+		default:
 			ms.Mode, ms.zxid = infos[i].Mode, infos[i].Zxid
 			ms.Zxid = fmt.Sprintf("0x%x", infos[i].Zxid)
 			if leaderZxid >= 0 {
@@ -181,7 +197,11 @@ func explainReconfig(err error) string {
 	case errors.Is(err, zk.ErrReconfigDisabled):
 		return "reconfig is disabled on this ensemble (reconfigEnabled=false, or ZooKeeper before 3.5): set reconfigEnabled=true in every zoo.cfg with a rolling restart, or " + staticAlternative
 	case errors.Is(err, zk.ErrNoAuth):
-		return "this session may not write /zookeeper/config: connect with the super digest (--zk-user super --zk-password ..., the servers need -Dzookeeper.DigestAuthenticationProvider.superDigest), or " + staticAlternative
+		return "this session may not write /zookeeper/config: reconfig needs ZooKeeper's super user (the super digest). Give its credentials in the environment, " +
+			"KSHIFT_ZK_DIGEST=super:PASSWORD (or the variable --zookeeper-digest-env names), and make sure every server, " +
+			"the targets included, runs with the JVM option -D" + SuperDigestProperty + "=super:DIGEST (in SERVER_JVMFLAGS, conf/java.env; " +
+			"`kshift zk config` prints it for the targets): a server without it refuses the super user, so a reconfig would be " +
+			"authorised on some servers and not others. A server lacking it needs the option and a restart, one server at a time"
 	}
 	return err.Error()
 }

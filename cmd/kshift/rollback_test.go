@@ -162,6 +162,31 @@ func TestRollbackDryRunAcrossZooKeeperSteps(t *testing.T) {
 	if out, code := run("apply", m.planPath, "--all", "--auto-continue", "--throttle", "200MiB/s", "--poll-interval", "20ms"); code != 0 {
 		t.Fatalf("apply --all: exit %d\n%s", code, out)
 	}
+	// kshift status reads each zk step from the ensemble, with why.
+	out, code := run("status", m.planPath, "-o", "json")
+	if code != 0 {
+		t.Fatalf("status: exit %d\n%s", code, out)
+	}
+	var st struct {
+		Steps []struct {
+			Number int    `json:"number"`
+			Phase  string `json:"phase"`
+			State  string `json:"state"`
+			Detail string `json:"detail"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status json: %v\n%s", err, out)
+	}
+	for _, s := range st.Steps {
+		if strings.HasPrefix(s.Phase, "zk-") && s.State != "done" {
+			t.Errorf("status of step %d (%s): %s (%s), want done", s.Number, s.Phase, s.State, s.Detail)
+		}
+	}
+	out, code = run("status", m.planPath)
+	if code != 0 || !strings.Contains(out, "membership: 2:participant 3:participant 4:participant") {
+		t.Errorf("status table does not show the zk steps' detail: exit %d\n%s", code, out)
+	}
 	admin := ens.Client(target.ID)
 	membership := func() string {
 		cfg, err := zkops.ReadConfig(context.Background(), admin)
@@ -179,7 +204,7 @@ func TestRollbackDryRunAcrossZooKeeperSteps(t *testing.T) {
 		t.Fatalf("membership after the migration: %s, want %s", applied, want)
 	}
 
-	out, code := run("rollback", m.planPath, "--to-step", "1", "--dry-run", "--poll-interval", "20ms")
+	out, code = run("rollback", m.planPath, "--to-step", "1", "--dry-run", "--poll-interval", "20ms")
 	if code != 0 {
 		t.Fatalf("rollback --to-step 1 --dry-run: exit %d\n%s", code, out)
 	}

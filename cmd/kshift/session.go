@@ -166,16 +166,32 @@ type zkSteps struct {
 var _ executor.ZooKeeperSteps = zkSteps{}
 
 func (z zkSteps) with(ctx context.Context, s *plans.Step, fn func(zkops.ZKConn) error) error {
-	c, err := zkdial.Parse(s.ZooKeeper.Connect)
+	conn, closeConn, err := z.dial(ctx, zkops.StepConnect(s))
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Label(), err)
 	}
+	defer closeConn()
+	return fn(conn)
+}
+
+// dial is the zkops.Dialer of the steps: a session with the ensemble at
+// connect, with the cluster's ZooKeeper credentials.
+func (z zkSteps) dial(ctx context.Context, connect string) (zkops.ZKConn, func(), error) {
+	c, err := zkdial.Parse(connect)
+	if err != nil {
+		return nil, nil, err
+	}
 	conn, err := zkdial.Dial(ctx, c, zkdial.Options{Timeout: 30 * time.Second, Digest: z.digest})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer conn.Close()
-	return fn(conn)
+	return conn, conn.Close, nil
+}
+
+// opts: a zk-fork applied while its targets are in sync waits up to half
+// an hour for the operator to restart them, watching.
+func (z zkSteps) opts() zkops.Options {
+	return zkops.Options{Out: z.out, Dial: z.dial, ForkWatch: 30 * time.Minute}
 }
 
 func (z zkSteps) State(ctx context.Context, s *plans.Step) (executor.StepState, string, error) {
@@ -183,7 +199,7 @@ func (z zkSteps) State(ctx context.Context, s *plans.Step) (executor.StepState, 
 	var detail string
 	err := z.with(ctx, s, func(conn zkops.ZKConn) error {
 		var err error
-		st, detail, err = zkops.StepStatus(ctx, conn, s)
+		st, detail, err = zkops.StepStatus(ctx, conn, s, z.opts())
 		return err
 	})
 	if err != nil {
@@ -202,11 +218,11 @@ func (z zkSteps) State(ctx context.Context, s *plans.Step) (executor.StepState, 
 }
 
 func (z zkSteps) Apply(ctx context.Context, s *plans.Step) error {
-	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.ApplyStep(ctx, conn, s, z.out) })
+	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.ApplyStep(ctx, conn, s, z.opts()) })
 }
 
 func (z zkSteps) Undo(ctx context.Context, s *plans.Step) error {
-	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.UndoStep(ctx, conn, s, z.out) })
+	return z.with(ctx, s, func(conn zkops.ZKConn) error { return zkops.UndoStep(ctx, conn, s, z.opts()) })
 }
 
 // execErr maps executor errors to kshift's exit codes: a safety refusal by

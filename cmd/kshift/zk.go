@@ -174,7 +174,9 @@ func newZKConfigCommand() *cli.Command {
 		Usage:     "print each target ZooKeeper node's zoo.cfg and dynamic config, from the mapping's zookeeper section",
 		UsageText: "kshift zk config --mapping MAPPING (--zookeeper HOST:PORT,... | --snapshot SNAPSHOT) [--kind observer|fork|static]",
 		Description: `Prints what each target node of the mapping needs to start: its zoo.cfg, its
-dynamic config and its myid.
+dynamic config, its java.env (the JVM option with ZooKeeper's super digest, which
+every server needs for kshift's reconfigs: printed with the digest when the
+variable --zookeeper-digest-env names holds super:PASSWORD) and its myid.
 
   --kind observer  (default) start it as an observer of the source ensemble, before
                    the zk-join step adds it with reconfig. The source members come
@@ -251,6 +253,9 @@ func runZKConfig(c *cli.Context) error {
 	if err != nil {
 		return badInput(err)
 	}
+	if d := os.Getenv(c.String(flagZKDigestEnv)); strings.Contains(d, ":") {
+		zkops.SetSuperDigest(ncs, d)
+	}
 	if p.format != formatTable {
 		return p.print(ncs, nil)
 	}
@@ -259,6 +264,7 @@ func runZKConfig(c *cli.Context) error {
 		if nc.DynamicConfig != "" {
 			fmt.Fprintf(p.w, "# %s/zoo.cfg.dynamic\n%s", nc.ConfDir, nc.DynamicConfig)
 		}
+		fmt.Fprintf(p.w, "# %s/java.env\n%s", nc.ConfDir, nc.JavaEnv)
 		fmt.Fprintf(p.w, "# %s/myid\n%d\n\n", nc.DataDir, nc.ID)
 	}
 	return nil
@@ -270,8 +276,11 @@ func newZKPruneCommand() *cli.Command {
 		Usage:     "delete other clusters' chroots from a forked ensemble (dry run unless --execute)",
 		UsageText: "kshift zk prune --zookeeper NEW_ENSEMBLE --chroot MIGRATED --sources 1,2,3 --prune /other [--prune ...] [--execute]",
 		Description: `Counts (and with --execute deletes) the znodes of each --prune path on the ensemble.
-Refused while any --sources server is still a member, when a path holds live broker
-registrations, or when it overlaps --chroot, the root or /zookeeper. The zk-prune
+Refused, changing nothing, unless the ensemble is the forked one: no --sources server
+is a member, its members are exactly the servers of --zookeeper, and the migrated
+cluster (--chroot) runs on it (brokers registered, with sessions connected to its
+members). Refused too when a path holds live broker registrations, or overlaps
+--chroot, the root or /zookeeper. The zk-prune
 plan step runs the same code from kshift apply.`,
 		Flags: append(zkConnFlags(),
 			&cli.StringFlag{Name: "chroot", Usage: "the migrated cluster's chroot, never pruned"},

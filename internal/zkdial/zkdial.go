@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sort"
 	"strconv"
@@ -210,9 +211,42 @@ type watch struct {
 	wrapped bool             // an address was dialled again: every one was tried
 }
 
-// Dial is a go-zookeeper Dialer (zk.WithDialer(w.Dial)).
+// ProbeTimeout bounds the check that a server answers before a session is
+// opened with it.
+const ProbeTimeout = 2 * time.Second
+
+// probe checks that the server at address answers at all: a frozen
+// (SIGSTOPped) server accepts connections in the kernel but answers
+// nothing, and the client would wait for its handshake up to ten times
+// the session's receive timeout (over a minute) before trying the next
+// server. Any answer to srvr counts, a refusal text or a close included.
+func probe(network, address string) error {
+	c, err := net.DialTimeout(network, address, ProbeTimeout)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(ProbeTimeout))
+	if _, err := c.Write([]byte("srvr")); err != nil {
+		return err
+	}
+	var b [1]byte
+	if _, err := c.Read(b[:]); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s accepts connections but answers nothing within %s (a frozen or overloaded server): %w", address, ProbeTimeout, err)
+	}
+	return nil
+}
+
+// Dial is a go-zookeeper Dialer (zk.WithDialer(w.Dial)). It skips a server
+// that does not answer (probe).
 func (w *watch) Dial(network, address string, timeout time.Duration) (net.Conn, error) {
 	conn, err := net.DialTimeout(network, address, timeout)
+	if err == nil {
+		if err = probe(network, address); err != nil {
+			conn.Close()
+			conn = nil
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.last == nil {
