@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -277,42 +276,13 @@ func TestTargetBrokerStopsMidStep(t *testing.T) {
 	c := startCluster(t, 50, kafkasim.Config{})
 	c.topic(t, "orders", 200<<20, nil, []int32{0, 1, 2})
 	p := phasedPlan(t, c, 10<<20, "orders")
-	var mu sync.Mutex
-	var stalls []string
-	inflight := false
-	e, _ := testExecutor(t, c, func(o *Options) {
-		o.Progress = func(pr Progress) {
-			mu.Lock()
-			defer mu.Unlock()
-			inflight = inflight || pr.BytesCopied > 0
-			if pr.Stalled {
-				stalls = append(stalls, pr.StallReason)
-			}
+	stall := applyThroughBrokerOutage(t, c, p, 4, nil, func() {
+		if st := c.replicas(t, "orders", 0); !st.Reassigning {
+			t.Fatalf("the move ended while broker 4 was down: %+v", st)
 		}
 	})
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.Apply(testCtx(t, 60*time.Second), PlanRef{Plan: p, Path: "plan.yaml"}, 1)
-		done <- err
-	}()
-	waitFor(t, "copy started", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return inflight })
-	if err := c.StopBroker(4); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "stall reported", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(stalls) > 0 })
-	mu.Lock()
-	if !strings.Contains(stalls[0], "4") {
-		t.Errorf("stall reason %q does not name broker 4", stalls[0])
-	}
-	mu.Unlock()
-	if st := c.replicas(t, "orders", 0); !st.Reassigning {
-		t.Fatalf("the move ended while broker 4 was down: %+v", st)
-	}
-	if err := c.StartBroker(4); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("apply after broker 4 returned: %v", err)
+	if !strings.Contains(stall, "4") {
+		t.Errorf("stall reason %q does not name broker 4", stall)
 	}
 	if st := c.replicas(t, "orders", 0); !slices.Equal(st.Replicas, []int32{0, 1, 2, 3, 4, 5}) {
 		t.Errorf("replicas %v after the step", st.Replicas)

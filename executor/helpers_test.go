@@ -295,3 +295,51 @@ func (r *recordingKafka) Broker(id int) *kgo.Broker {
 func heldClock() kafkasim.Config {
 	return kafkasim.Config{MetadataLag: -1, ConfigChangeLag: -1, TopicDeletionTime: -1}
 }
+
+// applyThroughBrokerOutage applies step 1 of p in the background, stops
+// broker id once the copy has started, waits for the first stall report,
+// runs whileDown (if any), starts the broker again and waits for the step
+// to finish without error. It returns the first stall reason. opts (if
+// any) adjusts the executor's options before the progress hook is set.
+func applyThroughBrokerOutage(t *testing.T, c *testCluster, p *plans.Plan, id int32, opts func(*Options), whileDown func()) string {
+	t.Helper()
+	var mu sync.Mutex
+	var stalls []string
+	copying := false
+	e, _ := testExecutor(t, c, func(o *Options) {
+		if opts != nil {
+			opts(o)
+		}
+		o.Progress = func(pr Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			copying = copying || pr.BytesCopied > 0
+			if pr.Stalled {
+				stalls = append(stalls, pr.StallReason)
+			}
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Apply(testCtx(t, 60*time.Second), PlanRef{Plan: p, Path: "plan.yaml"}, 1)
+		done <- err
+	}()
+	waitFor(t, "copy started", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return copying })
+	if err := c.StopBroker(id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "stall reported", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(stalls) > 0 })
+	mu.Lock()
+	first := stalls[0]
+	mu.Unlock()
+	if whileDown != nil {
+		whileDown()
+	}
+	if err := c.StartBroker(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("apply after broker %d came back returned: %v", id, err)
+	}
+	return first
+}

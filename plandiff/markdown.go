@@ -76,7 +76,7 @@ func (m *mdWriter) header() {
 		row("mapping sha256", short(o.MappingSHA256), short(n.MappingSHA256), "")
 	}
 	if o.KshiftVersion != n.KshiftVersion {
-		row("kshift version", mdCell(o.KshiftVersion), mdCell(n.KshiftVersion), "")
+		row("kshift version", plans.MarkdownCell(o.KshiftVersion), plans.MarkdownCell(n.KshiftVersion), "")
 	}
 	m.printf("\nA spread is the largest distance of one target broker from the targets' mean, over the replicas, leaders and bytes each plan places there.\n\n")
 }
@@ -142,7 +142,7 @@ func (m *mdWriter) partitions() {
 		if p.TargetChanged {
 			target = replicas(p.OldTarget) + " → " + replicas(p.NewTarget)
 		}
-		m.printf("| `%s` | %s | %s → %s |\n", mdCell(p.Name()), target, stepList(p.OldSteps), stepList(p.NewSteps))
+		m.printf("| `%s` | %s | %s → %s |\n", plans.MarkdownCell(p.Name()), target, stepList(p.OldSteps), stepList(p.NewSteps))
 	}
 	m.printf("\n")
 }
@@ -268,11 +268,4 @@ func short(h string) string {
 		return "not recorded"
 	}
 	return "`" + h + "`"
-}
-
-func mdCell(s string) string {
-	if s == "" {
-		return "–"
-	}
-	return strings.ReplaceAll(s, "|", `\|`)
 }

@@ -196,7 +196,7 @@ func (s *summary) balance() {
 		if l.Capacity > 0 {
 			capacity = l.Capacity.String()
 		}
-		s.printf("| %d | %s | %d | %d | %s | %s |\n", l.Broker, mdCell(l.Rack), l.Replicas, l.Leaders, l.Bytes, capacity)
+		s.printf("| %d | %s | %d | %d | %s | %s |\n", l.Broker, plans.MarkdownCell(l.Rack), l.Replicas, l.Leaders, l.Bytes, capacity)
 	}
 	s.printf("\n")
 }
@@ -315,14 +315,6 @@ func hashCell(h string) string {
 		return "not recorded"
 	}
 	return "`" + h + "`"
-}
-
-// mdCell keeps a value from breaking a Markdown table row.
-func mdCell(s string) string {
-	if s == "" {
-		return "–"
-	}
-	return strings.ReplaceAll(s, "|", `\|`)
 }
 
 // mdText keeps a free-text message on one Markdown list line.
