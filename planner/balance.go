@@ -27,7 +27,9 @@ const DefaultMaxFill = 0.85
 //     under its fill limit, has replicas left in its share and needs the
 //     most bytes per replica left in its share. Largest first, the large
 //     partitions land where the most bytes are missing; the small ones, last,
-//     close the gaps.
+//     close the gaps. Canaries and internal topics, stepped on their own,
+//     first go to the brokers holding the fewest of their class
+//     (fewestOfClass).
 //
 // Counts and bytes are balanced together, so existing load of any shape
 // lowers a broker's share instead of leaving it short of bytes.
@@ -104,6 +106,8 @@ func (pl *placer) placeBalanced(order []*part) {
 	// Pass 3: brokers.
 	taken := make([]bool, n)
 	chosen := make([]int, 0, 8)
+	inClass := make([]int, n)
+	narrowed := make([]int, 0, n) // never grows: at most a rack's brokers
 	for _, p := range order {
 		chosen = chosen[:0]
 		for _, id := range p.current {
@@ -124,7 +128,14 @@ func (pl *placer) placeBalanced(order []*part) {
 				}
 				continue
 			}
-			i := pl.bestBroker(pl.rackPool[r], p.size, taken, quota, target, partsLeft[r])
+			pool := pl.rackPool[r]
+			if p.class != classOther {
+				pool = pl.fewestOfClass(pool, p.size, taken, quota, inClass, partsLeft[r], narrowed[:0])
+			}
+			i := pl.bestBroker(pool, p.size, taken, quota, target, partsLeft[r])
+			if p.class != classOther && i >= 0 {
+				inClass[i]++
+			}
 			if i < 0 {
 				break // refused earlier: RF above the eligible targets
 			}
@@ -384,4 +395,35 @@ func (pl *placer) bestBroker(pool []int, size plans.ByteSize, taken []bool, quot
 		best, bestFits, bestUrgent, bestShare, bestScore = i, fits, urgent, share, score
 	}
 	return best
+}
+
+// fewestOfClass narrows pool, for a partition of a class stepped on its own
+// (canaries, internal topics: their copies run in steps of their own, as
+// long as their busiest broker), to the brokers bestBroker may choose that
+// hold the fewest of the class so far (inClass), so that those steps
+// spread; it leaves pool whole when a broker must take a replica of every
+// partition left (partsLeft) or none both fits under its fill limit and has
+// replicas left in its share. out is scratch.
+func (pl *placer) fewestOfClass(pool []int, size plans.ByteSize, taken []bool, quota, inClass []int, partsLeft int, out []int) []int {
+	least := -1
+	for _, j := range pool {
+		if taken[j] {
+			continue
+		}
+		if quota[j] >= partsLeft {
+			return pool
+		}
+		if quota[j] > 0 && (pl.fillCap[j] == 0 || pl.bytes[j]+size <= pl.fillCap[j]) && (least < 0 || inClass[j] < least) {
+			least = inClass[j]
+		}
+	}
+	if least < 0 {
+		return pool
+	}
+	for _, j := range pool {
+		if !taken[j] && quota[j] > 0 && (pl.fillCap[j] == 0 || pl.bytes[j]+size <= pl.fillCap[j]) && inClass[j] == least {
+			out = append(out, j)
+		}
+	}
+	return out
 }

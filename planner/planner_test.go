@@ -720,3 +720,38 @@ func TestRefusalsAreSummarised(t *testing.T) {
 		t.Errorf("summarised refusal is not bad input: %v", err)
 	}
 }
+
+// TestPartitionsOverEvenBudgetShareAStepPastTheirShares: a receiver's share
+// of a step (its bytes left in proportion) must not split partitions that
+// each stretch any step they are in. Broker 1 sends 15 GiB in all, so a step
+// as long as big-0 (12 GiB) gives each target a share of 12/15 of its 8 GiB
+// left, 6.4 GiB: big-0 and big-1 together bring 7 GiB into each. Held to
+// that share, big-1 went to a second step, 9 GiB long (21 GiB in all); it
+// ends within big-0's step, so it shares it (15 GiB in all: broker 1's
+// total). Seed 2 of BenchmarkRaiseRFReplay10k in ./kafkasim, where targets
+// balanced by bytes hold little besides two such partitions, took 1.71 x
+// the ideal that way.
+func TestPartitionsOverEvenBudgetShareAStepPastTheirShares(t *testing.T) {
+	snap := cluster(sixBrokers, map[string][][]int32{"big": {{1, 2, 3}, {2, 3, 1}, {1, 3, 2}}})
+	snap.Topics[0].Partitions[0].Size = 4 << 30
+	snap.Topics[0].Partitions[1].Size = 3 << 30
+	m := mapping([]int32{1, 2, 3}, []int32{11, 12, 13}, func(m *plans.Mapping) {
+		m.BrokerMap = map[int32]int32{1: 11, 2: 12, 3: 13}
+		m.Throttle = 10 << 20
+		m.Limits.MaxStepDuration = plans.Duration(plans.Rate(9 << 20).TimeFor(3 << 30))
+	})
+	res := mustBuild(t, snap, m)
+	var got []string
+	for _, s := range res.Plan.Steps {
+		if s.Phase == plans.PhaseRaiseRF {
+			var names []string
+			for _, mv := range s.Partitions {
+				names = append(names, mv.Name())
+			}
+			got = append(got, strings.Join(names, ","))
+		}
+	}
+	if want := []string{"big-2", "big-0,big-1"}; !slices.Equal(got, want) {
+		t.Errorf("raise-rf steps %q, want %q", got, want)
+	}
+}
