@@ -53,7 +53,11 @@ func TestRaiseRFReplayWithinBound(t *testing.T) {
 		bound float64
 	}{
 		{7, 1.15}, // the executor benchmark's cluster: the issue's target
-		{2, 1.17}, // 1.160 when written; 12.2 before such partitions shared steps
+		// 1.160 when written, 12.2 before such partitions shared steps; 1.179
+		// since placement balances bytes under each disk's fill limit (issue
+		// 14): its 23 partitions of 49-69 GB leave less room beside them in
+		// the longest step. Deterministic, so a rise past 1.18 is a change.
+		{2, 1.18},
 	} {
 		r, err := replay10k(tc.seed)
 		if err != nil {
