@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/kshift/kshift/executor"
 	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/nettest"
 	"github.com/kshift/kshift/internal/rehearsal"
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/plans"
@@ -123,27 +123,8 @@ func TestStatusFleet(t *testing.T) {
 	westDir := copyCluster(t, dir, "west", "west", west.Bootstrap(), westZK.Connect, 0)
 
 	// north accepts connections and never answers; south refuses them.
-	hung, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hung.Close()
-	go func() {
-		for {
-			conn, err := hung.Accept()
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-		}
-	}()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := closed.Addr().String()
-	closed.Close()
-	copyCluster(t, dir, "north", "east", []string{hung.Addr().String()}, "", time.Minute)
+	hungAddr, closedAddr := nettest.SilentAddr(t), nettest.RefusedAddr(t)
+	copyCluster(t, dir, "north", "east", []string{hungAddr}, "", time.Minute)
 	copyCluster(t, dir, "south", "west", []string{closedAddr}, "", 0)
 	os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a cluster\n"), 0o644)
 	if err := os.Mkdir(filepath.Join(dir, "ci"), 0o755); err != nil {

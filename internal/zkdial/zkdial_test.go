@@ -10,19 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// refusedAddr is a loopback address where nothing listens.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+	"github.com/kshift/kshift/internal/nettest"
+)
 
 func TestAllRefused(t *testing.T) {
 	open, err := net.Listen("tcp", "127.0.0.1:0")
@@ -30,7 +20,7 @@ func TestAllRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer open.Close()
-	a, b := refusedAddr(t), refusedAddr(t)
+	a, b := nettest.RefusedAddr(t), nettest.RefusedAddr(t)
 
 	var w watch
 	for _, addr := range []string{a, b} {
@@ -97,28 +87,14 @@ func TestParse(t *testing.T) {
 // retry it forever), and after its timeout on a server that accepts and
 // never answers, each saying so.
 func TestDialFailsFastAndInTime(t *testing.T) {
-	c, _ := Parse(refusedAddr(t) + "/kafka")
+	c, _ := Parse(nettest.RefusedAddr(t) + "/kafka")
 	start := time.Now()
 	_, err := Dial(context.Background(), c, Options{Timeout: 30 * time.Second})
 	if took := time.Since(start); err == nil || took > 10*time.Second || !strings.Contains(err.Error(), "connection refused by "+c.Servers[0]) {
 		t.Errorf("refused: after %s: %v; want a refusal within 10s", took.Round(time.Millisecond), err)
 	}
 
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			conn, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-		}
-	}()
-	c, _ = Parse(silent.Addr().String())
+	c, _ = Parse(nettest.SilentAddr(t))
 	start = time.Now()
 	_, err = Dial(context.Background(), c, Options{Timeout: 500 * time.Millisecond})
 	if took := time.Since(start); err == nil || took > 10*time.Second || !strings.Contains(err.Error(), "no session within 500ms") {
