@@ -141,7 +141,8 @@ func (c *Cluster) SyncZooKeeper(ctx context.Context) error {
 	}
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
-	if err := c.pickUpLegacyReassignment(ctx, reg); err != nil {
+	legacyVersion, err := c.pickUpLegacyReassignment(ctx, reg)
+	if err != nil {
 		return err
 	}
 	if err := c.followControllerZNode(reg); err != nil {
@@ -152,7 +153,7 @@ func (c *Cluster) SyncZooKeeper(ctx context.Context) error {
 	want, ephemeral := c.zkLayoutLocked()
 	legacy := c.legacyLocked()
 	c.mu.Unlock()
-	if err := reg.writeLegacy(ctx, legacy); err != nil {
+	if err := reg.writeLegacy(ctx, legacy, legacyVersion); err != nil {
 		return err
 	}
 	paths := make([]string, 0, len(want))
@@ -372,27 +373,33 @@ type legacyMove struct {
 
 const legacyZNode = "/admin/reassign_partitions"
 
+// noLegacyZNode is the version pickUpLegacyReassignment reports when
+// /admin/reassign_partitions did not exist.
+const noLegacyZNode int32 = -1
+
 // pickUpLegacyReassignment starts the moves written to
-// /admin/reassign_partitions that are new (item 10).
-func (c *Cluster) pickUpLegacyReassignment(ctx context.Context, reg *zkRegistration) error {
+// /admin/reassign_partitions that are new (item 10). It returns the version
+// of the znode it read, or noLegacyZNode when there was none, so that
+// writeLegacy rewrites only what this sync read.
+func (c *Cluster) pickUpLegacyReassignment(ctx context.Context, reg *zkRegistration) (int32, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sync zookeeper: %w", err)
+		return noLegacyZNode, fmt.Errorf("sync zookeeper: %w", err)
 	}
-	data, _, err := reg.conn.Get(reg.full(legacyZNode))
+	data, stat, err := reg.conn.Get(reg.full(legacyZNode))
 	if errors.Is(err, zk.ErrNoNode) {
 		c.mu.Lock()
 		c.legacy = nil
 		c.mu.Unlock()
-		return nil
+		return noLegacyZNode, nil
 	}
 	if err != nil {
-		return fmt.Errorf("sync zookeeper: read %s: %w", reg.full(legacyZNode), err)
+		return noLegacyZNode, fmt.Errorf("sync zookeeper: read %s: %w", reg.full(legacyZNode), err)
 	}
 	var v struct {
 		Partitions []legacyMove `json:"partitions"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil {
-		return fmt.Errorf("sync zookeeper: %s is not reassignment JSON: %w", reg.full(legacyZNode), err)
+		return noLegacyZNode, fmt.Errorf("sync zookeeper: %s is not reassignment JSON: %w", reg.full(legacyZNode), err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -413,7 +420,7 @@ func (c *Cluster) pickUpLegacyReassignment(ctx context.Context, reg *zkRegistrat
 		}
 	}
 	c.legacy = keep
-	return nil
+	return stat.Version, nil
 }
 
 // legacyLocked drops the legacy moves that completed, or that an API call
@@ -431,24 +438,27 @@ func (c *Cluster) legacyLocked() []legacyMove {
 }
 
 // writeLegacy rewrites /admin/reassign_partitions with the moves still in
-// flight, deleting it when none are.
-func (r *zkRegistration) writeLegacy(ctx context.Context, moves []legacyMove) error {
+// flight, deleting it when none are. It writes only over the version the
+// sync read: a znode created or rewritten since (a tool writing new moves)
+// is left for the next sync to pick up, never deleted unread.
+func (r *zkRegistration) writeLegacy(ctx context.Context, moves []legacyMove, readVersion int32) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sync zookeeper: %w", err)
 	}
-	full := r.full(legacyZNode)
-	ok, _, err := r.conn.Exists(full)
-	if err != nil || !ok {
-		return err
+	if readVersion == noLegacyZNode {
+		return nil
 	}
+	full := r.full(legacyZNode)
 	if len(moves) == 0 {
-		if err := r.conn.Delete(full, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		err := r.conn.Delete(full, readVersion)
+		if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
 			return fmt.Errorf("sync zookeeper: delete %s: %w", full, err)
 		}
 		return nil
 	}
 	data := mustJSON(map[string]any{"version": 1, "partitions": moves})
-	if _, err := r.conn.Set(full, []byte(data), -1); err != nil {
+	_, err := r.conn.Set(full, []byte(data), readVersion)
+	if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
 		return fmt.Errorf("sync zookeeper: write %s: %w", full, err)
 	}
 	return nil

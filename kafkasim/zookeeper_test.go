@@ -1,7 +1,9 @@
 package kafkasim
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -187,5 +189,59 @@ func TestAPICallTakesPartitionOutOfLegacyZNode(t *testing.T) {
 	}
 	if s := state(t, c, "orders", 1); !equal(s.Adding, []int32{3}) {
 		t.Errorf("orders-1 adding %v, want [3] from the znode", s.Adding)
+	}
+}
+
+// Item 10: a move written to /admin/reassign_partitions while a sync runs is
+// picked up by a later sync, never deleted unread. A sync that found no
+// znode used to delete one created between its read and its write, so under
+// load a tool's move vanished without starting.
+func TestLegacyZNodeWrittenDuringSyncIsKept(t *testing.T) {
+	e := zktest.StartEnsemble(t, zktest.Options{Voters: 1})
+	conn := e.Client()
+	c, _, cl := start(t, Config{})
+	const rounds = 40
+	for i := 0; i < rounds; i++ {
+		mustCreate(t, c, fmt.Sprintf("orders-%d", i), []int32{0, 1, 2})
+		if err := c.SetPartitionSize(fmt.Sprintf("orders-%d", i), 0, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.RegisterZooKeeper(ctx(t), conn, "/kafka-d"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // syncs back to back, as the background one and answers do
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = c.SyncZooKeeper(context.Background())
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := 0; i < rounds; i++ {
+		topic := fmt.Sprintf("orders-%d", i)
+		move := fmt.Sprintf(`{"version":1,"partitions":[{"topic":%q,"partition":0,"replicas":[0,1,2,4]}]}`, topic)
+		if _, err := conn.Create("/kafka-d/admin/reassign_partitions", []byte(move), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if err := c.SyncZooKeeper(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if s := state(t, c, topic, 0); !equal(s.Adding, []int32{4}) {
+			t.Fatalf("round %d: %s-0 adding %v, want [4]: the move written to ZooKeeper was lost", i, topic, s.Adding)
+		}
+		reassign(t, cl, -1, topic, map[int32][]int32{0: nil}) // cancelling by API empties the znode
+		if err := c.SyncZooKeeper(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _, _ := conn.Exists("/kafka-d/admin/reassign_partitions"); ok {
+			t.Fatalf("round %d: znode left after its only move was cancelled", i)
+		}
 	}
 }
