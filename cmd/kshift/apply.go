@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -207,6 +208,10 @@ func printMigrationEnd(c *cli.Context, e *executor.Executor, ref executor.PlanRe
 	if st.Coverage == nil {
 		return nil
 	}
+	if st.Finished && !hasRetireStep(ref.Plan) {
+		fmt.Fprintf(c.App.Writer, "plan finished: every step of %s is done and no partition has a replica on source brokers %v; %s\n", ref.Path, ref.Plan.SourceBrokers, noRetireStepAdvice)
+		return nil
+	}
 	if st.Finished {
 		fmt.Fprintf(c.App.Writer, "migration finished: every step of %s is done and no partition has a replica on source brokers %v\n", ref.Path, ref.Plan.SourceBrokers)
 		return nil
@@ -218,6 +223,16 @@ func printMigrationEnd(c *cli.Context, e *executor.Executor, ref executor.PlanRe
 	fmt.Fprintln(c.App.Writer, msg)
 	return nil
 }
+
+// hasRetireStep says whether p ends its Kafka side by retiring the
+// sources. A catch-up plan has no such step: the plan it catches up owns it.
+func hasRetireStep(p *plans.Plan) bool {
+	return slices.ContainsFunc(p.Steps, func(s plans.Step) bool { return s.Phase == plans.PhaseRetireSources })
+}
+
+// noRetireStepAdvice is what kshift says when a plan without a
+// retire-sources step (a catch-up plan) is done: the sources still run.
+const noRetireStepAdvice = "the sources are still running and this plan has no retire-sources step: the migration finishes with the retire-sources step of the plan it catches up (kshift apply FIRST-PLAN --step N)"
 
 // flagWaitForSources is apply's and rollback's wait for the operator in a
 // retire-sources step.

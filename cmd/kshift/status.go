@@ -168,6 +168,9 @@ func migrationTable(ref executor.PlanRef, st *executor.PlanStatus, uncovered str
 	t := table{title: "migration", header: []string{"state", "detail"}}
 	if st.Finished {
 		t.rows = [][]string{{"finished", fmt.Sprintf("every step done; none of the %d partitions has a replica on a source broker %v", c.Partitions, ref.Plan.SourceBrokers)}}
+		if !hasRetireStep(ref.Plan) {
+			t.rows[0][1] += "; " + noRetireStepAdvice
+		}
 		return &t
 	}
 	notDone := 0

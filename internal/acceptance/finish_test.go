@@ -114,7 +114,10 @@ func TestFinishSafely(t *testing.T) {
 		t.Errorf("apply --all called the migration finished before the catch-up:\n%s", out)
 	}
 	out, code = f.kshift("apply", catchUpPath, "--all", "--auto-continue")
-	f.wantAll("apply the catch-up --all", out, code, 0, "migration finished")
+	f.wantAll("apply the catch-up --all", out, code, 0, "plan finished", "retire-sources step of the plan it catches up")
+	if strings.Contains(out, "migration finished") {
+		t.Errorf("apply of the catch-up called the migration finished while the sources still run:\n%s", out)
+	}
 	f.migrated(p)
 	f.migrated(cu)
 	// Nothing is left on the sources now: the retire-sources step passes
