@@ -25,19 +25,27 @@ func marshalPlan(p *Plan) ([]byte, error) {
 // WritePlan writes p as Marshal does, streaming: a 200,000-partition plan is
 // 73 MB of YAML that need never be held whole in memory.
 func WritePlan(w io.Writer, p *Plan) error {
-	head := *p
-	head.Steps = nil
-	out, err := marshalYAMLv3(&head)
+	return writePlan(w, p, len(p.Steps), func(i int) *Step { return &p.Steps[i] }, func() *Plan { return p })
+}
+
+// writePlan writes the plan whose header is head (its steps are ignored)
+// and whose n steps step returns one at a time, in order: a step need only
+// live until the next call. Should yaml.v3 write the header in a form the
+// direct writer does not expect, yaml.v3 writes the plan whole returns.
+func writePlan(w io.Writer, head *Plan, n int, step func(int) *Step, whole func() *Plan) error {
+	top := *head
+	top.Steps = nil
+	out, err := marshalYAMLv3(&top)
 	if err != nil {
 		return err
 	}
 	const empty = "steps: []\n"
-	if len(p.Steps) == 0 {
+	if n == 0 {
 		_, err := w.Write(out)
 		return err
 	}
 	if !bytes.HasSuffix(out, []byte(empty)) {
-		out, err := marshalYAMLv3(p)
+		out, err := marshalYAMLv3(whole())
 		if err != nil {
 			return err
 		}
@@ -50,8 +58,8 @@ func WritePlan(w io.Writer, p *Plan) error {
 	buf.WriteString("steps:\n")
 	sc := newScalarCache()
 	var num []byte
-	for i := range p.Steps {
-		s := &p.Steps[i]
+	for i := range n {
+		s := step(i)
 		if len(s.Partitions) > 0 && s.ZooKeeper != nil {
 			// Never written by kshift (Validate refuses it); keep the exact
 			// field order by letting yaml.v3 write this step whole.

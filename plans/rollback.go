@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"io"
 	"slices"
 )
 
@@ -24,11 +25,26 @@ import (
 // Deriving the rollback of a rollback plan gives a migration plan with the
 // original moves again (Undoes is then left empty).
 func Rollback(p *Plan) *Plan {
+	r := rollbackHead(p)
+	r.Steps = []Step{}
+	for i := len(p.Steps) - 1; i >= 0; i-- {
+		undo, ok := UndoStep(&p.Steps[i], p.Throttle)
+		if !ok {
+			continue
+		}
+		r.Steps = append(r.Steps, numberUndo(r, undo, &p.Steps[i], len(r.Steps)))
+	}
+	r.Totals = ComputeTotals(r.Steps)
+	return r
+}
+
+// rollbackHead is the header of p's rollback, without steps or totals.
+func rollbackHead(p *Plan) *Plan {
 	kind := KindRollback
 	if p.Kind == KindRollback {
 		kind = KindMigration
 	}
-	r := &Plan{
+	return &Plan{
 		Version:        p.Version,
 		Kind:           kind,
 		ClusterID:      p.ClusterID,
@@ -39,55 +55,115 @@ func Rollback(p *Plan) *Plan {
 		Throttle:       p.Throttle,
 		SourceBrokers:  slices.Clone(p.SourceBrokers),
 		TargetBrokers:  slices.Clone(p.TargetBrokers),
-		Steps:          []Step{},
 	}
+}
+
+// numberUndo numbers undo as the rollback r's step after its first before
+// ones, pointing it at fwd, the step it undoes, when r is a rollback.
+func numberUndo(r *Plan, undo Step, fwd *Step, before int) Step {
+	undo.Number = before + 1
+	if r.Kind == KindRollback {
+		undo.Undoes = fwd.Number
+	}
+	return undo
+}
+
+// WriteRollback writes Rollback(p) exactly as WritePlan would, without ever
+// holding it whole: each undo step is made as it is written, its moves
+// sharing the replica lists of p's (nothing here writes them), in one
+// buffer reused from step to step. The rollback of a 200,000-partition plan
+// is 600,000 moves and 73 MB of YAML. p must not change while it runs.
+func WriteRollback(w io.Writer, p *Plan) error {
+	r := rollbackHead(p)
+	// The header's totals come first in the file: every undo step's
+	// estimate is needed before the first step is written.
+	var undone []int // the forward steps that have an undo, in rollback order
+	var estimates []Estimate
+	var moves []Move
+	var seen partitionSet
 	for i := len(p.Steps) - 1; i >= 0; i-- {
-		fwd := &p.Steps[i]
-		undo, ok := UndoStep(fwd, p.Throttle)
+		var undo Step
+		var ok bool
+		undo, moves, ok = undoStep(&p.Steps[i], p.Throttle, moves)
 		if !ok {
 			continue
 		}
-		undo.Number = len(r.Steps) + 1
-		if kind == KindRollback {
-			undo.Undoes = fwd.Number
+		undone = append(undone, i)
+		estimates = append(estimates, undo.Estimate)
+		r.Totals.Add(undo.Estimate)
+		for j := range undo.Partitions {
+			if seen.add(undo.Partitions[j].Topic, undo.Partitions[j].Partition) {
+				r.Totals.Partitions++
+			}
 		}
-		r.Steps = append(r.Steps, undo)
 	}
-	r.Totals = ComputeTotals(r.Steps)
-	return r
+	r.Totals.Steps = len(undone)
+	var cur Step
+	step := func(k int) *Step {
+		fwd := &p.Steps[undone[k]]
+		cur, moves = undoHead(fwd, moves)
+		cur.Estimate = estimates[k]
+		cur = numberUndo(r, cur, fwd, k)
+		return &cur
+	}
+	return writePlan(w, r, len(undone), step, func() *Plan { return Rollback(p) })
 }
 
 // UndoStep returns the step that undoes s (numbered 0, Undoes unset), or
 // false when s cannot be undone. The executor also uses it to recognise and
-// revert an undo left in flight by an interrupted rollback.
+// revert an undo left in flight by an interrupted rollback. The step owns
+// its replica lists.
 func UndoStep(s *Step, planThrottle Rate) (Step, bool) {
+	u, _, ok := undoStep(s, planThrottle, make([]Move, 0, len(s.Partitions)))
+	for i := range u.Partitions {
+		m := &u.Partitions[i]
+		m.From, m.To = slices.Clone(m.From), slices.Clone(m.To)
+	}
+	return u, ok
+}
+
+// undoStep is UndoStep with the moves made in moves (its old contents
+// overwritten, grown as needed and returned for reuse), their replica lists
+// those of s's moves, shared.
+func undoStep(s *Step, planThrottle Rate, moves []Move) (Step, []Move, bool) {
+	u, moves := undoHead(s, moves)
+	if s.Phase.IsReassignment() {
+		u.Estimate = EstimateStep(u.Phase, u.Partitions, s.ThrottleOr(planThrottle))
+		return u, moves, true
+	}
+	if s.Phase == PhaseRetireSources && s.Retire != nil {
+		return u, moves, true
+	}
+	if s.ZooKeeper == nil || (s.Phase != PhaseZKJoin && s.Phase != PhaseZKHandover) {
+		return Step{}, moves, false
+	}
+	return u, moves, true
+}
+
+// undoHead is the undo of s without its estimate (undoStep says whether s
+// has one): for a reassignment, each move's from and to swapped, made in
+// moves as undoStep says.
+func undoHead(s *Step, moves []Move) (Step, []Move) {
 	u := Step{Phase: s.Phase, Throttle: s.Throttle}
 	if s.Phase.IsReassignment() {
-		u.Partitions = make([]Move, len(s.Partitions))
+		moves = slices.Grow(moves[:0], len(s.Partitions))[:len(s.Partitions)]
 		for i, m := range s.Partitions {
-			u.Partitions[i] = Move{
-				Topic:     m.Topic,
-				Partition: m.Partition,
-				From:      slices.Clone(m.To),
-				To:        slices.Clone(m.From),
-				Size:      m.Size,
-			}
+			moves[i] = Move{Topic: m.Topic, Partition: m.Partition, From: m.To, To: m.From, Size: m.Size}
 		}
-		u.Estimate = EstimateStep(u.Phase, u.Partitions, s.ThrottleOr(planThrottle))
-		return u, true
+		u.Partitions = moves
+		return u, moves
 	}
 	if s.Phase == PhaseRetireSources && s.Retire != nil {
 		// Nothing to undo in Kafka: the undo is the operator starting the
 		// sources again, which the step waits for.
 		u.Retire = cloneRetireChange(s.Retire)
 		u.Retire.Restart = !s.Retire.Restart
-		return u, true
+		return u, moves
 	}
-	if s.ZooKeeper == nil || (s.Phase != PhaseZKJoin && s.Phase != PhaseZKHandover) {
-		return Step{}, false
+	if s.ZooKeeper != nil && (s.Phase == PhaseZKJoin || s.Phase == PhaseZKHandover) {
+		u.ZooKeeper = cloneZooKeeperChange(s.ZooKeeper)
 	}
-	u.ZooKeeper = cloneZooKeeperChange(s.ZooKeeper)
-	return u, true
+	return u, moves
 }
 
 func cloneZooKeeperChange(z *ZooKeeperChange) *ZooKeeperChange {
@@ -200,21 +276,51 @@ func EstimateMoves(moves []Move, throttle Rate) Estimate {
 // durations (copy time, fixed cost, and both).
 func ComputeTotals(steps []Step) Totals {
 	t := Totals{Steps: len(steps)}
-	seen := map[string]map[int32]bool{}
+	var seen partitionSet
 	for i := range steps {
 		s := &steps[i]
 		t.Add(s.Estimate)
-		for _, m := range s.Partitions {
-			ps := seen[m.Topic]
-			if ps == nil {
-				ps = map[int32]bool{}
-				seen[m.Topic] = ps
-			}
-			if !ps[m.Partition] {
-				ps[m.Partition] = true
+		for j := range s.Partitions {
+			if seen.add(s.Partitions[j].Topic, s.Partitions[j].Partition) {
 				t.Partitions++
 			}
 		}
 	}
 	return t
+}
+
+// partitionSet is a set of partitions, by topic then id: ids are dense from
+// 0, so each topic has a slice of flags (grown up to the id added); ids far
+// beyond it, and negative ones, go to a map. Its zero value is empty.
+type partitionSet struct {
+	topics map[string][]bool
+	other  map[partKey]bool
+}
+
+// add adds the partition and reports whether it was new.
+func (x *partitionSet) add(topic string, id int32) bool {
+	ids, i := x.topics[topic], int(id)
+	if i >= 0 && i < len(ids) && ids[i] {
+		return false
+	}
+	if len(x.other) > 0 && x.other[partKey{topic, id}] {
+		return false
+	}
+	switch {
+	case i < 0 || i >= len(ids)+maxIndexGap:
+		if x.other == nil {
+			x.other = map[partKey]bool{}
+		}
+		x.other[partKey{topic, id}] = true
+	case i < len(ids):
+		ids[i] = true
+	default:
+		if x.topics == nil {
+			x.topics = map[string][]bool{}
+		}
+		ids = append(ids, make([]bool, i+1-len(ids))...)
+		ids[i] = true
+		x.topics[topic] = ids
+	}
+	return true
 }

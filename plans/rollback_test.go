@@ -1,6 +1,8 @@
 package plans
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -225,5 +227,54 @@ func TestBusiestTotal(t *testing.T) {
 	}
 	if got := EstimateMoves(p.Steps[0].Partitions, 100); got.BusiestBroker != 1 {
 		t.Errorf("EstimateMoves takes the first replica as the sender: busiest %d, want 1", got.BusiestBroker)
+	}
+}
+
+// TestWriteRollbackMatchesRollback: the streamed rollback is byte for byte
+// the derived one written whole, and leaves the forward plan as it was
+// (its moves share the forward replica lists).
+func TestWriteRollbackMatchesRollback(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := []*Plan{forwardPlan(), Rollback(forwardPlan()), {Version: 1, Kind: KindMigration, ClusterID: "empty"}}
+	for range 2000 {
+		p := randomPlan(rng)
+		if rng.IntN(3) == 0 {
+			p.Kind = KindRollback
+		}
+		cases = append(cases, p)
+	}
+	for i, p := range cases {
+		before, err := Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got bytes.Buffer
+		if err := WritePlan(&want, Rollback(p)); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteRollback(&got, p); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("case %d: WriteRollback differs from WritePlan(Rollback) at %s\ngot:\n%s\nwant:\n%s", i, firstDiffLine(got.Bytes(), want.Bytes()), got.Bytes(), want.Bytes())
+		}
+		after, _ := Marshal(p)
+		if !bytes.Equal(before, after) {
+			t.Fatalf("case %d: WriteRollback changed the forward plan at %s", i, firstDiffLine(after, before))
+		}
+	}
+}
+
+// TestComputeTotalsCountsEachPartitionOnce: partitions are counted once
+// however their ids arrive, ids far apart and negative ones included (they
+// are kept apart from the dense ones until the dense ones reach them).
+func TestComputeTotalsCountsEachPartitionOnce(t *testing.T) {
+	ids := []int32{5000, 0, 4000, 5000, -1, 4000, -1, 9000, 1, 0}
+	var steps []Step
+	for _, id := range ids {
+		steps = append(steps, Step{Phase: PhaseRaiseRF, Partitions: []Move{{Topic: "t", Partition: id}, {Topic: "u", Partition: id}}})
+	}
+	if got := ComputeTotals(steps).Partitions; got != 12 {
+		t.Errorf("ComputeTotals counts %d partitions, want 12 (6 ids on 2 topics)", got)
 	}
 }

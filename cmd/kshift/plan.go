@@ -249,7 +249,7 @@ func planDirFiles(res *planner.Result) ([]outdir.File, error) {
 			return nil
 		}},
 		{Name: rollbackFileName, Write: func(w io.Writer) error {
-			if err := plans.WritePlan(w, plans.Rollback(res.Plan)); err != nil {
+			if err := plans.WriteRollback(w, res.Plan); err != nil {
 				return fmt.Errorf("encode the rollback plan: %w", err)
 			}
 			return nil
