@@ -37,22 +37,16 @@ func BrokerChanges(p *Plan) []BrokerChange {
 		first, last []int32
 		size        ByteSize
 	}
-	spans := map[string]map[int32]*span{}
-	var order []*span
+	var nums partitionNumbers
+	var spans []span
 	for i := range p.Steps {
 		for j := range p.Steps[i].Partitions {
 			m := &p.Steps[i].Partitions[j]
-			byID := spans[m.Topic]
-			if byID == nil {
-				byID = map[int32]*span{}
-				spans[m.Topic] = byID
+			n, isNew := nums.number(m.Topic, m.Partition)
+			if isNew {
+				spans = append(spans, span{first: m.From})
 			}
-			s := byID[m.Partition]
-			if s == nil {
-				s = &span{first: m.From}
-				byID[m.Partition] = s
-				order = append(order, s)
-			}
+			s := &spans[n]
 			s.last = m.To
 			s.size = max(s.size, m.Size)
 		}
@@ -66,7 +60,8 @@ func BrokerChanges(p *Plan) []BrokerChange {
 		}
 		return c
 	}
-	for _, s := range order {
+	for i := range spans {
+		s := &spans[i]
 		for _, id := range s.last {
 			c := at(id)
 			if !slices.Contains(s.first, id) {

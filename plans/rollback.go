@@ -2,6 +2,7 @@ package plans
 
 import (
 	"io"
+	"math"
 	"slices"
 )
 
@@ -80,7 +81,7 @@ func WriteRollback(w io.Writer, p *Plan) error {
 	var undone []int // the forward steps that have an undo, in rollback order
 	var estimates []Estimate
 	var moves []Move
-	var seen partitionSet
+	var seen partitionNumbers
 	for i := len(p.Steps) - 1; i >= 0; i-- {
 		var undo Step
 		var ok bool
@@ -92,7 +93,7 @@ func WriteRollback(w io.Writer, p *Plan) error {
 		estimates = append(estimates, undo.Estimate)
 		r.Totals.Add(undo.Estimate)
 		for j := range undo.Partitions {
-			if seen.add(undo.Partitions[j].Topic, undo.Partitions[j].Partition) {
+			if _, isNew := seen.number(undo.Partitions[j].Topic, undo.Partitions[j].Partition); isNew {
 				r.Totals.Partitions++
 			}
 		}
@@ -276,12 +277,12 @@ func EstimateMoves(moves []Move, throttle Rate) Estimate {
 // durations (copy time, fixed cost, and both).
 func ComputeTotals(steps []Step) Totals {
 	t := Totals{Steps: len(steps)}
-	var seen partitionSet
+	var seen partitionNumbers
 	for i := range steps {
 		s := &steps[i]
 		t.Add(s.Estimate)
 		for j := range s.Partitions {
-			if seen.add(s.Partitions[j].Topic, s.Partitions[j].Partition) {
+			if _, isNew := seen.number(s.Partitions[j].Topic, s.Partitions[j].Partition); isNew {
 				t.Partitions++
 			}
 		}
@@ -289,38 +290,44 @@ func ComputeTotals(steps []Step) Totals {
 	return t
 }
 
-// partitionSet is a set of partitions, by topic then id: ids are dense from
-// 0, so each topic has a slice of flags (grown up to the id added); ids far
-// beyond it, and negative ones, go to a map. Its zero value is empty.
-type partitionSet struct {
-	topics map[string][]bool
-	other  map[partKey]bool
+// partitionNumbers numbers partitions 0, 1, 2, ... in the order they are
+// first seen, by topic then id: ids are dense from 0, so each topic has a
+// slice of numbers (grown up to the id seen); ids far beyond it, and
+// negative ones, go to a map. Its zero value has seen nothing.
+type partitionNumbers struct {
+	topics map[string][]int32 // per id, its number plus one (0: not seen)
+	other  map[partKey]int
+	n      int
 }
 
-// add adds the partition and reports whether it was new.
-func (x *partitionSet) add(topic string, id int32) bool {
-	ids, i := x.topics[topic], int(id)
-	if i >= 0 && i < len(ids) && ids[i] {
-		return false
+// number returns the partition's number and whether it is new.
+func (x *partitionNumbers) number(topic string, id int32) (int, bool) {
+	nums, i := x.topics[topic], int(id)
+	if i >= 0 && i < len(nums) && nums[i] > 0 {
+		return int(nums[i]) - 1, false
 	}
-	if len(x.other) > 0 && x.other[partKey{topic, id}] {
-		return false
-	}
-	switch {
-	case i < 0 || i >= len(ids)+maxIndexGap:
-		if x.other == nil {
-			x.other = map[partKey]bool{}
+	if len(x.other) > 0 {
+		if n, ok := x.other[partKey{topic, id}]; ok {
+			return n, false
 		}
-		x.other[partKey{topic, id}] = true
-	case i < len(ids):
-		ids[i] = true
+	}
+	n := x.n
+	x.n++
+	switch {
+	case i < 0 || i >= len(nums)+maxIndexGap || n >= math.MaxInt32:
+		if x.other == nil {
+			x.other = map[partKey]int{}
+		}
+		x.other[partKey{topic, id}] = n
+	case i < len(nums):
+		nums[i] = int32(n + 1)
 	default:
 		if x.topics == nil {
-			x.topics = map[string][]bool{}
+			x.topics = map[string][]int32{}
 		}
-		ids = append(ids, make([]bool, i+1-len(ids))...)
-		ids[i] = true
-		x.topics[topic] = ids
+		nums = append(nums, make([]int32, i+1-len(nums))...)
+		nums[i] = int32(n + 1)
+		x.topics[topic] = nums
 	}
-	return true
+	return n, true
 }
