@@ -38,7 +38,12 @@ func BrokerChanges(p *Plan) []BrokerChange {
 		size        ByteSize
 	}
 	var nums partitionNumbers
-	var spans []span
+	moves := 0
+	for i := range p.Steps {
+		moves += len(p.Steps[i].Partitions)
+	}
+	// The header's count, when it can be right, saves growing the spans.
+	spans := make([]span, 0, min(max(p.Totals.Partitions, 0), moves))
 	for i := range p.Steps {
 		for j := range p.Steps[i].Partitions {
 			m := &p.Steps[i].Partitions[j]
