@@ -291,11 +291,7 @@ func writeDemoPlan(dir string, snap *plans.Snapshot, m *plans.Mapping) (executor
 	if err := plans.CheckInvariants(res.Plan, snap, plans.CheckOptionsFor(m)); err != nil {
 		return executor.PlanRef{}, nil, fmt.Errorf("demo: the plan breaks its invariants (a kshift bug): %w", err)
 	}
-	files, err := planDirFiles(res)
-	if err != nil {
-		return executor.PlanRef{}, nil, err
-	}
-	files = append(files, outdir.File{Name: demoSnapshotFile, Data: snapYAML}, outdir.File{Name: demoMappingFile, Data: mapYAML})
+	files := append(planDirFiles(res), outdir.File{Name: demoSnapshotFile, Data: snapYAML}, outdir.File{Name: demoMappingFile, Data: mapYAML})
 	if err := outdir.Write(dir, files); err != nil {
 		if errors.Is(err, outdir.ErrRefused) {
 			return executor.PlanRef{}, nil, badInput(fmt.Errorf("--dir: %w (give an absent or empty directory)", err))

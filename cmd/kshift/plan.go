@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -235,12 +234,9 @@ func nameInputFiles(err error, paths map[string]string) error {
 
 // planDirFiles renders the plan, its rollback and its summary. The plan and
 // its rollback are tens of megabytes for a large cluster: they are streamed
-// to their files (outdir writes the files side by side), never held whole.
-func planDirFiles(res *planner.Result) ([]outdir.File, error) {
-	var summary bytes.Buffer
-	if err := planner.WriteSummary(&summary, res); err != nil {
-		return nil, fmt.Errorf("write the summary: %w", err)
-	}
+// to their files, never held whole; outdir writes the three side by side
+// (the summary's charts read the whole plan too).
+func planDirFiles(res *planner.Result) []outdir.File {
 	return []outdir.File{
 		{Name: planFileName, Write: func(w io.Writer) error {
 			if err := plans.WritePlan(w, res.Plan); err != nil {
@@ -254,8 +250,13 @@ func planDirFiles(res *planner.Result) ([]outdir.File, error) {
 			}
 			return nil
 		}},
-		{Name: summaryFileName, Data: summary.Bytes()},
-	}, nil
+		{Name: summaryFileName, Write: func(w io.Writer) error {
+			if err := planner.WriteSummary(w, res); err != nil {
+				return fmt.Errorf("write the summary: %w", err)
+			}
+			return nil
+		}},
+	}
 }
 
 // checkPlanDir refuses an --out that writePlanDir would refuse, before any
@@ -270,11 +271,7 @@ func checkPlanDir(dir string) error {
 // writePlanDir writes the plan directory atomically, and only once checked
 // (the invariant check) returns nil; a refused --out is bad input.
 func writePlanDir(dir string, res *planner.Result, checked func() error) error {
-	files, err := planDirFiles(res)
-	if err != nil {
-		return err
-	}
-	if err := outdir.WriteGated(dir, files, checked); err != nil {
+	if err := outdir.WriteGated(dir, planDirFiles(res), checked); err != nil {
 		if errors.Is(err, errRefused) {
 			return err // the invariant check: nothing was put in place
 		}
