@@ -57,6 +57,7 @@ func writePlan(w io.Writer, head *Plan, n int, step func(int) *Step, whole func(
 	buf.Write(out[:len(out)-len(empty)])
 	buf.WriteString("steps:\n")
 	sc := newScalarCache()
+	var ids idTexts
 	var num []byte
 	for i := range n {
 		s := step(i)
@@ -86,11 +87,11 @@ func writePlan(w io.Writer, head *Plan, n int, step func(int) *Step, whole func(
 				num = append(num[:0], "      - {topic: "...)
 				num = append(num, sc.flow(m.Topic)...)
 				num = append(num, ", partition: "...)
-				num = strconv.AppendInt(num, int64(m.Partition), 10)
+				num = ids.append(num, m.Partition)
 				num = append(num, ", from: "...)
-				num = appendFlowIDs(num, m.From)
+				num = ids.appendFlow(num, m.From)
 				num = append(num, ", to: "...)
-				num = appendFlowIDs(num, m.To)
+				num = ids.appendFlow(num, m.To)
 				if m.Size != 0 {
 					num = append(num, ", size: "...)
 					num = strconv.AppendInt(num, int64(m.Size), 10)
@@ -176,13 +177,39 @@ func plainDuration(d string) bool {
 	return true
 }
 
-func appendFlowIDs(b []byte, ids []int32) []byte {
+// idTexts writes ids in decimal, the small ones (broker and partition ids)
+// from a table filled as they are first met: a large plan writes a few
+// hundred broker ids millions of times. Its zero value is ready.
+type idTexts struct {
+	text []string // by id; "" until met
+}
+
+// maxIDText is the first id idTexts does not keep in its table.
+const maxIDText = 1 << 16
+
+func (t *idTexts) append(b []byte, id int32) []byte {
+	if id < 0 || id >= maxIDText {
+		return strconv.AppendInt(b, int64(id), 10)
+	}
+	if int(id) >= len(t.text) {
+		t.text = append(t.text, make([]string, int(id)+1-len(t.text))...)
+	}
+	s := t.text[id]
+	if s == "" {
+		s = strconv.Itoa(int(id))
+		t.text[id] = s
+	}
+	return append(b, s...)
+}
+
+// appendFlow writes ids as a flow sequence: [1, 2, 3].
+func (t *idTexts) appendFlow(b []byte, ids []int32) []byte {
 	b = append(b, '[')
 	for i, id := range ids {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = strconv.AppendInt(b, int64(id), 10)
+		b = t.append(b, id)
 	}
 	return append(b, ']')
 }

@@ -3,6 +3,7 @@ package plans
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -86,6 +87,17 @@ func TestFastMarshalMatchesYAMLv3(t *testing.T) {
 		if !bytes.Equal(fast, slow) {
 			t.Fatalf("case %d (%T): fast marshal differs from yaml.v3 at %s\nfast:\n%s\nyaml.v3:\n%s", i, v, firstDiffLine(fast, slow), fast, slow)
 		}
+	}
+	// Ids at the edges of the writer's table of small ids.
+	edges := &Plan{Version: 1, Kind: KindMigration, Steps: []Step{{Number: 1, Phase: PhaseRaiseRF, Partitions: []Move{
+		{Topic: "t", Partition: maxIDText, From: []int32{0, maxIDText - 1, maxIDText}, To: []int32{math.MaxInt32, math.MinInt32, -1, 9, 10, 99, 100}},
+		{Topic: "t", Partition: maxIDText - 1, From: []int32{100, 99, 10, 9, 0}, To: []int32{maxIDText, 12345}},
+		{Topic: "t", Partition: -7, From: []int32{}, To: []int32{1}},
+	}}}}
+	fast, _ := Marshal(edges)
+	slow, _ := marshalYAMLv3(edges)
+	if !bytes.Equal(fast, slow) {
+		t.Errorf("ids at the edges: fast marshal differs from yaml.v3 at %s", firstDiffLine(fast, slow))
 	}
 	for _, file := range []string{"testdata/plan-good.yaml", "testdata/snapshot-good.yaml"} {
 		var v any
