@@ -302,8 +302,20 @@ func (b *builder) packCopies(ps []*part, warn bool, batches [][]*part) [][]*part
 	// The partitions left, largest first (ties keep the class order), in a
 	// linked list so that taking one costs nothing for the others.
 	items := make([]packItem, len(ps))
+	nAdds := 0
+	for _, p := range ps {
+		nAdds += len(p.adds)
+	}
+	// Every receiver's index, in one list: fitsIn reads them for each
+	// partition it tries, and reads nothing else of the partition.
+	receivers := make([]int32, 0, nAdds)
 	for k, p := range ps {
-		items[k] = packItem{p: p, cost: p.size * plans.ByteSize(len(p.adds)), sender: int32(b.idx.at(p.sender)), order: int32(k)}
+		from := len(receivers)
+		for _, id := range p.adds {
+			receivers = append(receivers, int32(b.idx.at(id)))
+		}
+		items[k] = packItem{p: p, cost: p.size * plans.ByteSize(len(p.adds)), size: p.size, sender: int32(b.idx.at(p.sender)), order: int32(k),
+			recvFrom: int32(from), recvTo: int32(len(receivers))}
 	}
 	slices.SortFunc(items, func(x, y packItem) int {
 		if x.cost != y.cost {
@@ -328,8 +340,7 @@ func (b *builder) packCopies(ps []*part, warn bool, batches [][]*part) [][]*part
 			continue
 		}
 		remOut[it.sender] += it.cost
-		for _, id := range it.p.adds {
-			i := b.idx.at(id)
+		for _, i := range receivers[it.recvFrom:it.recvTo] {
 			remIn[i] += it.p.size
 			remAdds[i]++
 		}
@@ -373,7 +384,7 @@ func (b *builder) packCopies(ps []*part, warn bool, batches [][]*part) [][]*part
 		for prev, k := head, next[head]; int(k) < len(items) && len(batch) < lim.PartitionsPerStep && misses <= maxMisses && scanned < maxScan; k = next[k] {
 			it := &items[k]
 			scanned++
-			if len(batch) > 0 && !b.fitsIn(it, bytes, budget, capIn, capOut) {
+			if len(batch) > 0 && !b.fitsIn(it, receivers[it.recvFrom:it.recvTo], bytes, budget, capIn, capOut) {
 				misses++
 				prev = k
 				continue
@@ -388,8 +399,7 @@ func (b *builder) packCopies(ps []*part, warn bool, batches [][]*part) [][]*part
 				remOut[it.sender] -= it.cost
 				remBytes -= it.cost
 				load = max(load, b.out[it.sender])
-				for _, id := range it.p.adds {
-					i := b.idx.at(id)
+				for _, i := range receivers[it.recvFrom:it.recvTo] {
 					remIn[i] -= it.p.size
 					remAdds[i]--
 					load = max(load, b.in[i])
@@ -421,10 +431,12 @@ func (b *builder) packCopies(ps []*part, warn bool, batches [][]*part) [][]*part
 // packItem is a partition being packed, with its raise-rf cost and its
 // sender's index.
 type packItem struct {
-	p      *part
-	cost   plans.ByteSize
-	sender int32
-	order  int32 // position in the class order, for ties
+	p                *part
+	cost             plans.ByteSize
+	size             plans.ByteSize // p's
+	sender           int32
+	order            int32 // position in the class order, for ties
+	recvFrom, recvTo int32 // p's receivers' indices: receivers[recvFrom:recvTo]
 }
 
 func ceilDiv[T int | plans.ByteSize](a, b T) T { return (a + b - 1) / b }
@@ -439,17 +451,16 @@ func ceilDiv[T int | plans.ByteSize](a, b T) T { return (a + b - 1) / b }
 // own, which costs its whole length (seed 2 of BenchmarkRaiseRFReplay10k in
 // ./kafkasim: targets balanced by bytes hold two such partitions and little
 // else, and took 1.71 x the ideal; 1.19 sharing).
-func (b *builder) fitsIn(it *packItem, bytes, budget plans.ByteSize, capIn, capOut []plans.ByteSize) bool {
+func (b *builder) fitsIn(it *packItem, receivers []int32, bytes, budget plans.ByteSize, capIn, capOut []plans.ByteSize) bool {
 	lim := b.pl.m.Limits
 	lumpy := it.cost > b.even
 	// The sender first: it carries the most, and checking it reads no part.
 	if out := b.out[it.sender]; it.cost > 0 && (bytes+it.cost > lim.BytesPerStep || out+it.cost > budget || (out > 0 && out+it.cost > capOut[it.sender] && !lumpy)) {
 		return false
 	}
-	for _, id := range it.p.adds {
-		i := b.idx.at(id)
-		if in := b.in[i]; b.into[i]+1 > lim.MovesIntoBroker || in+it.p.size > budget || (in > 0 && in+it.p.size > capIn[i] && !lumpy) ||
-			!fairShareFits(b.into[i]+1, max(b.largestIn[i], it.p.size), budget) {
+	for _, i := range receivers {
+		if in := b.in[i]; b.into[i]+1 > lim.MovesIntoBroker || in+it.size > budget || (in > 0 && in+it.size > capIn[i] && !lumpy) ||
+			!fairShareFits(b.into[i]+1, max(b.largestIn[i], it.size), budget) {
 			return false
 		}
 	}
