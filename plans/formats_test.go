@@ -216,3 +216,17 @@ func TestPartitionsOnOneLine(t *testing.T) {
 		t.Errorf("marshalled plan lacks the one-line move %q:\n%s", want, out)
 	}
 }
+
+// TestMinInsyncReplicas: the config is read as fmt's %d reads it (leading
+// spaces, a sign, trailing text), and anything below 1 or unreadable is 1.
+func TestMinInsyncReplicas(t *testing.T) {
+	for v, want := range map[string]int{"": 1, "2": 2, "+3": 3, " 2": 2, "2x": 2, "0": 1, "-1": 1, "abc": 1, "99999999999999999999": 1} {
+		topic := Topic{Name: "t", Configs: map[string]string{MinInsyncReplicasKey: v}}
+		if got := topic.MinInsyncReplicas(); got != want {
+			t.Errorf("min.insync.replicas %q reads as %d, want %d", v, got, want)
+		}
+	}
+	if got := (&Topic{Name: "t"}).MinInsyncReplicas(); got != 1 {
+		t.Errorf("no configs read as %d, want 1", got)
+	}
+}

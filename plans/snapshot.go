@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 )
 
 // Snapshot is a point-in-time read of a live cluster: everything the planner
@@ -74,8 +75,17 @@ const MinInsyncReplicasKey = "min.insync.replicas"
 // MinInsyncReplicas returns the topic's min.insync.replicas, or 1 (Kafka's
 // default) when the snapshot does not record it.
 func (t *Topic) MinInsyncReplicas() int {
-	var n int
-	if _, err := fmt.Sscanf(t.Configs[MinInsyncReplicasKey], "%d", &n); err != nil || n < 1 {
+	v := t.Configs[MinInsyncReplicasKey]
+	if v == "" {
+		return 1
+	}
+	// A plain number (the usual case) is read as Sscanf would, without its
+	// cost: the planner and the checker ask every topic of a large cluster.
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		_, err = fmt.Sscanf(v, "%d", &n)
+	}
+	if err != nil || n < 1 {
 		return 1
 	}
 	return n
