@@ -299,12 +299,16 @@ func CheckStandalone(p *Plan) error { return CheckInvariants(p, nil, CheckOption
 // are skipped, and its first `from`s are not compared with the snapshot.
 func CheckInvariants(p *Plan, snap *Snapshot, opts CheckOptions) error {
 	var pr problems
+	topics := 0
+	if snap != nil {
+		topics = len(snap.Topics)
+	}
 	c := checker{
 		plan:    p,
 		snap:    snap,
 		opts:    opts,
 		pr:      &pr,
-		state:   partIndex{topics: map[string][]*partState{}, other: map[partKey]*partState{}},
+		state:   partIndex{topics: make(map[string][]*partState, topics), other: map[partKey]*partState{}},
 		sources: idSet(p.SourceBrokers),
 		targets: idSet(p.TargetBrokers),
 	}
@@ -676,12 +680,16 @@ func (c *checker) final() {
 	// many of them as its RF allows.
 	targetRacks := map[string]bool{}
 	if c.racks != nil {
+		ends := map[int32]bool{} // the targets some partition ends on
 		for _, st := range c.order {
 			for _, id := range st.cur {
 				if c.targets.has(id) {
-					targetRacks[c.racks[id]] = true
+					ends[id] = true
 				}
 			}
+		}
+		for id := range ends {
+			targetRacks[c.racks[id]] = true
 		}
 	}
 	usedRacks := len(targetRacks)
