@@ -94,13 +94,11 @@ type chainLink struct {
 	move *plans.Move
 }
 
-// planStates places every partition of the plan on its chain of moves: a
-// partition whose live replicas are the `to` of its k-th move has done moves
-// 1..k and has the later ones pending. Steps later in a plan start from the
-// `to` of earlier ones, so a step's own from/to cannot tell "done and moved
-// on" from drift.
-func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
-	chains := map[tp][]chainLink{}
+// planChains is each partition of a plan with its moves in step order.
+type planChains map[tp][]chainLink
+
+func chainsOf(p *plans.Plan) planChains {
+	chains := planChains{}
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		for j := range s.Partitions {
@@ -109,7 +107,15 @@ func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 			chains[key] = append(chains[key], chainLink{s.Number, m})
 		}
 	}
-	phase := func(n int) plans.Phase { return p.Steps[n-1].Phase }
+	return chains
+}
+
+// planStates places every partition of the plan on its chain of moves: a
+// partition whose live replicas are the `to` of its k-th move has done moves
+// 1..k and has the later ones pending. Steps later in a plan start from the
+// `to` of earlier ones, so a step's own from/to cannot tell "done and moved
+// on" from drift.
+func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 	out := map[int]map[tp]PartitionStatus{}
 	set := func(n int, key tp, st PartitionState, detail string, lp *livePartition) {
 		if out[n] == nil {
@@ -121,37 +127,13 @@ func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 		}
 		out[n][key] = ps
 	}
-	for key, chain := range chains {
+	for key, chain := range chainsOf(p) {
 		lp := v.Partitions[key]
-		at := -2 // index in chain whose state the live partition is in; -1: before the first move
-		var atState PartitionState
-		var atDetail string
-		for i := len(chain) - 1; i >= 0; i-- {
-			st, detail := classify(phase(chain[i].step), chain[i].move, lp)
-			if st == StatePending {
-				if ok, undoDetail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
-					st, detail = StateUndoInFlight, undoDetail
-				}
-			}
-			if st == StateDone || st == StateInFlight || st == StateUndoInFlight {
-				at, atState, atDetail = i, st, detail
-				break
-			}
-			if st == StatePending && i == 0 {
-				at, atState = -1, StatePending
-			}
-		}
-		// At neither end of any move: an interrupted rollback may have left
-		// the undo of one of them in flight (`to` back towards `from`).
-		for i := len(chain) - 1; at == -2 && i >= 0; i-- {
-			if ok, detail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
-				at, atState, atDetail = i, StateUndoInFlight, detail
-			}
-		}
+		at, atState, atDetail := placeOnChain(p, chain, lp)
 		for i, l := range chain {
 			switch {
 			case at == -2:
-				_, detail := classify(phase(l.step), l.move, lp)
+				_, detail := classify(p.Steps[l.step-1].Phase, l.move, lp)
 				set(l.step, key, StateDrifted, detail, lp)
 			case i < at:
 				set(l.step, key, StateDone, "", lp)
@@ -163,6 +145,38 @@ func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 		}
 	}
 	return out
+}
+
+// placeOnChain returns the index in chain of the move whose state the live
+// partition lp is in, with that state and its detail: the moves before it
+// are done, the ones after pending. -1: before the first move (pending);
+// -2: at neither end of any move (drifted in every step of the chain).
+func placeOnChain(p *plans.Plan, chain []chainLink, lp *livePartition) (at int, atState PartitionState, atDetail string) {
+	phase := func(n int) plans.Phase { return p.Steps[n-1].Phase }
+	at = -2
+	for i := len(chain) - 1; i >= 0; i-- {
+		ph, m := phase(chain[i].step), chain[i].move
+		st := classifyState(ph, m, lp)
+		if st == StatePending {
+			if ok, undoDetail := undoInFlight(ph, m, lp); ok {
+				return i, StateUndoInFlight, undoDetail
+			}
+		}
+		if st == StateDone || st == StateInFlight {
+			return i, st, stateDetail(st, ph, m, lp)
+		}
+		if st == StatePending && i == 0 {
+			at, atState = -1, StatePending
+		}
+	}
+	// At neither end of any move: an interrupted rollback may have left
+	// the undo of one of them in flight (`to` back towards `from`).
+	for i := len(chain) - 1; at == -2 && i >= 0; i-- {
+		if ok, detail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
+			at, atState, atDetail = i, StateUndoInFlight, detail
+		}
+	}
+	return at, atState, atDetail
 }
 
 // summarise folds partition states into a step status.
@@ -228,7 +242,7 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 			}
 		}
 	}
-	v, err := e.readFreshView(ctx, topics)
+	v, err := e.readPlanView(ctx, p, topics)
 	if err != nil {
 		return nil, err
 	}

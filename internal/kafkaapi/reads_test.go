@@ -17,7 +17,7 @@ func TestMergeNewerKeepsHighestEpoch(t *testing.T) {
 		{"a", 9000}: {Replicas: []int32{3, 1}, LeaderEpoch: 2}, // beyond the index
 		{"b", 0}:    {Replicas: []int32{1}, LeaderEpoch: -1},   // epoch unknown
 	}}
-	x := newEpochIndex(md.Partitions)
+	x, _ := newEpochIndex(md.Partitions, []string{"a", "b", "c"})
 	answer := func(parts map[TP]Partition) *kmsg.MetadataResponse {
 		resp := kmsg.NewPtrMetadataResponse()
 		for _, topic := range []string{"a", "b", "c"} {
