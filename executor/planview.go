@@ -7,8 +7,8 @@ import (
 	"github.com/kshift/kshift/plans"
 )
 
-// readPlanView reads every partition of plan p (topics are its topics) as
-// readFreshView would, for the price of one broker's read of them all plus
+// readPlanView reads topics (kafkaapi.AllTopics: every topic), which hold
+// every partition of plan p, and each partition of p as readFreshView would, for the price of one broker's read of them all plus
 // every broker's read of the few whose state is in doubt: brokers +
 // partitions instead of brokers × partitions (24 million partition records
 // on a 200,000-partition plan of 120 brokers).
@@ -55,35 +55,67 @@ import (
 // plan as it stood a moment before that change, and every command that
 // acts on a step reads that step's partitions afresh itself before it
 // does (stepDone, the gates, the undo's own checks).
-func (e *Executor) readPlanView(ctx context.Context, p *plans.Plan, topics []string) (*view, error) {
-	if topics == nil {
-		topics = []string{}
-	}
+func (e *Executor) readPlanView(ctx context.Context, p *plans.Plan, topics []string) (*planView, error) {
 	md, err := e.kafka.ControllerMetadata(ctx, topics)
 	if err != nil {
 		return nil, err
 	}
-	chains := chainsOf(p)
+	v, err := e.viewFrom(ctx, md)
+	if err != nil {
+		return nil, err
+	}
+	pc := chainsOf(p)
+	pc.place(p, v)
 	asked := map[string]bool{}
 	for {
-		v, err := e.viewFrom(ctx, md)
-		if err != nil {
-			return nil, err
-		}
 		var again []string
-		for _, t := range doubtTopics(p, chains, v) {
+		for _, t := range doubtTopics(p, pc, v) {
 			if !asked[t] {
 				asked[t] = true
 				again = append(again, t)
 			}
 		}
 		if len(again) == 0 {
-			return v, nil
+			return &planView{view: v, md: md, chains: pc}, nil
 		}
-		if err := e.kafka.Refresh(ctx, md, again); err != nil {
+		changed, err := e.kafka.Refresh(ctx, md, again)
+		if err != nil {
 			return nil, err
 		}
+		// Every reassignment in flight read again after the refresh, as
+		// viewOf reads it after Metadata; only the partitions whose view
+		// changed or that moved in or out of flight are placed again.
+		inflight, err := e.kafka.Reassignments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for key := range v.InFlight {
+			changed = append(changed, key)
+		}
+		for _, key := range changed {
+			if mp, ok := md.Partitions[key]; ok {
+				v.Partitions[key] = &livePartition{Replicas: mp.Replicas, ISR: mp.ISR, Leader: mp.Leader}
+			}
+		}
+		v.setInFlight(inflight)
+		for key := range v.InFlight {
+			changed = append(changed, key)
+		}
+		for _, key := range changed {
+			if c := pc.byKey[key]; c != nil {
+				c.placeOn(p, v)
+			}
+		}
 	}
+}
+
+// planView is readPlanView's read: the view, the Metadata it was made of
+// (the controller's, with the partitions in doubt refreshed) and the
+// plan's chains, placed on the view.
+type planView struct {
+	*view
+	md     *kafkaapi.Metadata
+	chains *planChains
 }
 
 // stepKind is how the doubt rule sees a step: done, pending, or neither.
@@ -96,21 +128,20 @@ const (
 )
 
 // doubtTopics returns the topics of the partitions of p whose state in v
-// is in doubt (readPlanView's rule), each once.
-func doubtTopics(p *plans.Plan, chains planChains, v *view) []string {
+// is in doubt (readPlanView's rule), each once; the chains are placed on v.
+func doubtTopics(p *plans.Plan, pc *planChains, v *view) []string {
 	// Count each step's partitions done and pending, as planStates would
 	// place them.
 	done := make([]int, len(p.Steps)+1)
 	pending := make([]int, len(p.Steps)+1)
-	for key, chain := range chains {
-		at, atState, _ := placeOnChain(p, chain, v.Partitions[key])
-		for i, l := range chain {
-			switch {
-			case at == -2:
-			case i < at || (i == at && atState == StateDone):
-				done[l.step]++
-			case i > at || (i == at && atState == StatePending):
-				pending[l.step]++
+	for i, refs := range pc.steps {
+		n := p.Steps[i].Number
+		for _, r := range refs {
+			switch r.c.stateAt(r.k) {
+			case StateDone:
+				done[n]++
+			case StatePending:
+				pending[n]++
 			}
 		}
 	}
@@ -154,7 +185,7 @@ func doubtTopics(p *plans.Plan, chains planChains, v *view) []string {
 		}
 	}
 	for key := range v.InFlight {
-		if _, inPlan := chains[key]; inPlan {
+		if _, inPlan := pc.byKey[key]; inPlan {
 			add(key.Topic)
 		}
 	}
@@ -164,17 +195,32 @@ func doubtTopics(p *plans.Plan, chains planChains, v *view) []string {
 // viewFrom is the view of Metadata md with every reassignment in flight,
 // read now (viewOf's second half).
 func (e *Executor) viewFrom(ctx context.Context, md *kafkaapi.Metadata) (*view, error) {
-	v := &view{ClusterID: md.ClusterID, Controller: md.Controller, Brokers: map[int32]bool{}, Partitions: make(map[tp]*livePartition, len(md.Partitions)), InFlight: map[tp]*livePartition{}}
+	v := &view{ClusterID: md.ClusterID, Controller: md.Controller, Brokers: map[int32]bool{}, Partitions: make(map[tp]*livePartition, len(md.Partitions))}
 	for id := range md.Brokers {
 		v.Brokers[id] = true
 	}
+	slab := make([]livePartition, len(md.Partitions)) // one allocation, not one per partition
+	i := 0
 	for key, p := range md.Partitions {
-		v.Partitions[key] = &livePartition{Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader}
+		slab[i] = livePartition{Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader}
+		v.Partitions[key] = &slab[i]
+		i++
 	}
 	inflight, err := e.kafka.Reassignments(ctx)
 	if err != nil {
 		return nil, err
 	}
+	v.setInFlight(inflight)
+	return v, nil
+}
+
+// setInFlight sets v's reassignments in flight: each is listed in
+// InFlight, and its partition takes the controller's replica list, never a
+// mix with a broker's Metadata, which can still hold the list from before
+// the submission (docs/kafka-behaviour.md 24). The partitions of v must be
+// as Metadata shows them.
+func (v *view) setInFlight(inflight map[tp]kafkaapi.Reassignment) {
+	v.InFlight = make(map[tp]*livePartition, len(inflight))
 	for key, r := range inflight {
 		v.InFlight[key] = &livePartition{Replicas: r.Replicas, Adding: r.Adding, Removing: r.Removing, Reassigning: true}
 		if mp := v.Partitions[key]; mp != nil {
@@ -183,5 +229,4 @@ func (e *Executor) viewFrom(ctx context.Context, md *kafkaapi.Metadata) (*view, 
 			mp.Adding, mp.Removing = r.Adding, r.Removing
 		}
 	}
-	return v, nil
 }

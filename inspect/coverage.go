@@ -3,6 +3,8 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 
 	"github.com/kshift/kshift/internal/kafkaapi"
@@ -43,29 +45,31 @@ func (u UncoveredPartition) Name() string { return u.PartitionID.String() }
 // replica lists, with plan p's moves. kshift's own topics (an older
 // kshift's lock) are not the cluster's data and count nowhere.
 func PlanCoverage(p *plans.Plan, replicas map[PartitionID][]int32) *Coverage {
+	return planCoverage(p, maps.All(replicas))
+}
+
+// planCoverage is PlanCoverage of the partitions and replica lists
+// replicas yields.
+func planCoverage(p *plans.Plan, replicas iter.Seq2[PartitionID, []int32]) *Coverage {
 	covered := map[PartitionID]bool{}
 	for i := range p.Steps {
 		for _, m := range p.Steps[i].Partitions {
 			covered[PartitionID{m.Topic, m.Partition}] = true
 		}
 	}
+	onSource := func(r int32) bool { return slices.Contains(p.SourceBrokers, r) }
 	c := &Coverage{}
 	for id, rs := range replicas {
 		if plans.IsKshiftTopic(id.Topic) {
 			continue // kshift's own state, not the cluster's data
 		}
 		c.Partitions++
-		var on []int32
-		for _, r := range rs {
-			if slices.Contains(p.SourceBrokers, r) {
-				on = append(on, r)
-			}
-		}
-		if len(on) == 0 {
+		if !slices.ContainsFunc(rs, onSource) {
 			continue
 		}
 		c.OnSources++
 		if !covered[id] {
+			on := slices.DeleteFunc(slices.Clone(rs), func(r int32) bool { return !onSource(r) })
 			c.Uncovered = append(c.Uncovered, UncoveredPartition{PartitionID: id, Replicas: rs, OnSources: on})
 		}
 	}
@@ -88,11 +92,19 @@ func ReadCoverage(ctx context.Context, k *kafkaapi.Client, p *plans.Plan) (*Cove
 	if err != nil {
 		return nil, fmt.Errorf("reading every partition to compare with the plan: %w", err)
 	}
-	replicas := make(map[PartitionID][]int32, len(md.Partitions))
-	for key, part := range md.Partitions {
-		replicas[PartitionID{key.Topic, key.Partition}] = part.Replicas
-	}
-	return PlanCoverage(p, replicas), nil
+	return MetadataCoverage(p, md), nil
+}
+
+// MetadataCoverage compares every partition of md, a Metadata of every
+// topic, with plan p (PlanCoverage).
+func MetadataCoverage(p *plans.Plan, md *kafkaapi.Metadata) *Coverage {
+	return planCoverage(p, func(yield func(PartitionID, []int32) bool) {
+		for key, part := range md.Partitions {
+			if !yield(PartitionID{key.Topic, key.Partition}, part.Replicas) {
+				return
+			}
+		}
+	})
 }
 
 // CatchUpCommand is the command that covers a plan's uncovered partitions:

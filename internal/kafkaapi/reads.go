@@ -99,7 +99,7 @@ func (c *Client) FreshMetadata(ctx context.Context, topics []string) (*Metadata,
 	if err != nil {
 		return nil, err
 	}
-	if err := c.refresh(ctx, md, topics, -1); err != nil {
+	if _, err := c.refresh(ctx, md, topics, -1); err != nil {
 		return nil, err
 	}
 	if c.dry != nil {
@@ -139,25 +139,24 @@ func (c *Client) ControllerMetadata(ctx context.Context, topics []string) (*Meta
 // topics again and keeps in md, for each of their partitions, the answer
 // with the highest leader epoch (FreshMetadata's rule): with md read by
 // ControllerMetadata, the topics refreshed read as FreshMetadata would
-// read them. A broker that does not answer has nothing newer to say.
-func (c *Client) Refresh(ctx context.Context, md *Metadata, topics []string) error {
-	if len(topics) == 0 {
-		return nil
-	}
-	if err := c.refresh(ctx, md, topics, md.source); err != nil {
-		return err
+// read them. A broker that does not answer has nothing newer to say. It
+// returns the partitions whose view it replaced.
+func (c *Client) Refresh(ctx context.Context, md *Metadata, topics []string) ([]TP, error) {
+	changed, err := c.refresh(ctx, md, topics, md.source)
+	if err != nil {
+		return nil, err
 	}
 	if c.dry != nil {
 		c.dry.metadata(md)
 	}
-	return nil
+	return changed, nil
 }
 
 // refresh merges into md the newer views of topics every live broker but
-// skip holds.
-func (c *Client) refresh(ctx context.Context, md *Metadata, topics []string, skip int32) error {
+// skip holds, and returns the partitions it replaced.
+func (c *Client) refresh(ctx context.Context, md *Metadata, topics []string, skip int32) ([]TP, error) {
 	if len(topics) == 0 {
-		return nil
+		return nil, nil
 	}
 	// A few brokers at a time, each answer merged as it comes and dropped:
 	// on a 200,000-partition cluster of 120 brokers, asking all at once
@@ -173,12 +172,13 @@ func (c *Client) refresh(ctx context.Context, md *Metadata, topics []string, ski
 	sem := make(chan struct{}, max(limit, 1))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var changed []TP
 	for _, id := range ids {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return fmt.Errorf("reading cluster metadata: %w", ctx.Err())
+			return nil, fmt.Errorf("reading cluster metadata: %w", ctx.Err())
 		}
 		wg.Add(1)
 		go func() {
@@ -190,11 +190,11 @@ func (c *Client) refresh(ctx context.Context, md *Metadata, topics []string, ski
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			mergeNewer(md, index, resp)
+			changed = mergeNewer(md, index, resp, changed)
 		}()
 	}
 	wg.Wait()
-	return nil
+	return changed, nil
 }
 
 // metadataFrom sends one Metadata request, to broker b (nil: any broker).
@@ -297,8 +297,8 @@ func newEpochIndex(parts map[TP]Partition, topics []string) (x epochIndex, asked
 const maxEpochGap = 1 << 12
 
 // mergeNewer keeps, of resp's partitions, those newer than md's (a higher
-// leader epoch) or that md lacks.
-func mergeNewer(md *Metadata, x epochIndex, resp *kmsg.MetadataResponse) {
+// leader epoch) or that md lacks, and returns changed with them appended.
+func mergeNewer(md *Metadata, x epochIndex, resp *kmsg.MetadataResponse, changed []TP) []TP {
 	for _, t := range resp.Topics {
 		if t.Topic == nil || t.ErrorCode != 0 {
 			continue
@@ -314,11 +314,13 @@ func mergeNewer(md *Metadata, x epochIndex, resp *kmsg.MetadataResponse) {
 				continue
 			}
 			md.Partitions[key] = partitionOf(p)
+			changed = append(changed, key)
 			if p.Partition >= 0 && int(p.Partition) < len(es) {
 				es[p.Partition] = p.LeaderEpoch
 			}
 		}
 	}
+	return changed
 }
 
 // Reassignment is a reassignment in flight, as the controller lists it:
