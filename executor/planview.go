@@ -102,7 +102,7 @@ func (e *Executor) readPlanView(ctx context.Context, p *plans.Plan, topics []str
 			changed = append(changed, key)
 		}
 		for _, key := range changed {
-			if c := pc.byKey[key]; c != nil {
+			if c := pc.lookup(key); c != nil {
 				c.placeOn(p, v)
 			}
 		}
@@ -185,7 +185,7 @@ func doubtTopics(p *plans.Plan, pc *planChains, v *view) []string {
 		}
 	}
 	for key := range v.InFlight {
-		if _, inPlan := pc.byKey[key]; inPlan {
+		if pc.lookup(key) != nil {
 			add(key.Topic)
 		}
 	}

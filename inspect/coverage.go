@@ -51,12 +51,7 @@ func PlanCoverage(p *plans.Plan, replicas map[PartitionID][]int32) *Coverage {
 // planCoverage is PlanCoverage of the partitions and replica lists
 // replicas yields.
 func planCoverage(p *plans.Plan, replicas iter.Seq2[PartitionID, []int32]) *Coverage {
-	covered := map[PartitionID]bool{}
-	for i := range p.Steps {
-		for _, m := range p.Steps[i].Partitions {
-			covered[PartitionID{m.Topic, m.Partition}] = true
-		}
-	}
+	covered := coveredBy(p)
 	onSource := func(r int32) bool { return slices.Contains(p.SourceBrokers, r) }
 	c := &Coverage{}
 	for id, rs := range replicas {
@@ -68,7 +63,7 @@ func planCoverage(p *plans.Plan, replicas iter.Seq2[PartitionID, []int32]) *Cove
 			continue
 		}
 		c.OnSources++
-		if !covered[id] {
+		if !covered.has(id) {
 			on := slices.DeleteFunc(slices.Clone(rs), func(r int32) bool { return !onSource(r) })
 			c.Uncovered = append(c.Uncovered, UncoveredPartition{PartitionID: id, Replicas: rs, OnSources: on})
 		}
@@ -105,6 +100,51 @@ func MetadataCoverage(p *plans.Plan, md *kafkaapi.Metadata) *Coverage {
 			}
 		}
 	})
+}
+
+// coveredSet is the partitions a plan moves: per topic, by partition id
+// (ids past 1<<16 in odd). A 200,000-partition plan names its topics in
+// runs over 600,000 moves, so it costs one map lookup per run, not a hash of
+// a topic name per move.
+type coveredSet struct {
+	byTopic map[string][]bool
+	odd     map[PartitionID]bool
+}
+
+func coveredBy(p *plans.Plan) *coveredSet {
+	c := &coveredSet{byTopic: map[string][]bool{}, odd: map[PartitionID]bool{}}
+	lastTopic, last, have := "", []bool(nil), false
+	flush := func() {
+		if have {
+			c.byTopic[lastTopic] = last
+		}
+	}
+	for i := range p.Steps {
+		for _, m := range p.Steps[i].Partitions {
+			if m.Partition < 0 || m.Partition >= 1<<16 {
+				c.odd[PartitionID{m.Topic, m.Partition}] = true
+				continue
+			}
+			if !have || m.Topic != lastTopic {
+				flush()
+				lastTopic, last, have = m.Topic, c.byTopic[m.Topic], true
+			}
+			for int(m.Partition) >= len(last) {
+				last = append(last, false)
+			}
+			last[m.Partition] = true
+		}
+	}
+	flush()
+	return c
+}
+
+func (c *coveredSet) has(id PartitionID) bool {
+	if id.Partition < 0 || id.Partition >= 1<<16 {
+		return c.odd[id]
+	}
+	ids := c.byTopic[id.Topic]
+	return int(id.Partition) < len(ids) && ids[id.Partition]
 }
 
 // CatchUpCommand is the command that covers a plan's uncovered partitions:
