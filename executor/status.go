@@ -257,6 +257,11 @@ func (pc *planChains) statusAt(plan *plans.Plan, c *chain, k int) PartitionStatu
 func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
 	pc := chainsOf(p)
 	pc.place(p, v)
+	return pc.states(p)
+}
+
+// states is planStates of every step of p, the chains placed.
+func (pc *planChains) states(p *plans.Plan) map[int]map[tp]PartitionStatus {
 	out := make(map[int]map[tp]PartitionStatus, len(p.Steps))
 	for i := range p.Steps {
 		if len(pc.steps[i]) > 0 {
