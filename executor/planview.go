@@ -8,10 +8,11 @@ import (
 )
 
 // readPlanView reads topics (kafkaapi.AllTopics: every topic), which hold
-// every partition of plan p, and each partition of p as readFreshView would, for the price of one broker's read of them all plus
-// every broker's read of the few whose state is in doubt: brokers +
-// partitions instead of brokers × partitions (24 million partition records
-// on a 200,000-partition plan of 120 brokers).
+// every partition of plan p, with each partition of p as readFreshView
+// would read it, for the price of one broker's read of them all and every
+// broker's read of the few whose state is in doubt: brokers + partitions
+// instead of brokers × partitions (24 million partition records on a
+// 200,000-partition plan of 120 brokers).
 //
 // Why a fresh read at all: after the controller changes a partition, each
 // broker's Metadata shows the change only once that broker hears of it, up
