@@ -424,9 +424,23 @@ func summarise(s *plans.Step, parts map[tp]PartitionStatus) StepStatus {
 // Status reads where every step of the plan stands on the live cluster.
 func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error) {
 	p := ref.Plan
-	// Every topic: the plan's, and the others the coverage and the
-	// retire-sources step look at, in one read.
-	v, err := e.readPlanView(ctx, p, kafkaapi.AllTopics)
+	// Every topic when the coverage (a migration plan) or a retire-sources
+	// step looks at them all: the plan's and theirs in one read.
+	topics := kafkaapi.AllTopics
+	if p.Kind != plans.KindMigration && !slices.ContainsFunc(p.Steps, func(s plans.Step) bool { return s.Phase == plans.PhaseRetireSources && s.Retire != nil }) {
+		// Each topic once, in the order the plan first names it.
+		topics = []string{}
+		seen := map[string]bool{}
+		for i := range p.Steps {
+			for _, m := range p.Steps[i].Partitions {
+				if !seen[m.Topic] {
+					seen[m.Topic] = true
+					topics = append(topics, m.Topic)
+				}
+			}
+		}
+	}
+	v, err := e.readPlanView(ctx, p, topics)
 	if err != nil {
 		return nil, err
 	}
