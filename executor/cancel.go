@@ -142,11 +142,15 @@ type CancelledStep struct {
 // would let those copy unthrottled.
 func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, err error) {
 	res = &CancelResult{}
+	// Each topic once (a list search per topic cost minutes on a
+	// 20,000-topic plan).
 	var topics []string
+	seen := map[string]bool{}
 	for i := range ref.Plan.Steps {
-		for _, t := range stepTopics(ref.Plan.Steps[i].Partitions) {
-			if !slices.Contains(topics, t) {
-				topics = append(topics, t)
+		for _, m := range ref.Plan.Steps[i].Partitions {
+			if !seen[m.Topic] {
+				seen[m.Topic] = true
+				topics = append(topics, m.Topic)
 			}
 		}
 	}
@@ -173,10 +177,13 @@ func (e *Executor) Cancel(ctx context.Context, ref PlanRef) (res *CancelResult, 
 	if err := r.lock(ctx); err != nil {
 		return res, err
 	}
-	if v, err = e.readFreshView(ctx, topics); err != nil {
+	// Read as Status reads (readPlanView): a step in flight, or its undo,
+	// reads neither done nor pending, so it is always read afresh.
+	pv, err := e.readPlanView(ctx, ref.Plan, topics)
+	if err != nil {
 		return res, err
 	}
-	states := planStates(ref.Plan, v)
+	states := pv.chains.states(ref.Plan)
 	recognised := map[tp]bool{}
 	for i := range ref.Plan.Steps {
 		s := &ref.Plan.Steps[i]

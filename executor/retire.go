@@ -662,13 +662,10 @@ func retireStatus(s *plans.Step, md *kafkaapi.Metadata, registered []int32) (Ste
 	return StepWaiting, fmt.Sprintf("stop source brokers %v in this order (controller %d)", stopOrder(registered, md.Controller), md.Controller)
 }
 
-// retireStepStatus reads the retire-sources step's state for Status.
-func (e *Executor) retireStepStatus(ctx context.Context, s *plans.Step) (StepStatus, error) {
+// retireStepStatus reads the retire-sources step's state for Status from
+// md, a Metadata of every topic.
+func (e *Executor) retireStepStatus(ctx context.Context, s *plans.Step, md *kafkaapi.Metadata) (StepStatus, error) {
 	ss := StepStatus{Number: s.Number, Phase: s.Phase}
-	md, err := e.kafka.Metadata(ctx, kafkaapi.AllTopics)
-	if err != nil {
-		return ss, err
-	}
 	r := &stepRun{run: &run{e: e}, step: s}
 	registered, err := r.registeredSources(ctx, md)
 	if err != nil {

@@ -84,26 +84,7 @@ func (e *Executor) viewOf(ctx context.Context, topics []string, metadata func(co
 	if err != nil {
 		return nil, err
 	}
-	v := &view{ClusterID: md.ClusterID, Controller: md.Controller, Brokers: map[int32]bool{}, Partitions: map[tp]*livePartition{}, InFlight: map[tp]*livePartition{}}
-	for id := range md.Brokers {
-		v.Brokers[id] = true
-	}
-	for key, p := range md.Partitions {
-		v.Partitions[key] = &livePartition{Replicas: p.Replicas, ISR: p.ISR, Leader: p.Leader}
-	}
-	inflight, err := e.kafka.Reassignments(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for key, r := range inflight {
-		v.InFlight[key] = &livePartition{Replicas: r.Replicas, Adding: r.Adding, Removing: r.Removing, Reassigning: true}
-		if mp := v.Partitions[key]; mp != nil {
-			mp.Reassigning = true
-			mp.Replicas = r.Replicas
-			mp.Adding, mp.Removing = r.Adding, r.Removing
-		}
-	}
-	return v, nil
+	return e.viewFrom(ctx, md)
 }
 
 // stepTopics returns the sorted distinct topics of moves.
@@ -163,27 +144,49 @@ func sameSet[T comparable](a, b []T) bool {
 
 // classify says where a move stands. detail explains drift and in-flight states.
 func classify(phase plans.Phase, m *plans.Move, lp *livePartition) (PartitionState, string) {
+	st := classifyState(phase, m, lp)
+	return st, stateDetail(st, phase, m, lp)
+}
+
+// classifyState is classify without the detail, which costs a formatted
+// string for every move a partition is not at (most of a long chain).
+func classifyState(phase plans.Phase, m *plans.Move, lp *livePartition) PartitionState {
 	if lp == nil || lp.Missing {
-		return StateDrifted, "partition does not exist on the cluster"
+		return StateDrifted
 	}
 	if lp.Reassigning {
-		target := inFlightTarget(lp)
-		if slices.Equal(target, m.To) && sameSet(inFlightOrigin(lp), m.From) {
-			return StateInFlight, fmt.Sprintf("reassignment in flight: replicas %v, adding %v, removing %v", lp.Replicas, lp.Adding, lp.Removing)
+		if slices.Equal(inFlightTarget(lp), m.To) && sameSet(inFlightOrigin(lp), m.From) {
+			return StateInFlight
 		}
-		return StateDrifted, fmt.Sprintf("another reassignment is in flight: replicas %v, adding %v, removing %v (step expects %v -> %v)", lp.Replicas, lp.Adding, lp.Removing, m.From, m.To)
+		return StateDrifted
 	}
 	switch {
 	case slices.Equal(lp.Replicas, m.To):
 		if phase == plans.PhaseMoveLeader && len(m.To) > 0 && lp.Leader != m.To[0] {
-			return StateInFlight, fmt.Sprintf("replicas at %v, leader %d: preferred-leader election pending", m.To, lp.Leader)
+			return StateInFlight
 		}
-		return StateDone, ""
+		return StateDone
 	case slices.Equal(lp.Replicas, m.From):
-		return StatePending, ""
-	default:
-		return StateDrifted, fmt.Sprintf("replicas are %v, step expects %v (from) or %v (to)", lp.Replicas, m.From, m.To)
+		return StatePending
 	}
+	return StateDrifted
+}
+
+// stateDetail explains state st of move m (classifyState's answer).
+func stateDetail(st PartitionState, phase plans.Phase, m *plans.Move, lp *livePartition) string {
+	switch {
+	case st != StateInFlight && st != StateDrifted:
+		return ""
+	case lp == nil || lp.Missing:
+		return "partition does not exist on the cluster"
+	case lp.Reassigning && st == StateInFlight:
+		return fmt.Sprintf("reassignment in flight: replicas %v, adding %v, removing %v", lp.Replicas, lp.Adding, lp.Removing)
+	case lp.Reassigning:
+		return fmt.Sprintf("another reassignment is in flight: replicas %v, adding %v, removing %v (step expects %v -> %v)", lp.Replicas, lp.Adding, lp.Removing, m.From, m.To)
+	case st == StateInFlight:
+		return fmt.Sprintf("replicas at %v, leader %d: preferred-leader election pending", m.To, lp.Leader)
+	}
+	return fmt.Sprintf("replicas are %v, step expects %v (from) or %v (to)", lp.Replicas, m.From, m.To)
 }
 
 // awaitingElection reports whether lp is move-leader move m stopped between

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/kshift/kshift/inspect"
+	"github.com/kshift/kshift/internal/kafkaapi"
 	"github.com/kshift/kshift/plans"
 	"github.com/kshift/kshift/state"
 )
@@ -94,75 +95,282 @@ type chainLink struct {
 	move *plans.Move
 }
 
+// chain is one partition of a plan with its moves in step order, and where
+// the live partition stands on them (place).
+type chain struct {
+	key   tp
+	links []chainLink
+	// lp is the live partition place read; at, state and detail are
+	// placeOnChain's answer for it.
+	lp     *livePartition
+	at     int
+	state  PartitionState
+	detail string
+}
+
+// moveRef is a move of a plan's step: the chain of its partition and the
+// move's index in it.
+type moveRef struct {
+	c *chain
+	k int
+}
+
+// planChains is every partition of a plan with its moves in step order,
+// and each step's moves by chain (steps[i][j]: move j of p.Steps[i]).
+type planChains struct {
+	all   []*chain
+	steps [][]moveRef
+	// byTopic finds a chain by topic and partition id: a 200,000-partition
+	// plan's 600,000 moves name their topics in runs, so one map lookup per
+	// run of a topic, not one hash of a topic name per move.
+	byTopic map[string]*topicChains
+}
+
+// topicChains are the chains of one topic by partition id (ids beyond
+// maxIndexedPartition in odd).
+type topicChains struct {
+	byID []*chain
+	odd  map[int32]*chain
+}
+
+const maxIndexedPartition = 1 << 16
+
+func (t *topicChains) get(id int32) *chain {
+	if id >= 0 && id < maxIndexedPartition {
+		if int(id) < len(t.byID) {
+			return t.byID[id]
+		}
+		return nil
+	}
+	return t.odd[id]
+}
+
+func (t *topicChains) set(id int32, c *chain) {
+	if id < 0 || id >= maxIndexedPartition {
+		if t.odd == nil {
+			t.odd = map[int32]*chain{}
+		}
+		t.odd[id] = c
+		return
+	}
+	for int(id) >= len(t.byID) {
+		t.byID = append(t.byID, nil)
+	}
+	t.byID[id] = c
+}
+
+// lookup returns the chain of partition key, nil when the plan has none.
+func (pc *planChains) lookup(key tp) *chain {
+	if t := pc.byTopic[key.Topic]; t != nil {
+		return t.get(key.Partition)
+	}
+	return nil
+}
+
+func chainsOf(p *plans.Plan) *planChains {
+	pc := &planChains{byTopic: map[string]*topicChains{}, steps: make([][]moveRef, len(p.Steps))}
+	var last *topicChains
+	lastTopic := ""
+	var chainBlock []chain
+	var linkBlock []chainLink
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		refs := make([]moveRef, len(s.Partitions))
+		for j := range s.Partitions {
+			m := &s.Partitions[j]
+			if last == nil || m.Topic != lastTopic {
+				if last = pc.byTopic[m.Topic]; last == nil {
+					last = &topicChains{}
+					pc.byTopic[m.Topic] = last
+				}
+				lastTopic = m.Topic
+			}
+			c := last.get(m.Partition)
+			if c == nil {
+				// Chains and their first links come out of blocks: one
+				// allocation per 1,024 partitions, not three per partition.
+				if len(chainBlock) == 0 {
+					chainBlock, linkBlock = make([]chain, 1024), make([]chainLink, 4*1024)
+				}
+				c, chainBlock = &chainBlock[0], chainBlock[1:]
+				c.key = tp{Topic: m.Topic, Partition: m.Partition}
+				c.links, linkBlock = linkBlock[:0:4], linkBlock[4:]
+				last.set(m.Partition, c)
+				pc.all = append(pc.all, c)
+			}
+			refs[j] = moveRef{c, len(c.links)}
+			c.links = append(c.links, chainLink{s.Number, m})
+		}
+		pc.steps[i] = refs
+	}
+	return pc
+}
+
+// place places every chain's partition as v shows it (placeOnChain).
+func (pc *planChains) place(p *plans.Plan, v *view) {
+	for _, c := range pc.all {
+		c.placeOn(p, v)
+	}
+}
+
+// placeOn places c's partition as v shows it.
+func (c *chain) placeOn(p *plans.Plan, v *view) {
+	c.lp = v.Partitions[c.key]
+	c.at, c.state, c.detail = placeOnChain(p, c.links, c.lp)
+}
+
+// stateAt is the state of move k of placed chain c.
+func (c *chain) stateAt(k int) PartitionState {
+	switch {
+	case c.at == -2:
+		return StateDrifted
+	case k < c.at:
+		return StateDone
+	case k == c.at:
+		return c.state
+	}
+	return StatePending
+}
+
+// statusAt is the status of move k of placed chain c: the chain's
+// partition as planStates shows it in move k's step.
+func (pc *planChains) statusAt(plan *plans.Plan, c *chain, k int) PartitionStatus {
+	ps := PartitionStatus{Topic: c.key.Topic, Partition: c.key.Partition, State: c.stateAt(k), Leader: -1}
+	switch {
+	case c.at == -2:
+		l := c.links[k]
+		_, ps.Detail = classify(plan.Steps[l.step-1].Phase, l.move, c.lp)
+	case k == c.at:
+		ps.Detail = c.detail
+	}
+	if c.lp != nil {
+		ps.Replicas, ps.Leader, ps.ISR = c.lp.Replicas, c.lp.Leader, c.lp.ISR
+	}
+	return ps
+}
+
 // planStates places every partition of the plan on its chain of moves: a
 // partition whose live replicas are the `to` of its k-th move has done moves
 // 1..k and has the later ones pending. Steps later in a plan start from the
 // `to` of earlier ones, so a step's own from/to cannot tell "done and moved
 // on" from drift.
 func planStates(p *plans.Plan, v *view) map[int]map[tp]PartitionStatus {
-	chains := map[tp][]chainLink{}
+	pc := chainsOf(p)
+	pc.place(p, v)
+	return pc.states(p)
+}
+
+// states is planStates of every step of p, the chains placed.
+func (pc *planChains) states(p *plans.Plan) map[int]map[tp]PartitionStatus {
+	out := make(map[int]map[tp]PartitionStatus, len(p.Steps))
 	for i := range p.Steps {
-		s := &p.Steps[i]
-		for j := range s.Partitions {
-			m := &s.Partitions[j]
-			key := tp{Topic: m.Topic, Partition: m.Partition}
-			chains[key] = append(chains[key], chainLink{s.Number, m})
-		}
-	}
-	phase := func(n int) plans.Phase { return p.Steps[n-1].Phase }
-	out := map[int]map[tp]PartitionStatus{}
-	set := func(n int, key tp, st PartitionState, detail string, lp *livePartition) {
-		if out[n] == nil {
-			out[n] = map[tp]PartitionStatus{}
-		}
-		ps := PartitionStatus{Topic: key.Topic, Partition: key.Partition, State: st, Detail: detail, Leader: -1}
-		if lp != nil {
-			ps.Replicas, ps.Leader, ps.ISR = lp.Replicas, lp.Leader, lp.ISR
-		}
-		out[n][key] = ps
-	}
-	for key, chain := range chains {
-		lp := v.Partitions[key]
-		at := -2 // index in chain whose state the live partition is in; -1: before the first move
-		var atState PartitionState
-		var atDetail string
-		for i := len(chain) - 1; i >= 0; i-- {
-			st, detail := classify(phase(chain[i].step), chain[i].move, lp)
-			if st == StatePending {
-				if ok, undoDetail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
-					st, detail = StateUndoInFlight, undoDetail
-				}
-			}
-			if st == StateDone || st == StateInFlight || st == StateUndoInFlight {
-				at, atState, atDetail = i, st, detail
-				break
-			}
-			if st == StatePending && i == 0 {
-				at, atState = -1, StatePending
-			}
-		}
-		// At neither end of any move: an interrupted rollback may have left
-		// the undo of one of them in flight (`to` back towards `from`).
-		for i := len(chain) - 1; at == -2 && i >= 0; i-- {
-			if ok, detail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
-				at, atState, atDetail = i, StateUndoInFlight, detail
-			}
-		}
-		for i, l := range chain {
-			switch {
-			case at == -2:
-				_, detail := classify(phase(l.step), l.move, lp)
-				set(l.step, key, StateDrifted, detail, lp)
-			case i < at:
-				set(l.step, key, StateDone, "", lp)
-			case i == at:
-				set(l.step, key, atState, atDetail, lp)
-			default:
-				set(l.step, key, StatePending, "", lp)
-			}
+		if len(pc.steps[i]) > 0 {
+			out[p.Steps[i].Number] = pc.stepStates(p, i)
 		}
 	}
 	return out
+}
+
+// stepStates is planStates of step p.Steps[i], the chains placed.
+func (pc *planChains) stepStates(p *plans.Plan, i int) map[tp]PartitionStatus {
+	out := make(map[tp]PartitionStatus, len(pc.steps[i]))
+	for _, r := range pc.steps[i] {
+		out[r.c.key] = pc.statusAt(p, r.c, r.k)
+	}
+	return out
+}
+
+// placeOnChain returns the index in chain of the move whose state the live
+// partition lp is in, with that state and its detail: the moves before it
+// are done, the ones after pending. -1: before the first move (pending);
+// -2: at neither end of any move (drifted in every step of the chain).
+func placeOnChain(p *plans.Plan, chain []chainLink, lp *livePartition) (at int, atState PartitionState, atDetail string) {
+	phase := func(n int) plans.Phase { return p.Steps[n-1].Phase }
+	at = -2
+	for i := len(chain) - 1; i >= 0; i-- {
+		ph, m := phase(chain[i].step), chain[i].move
+		st := classifyState(ph, m, lp)
+		if st == StatePending {
+			if ok, undoDetail := undoInFlight(ph, m, lp); ok {
+				return i, StateUndoInFlight, undoDetail
+			}
+		}
+		if st == StateDone || st == StateInFlight {
+			return i, st, stateDetail(st, ph, m, lp)
+		}
+		if st == StatePending && i == 0 {
+			at, atState = -1, StatePending
+		}
+	}
+	// At neither end of any move: an interrupted rollback may have left
+	// the undo of one of them in flight (`to` back towards `from`).
+	for i := len(chain) - 1; at == -2 && i >= 0; i-- {
+		if ok, detail := undoInFlight(phase(chain[i].step), chain[i].move, lp); ok {
+			at, atState, atDetail = i, StateUndoInFlight, detail
+		}
+	}
+	return at, atState, atDetail
+}
+
+// summarise is summarise of step p.Steps[i], the chains placed, with the
+// step's partition states (planStates) when some are in flight, undoing or
+// drifted; a step whose partitions are all done or pending, most of a
+// long plan, is counted without them.
+func (pc *planChains) summarise(p *plans.Plan, i int) (StepStatus, map[tp]PartitionStatus) {
+	s := &p.Steps[i]
+	done, pending := 0, 0
+	for _, r := range pc.steps[i] {
+		switch r.c.stateAt(r.k) {
+		case StateDone:
+			done++
+		case StatePending:
+			pending++
+		default:
+			parts := pc.stepStates(p, i)
+			return summarise(s, parts), parts
+		}
+	}
+	ss := StepStatus{Number: s.Number, Phase: s.Phase, Partitions: len(s.Partitions), Done: done, Pending: pending}
+	switch {
+	case done == len(s.Partitions):
+		ss.State = StepDone
+	case pending == len(s.Partitions):
+		ss.State = StepPending
+	default:
+		ss.State = StepPartial
+	}
+	return ss, nil
+}
+
+// noBrokerFaults reports whether brokerFaults finds nothing for any step
+// of p, the chains placed on v: the controller and every broker a move
+// names are registered and no partition of the plan is without a leader.
+func noBrokerFaults(p *plans.Plan, pc *planChains, v *view) bool {
+	if v.Controller < 0 || !v.Brokers[v.Controller] {
+		return false
+	}
+	for _, c := range pc.all {
+		if c.lp != nil && !c.lp.Missing && c.lp.Leader < 0 {
+			return false
+		}
+	}
+	checked := map[int32]bool{}
+	for i := range p.Steps {
+		for j := range p.Steps[i].Partitions {
+			m := &p.Steps[i].Partitions[j]
+			for _, ids := range [][]int32{m.From, m.To} {
+				for _, b := range ids {
+					if !checked[b] {
+						if !v.Brokers[b] {
+							return false
+						}
+						checked[b] = true
+					}
+				}
+			}
+		}
+	}
+	return true
 }
 
 // summarise folds partition states into a step status.
@@ -216,31 +424,36 @@ func summarise(s *plans.Step, parts map[tp]PartitionStatus) StepStatus {
 // Status reads where every step of the plan stands on the live cluster.
 func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error) {
 	p := ref.Plan
-	// Each topic once, in the order the plan first names it (a 20,000-topic
-	// plan made a list search per move cost minutes).
-	var topics []string
-	seen := map[string]bool{}
-	for i := range p.Steps {
-		for _, m := range p.Steps[i].Partitions {
-			if !seen[m.Topic] {
-				seen[m.Topic] = true
-				topics = append(topics, m.Topic)
+	// Every topic when the coverage (a migration plan) or a retire-sources
+	// step looks at them all: the plan's and theirs in one read.
+	topics := kafkaapi.AllTopics
+	if p.Kind != plans.KindMigration && !slices.ContainsFunc(p.Steps, func(s plans.Step) bool { return s.Phase == plans.PhaseRetireSources && s.Retire != nil }) {
+		// Each topic once, in the order the plan first names it.
+		topics = []string{}
+		seen := map[string]bool{}
+		for i := range p.Steps {
+			for _, m := range p.Steps[i].Partitions {
+				if !seen[m.Topic] {
+					seen[m.Topic] = true
+					topics = append(topics, m.Topic)
+				}
 			}
 		}
 	}
-	v, err := e.readFreshView(ctx, topics)
+	v, err := e.readPlanView(ctx, p, topics)
 	if err != nil {
 		return nil, err
 	}
 	if v.ClusterID != p.ClusterID {
 		return nil, refusal("the plan is for cluster %q but the cluster reached is %q", p.ClusterID, v.ClusterID)
 	}
-	states := planStates(p, v)
+	pc := v.chains // placed on v by readPlanView
+	faultFree := noBrokerFaults(p, pc, v.view)
 	out := &PlanStatus{ClusterID: v.ClusterID}
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		if s.Phase == plans.PhaseRetireSources && s.Retire != nil {
-			ss, err := e.retireStepStatus(ctx, s)
+			ss, err := e.retireStepStatus(ctx, s, v.md)
 			if err != nil {
 				return nil, err
 			}
@@ -259,30 +472,30 @@ func (e *Executor) Status(ctx context.Context, ref PlanRef) (*PlanStatus, error)
 			out.Steps = append(out.Steps, ss)
 			continue
 		}
-		ss := summarise(s, states[s.Number])
-		if ss.State != StepDone {
+		ss, parts := pc.summarise(p, i)
+		if ss.State != StepDone && !faultFree {
 			// Named at once: a broker the step needs that is down.
-			ss.Detail = brokerFaults(s.Partitions, v, false)
+			ss.Detail = brokerFaults(s.Partitions, v.view, false)
 		}
 		switch {
 		case ss.UndoInFlight > 0:
-			ss.BytesTotal, ss.BytesCopied = e.undoProgress(ctx, p, s, states[s.Number], v)
+			ss.BytesTotal, ss.BytesCopied = e.undoProgress(ctx, p, s, parts, v.view)
 		case ss.InFlight > 0:
 			var inflight []tp
 			pst := map[tp]PartitionState{}
-			for k, ps := range states[s.Number] {
+			for k, ps := range parts {
 				pst[k] = ps.State
 				if ps.State == StateInFlight {
 					inflight = append(inflight, k)
 				}
 			}
 			sizes := e.kafka.LogDirSizes(ctx, inflight)
-			ss.BytesTotal, ss.BytesCopied = copyProgress(s.Partitions, pst, v, sizes)
+			ss.BytesTotal, ss.BytesCopied = copyProgress(s.Partitions, pst, v.view, sizes)
 		}
 		out.Steps = append(out.Steps, ss)
 	}
-	if out.Coverage, err = e.Coverage(ctx, ref); err != nil {
-		return nil, err
+	if p.Kind == plans.KindMigration {
+		out.Coverage = inspect.MetadataCoverage(p, v.md)
 	}
 	out.Finished = out.Coverage != nil && out.Coverage.OnSources == 0 && !slices.ContainsFunc(out.Steps, func(s StepStatus) bool { return s.State != StepDone })
 	if e.store == nil {
@@ -378,7 +591,11 @@ func (e *Executor) stepDone(ctx context.Context, p *plans.Plan, n int) error {
 		return nil
 	}
 	if s.Phase == plans.PhaseRetireSources && s.Retire != nil {
-		ss, err := e.retireStepStatus(ctx, s)
+		md, err := e.kafka.Metadata(ctx, kafkaapi.AllTopics)
+		if err != nil {
+			return fmt.Errorf("checking step %d: %w", n, err)
+		}
+		ss, err := e.retireStepStatus(ctx, s, md)
 		if err != nil {
 			return fmt.Errorf("checking step %d: %w", n, err)
 		}

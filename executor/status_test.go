@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/kafkasim"
+	"github.com/kshift/kshift/plans"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // stepCounts is a step status's partition counts.
@@ -74,4 +76,112 @@ func TestStatusPartialAndDrifted(t *testing.T) {
 	if got := countsOf(status()[0]); got != (stepCounts{StepDone, 3, 0, 0, 0}) {
 		t.Errorf("step 1 after resuming: %+v; want done", got)
 	}
+}
+
+// TestStatusSeesThroughLaggingController pins the doubt rule of
+// readPlanView: status reads the plan from the controller alone and asks
+// every broker again only about the steps at the boundary between done and
+// pending. Each step reorders one partition (a move that completes inside
+// the call, as it must on the simulator's manual clock; status reads only
+// the replica lists). The controller holds every partition, so it learns
+// each change in the later half of the metadata lag
+// (docs/kafka-behaviour.md 24) while brokers 3-5 already know: half way through, the controller
+// shows a step just applied as pending, and steps just rolled back as done.
+// Status must show what the brokers that know show, as a read of every
+// broker does; two steps rolled back one after the other need the rule to
+// run again once the first reads pending.
+func TestStatusSeesThroughLaggingController(t *testing.T) {
+	const lag = 500 * time.Millisecond
+	clock := kafkasim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := startCluster(t, 1, kafkasim.Config{MetadataLag: lag, ConfigChangeLag: -1, TopicDeletionTime: -1, Seed: 1, Clock: clock})
+	topics := []string{"a", "b", "c"}
+	p := &plans.Plan{
+		Version: plans.FormatVersion, Kind: plans.KindMigration, ClusterID: c.ClusterID(),
+		Strategy: plans.StrategyPhased, SourceBrokers: []int32{3}, TargetBrokers: []int32{0, 1, 2},
+	}
+	for i, name := range topics {
+		c.topic(t, name, 0, nil, []int32{0, 1, 2})
+		p.Steps = append(p.Steps, plans.Step{Number: i + 1, Phase: plans.PhaseLowerRF,
+			Partitions: []plans.Move{{Topic: name, Partition: 0, From: []int32{0, 1, 2}, To: []int32{2, 1, 0}}}})
+	}
+	ref := PlanRef{Plan: p, Path: "plan.yaml"}
+	ctx := testCtx(t, 30*time.Second)
+	e, _ := testExecutor(t, c, nil)
+	controller := func() int32 {
+		md, err := e.kafka.Metadata(ctx, []string{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return md.Controller
+	}()
+	// set moves each step's partition to its to (done) or from (undone),
+	// in order, as apply and rollback leave them, and lets half the lag
+	// pass: the controller has not heard of the changes yet.
+	set := func(t *testing.T, done map[int]bool, order ...int) {
+		t.Helper()
+		for _, n := range order {
+			m := p.Steps[n-1].Partitions[0]
+			if done[n] {
+				c.reassign(t, m.Topic, 0, m.To)
+			} else {
+				c.reassign(t, m.Topic, 0, m.From)
+			}
+		}
+		clock.Advance(lag / 2)
+		last := p.Steps[order[len(order)-1]-1].Partitions[0]
+		for _, b := range []int32{controller, 3} {
+			req := kmsg.NewPtrMetadataRequest()
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(last.Topic)
+			req.Topics = append(req.Topics, rt)
+			resp, err := req.RequestWith(ctx, c.client.Broker(int(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := last.From
+			if done[order[len(order)-1]] == (b != controller) {
+				want = last.To
+			}
+			if got := resp.Topics[0].Partitions[0].Replicas; !slices.Equal(got, want) {
+				t.Fatalf("broker %d shows %s-0 at %v, want %v: the test needs the controller behind and broker 3 current", b, last.Topic, got, want)
+			}
+		}
+	}
+	settle := func() { clock.Advance(2 * lag) }
+	check := func(t *testing.T, want ...StepState) {
+		t.Helper()
+		st, err := e.Status(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			if got := st.Steps[i].State; got != w {
+				t.Errorf("step %d is %s, want %s", i+1, got, w)
+			}
+		}
+	}
+
+	t.Run("step 2 just applied", func(t *testing.T) {
+		set(t, map[int]bool{1: true}, 1)
+		settle()
+		set(t, map[int]bool{2: true}, 2)
+		check(t, StepDone, StepDone, StepPending)
+	})
+	t.Run("step 2 just rolled back", func(t *testing.T) {
+		settle()
+		set(t, map[int]bool{2: false}, 2)
+		check(t, StepDone, StepPending, StepPending)
+	})
+	t.Run("steps 3 and 2 just rolled back", func(t *testing.T) {
+		set(t, map[int]bool{2: true, 3: true}, 2, 3)
+		settle()
+		set(t, map[int]bool{3: false, 2: false}, 3, 2)
+		check(t, StepDone, StepPending, StepPending)
+	})
+	t.Run("first step just applied", func(t *testing.T) {
+		set(t, map[int]bool{1: false}, 1)
+		settle()
+		set(t, map[int]bool{1: true}, 1)
+		check(t, StepDone, StepPending, StepPending)
+	})
 }

@@ -3,6 +3,8 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 
 	"github.com/kshift/kshift/internal/kafkaapi"
@@ -43,29 +45,26 @@ func (u UncoveredPartition) Name() string { return u.PartitionID.String() }
 // replica lists, with plan p's moves. kshift's own topics (an older
 // kshift's lock) are not the cluster's data and count nowhere.
 func PlanCoverage(p *plans.Plan, replicas map[PartitionID][]int32) *Coverage {
-	covered := map[PartitionID]bool{}
-	for i := range p.Steps {
-		for _, m := range p.Steps[i].Partitions {
-			covered[PartitionID{m.Topic, m.Partition}] = true
-		}
-	}
+	return planCoverage(p, maps.All(replicas))
+}
+
+// planCoverage is PlanCoverage of the partitions and replica lists
+// replicas yields.
+func planCoverage(p *plans.Plan, replicas iter.Seq2[PartitionID, []int32]) *Coverage {
+	covered := coveredBy(p)
+	onSource := func(r int32) bool { return slices.Contains(p.SourceBrokers, r) }
 	c := &Coverage{}
 	for id, rs := range replicas {
 		if plans.IsKshiftTopic(id.Topic) {
 			continue // kshift's own state, not the cluster's data
 		}
 		c.Partitions++
-		var on []int32
-		for _, r := range rs {
-			if slices.Contains(p.SourceBrokers, r) {
-				on = append(on, r)
-			}
-		}
-		if len(on) == 0 {
+		if !slices.ContainsFunc(rs, onSource) {
 			continue
 		}
 		c.OnSources++
-		if !covered[id] {
+		if !covered.has(id) {
+			on := slices.DeleteFunc(slices.Clone(rs), func(r int32) bool { return !onSource(r) })
 			c.Uncovered = append(c.Uncovered, UncoveredPartition{PartitionID: id, Replicas: rs, OnSources: on})
 		}
 	}
@@ -88,11 +87,64 @@ func ReadCoverage(ctx context.Context, k *kafkaapi.Client, p *plans.Plan) (*Cove
 	if err != nil {
 		return nil, fmt.Errorf("reading every partition to compare with the plan: %w", err)
 	}
-	replicas := make(map[PartitionID][]int32, len(md.Partitions))
-	for key, part := range md.Partitions {
-		replicas[PartitionID{key.Topic, key.Partition}] = part.Replicas
+	return MetadataCoverage(p, md), nil
+}
+
+// MetadataCoverage compares every partition of md, a Metadata of every
+// topic, with plan p (PlanCoverage).
+func MetadataCoverage(p *plans.Plan, md *kafkaapi.Metadata) *Coverage {
+	return planCoverage(p, func(yield func(PartitionID, []int32) bool) {
+		for key, part := range md.Partitions {
+			if !yield(PartitionID{key.Topic, key.Partition}, part.Replicas) {
+				return
+			}
+		}
+	})
+}
+
+// coveredSet is the partitions a plan moves: per topic, by partition id
+// (ids past 1<<16 in odd). A 200,000-partition plan names its topics in
+// runs over 600,000 moves, so it costs one map lookup per run, not a hash of
+// a topic name per move.
+type coveredSet struct {
+	byTopic map[string][]bool
+	odd     map[PartitionID]bool
+}
+
+func coveredBy(p *plans.Plan) *coveredSet {
+	c := &coveredSet{byTopic: map[string][]bool{}, odd: map[PartitionID]bool{}}
+	lastTopic, last, have := "", []bool(nil), false
+	flush := func() {
+		if have {
+			c.byTopic[lastTopic] = last
+		}
 	}
-	return PlanCoverage(p, replicas), nil
+	for i := range p.Steps {
+		for _, m := range p.Steps[i].Partitions {
+			if m.Partition < 0 || m.Partition >= 1<<16 {
+				c.odd[PartitionID{m.Topic, m.Partition}] = true
+				continue
+			}
+			if !have || m.Topic != lastTopic {
+				flush()
+				lastTopic, last, have = m.Topic, c.byTopic[m.Topic], true
+			}
+			for int(m.Partition) >= len(last) {
+				last = append(last, false)
+			}
+			last[m.Partition] = true
+		}
+	}
+	flush()
+	return c
+}
+
+func (c *coveredSet) has(id PartitionID) bool {
+	if id.Partition < 0 || id.Partition >= 1<<16 {
+		return c.odd[id]
+	}
+	ids := c.byTopic[id.Topic]
+	return int(id.Partition) < len(ids) && ids[id.Partition]
 }
 
 // CatchUpCommand is the command that covers a plan's uncovered partitions:

@@ -20,16 +20,31 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// loadPlan reads the plan named by the first argument and refuses (exit 3)
-// one that breaks an invariant it can be checked for on its own
-// (plans.CheckStandalone), naming every violation: nothing unchecked is
-// executed.
+// loadPlan reads the plan named by the first argument, with its hash for
+// the audit trail and the lock, and refuses (exit 3) one that breaks an
+// invariant it can be checked for on its own (plans.CheckStandalone),
+// naming every violation: nothing unchecked is executed.
 func loadPlan(c *cli.Context) (executor.PlanRef, error) {
+	return readPlanArg(c, true)
+}
+
+// readPlanArg is loadPlan; without hashed, the plan's hash is not computed
+// (PlanRef.SHA256 is empty): a command that writes no audit record and
+// takes no lock has no use for it, and on a 73 MB plan it costs encoding
+// the plan again.
+func readPlanArg(c *cli.Context, hashed bool) (executor.PlanRef, error) {
 	if err := requireArgs(c, 1, "PLAN (a plan.yaml written by kshift plan)"); err != nil {
 		return executor.PlanRef{}, err
 	}
 	path := c.Args().First()
-	p, sum, err := plans.LoadFile[plans.Plan](path)
+	var p *plans.Plan
+	var sum string
+	var err error
+	if hashed {
+		p, sum, err = plans.LoadFile[plans.Plan](path)
+	} else {
+		p, err = plans.ReadFile[plans.Plan](path)
+	}
 	if err != nil {
 		return executor.PlanRef{}, err
 	}

@@ -42,7 +42,9 @@ func runStatus(c *cli.Context) error {
 	if c.IsSet(flagFleet) {
 		return runFleet(c)
 	}
-	ref, err := loadPlan(c)
+	// Status writes no audit record and takes no lock: it has no use for
+	// the plan's hash.
+	ref, err := readPlanArg(c, false)
 	if err != nil {
 		return err
 	}

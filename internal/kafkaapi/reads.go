@@ -45,6 +45,9 @@ type Metadata struct {
 	// TopicErrors are the topics Metadata answered with an error
 	// (UNKNOWN_TOPIC_OR_PARTITION for a topic that does not exist).
 	TopicErrors map[string]error
+	// source is the broker that answered (Refresh does not ask it again),
+	// -1 when any broker did.
+	source int32
 }
 
 // AllTopics asks Metadata for every topic.
@@ -75,9 +78,8 @@ type BrokerRequester interface {
 
 var _ BrokerRequester = (*kgo.Client)(nil)
 
-// FreshMetadata asks every broker at once about up to freshAllAtOnce
-// partitions (one round trip), and freshConcurrency brokers at a time about
-// more.
+// Refresh asks every broker at once about up to freshAllAtOnce partitions
+// (one round trip), and freshConcurrency brokers at a time about more.
 const (
 	freshAllAtOnce   = 20000
 	freshConcurrency = 4
@@ -90,52 +92,109 @@ const (
 // (docs/kafka-behaviour.md 24), and the leader epoch tells the newer view
 // (every controller change raises it, item 5). Use it where one read
 // decides (is a step done, pending, drifted); a poll that reads again
-// anyway can use Metadata.
+// anyway can use Metadata. It costs brokers × partitions: a read of many
+// topics of which few can be in doubt takes ControllerMetadata and Refresh.
 func (c *Client) FreshMetadata(ctx context.Context, topics []string) (*Metadata, error) {
 	md, err := c.metadataFrom(ctx, nil, topics)
 	if err != nil {
 		return nil, err
 	}
-	if len(topics) > 0 {
-		// A few brokers at a time, each answer merged as it comes and
-		// dropped: on a 200,000-partition cluster of 120 brokers, asking
-		// all at once held 120 answers (over a gigabyte) and had brokers
-		// time out under the load.
-		ids := slices.Sorted(maps.Keys(md.Brokers))
-		limit := len(ids)
-		if len(md.Partitions) > freshAllAtOnce {
-			limit = freshConcurrency
-		}
-		sem := make(chan struct{}, max(limit, 1))
-		index := newEpochIndex(md.Partitions)
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for _, id := range ids {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				wg.Wait()
-				return nil, fmt.Errorf("reading cluster metadata: %w", ctx.Err())
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				resp, err := c.metadataResponse(ctx, c.k.Broker(int(id)), topics)
-				if err != nil {
-					return // a broker that does not answer has nothing newer to say
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				mergeNewer(md, index, resp)
-			}()
-		}
-		wg.Wait()
+	if _, err := c.refresh(ctx, md, topics, -1); err != nil {
+		return nil, err
 	}
 	if c.dry != nil {
 		c.dry.metadata(md)
 	}
 	return md, nil
+}
+
+// ControllerMetadata is Metadata answered by the controller, whose cache
+// is usually the first to hold its own changes (docs/kafka-behaviour.md
+// 24), or by any broker when the controller does not answer. It is still
+// one broker's view: a caller that decides on it passes the topics whose
+// state is in doubt to Refresh.
+func (c *Client) ControllerMetadata(ctx context.Context, topics []string) (*Metadata, error) {
+	head, err := c.metadataFrom(ctx, nil, []string{})
+	if err != nil {
+		return nil, err
+	}
+	var md *Metadata
+	if _, live := head.Brokers[head.Controller]; live {
+		if md, err = c.metadataFrom(ctx, c.k.Broker(int(head.Controller)), topics); err == nil {
+			md.source = head.Controller
+		}
+	}
+	if md == nil {
+		if md, err = c.metadataFrom(ctx, nil, topics); err != nil {
+			return nil, err
+		}
+	}
+	if c.dry != nil {
+		c.dry.metadata(md)
+	}
+	return md, nil
+}
+
+// Refresh asks every live broker of md, but the one md came from, about
+// topics again and keeps in md, for each of their partitions, the answer
+// with the highest leader epoch (FreshMetadata's rule): with md read by
+// ControllerMetadata, the topics refreshed read as FreshMetadata would
+// read them. A broker that does not answer has nothing newer to say. It
+// returns the partitions whose view it replaced.
+func (c *Client) Refresh(ctx context.Context, md *Metadata, topics []string) ([]TP, error) {
+	changed, err := c.refresh(ctx, md, topics, md.source)
+	if err != nil {
+		return nil, err
+	}
+	if c.dry != nil {
+		c.dry.metadata(md)
+	}
+	return changed, nil
+}
+
+// refresh merges into md the newer views of topics every live broker but
+// skip holds, and returns the partitions it replaced.
+func (c *Client) refresh(ctx context.Context, md *Metadata, topics []string, skip int32) ([]TP, error) {
+	if len(topics) == 0 {
+		return nil, nil
+	}
+	// A few brokers at a time, each answer merged as it comes and dropped:
+	// on a 200,000-partition cluster of 120 brokers, asking all at once
+	// held 120 answers (over a gigabyte) and had brokers time out under
+	// the load.
+	ids := slices.Sorted(maps.Keys(md.Brokers))
+	ids = slices.DeleteFunc(ids, func(id int32) bool { return id == skip })
+	index, asked := newEpochIndex(md.Partitions, topics)
+	limit := len(ids)
+	if asked > freshAllAtOnce {
+		limit = freshConcurrency
+	}
+	sem := make(chan struct{}, max(limit, 1))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var changed []TP
+	for _, id := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, fmt.Errorf("reading cluster metadata: %w", ctx.Err())
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			resp, err := c.metadataResponse(ctx, c.k.Broker(int(id)), topics)
+			if err != nil {
+				return // a broker that does not answer has nothing newer to say
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			changed = mergeNewer(md, index, resp, changed)
+		}()
+	}
+	wg.Wait()
+	return changed, nil
 }
 
 // metadataFrom sends one Metadata request, to broker b (nil: any broker).
@@ -144,7 +203,7 @@ func (c *Client) metadataFrom(ctx context.Context, b *kgo.Broker, topics []strin
 	if err != nil {
 		return nil, err
 	}
-	md := &Metadata{Controller: resp.ControllerID, Brokers: map[int32]Broker{}, Partitions: map[TP]Partition{}, TopicErrors: map[string]error{}}
+	md := &Metadata{source: -1, Controller: resp.ControllerID, Brokers: map[int32]Broker{}, Partitions: map[TP]Partition{}, TopicErrors: map[string]error{}}
 	if resp.ClusterID != nil {
 		md.ClusterID = *resp.ClusterID
 	}
@@ -209,10 +268,19 @@ func (c *Client) metadataResponse(ctx context.Context, b *kgo.Broker, topics []s
 // one map lookup per topic, not one per partition.
 type epochIndex map[string][]int32
 
-func newEpochIndex(parts map[TP]Partition) epochIndex {
-	x := epochIndex{}
+// newEpochIndex indexes the partitions of topics in parts; asked is how
+// many there are.
+func newEpochIndex(parts map[TP]Partition, topics []string) (x epochIndex, asked int) {
+	x = make(epochIndex, len(topics))
+	for _, t := range topics {
+		x[t] = nil
+	}
 	for key, p := range parts {
-		es := x[key.Topic]
+		es, ok := x[key.Topic]
+		if !ok {
+			continue
+		}
+		asked++
 		if key.Partition < 0 || int(key.Partition) >= len(es)+maxEpochGap {
 			continue // never indexed: merged by the slow path
 		}
@@ -222,15 +290,15 @@ func newEpochIndex(parts map[TP]Partition) epochIndex {
 		es[key.Partition] = p.LeaderEpoch
 		x[key.Topic] = es
 	}
-	return x
+	return x, asked
 }
 
 // maxEpochGap bounds the empty slots an odd partition id can make.
 const maxEpochGap = 1 << 12
 
 // mergeNewer keeps, of resp's partitions, those newer than md's (a higher
-// leader epoch) or that md lacks.
-func mergeNewer(md *Metadata, x epochIndex, resp *kmsg.MetadataResponse) {
+// leader epoch) or that md lacks, and returns changed with them appended.
+func mergeNewer(md *Metadata, x epochIndex, resp *kmsg.MetadataResponse, changed []TP) []TP {
 	for _, t := range resp.Topics {
 		if t.Topic == nil || t.ErrorCode != 0 {
 			continue
@@ -246,11 +314,13 @@ func mergeNewer(md *Metadata, x epochIndex, resp *kmsg.MetadataResponse) {
 				continue
 			}
 			md.Partitions[key] = partitionOf(p)
+			changed = append(changed, key)
 			if p.Partition >= 0 && int(p.Partition) < len(es) {
 				es[p.Partition] = p.LeaderEpoch
 			}
 		}
 	}
+	return changed
 }
 
 // Reassignment is a reassignment in flight, as the controller lists it:

@@ -1,6 +1,7 @@
 package kafkaapi
 
 import (
+	"cmp"
 	"slices"
 	"testing"
 
@@ -17,7 +18,7 @@ func TestMergeNewerKeepsHighestEpoch(t *testing.T) {
 		{"a", 9000}: {Replicas: []int32{3, 1}, LeaderEpoch: 2}, // beyond the index
 		{"b", 0}:    {Replicas: []int32{1}, LeaderEpoch: -1},   // epoch unknown
 	}}
-	x := newEpochIndex(md.Partitions)
+	x, _ := newEpochIndex(md.Partitions, []string{"a", "b", "c"})
 	answer := func(parts map[TP]Partition) *kmsg.MetadataResponse {
 		resp := kmsg.NewPtrMetadataResponse()
 		for _, topic := range []string{"a", "b", "c"} {
@@ -35,17 +36,21 @@ func TestMergeNewerKeepsHighestEpoch(t *testing.T) {
 		}
 		return resp
 	}
-	mergeNewer(md, x, answer(map[TP]Partition{
+	changed := mergeNewer(md, x, answer(map[TP]Partition{
 		{"a", 0}:    {Replicas: []int32{1, 2, 4}, LeaderEpoch: 4}, // newer
 		{"a", 1}:    {Replicas: []int32{9}, LeaderEpoch: 5},       // as old
 		{"a", 9000}: {Replicas: []int32{3, 1, 4}, LeaderEpoch: 3}, // newer, not indexed
 		{"b", 0}:    {Replicas: []int32{9}, LeaderEpoch: -1},      // as old
 		{"c", 2}:    {Replicas: []int32{5}, LeaderEpoch: 0},       // not in the first answer
-	}))
-	mergeNewer(md, x, answer(map[TP]Partition{
+	}), nil)
+	changed = mergeNewer(md, x, answer(map[TP]Partition{
 		{"a", 0}: {Replicas: []int32{1, 2}, LeaderEpoch: 3}, // older than the merged one
 		{"a", 1}: {Replicas: []int32{2, 3, 4}, LeaderEpoch: 6},
-	}))
+	}), changed)
+	slices.SortFunc(changed, func(a, b TP) int { return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition)) })
+	if want := []TP{{"a", 0}, {"a", 1}, {"a", 9000}, {"c", 2}}; !slices.Equal(changed, want) {
+		t.Errorf("changed %v, want %v (the partitions replaced)", changed, want)
+	}
 	want := map[TP][]int32{
 		{"a", 0}: {1, 2, 4}, {"a", 1}: {2, 3, 4}, {"a", 9000}: {3, 1, 4}, {"b", 0}: {1}, {"c", 2}: {5},
 	}
