@@ -10,6 +10,7 @@ import (
 	"github.com/kshift/kshift/kafkasim"
 	"github.com/kshift/kshift/planner"
 	"github.com/kshift/kshift/plans"
+	"github.com/kshift/kshift/state"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -74,7 +75,7 @@ func benchMigration(b *testing.B, so synth.Options, limits func(*plans.Limits)) 
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	e := New(cl, Options{PollInterval: 5 * time.Millisecond, SettleTimeout: 10 * time.Second, ElectionBatch: 500, ElectionWait: time.Millisecond, CallTimeout: 30 * time.Second})
+	e := New(cl, Options{PollInterval: 5 * time.Millisecond, SettleTimeout: 10 * time.Second, ElectionBatch: 500, ElectionWait: time.Millisecond, CallTimeout: 30 * time.Second, Store: state.NewMemory()})
 
 	// Advance the clock while anything is in flight.
 	stop := make(chan struct{})
