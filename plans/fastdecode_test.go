@@ -16,7 +16,7 @@ func checkFastDecode[T any, P interface {
 }](t *testing.T, data []byte) (tookFast bool) {
 	t.Helper()
 	fast := P(new(T))
-	if !fast.decodeFast(data) {
+	if _, ok := fast.decodeFast(data); !ok {
 		return false
 	}
 	slow := P(new(T))
@@ -90,7 +90,7 @@ func TestFastDecodeFallsBack(t *testing.T) {
 			t.Fatalf("%s: edit did not apply", name)
 		}
 		var s Snapshot
-		if s.decodeFast([]byte(bad)) {
+		if _, ok := s.decodeFast([]byte(bad)); ok {
 			t.Errorf("%s: the fast path took\n%s", name, bad)
 		}
 	}
