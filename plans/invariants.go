@@ -425,6 +425,22 @@ type checker struct {
 	racks   map[int32]string
 	sources brokerSet
 	targets brokerSet
+	// into counts the replicas a step adds to each broker, for each step in turn.
+	into map[int32]int
+	// free is where the next partitions the snapshot does not list go.
+	free []partState
+}
+
+// newState returns the state of a partition the snapshot does not list, from
+// a block of them: a plan without a snapshot has 200,000 of them.
+func (c *checker) newState(topic string, id int32) *partState {
+	if len(c.free) == 0 {
+		c.free = make([]partState, 1024)
+	}
+	st := &c.free[0]
+	c.free = c.free[1:]
+	st.topic, st.id = topic, id
+	return st
 }
 
 func (c *checker) isTarget(id int32) bool { return c.targets.has(id) }
@@ -506,7 +522,11 @@ func (c *checker) step(s *Step) {
 		return
 	}
 	var copyBytes, largestCopy ByteSize
-	into := map[int32]int{}
+	if c.into == nil {
+		c.into = map[int32]int{}
+	}
+	into := c.into
+	clear(into)
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
 		adding, _ := counts(m)
@@ -517,7 +537,7 @@ func (c *checker) step(s *Step) {
 			if c.snap != nil {
 				c.at(s, m, "the partition is not in the snapshot")
 			}
-			st = &partState{topic: m.Topic, id: m.Partition}
+			st = c.newState(m.Topic, m.Partition)
 			c.state.put(st)
 		case st.touched && !equalIDs(st.cur, m.From):
 			c.at(s, m, "from %v is not %v, where the previous step leaves it", m.From, st.cur)
