@@ -129,6 +129,22 @@ func (p *lineParser) lit(s string) {
 // leading zeros, no underscores, so that yaml.v3 would read the same number;
 // one out of the range of bits is refused.
 func (p *lineParser) int(bits int) int64 {
+	// Most numbers are positive and short: up to 9 digits fit in 32 bits.
+	if b := p.b; p.ok && len(b) > 0 && b[0] >= '1' && b[0] <= '9' {
+		v, n := int64(b[0]-'0'), 1
+		for ; n < len(b) && n < 9 && b[n] >= '0' && b[n] <= '9'; n++ {
+			v = v*10 + int64(b[n]-'0')
+		}
+		if n == len(b) || b[n] < '0' || b[n] > '9' {
+			p.b = b[n:]
+			return v
+		}
+	}
+	return p.intAnyLength(bits)
+}
+
+// intAnyLength is int for every number.
+func (p *lineParser) intAnyLength(bits int) int64 {
 	if !p.ok {
 		return 0
 	}

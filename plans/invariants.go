@@ -529,7 +529,7 @@ func (c *checker) step(s *Step) {
 	clear(into)
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
-		adding, _ := counts(m)
+		adding, removing := counts(m)
 		largestCopy = max(largestCopy, m.Size*ByteSize(adding))
 		st := c.state.get(m.Topic, m.Partition)
 		switch {
@@ -550,9 +550,9 @@ func (c *checker) step(s *Step) {
 		}
 		st.cur = m.To
 		if c.plan.Kind == KindRollback {
-			c.rollbackMove(s, m)
+			c.rollbackMove(s, m, adding, removing)
 		} else {
-			c.forwardMove(s, m)
+			c.forwardMove(s, m, adding, removing)
 		}
 		if st.inSnap && len(m.To) < st.minISR {
 			c.at(s, m, "to %v has %d replicas, below min.insync.replicas %d", m.To, len(m.To), st.minISR)
@@ -614,9 +614,9 @@ func counts(m *Move) (adding, removing int) {
 	return adding, removing
 }
 
-// forwardMove checks that a migration step does what its phase says.
-func (c *checker) forwardMove(s *Step, m *Move) {
-	adding, removing := counts(m)
+// forwardMove checks that a migration step does what its phase says; m
+// adds and removes the replicas counted (counts).
+func (c *checker) forwardMove(s *Step, m *Move, adding, removing int) {
 	switch s.Phase {
 	case PhaseRaiseRF:
 		if removing > 0 || adding == 0 || len(m.To) < len(m.From) || !equalIDs(m.To[:len(m.From)], m.From) {
@@ -650,9 +650,9 @@ func (c *checker) forwardMove(s *Step, m *Move) {
 }
 
 // rollbackMove checks that a rollback step is the inverse of the forward
-// phase it undoes (a rollback step keeps the phase name of the step it undoes).
-func (c *checker) rollbackMove(s *Step, m *Move) {
-	adding, removing := counts(m)
+// phase it undoes (a rollback step keeps the phase name of the step it
+// undoes); m adds and removes the replicas counted (counts).
+func (c *checker) rollbackMove(s *Step, m *Move, adding, removing int) {
 	switch s.Phase {
 	case PhaseRaiseRF:
 		if adding > 0 || removing == 0 {
