@@ -522,6 +522,7 @@ func (c *checker) step(s *Step) {
 		return
 	}
 	var copyBytes, largestCopy ByteSize
+	l := c.opts.Limits
 	if c.into == nil {
 		c.into = map[int32]int{}
 	}
@@ -557,10 +558,12 @@ func (c *checker) step(s *Step) {
 		if st.inSnap && len(m.To) < st.minISR {
 			c.at(s, m, "to %v has %d replicas, below min.insync.replicas %d", m.To, len(m.To), st.minISR)
 		}
-		for _, id := range m.To {
-			if !slices.Contains(m.From, id) {
-				copyBytes += m.Size
-				into[id]++
+		copyBytes += m.Size * ByteSize(adding)
+		if l.MovesIntoBroker > 0 {
+			for _, id := range m.To {
+				if !slices.Contains(m.From, id) {
+					into[id]++
+				}
 			}
 		}
 	}
@@ -568,7 +571,6 @@ func (c *checker) step(s *Step) {
 	if copyBytes != s.Estimate.BytesToCopy {
 		c.pr.add(loc, "estimate says %d bytes to copy, the partitions add %d", s.Estimate.BytesToCopy, copyBytes)
 	}
-	l := c.opts.Limits
 	if l.PartitionsPerStep > 0 && len(s.Partitions) > l.PartitionsPerStep {
 		c.pr.add(loc, "%d partitions, above the limit of %d per step", len(s.Partitions), l.PartitionsPerStep)
 	}
