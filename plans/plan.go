@@ -232,11 +232,12 @@ func (s *Step) validate(pr *problems, index int, seen map[partKey]bool) {
 		if m.Topic == "" {
 			pr.add(mloc(), "topic is empty")
 		}
-		k := partKey{m.Topic, m.Partition}
-		if seen[k] {
+		// One map access: setting a key already there does not grow the map.
+		n := len(seen)
+		seen[partKey{m.Topic, m.Partition}] = true
+		if len(seen) == n {
 			pr.add(mloc(), "partition is listed twice in the step")
 		}
-		seen[k] = true
 		for _, side := range [...]struct {
 			name string
 			ids  []int32
