@@ -23,42 +23,57 @@ import (
 // fastDecoder is implemented by the formats with a fast path.
 type fastDecoder interface {
 	// decodeFast decodes data if it is in kshift's own form and reports
-	// whether it did; when it did not, v is unchanged.
-	decodeFast(data []byte) bool
+	// whether it did, with the runs of lines it parsed by hand; when it did
+	// not, v is unchanged.
+	decodeFast(data []byte) ([]fastRun, bool)
+}
+
+// fastRun is one run of list lines the fast path parsed by hand.
+type fastRun struct {
+	// item is the index of the step (or topic) whose list the run became.
+	item int
+	// text is the run's lines as they are in the file.
+	text []byte
+	// exact reports whether text is byte for byte what kshift writes for
+	// the list parsed from it, every line ending in '\n'.
+	exact bool
 }
 
 const runKey = "    partitions:"
+
+// run is one run of list lines cut out of a file.
+type run struct {
+	text  []byte // the lines as in the file, each with its '\n' but perhaps the file's last
+	lines int
+}
 
 // splitRuns cuts the runs of lines that start with "      - {" directly
 // under a "    partitions:" line out of data, replacing each with
 // placeholder(k). It gives up (ok false) on a block scalar indicator or a
 // run line outside such a key.
-func splitRuns(data []byte, placeholder func(k int) string) (skeleton []byte, runs [][][]byte, ok bool) {
+func splitRuns(data []byte, placeholder func(k int) string) (skeleton []byte, runs []run, ok bool) {
 	const item = "      - {"
 	skel := make([]byte, 0, len(data)/8)
-	rest := data
-	var prevBare bool // the previous line was exactly runKey
-	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, '\n')
-		var line []byte
+	// next is where the line at pos ends, and where the line after it starts.
+	next := func(pos int) (end, after int) {
+		i := bytes.IndexByte(data[pos:], '\n')
 		if i < 0 {
-			line, rest = rest, nil
-		} else {
-			line, rest = rest[:i], rest[i+1:]
+			return len(data), len(data)
 		}
+		return pos + i, pos + i + 1
+	}
+	var prevBare bool // the previous line was exactly runKey
+	for pos := 0; pos < len(data); {
+		end, after := next(pos)
+		line := data[pos:end]
 		if bytes.HasPrefix(line, []byte(item)) {
 			if !prevBare {
 				return nil, nil, false
 			}
 			// Cut the run: this line and the next ones of the same form.
-			run := [][]byte{line}
-			for len(rest) > 0 && bytes.HasPrefix(rest, []byte(item)) {
-				j := bytes.IndexByte(rest, '\n')
-				if j < 0 {
-					run, rest = append(run, rest), nil
-				} else {
-					run, rest = append(run, rest[:j]), rest[j+1:]
-				}
+			start, n := pos, 1
+			for pos = after; pos < len(data) && bytes.HasPrefix(data[pos:], []byte(item)); n++ {
+				_, pos = next(pos)
 			}
 			// Replace the bare key written just before with the placeholder.
 			skel = skel[:len(skel)-len(runKey)-1]
@@ -66,7 +81,7 @@ func splitRuns(data []byte, placeholder func(k int) string) (skeleton []byte, ru
 			skel = append(skel, ' ')
 			skel = append(skel, placeholder(len(runs))...)
 			skel = append(skel, '\n')
-			runs = append(runs, run)
+			runs = append(runs, run{text: data[start:pos], lines: n})
 			prevBare = false
 			continue
 		}
@@ -76,6 +91,7 @@ func splitRuns(data []byte, placeholder func(k int) string) (skeleton []byte, ru
 		prevBare = string(line) == runKey
 		skel = append(skel, line...)
 		skel = append(skel, '\n')
+		pos = after
 	}
 	return skel, runs, true
 }
@@ -88,6 +104,9 @@ func splitRuns(data []byte, placeholder func(k int) string) (skeleton []byte, ru
 type lineParser struct {
 	b  []byte
 	ok bool
+	// inexact is set by a line that parses but that kshift would write
+	// otherwise (a `size: 0` it leaves out).
+	inexact bool
 	// intern maps a topic name to its one string.
 	intern map[string]string
 	// block is where the next replica lists are carved from.
@@ -110,6 +129,22 @@ func (p *lineParser) lit(s string) {
 // leading zeros, no underscores, so that yaml.v3 would read the same number;
 // one out of the range of bits is refused.
 func (p *lineParser) int(bits int) int64 {
+	// Most numbers are positive and short: up to 9 digits fit in 32 bits.
+	if b := p.b; p.ok && len(b) > 0 && b[0] >= '1' && b[0] <= '9' {
+		v, n := int64(b[0]-'0'), 1
+		for ; n < len(b) && n < 9 && b[n] >= '0' && b[n] <= '9'; n++ {
+			v = v*10 + int64(b[n]-'0')
+		}
+		if n == len(b) || b[n] < '0' || b[n] > '9' {
+			p.b = b[n:]
+			return v
+		}
+	}
+	return p.intAnyLength(bits)
+}
+
+// intAnyLength is int for every number.
+func (p *lineParser) intAnyLength(bits int) int64 {
 	if !p.ok {
 		return 0
 	}
@@ -148,6 +183,56 @@ func (p *lineParser) int(bits int) int64 {
 // ids reads a flow list of broker ids into a slice of its own capacity
 // carved from a shared block.
 func (p *lineParser) ids() []int32 {
+	if ids, ok := p.shortIDs(); ok {
+		return ids
+	}
+	return p.anyIDs()
+}
+
+// shortIDs is ids for the lists nearly every line has, which it reads in
+// one loop: 1 to 16 ids, each of 1 to 9 digits with no sign or leading zero.
+// On any other list it reports false and reads nothing, and anyIDs, which
+// reads these lists the same way, reads it.
+func (p *lineParser) shortIDs() ([]int32, bool) {
+	b := p.b
+	if !p.ok || len(b) == 0 || b[0] != '[' {
+		return nil, false
+	}
+	var buf [16]int32
+	n := 0
+	for i := 1; ; {
+		if n == len(buf) || i >= len(b) || b[i] < '1' || b[i] > '9' {
+			return nil, false
+		}
+		v, start := int32(b[i]-'0'), i
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if i-start == 9 {
+				return nil, false
+			}
+			v = v*10 + int32(b[i]-'0')
+		}
+		buf[n] = v
+		n++
+		switch {
+		case i < len(b) && b[i] == ']':
+			if len(p.block) < n {
+				p.block = make([]int32, 4096)
+			}
+			ids := p.block[:n:n]
+			p.block = p.block[n:]
+			copy(ids, buf[:n])
+			p.b = b[i+1:]
+			return ids, true
+		case i+1 < len(b) && b[i] == ',' && b[i+1] == ' ':
+			i += 2
+		default:
+			return nil, false
+		}
+	}
+}
+
+// anyIDs is ids for every list.
+func (p *lineParser) anyIDs() []int32 {
 	p.lit("[")
 	if !p.ok {
 		return nil
@@ -249,15 +334,18 @@ func (p *lineParser) moveLine(line []byte) (Move, bool) {
 	if p.ok && bytes.HasPrefix(p.b, []byte(", size: ")) {
 		p.lit(", size: ")
 		m.Size = ByteSize(p.int(64))
+		if m.Size == 0 {
+			p.inexact = true
+		}
 	}
 	return m, p.end()
 }
 
 // parseRuns parses every run with parse, the runs shared out between the
 // processors (each worker with a parser of its own), and reports whether
-// every line parsed.
-func parseRuns[T any](runs [][][]byte, parse func(*lineParser, []byte) (T, bool)) ([][]T, bool) {
-	out := make([][]T, len(runs))
+// every line parsed, and for each run whether it is exact (fastRun.exact).
+func parseRuns[T any](runs []run, parse func(*lineParser, []byte) (T, bool)) (parsed [][]T, exact []bool, ok bool) {
+	parsed, exact = make([][]T, len(runs)), make([]bool, len(runs))
 	workers := min(runtime.GOMAXPROCS(0), len(runs))
 	var next atomic.Int64
 	var failed atomic.Bool
@@ -272,20 +360,30 @@ func parseRuns[T any](runs [][][]byte, parse func(*lineParser, []byte) (T, bool)
 				if k >= len(runs) {
 					return
 				}
-				items := make([]T, len(runs[k]))
-				for i, line := range runs[k] {
+				r := &runs[k]
+				items := make([]T, r.lines)
+				text := r.text
+				p.inexact = false
+				for i := range items {
+					line := text
+					if j := bytes.IndexByte(text, '\n'); j >= 0 {
+						line, text = text[:j], text[j+1:]
+					} else {
+						text = nil
+					}
 					var ok bool
 					if items[i], ok = parse(&p, line); !ok {
 						failed.Store(true)
 						return
 					}
 				}
-				out[k] = items
+				parsed[k] = items
+				exact[k] = !p.inexact && bytes.HasSuffix(r.text, []byte{'\n'})
 			}
 		}()
 	}
 	wg.Wait()
-	return out, !failed.Load()
+	return parsed, exact, !failed.Load()
 }
 
 // Placeholders are one-item lists whose id (or partition) is -1-k: a value
@@ -298,20 +396,20 @@ func planPlaceholder(k int) string {
 	return "[{topic: placeholder, partition: " + strconv.Itoa(-1-k) + "}]"
 }
 
-func (s *Snapshot) decodeFast(data []byte) bool {
+func (s *Snapshot) decodeFast(data []byte) ([]fastRun, bool) {
 	skel, runs, ok := splitRuns(data, snapshotPlaceholder)
 	if !ok || len(runs) == 0 {
-		return false
+		return nil, false
 	}
-	parsed, ok := parseRuns(runs, (*lineParser).partitionLine)
+	parsed, exact, ok := parseRuns(runs, (*lineParser).partitionLine)
 	if !ok {
-		return false
+		return nil, false
 	}
 	var v Snapshot
 	if decodeStrict(skel, &v) != nil {
-		return false
+		return nil, false
 	}
-	found := 0
+	fast := make([]fastRun, 0, len(runs))
 	for i := range v.Topics {
 		ps := v.Topics[i].Partitions
 		if len(ps) != 1 || ps[0].ID >= 0 {
@@ -319,32 +417,32 @@ func (s *Snapshot) decodeFast(data []byte) bool {
 		}
 		k := int(-1 - ps[0].ID)
 		if k >= len(parsed) || parsed[k] == nil {
-			return false
+			return nil, false
 		}
 		v.Topics[i].Partitions, parsed[k] = parsed[k], nil
-		found++
+		fast = append(fast, fastRun{item: i, text: runs[k].text, exact: exact[k]})
 	}
-	if found != len(runs) {
-		return false
+	if len(fast) != len(runs) {
+		return nil, false
 	}
 	*s = v
-	return true
+	return fast, true
 }
 
-func (p *Plan) decodeFast(data []byte) bool {
+func (p *Plan) decodeFast(data []byte) ([]fastRun, bool) {
 	skel, runs, ok := splitRuns(data, planPlaceholder)
 	if !ok || len(runs) == 0 {
-		return false
+		return nil, false
 	}
-	parsed, ok := parseRuns(runs, (*lineParser).moveLine)
+	parsed, exact, ok := parseRuns(runs, (*lineParser).moveLine)
 	if !ok {
-		return false
+		return nil, false
 	}
 	var v Plan
 	if decodeStrict(skel, &v) != nil {
-		return false
+		return nil, false
 	}
-	found := 0
+	fast := make([]fastRun, 0, len(runs))
 	for i := range v.Steps {
 		ms := v.Steps[i].Partitions
 		if len(ms) != 1 || ms[0].Partition >= 0 || ms[0].Topic != "placeholder" {
@@ -352,14 +450,14 @@ func (p *Plan) decodeFast(data []byte) bool {
 		}
 		k := int(-1 - ms[0].Partition)
 		if k >= len(parsed) || parsed[k] == nil {
-			return false
+			return nil, false
 		}
 		v.Steps[i].Partitions, parsed[k] = parsed[k], nil
-		found++
+		fast = append(fast, fastRun{item: i, text: runs[k].text, exact: exact[k]})
 	}
-	if found != len(runs) {
-		return false
+	if len(fast) != len(runs) {
+		return nil, false
 	}
 	*p = v
-	return true
+	return fast, true
 }

@@ -16,7 +16,7 @@ func checkFastDecode[T any, P interface {
 }](t *testing.T, data []byte) (tookFast bool) {
 	t.Helper()
 	fast := P(new(T))
-	if !fast.decodeFast(data) {
+	if _, ok := fast.decodeFast(data); !ok {
 		return false
 	}
 	slow := P(new(T))
@@ -90,7 +90,7 @@ func TestFastDecodeFallsBack(t *testing.T) {
 			t.Fatalf("%s: edit did not apply", name)
 		}
 		var s Snapshot
-		if s.decodeFast([]byte(bad)) {
+		if _, ok := s.decodeFast([]byte(bad)); ok {
 			t.Errorf("%s: the fast path took\n%s", name, bad)
 		}
 	}
@@ -108,4 +108,45 @@ func TestFastDecodeRangeEnds(t *testing.T) {
 	if p.ID != 2147483647 || p.Leader != -2147483648 || p.Size != 9223372036854775807 || !slices.Equal(p.Replicas, []int32{1, 2147483647}) {
 		t.Errorf("read %+v", p)
 	}
+}
+
+// shortIDs reads only lists that anyIDs reads, and reads them the same way.
+func FuzzShortIDs(f *testing.F) {
+	for _, s := range []string{"[1, 2, 3], to", "[]", "[0]", "[01, 2]", "[-1]", "[123456789]", "[1234567890]", "[2147483648]",
+		"[1,2]", "[1, 2", "[1 ]", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		short := lineParser{b: []byte(s), ok: true}
+		ids, ok := short.shortIDs()
+		if !ok {
+			if string(short.b) != s || !short.ok {
+				t.Fatalf("%q: shortIDs declined but read %q", s, s[:len(s)-len(short.b)])
+			}
+			return
+		}
+		anyp := lineParser{b: []byte(s), ok: true}
+		want := anyp.anyIDs()
+		if !anyp.ok || !slices.Equal(ids, want) || string(short.b) != string(anyp.b) {
+			t.Fatalf("%q: shortIDs read %v leaving %q, anyIDs %v (ok %v) leaving %q", s, ids, short.b, want, anyp.ok, anyp.b)
+		}
+	})
+}
+
+// int's shortcut for short positive numbers reads what intAnyLength reads.
+func FuzzInt(f *testing.F) {
+	for _, s := range []string{"7, ", "0", "01", "-5", "123456789", "1234567890", "2147483647", "2147483648", "9223372036854775807}", "12a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, bits := range []int{32, 64} {
+			p := lineParser{b: []byte(s), ok: true}
+			got := p.int(bits)
+			q := lineParser{b: []byte(s), ok: true}
+			want := q.intAnyLength(bits)
+			if got != want || p.ok != q.ok || (p.ok && string(p.b) != string(q.b)) {
+				t.Fatalf("%q as int%d: int %d (ok %v) leaving %q, intAnyLength %d (ok %v) leaving %q", s, bits, got, p.ok, p.b, want, q.ok, q.b)
+			}
+		}
+	})
 }

@@ -25,14 +25,18 @@ func marshalPlan(p *Plan) ([]byte, error) {
 // WritePlan writes p as Marshal does, streaming: a 200,000-partition plan is
 // 73 MB of YAML that need never be held whole in memory.
 func WritePlan(w io.Writer, p *Plan) error {
-	return writePlan(w, p, len(p.Steps), func(i int) *Step { return &p.Steps[i] }, func() *Plan { return p })
+	return writePlan(w, p, len(p.Steps), func(i int) *Step { return &p.Steps[i] }, func() *Plan { return p }, nil)
 }
 
 // writePlan writes the plan whose header is head (its steps are ignored)
 // and whose n steps step returns one at a time, in order: a step need only
 // live until the next call. Should yaml.v3 write the header in a form the
 // direct writer does not expect, yaml.v3 writes the plan whole returns.
-func writePlan(w io.Writer, head *Plan, n int, step func(int) *Step, whole func() *Plan) error {
+//
+// Where own[i] is set, it writes it for the move lines of step i instead of
+// encoding them. Given for each step exactly the lines it writes for its
+// moves, it writes what it writes without own (planAsWritten).
+func writePlan(w io.Writer, head *Plan, n int, step func(int) *Step, whole func() *Plan, own [][]byte) error {
 	top := *head
 	top.Steps = nil
 	out, err := marshalYAMLv3(&top)
@@ -82,21 +86,18 @@ func writePlan(w io.Writer, head *Plan, n int, step func(int) *Step, whole func(
 			if len(s.Partitions) > 0 {
 				buf.WriteString("    partitions:\n")
 			}
-			for j := range s.Partitions {
-				m := &s.Partitions[j]
-				num = append(num[:0], "      - {topic: "...)
-				num = append(num, sc.flow(m.Topic)...)
-				num = append(num, ", partition: "...)
-				num = ids.append(num, m.Partition)
-				num = append(num, ", from: "...)
-				num = ids.appendFlow(num, m.From)
-				num = append(num, ", to: "...)
-				num = ids.appendFlow(num, m.To)
-				if m.Size != 0 {
-					num = append(num, ", size: "...)
-					num = strconv.AppendInt(num, int64(m.Size), 10)
+			if i < len(own) && own[i] != nil {
+				if _, err := bw.Write(buf.Bytes()); err != nil {
+					return err
 				}
-				num = append(num, "}\n"...)
+				buf.Reset()
+				if _, err := bw.Write(own[i]); err != nil {
+					return err
+				}
+				continue
+			}
+			for j := range s.Partitions {
+				num = appendMoveLine(num[:0], &s.Partitions[j], sc, &ids)
 				buf.Write(num)
 			}
 		}
@@ -109,6 +110,23 @@ func writePlan(w io.Writer, head *Plan, n int, step func(int) *Step, whole func(
 		return sc.err
 	}
 	return bw.Flush()
+}
+
+// appendMoveLine appends the line a plan's step lists m on.
+func appendMoveLine(b []byte, m *Move, sc *scalarCache, ids *idTexts) []byte {
+	b = append(b, "      - {topic: "...)
+	b = append(b, sc.flow(m.Topic)...)
+	b = append(b, ", partition: "...)
+	b = ids.append(b, m.Partition)
+	b = append(b, ", from: "...)
+	b = ids.appendFlow(b, m.From)
+	b = append(b, ", to: "...)
+	b = ids.appendFlow(b, m.To)
+	if m.Size != 0 {
+		b = append(b, ", size: "...)
+		b = strconv.AppendInt(b, int64(m.Size), 10)
+	}
+	return append(b, "}\n"...)
 }
 
 // appendStepHead writes the fields of a reassignment step before its

@@ -66,6 +66,9 @@ func TestFixtures(t *testing.T) {
 			`strategy: "fastest" is not one of`,
 		}},
 		{"plan-good.yaml", loadPlan, nil},
+		// Byte for byte as kshift writes it (plan-good.yaml quotes nothing): a
+		// fuzz seed that takes planAsWritten's fast path.
+		{"plan-as-written.yaml", loadPlan, nil},
 		{"plan-extra-field.yaml", loadPlan, []string{"line 10", "field leader not found"}},
 		{"plan-wrong-version.yaml", loadPlan, []string{"version 0 is not supported"}},
 		{"plan-invalid.yaml", loadPlan, []string{

@@ -15,7 +15,9 @@ import (
 // They check that decoding never panics, that the fast path for kshift's own
 // form (fastdecode.go) decodes what yaml.v3 decodes, and that a value that decodes
 // re-marshals to a file that decodes to the same value (compared by its
-// canonical marshalled form, so that nil and empty lists count as equal).
+// canonical marshalled form, so that nil and empty lists count as equal);
+// for plans, also that a file taken for a plan as kshift writes it (whose
+// hash is then that of its bytes) is exactly that.
 
 func addSeeds(f *testing.F, prefix string) {
 	files, err := filepath.Glob(filepath.Join("testdata", prefix+"*"))
@@ -77,6 +79,7 @@ func FuzzDecodePlan(f *testing.F) {
 	addSeeds(f, "plan-")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastDecode[Plan](t, data)
+		checkPlanAsWritten(t, data)
 		fuzzRoundTrip[Plan](t, data)
 	})
 }

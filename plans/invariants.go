@@ -425,6 +425,22 @@ type checker struct {
 	racks   map[int32]string
 	sources brokerSet
 	targets brokerSet
+	// into counts the replicas a step adds to each broker, for each step in turn.
+	into map[int32]int
+	// free is where the next partitions the snapshot does not list go.
+	free []partState
+}
+
+// newState returns the state of a partition the snapshot does not list, from
+// a block of them: a plan without a snapshot has 200,000 of them.
+func (c *checker) newState(topic string, id int32) *partState {
+	if len(c.free) == 0 {
+		c.free = make([]partState, 1024)
+	}
+	st := &c.free[0]
+	c.free = c.free[1:]
+	st.topic, st.id = topic, id
+	return st
 }
 
 func (c *checker) isTarget(id int32) bool { return c.targets.has(id) }
@@ -506,10 +522,15 @@ func (c *checker) step(s *Step) {
 		return
 	}
 	var copyBytes, largestCopy ByteSize
-	into := map[int32]int{}
+	l := c.opts.Limits
+	if c.into == nil {
+		c.into = map[int32]int{}
+	}
+	into := c.into
+	clear(into)
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
-		adding, _ := counts(m)
+		adding, removing := counts(m)
 		largestCopy = max(largestCopy, m.Size*ByteSize(adding))
 		st := c.state.get(m.Topic, m.Partition)
 		switch {
@@ -517,7 +538,7 @@ func (c *checker) step(s *Step) {
 			if c.snap != nil {
 				c.at(s, m, "the partition is not in the snapshot")
 			}
-			st = &partState{topic: m.Topic, id: m.Partition}
+			st = c.newState(m.Topic, m.Partition)
 			c.state.put(st)
 		case st.touched && !equalIDs(st.cur, m.From):
 			c.at(s, m, "from %v is not %v, where the previous step leaves it", m.From, st.cur)
@@ -530,17 +551,19 @@ func (c *checker) step(s *Step) {
 		}
 		st.cur = m.To
 		if c.plan.Kind == KindRollback {
-			c.rollbackMove(s, m)
+			c.rollbackMove(s, m, adding, removing)
 		} else {
-			c.forwardMove(s, m)
+			c.forwardMove(s, m, adding, removing)
 		}
 		if st.inSnap && len(m.To) < st.minISR {
 			c.at(s, m, "to %v has %d replicas, below min.insync.replicas %d", m.To, len(m.To), st.minISR)
 		}
-		for _, id := range m.To {
-			if !slices.Contains(m.From, id) {
-				copyBytes += m.Size
-				into[id]++
+		copyBytes += m.Size * ByteSize(adding)
+		if l.MovesIntoBroker > 0 {
+			for _, id := range m.To {
+				if !slices.Contains(m.From, id) {
+					into[id]++
+				}
 			}
 		}
 	}
@@ -548,7 +571,6 @@ func (c *checker) step(s *Step) {
 	if copyBytes != s.Estimate.BytesToCopy {
 		c.pr.add(loc, "estimate says %d bytes to copy, the partitions add %d", s.Estimate.BytesToCopy, copyBytes)
 	}
-	l := c.opts.Limits
 	if l.PartitionsPerStep > 0 && len(s.Partitions) > l.PartitionsPerStep {
 		c.pr.add(loc, "%d partitions, above the limit of %d per step", len(s.Partitions), l.PartitionsPerStep)
 	}
@@ -594,9 +616,9 @@ func counts(m *Move) (adding, removing int) {
 	return adding, removing
 }
 
-// forwardMove checks that a migration step does what its phase says.
-func (c *checker) forwardMove(s *Step, m *Move) {
-	adding, removing := counts(m)
+// forwardMove checks that a migration step does what its phase says; m
+// adds and removes the replicas counted (counts).
+func (c *checker) forwardMove(s *Step, m *Move, adding, removing int) {
 	switch s.Phase {
 	case PhaseRaiseRF:
 		if removing > 0 || adding == 0 || len(m.To) < len(m.From) || !equalIDs(m.To[:len(m.From)], m.From) {
@@ -630,9 +652,9 @@ func (c *checker) forwardMove(s *Step, m *Move) {
 }
 
 // rollbackMove checks that a rollback step is the inverse of the forward
-// phase it undoes (a rollback step keeps the phase name of the step it undoes).
-func (c *checker) rollbackMove(s *Step, m *Move) {
-	adding, removing := counts(m)
+// phase it undoes (a rollback step keeps the phase name of the step it
+// undoes); m adds and removes the replicas counted (counts).
+func (c *checker) rollbackMove(s *Step, m *Move, adding, removing int) {
 	switch s.Phase {
 	case PhaseRaiseRF:
 		if adding > 0 || removing == 0 {

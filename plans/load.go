@@ -62,7 +62,7 @@ func Decode[T any, P interface {
 	validator
 	versioned
 }](data []byte, name string) (*T, error) {
-	v, err := decodeUnvalidated[T, P](data, name)
+	v, _, err := decodeUnvalidated[T, P](data, name)
 	if err != nil {
 		return nil, err
 	}
@@ -72,23 +72,29 @@ func Decode[T any, P interface {
 	return v, nil
 }
 
-// decodeUnvalidated is Decode without Validate.
+// decodeUnvalidated is Decode without Validate. It also returns the runs of
+// lines the fast path parsed by hand, none when the file took the plain
+// yaml.v3 path.
 func decodeUnvalidated[T any, P interface {
 	*T
 	validator
 	versioned
-}](data []byte, name string) (*T, error) {
+}](data []byte, name string) (*T, []fastRun, error) {
 	v := P(new(T))
-	fast, ok := any(v).(fastDecoder)
-	if !ok || !fast.decodeFast(data) {
+	var runs []fastRun
+	took := false
+	if fast, ok := any(v).(fastDecoder); ok {
+		runs, took = fast.decodeFast(data)
+	}
+	if !took {
 		if err := decodeStrict(data, v); err != nil {
-			return nil, &InputError{File: name, Err: err}
+			return nil, nil, &InputError{File: name, Err: err}
 		}
 	}
 	if got := v.formatVersion(); got != FormatVersion {
-		return nil, &InputError{File: name, Err: fmt.Errorf("version %d is not supported: this kshift reads version %d (missing `version: %d`?)", got, FormatVersion, FormatVersion)}
+		return nil, nil, &InputError{File: name, Err: fmt.Errorf("version %d is not supported: this kshift reads version %d (missing `version: %d`?)", got, FormatVersion, FormatVersion)}
 	}
-	return (*T)(v), nil
+	return (*T)(v), runs, nil
 }
 
 // decodeStrict decodes YAML, refusing unknown fields, trailing documents and
@@ -134,7 +140,7 @@ func LoadFile[T any, P interface {
 	if err != nil {
 		return nil, "", &InputError{File: path, Err: fmt.Errorf("cannot read: %w", errors.Unwrap(err))}
 	}
-	v, err := decodeUnvalidated[T, P](data, path)
+	v, runs, err := decodeUnvalidated[T, P](data, path)
 	if err != nil {
 		return nil, "", err
 	}
@@ -147,14 +153,17 @@ func LoadFile[T any, P interface {
 		return v, sum, err
 	}
 	// Nothing to normalize (a plan): hash while validating, on another
-	// processor; both only read v. A 200,000-partition plan takes about
-	// as long to encode again as to validate.
+	// processor; both only read v.
 	type hashed struct {
 		sum string
 		err error
 	}
 	done := make(chan hashed, 1)
 	go func() {
+		if p, ok := any(v).(*Plan); ok && planAsWritten(p, data, runs) {
+			done <- hashed{SHA256Hex(data), nil}
+			return
+		}
 		sum, err := canonicalHash(v, path)
 		done <- hashed{sum, err}
 	}()
@@ -164,6 +173,48 @@ func LoadFile[T any, P interface {
 		return nil, "", &InputError{File: path, Err: verr}
 	}
 	return v, h.sum, h.err
+}
+
+// planAsWritten reports whether data, which decoded to p with the fast path
+// runs given, is byte for byte the plan as kshift writes it, so that its
+// hash is the SHA-256 of data. It writes p again as WritePlan does but,
+// instead of encoding the move lines (most of a plan), takes the file's own
+// lines for each step whose run the parser found exact (fastRun.exact: it
+// accepts only what kshift writes for the moves it reads from them), and
+// compares what it writes with data as it goes. Anything else in a form
+// kshift does not write (indentation, comments, key order, flow or block
+// style, quoting) differs from what it writes, and LoadFile encodes the
+// plan whole instead.
+func planAsWritten(p *Plan, data []byte, runs []fastRun) bool {
+	if len(runs) == 0 {
+		return false
+	}
+	own := make([][]byte, len(p.Steps))
+	for _, r := range runs {
+		if !r.exact {
+			return false
+		}
+		own[r.item] = r.text
+	}
+	cw := compareWriter{rest: data}
+	step := func(i int) *Step { return &p.Steps[i] }
+	return writePlan(&cw, p, len(p.Steps), step, func() *Plan { return p }, own) == nil && len(cw.rest) == 0
+}
+
+// compareWriter checks that what is written to it is rest, and fails at
+// the first difference.
+type compareWriter struct {
+	rest []byte
+}
+
+var errDiffers = errors.New("differs from the file")
+
+func (c *compareWriter) Write(b []byte) (int, error) {
+	if !bytes.HasPrefix(c.rest, b) {
+		return 0, errDiffers
+	}
+	c.rest = c.rest[len(b):]
+	return len(b), nil
 }
 
 // canonicalHash is the SHA-256 of v as kshift writes it.
@@ -176,8 +227,7 @@ func canonicalHash(v any, path string) (string, error) {
 }
 
 // ReadFile reads, strictly decodes and validates a kshift file, as LoadFile
-// does, for a command that has no use for its hash: hashing a 73 MB plan
-// means encoding it again.
+// does, for a command that has no use for its hash.
 func ReadFile[T any, P interface {
 	*T
 	validator

@@ -186,13 +186,17 @@ func (p *Plan) Validate() error {
 	if p.Throttle < 0 {
 		pr.add("throttle", "is negative")
 	}
+	// The partitions a step lists, for each step in turn: one map, cleared
+	// for the next step (a 200,000-partition plan has thousands of steps).
+	seen := map[partKey]bool{}
 	for i := range p.Steps {
-		p.Steps[i].validate(&pr, i)
+		clear(seen)
+		p.Steps[i].validate(&pr, i, seen)
 	}
 	return pr.err()
 }
 
-func (s *Step) validate(pr *problems, index int) {
+func (s *Step) validate(pr *problems, index int, seen map[partKey]bool) {
 	loc := "step " + strconv.Itoa(s.Number)
 	if s.Number != index+1 {
 		pr.add(fmt.Sprintf("steps[%d]", index), "is numbered %d: steps are numbered 1, 2, 3, ... in order", s.Number)
@@ -222,22 +226,18 @@ func (s *Step) validate(pr *problems, index int) {
 	}
 	// A 200,000-partition plan has 600,000 moves: locations are only
 	// formatted for a move with a problem.
-	type key struct {
-		topic     string
-		partition int32
-	}
-	seen := make(map[key]bool, len(s.Partitions))
 	for i := range s.Partitions {
 		m := &s.Partitions[i]
 		mloc := func() string { return fmt.Sprintf("%s, partition %s", loc, m.Name()) }
 		if m.Topic == "" {
 			pr.add(mloc(), "topic is empty")
 		}
-		k := key{m.Topic, m.Partition}
-		if seen[k] {
+		// One map access: setting a key already there does not grow the map.
+		n := len(seen)
+		seen[partKey{m.Topic, m.Partition}] = true
+		if len(seen) == n {
 			pr.add(mloc(), "partition is listed twice in the step")
 		}
-		seen[k] = true
 		for _, side := range [...]struct {
 			name string
 			ids  []int32

@@ -107,7 +107,7 @@ func WriteRollback(w io.Writer, p *Plan) error {
 		cur = numberUndo(r, cur, fwd, k)
 		return &cur
 	}
-	return writePlan(w, r, len(undone), step, func() *Plan { return Rollback(p) })
+	return writePlan(w, r, len(undone), step, func() *Plan { return Rollback(p) }, nil)
 }
 
 // UndoStep returns the step that undoes s (numbered 0, Undoes unset), or
