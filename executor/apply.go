@@ -462,7 +462,7 @@ func (r *stepRun) leftUndone(ctx context.Context) (moving, unelected map[tp]bool
 		// another tool re-targeted it, and neither apply nor cancel can
 		// take that move over.
 		if lp := v.InFlight[key]; lp != nil {
-			if target := inFlightTarget(lp); !sameSet(target, m.To) && !sameSet(target, m.From) {
+			if target := inFlightTarget(lp); !plans.SameMembers(target, m.To) && !plans.SameMembers(target, m.From) {
 				r.foreign[key] = target
 			}
 		}

@@ -54,7 +54,7 @@ func applyPhasedMigration(t *testing.T, cfg kafkasim.Config) {
 			if !slices.Equal(st.Replicas, m.To) || st.Reassigning {
 				t.Errorf("after step %d: %s replicas %v, want %v", n, m.Name(), st.Replicas, m.To)
 			}
-			if !sameSet(st.ISR, m.To) {
+			if !plans.SameMembers(st.ISR, m.To) {
 				t.Errorf("after step %d: %s isr %v, want %v", n, m.Name(), st.ISR, m.To)
 			}
 			if n >= 2 && st.Leader != m.To[0] {

@@ -76,7 +76,7 @@ func (e *Executor) revert(ctx context.Context, s *plans.Step) (int, error) {
 				left = append(left, m.Name())
 				moving = append(moving, m.Name())
 			case slices.Equal(lp.Replicas, from):
-			case sameSet(lp.Replicas, from):
+			case plans.SameMembers(lp.Replicas, from):
 				left = append(left, m.Name())
 				if !reordered[key] {
 					reorder = append(reorder, plans.Move{Topic: m.Topic, Partition: m.Partition, From: lp.Replicas, To: from})

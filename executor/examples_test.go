@@ -71,7 +71,7 @@ func TestExamplesMigrateEndToEnd(t *testing.T) {
 			leaders := map[int32]int{}
 			for _, m := range final {
 				st := c.replicas(t, m.Topic, m.Partition)
-				if !slices.Equal(st.Replicas, m.To) || st.Reassigning || !sameSet(st.ISR, m.To) {
+				if !slices.Equal(st.Replicas, m.To) || st.Reassigning || !plans.SameMembers(st.ISR, m.To) {
 					t.Errorf("%s: replicas %v isr %v, want %v", m.Name(), st.Replicas, st.ISR, m.To)
 				}
 				for _, r := range st.Replicas {

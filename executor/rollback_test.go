@@ -146,7 +146,7 @@ func TestInterruptedRollbackResumes(t *testing.T) {
 		t.Errorf("health gates of the resumed rollback (before and under the lock) saw %q, want %q", gated, want)
 	}
 	for _, m := range p.Steps[2].Partitions {
-		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, m.From) || got.Reassigning || !sameSet(got.ISR, m.From) {
+		if got := c.replicas(t, m.Topic, m.Partition); !slices.Equal(got.Replicas, m.From) || got.Reassigning || !plans.SameMembers(got.ISR, m.From) {
 			t.Errorf("after the resumed rollback: %s replicas %v isr %v moving %v; want %v", m.Name(), got.Replicas, got.ISR, got.Reassigning, m.From)
 		}
 	}

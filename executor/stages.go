@@ -341,7 +341,7 @@ func (r *stepRun) verify(ctx context.Context) error {
 				bad = append(bad, m.Name()+": missing")
 			case lp.Reassigning || !slices.Equal(lp.Replicas, m.To):
 				bad = append(bad, fmt.Sprintf("%s: replicas %v, want %v", m.Name(), lp.Replicas, m.To))
-			case !sameSet(lp.ISR, m.To):
+			case !plans.SameMembers(lp.ISR, m.To):
 				bad = append(bad, fmt.Sprintf("%s: isr %v, want all of %v", m.Name(), lp.ISR, m.To))
 			case s.Phase == plans.PhaseMoveLeader && lp.Leader != m.To[0]:
 				bad = append(bad, fmt.Sprintf("%s: leader %d, want %d", m.Name(), lp.Leader, m.To[0]))

@@ -128,20 +128,6 @@ func inFlightOrigin(lp *livePartition) []int32 {
 	return out
 }
 
-// sameSet reports whether a and b hold the same elements (broker ids,
-// throttle list entries), in any order; neither holds duplicates.
-func sameSet[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
-}
-
 // classify says where a move stands. detail explains drift and in-flight states.
 func classify(phase plans.Phase, m *plans.Move, lp *livePartition) (PartitionState, string) {
 	st := classifyState(phase, m, lp)
@@ -155,7 +141,7 @@ func classifyState(phase plans.Phase, m *plans.Move, lp *livePartition) Partitio
 		return StateDrifted
 	}
 	if lp.Reassigning {
-		if slices.Equal(inFlightTarget(lp), m.To) && sameSet(inFlightOrigin(lp), m.From) {
+		if slices.Equal(inFlightTarget(lp), m.To) && plans.SameMembers(inFlightOrigin(lp), m.From) {
 			return StateInFlight
 		}
 		return StateDrifted
@@ -216,7 +202,7 @@ func undoInFlight(phase plans.Phase, m *plans.Move, lp *livePartition) (bool, st
 	case lp == nil || len(m.From) == 0 || len(m.To) == 0:
 		return false, ""
 	case lp.Reassigning:
-		if slices.Equal(inFlightTarget(lp), m.From) && sameSet(inFlightOrigin(lp), m.To) {
+		if slices.Equal(inFlightTarget(lp), m.From) && plans.SameMembers(inFlightOrigin(lp), m.To) {
 			return true, fmt.Sprintf("undo (rollback) in flight back to %v: replicas %v, adding %v, removing %v", m.From, lp.Replicas, lp.Adding, lp.Removing)
 		}
 	case phase == plans.PhaseMoveLeader && slices.Equal(lp.Replicas, m.From) && lp.Leader == m.To[0] && lp.Leader != m.From[0] && slices.Contains(lp.ISR, m.From[0]):

@@ -528,7 +528,7 @@ func (r *run) clearThrottles(ctx context.Context, rec *state.ThrottleRecord, kee
 			}
 			res := kafkaapi.TopicResource(t)
 			switch {
-			case sameSet(left, parseList(prior.Value)) && prior.Present:
+			case plans.SameMembers(left, parseList(prior.Value)) && prior.Present:
 				if now.Value != prior.Value {
 					ops = append(ops, setOp(res, listKeys[i], prior.Value))
 				}

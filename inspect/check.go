@@ -603,7 +603,7 @@ func reassignmentsGate(c *GateInput) GateResult {
 	for _, id := range ids {
 		r := c.State.InFlight[id]
 		detail := fmt.Sprintf("replicas %v, adding %v, removing %v", r.Replicas, r.Adding, r.Removing)
-		if to, ok := own[id]; ok && sameSet(to, r.Target()) {
+		if to, ok := own[id]; ok && plans.SameMembers(to, r.Target()) {
 			mine = append(mine, Finding{Subject: id.String(), Detail: detail, Owner: "kshift (this step)"})
 			continue
 		}
@@ -635,24 +635,12 @@ func reassignmentsGate(c *GateInput) GateResult {
 func (c *GateInput) planTarget(id PartitionID, target []int32) bool {
 	for _, st := range c.Scope.Plan.Steps {
 		for _, m := range st.Partitions {
-			if m.Topic == id.Topic && m.Partition == id.Partition && sameSet(m.To, target) {
+			if m.Topic == id.Topic && m.Partition == id.Partition && plans.SameMembers(m.To, target) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-func sameSet(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
 }
 
 func throttlesGate(c *GateInput) GateResult {

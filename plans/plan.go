@@ -296,3 +296,10 @@ func StepLabel(number, undoes int) string {
 	}
 	return fmt.Sprintf("step %d", number)
 }
+
+// SameMembers reports whether a and b hold the same elements in any order:
+// two replica lists on the same brokers, two throttle lists with the same
+// entries. Neither may hold an element twice (a replica list never does).
+func SameMembers[T comparable](a, b []T) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(x T) bool { return !slices.Contains(b, x) })
+}

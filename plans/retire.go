@@ -94,18 +94,11 @@ func (c *checker) retire() {
 				c.pr.add(loc, "retire.restart is set in a migration plan: only a rollback plan restarts the sources")
 			}
 		}
-		if len(p.SourceBrokers) > 0 && !sameIDSet(r.Sources, p.SourceBrokers) {
+		if len(p.SourceBrokers) > 0 && !SameMembers(r.Sources, p.SourceBrokers) {
 			c.pr.add(loc, "retire.sources %v are not the plan's source brokers %v", r.Sources, p.SourceBrokers)
 		}
-		if len(p.TargetBrokers) > 0 && !sameIDSet(r.Targets, p.TargetBrokers) {
+		if len(p.TargetBrokers) > 0 && !SameMembers(r.Targets, p.TargetBrokers) {
 			c.pr.add(loc, "retire.targets %v are not the plan's target brokers %v", r.Targets, p.TargetBrokers)
 		}
 	}
-}
-
-func sameIDSet(a, b []int32) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(x, y)
 }

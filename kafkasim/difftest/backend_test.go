@@ -20,6 +20,7 @@ import (
 	"github.com/kshift/kshift/internal/kafkatest"
 	"github.com/kshift/kshift/internal/zktest"
 	"github.com/kshift/kshift/kafkasim"
+	"github.com/kshift/kshift/plans"
 )
 
 // Both backends have the same shape: brokers 1-3 running, on racks r1-r3,
@@ -427,7 +428,7 @@ func (k *kit) create(name string, assignment ...[]int32) {
 				return fmt.Errorf("broker %d shows %d partitions of %s", id, len(parts), name)
 			}
 			for _, p := range parts {
-				if p.Leader < 0 || !sameSet(p.ISR, p.Replicas) {
+				if p.Leader < 0 || !plans.SameMembers(p.ISR, p.Replicas) {
 					return fmt.Errorf("broker %d shows %s-%d led by %d, replicas %v, isr %v", id, name, p.Partition, p.Leader, p.Replicas, p.ISR)
 				}
 			}
@@ -940,9 +941,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// sameSet reports whether a and b hold the same brokers, in any order.
-func sameSet(a, b []int32) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(x int32) bool { return !slices.Contains(b, x) })
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kshift/kshift/plans"
 )
 
 // behaviour is one row of the differential table: one observed behaviour
@@ -906,7 +908,7 @@ var behaviours = []behaviour{
 		if err := json.Unmarshal([]byte(data), &state); !ok || err != nil {
 			k.t.Fatalf("the state of %s-0: %q (exists %v): %v", t, data, ok, err)
 		}
-		if state.Leader != 1 || state.LeaderEpoch != e0+1 || !sameSet(state.ISR, []int32{1, 2}) {
+		if state.Leader != 1 || state.LeaderEpoch != e0+1 || !plans.SameMembers(state.ISR, []int32{1, 2}) {
 			k.t.Errorf("the state of %s-0: %+v, want leader 1, epoch %d, isr [1 2]", t, state, e0+1)
 		}
 	}},
