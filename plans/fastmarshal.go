@@ -241,25 +241,57 @@ func partitionLines(p *Plan) int {
 }
 
 func marshalSnapshot(s *Snapshot) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, len(s.Topics)*60+s.PartitionCount()*90+1024))
+	if err := writeSnapshot(buf, s, nil); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeSnapshot writes s to w as Marshal does. Into a bytes.Buffer it
+// writes directly; to any other writer, in pieces of about 256 KiB.
+//
+// Where own[i] is set, it writes it for the partition lines of topic i
+// instead of encoding them. Given for each topic exactly the lines it
+// writes for its partitions, it writes what it writes without own
+// (snapshotAsWritten).
+func writeSnapshot(w io.Writer, s *Snapshot, own [][]byte) error {
 	head := *s
 	head.Topics = nil
 	head.ZooKeeper = nil
 	out, err := marshalYAMLv3(&head)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	const empty = "topics: []\n"
 	if !bytes.HasSuffix(out, []byte(empty)) {
-		return marshalYAMLv3(s)
+		out, err := marshalYAMLv3(s)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(out)
+		return err
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, len(out)+len(s.Topics)*60+s.PartitionCount()*90))
+	buf, direct := w.(*bytes.Buffer)
+	if !direct {
+		buf = bytes.NewBuffer(make([]byte, 0, 256<<10+4096))
+	}
+	// flush hands w what buf holds if it holds least bytes or more; never
+	// when writing directly.
+	flush := func(least int) error {
+		if direct || buf.Len() < least {
+			return nil
+		}
+		_, err := w.Write(buf.Bytes())
+		buf.Reset()
+		return err
+	}
 	if len(s.Topics) == 0 {
 		buf.Write(out)
 	} else {
 		buf.Write(out[:len(out)-len(empty)])
 		buf.WriteString("topics:\n")
 	}
-	sc := newScalarCache()
 	for i := range s.Topics {
 		t := &s.Topics[i]
 		if len(t.Configs) == 0 && isPlain(t.Name) {
@@ -271,7 +303,7 @@ func marshalSnapshot(s *Snapshot) ([]byte, error) {
 			head.Partitions = nil
 			one, err := marshalYAMLv3(&head)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			one = bytes.TrimSuffix(one, []byte("partitions: []\n"))
 			writeSequenceItem(buf, one, "  ")
@@ -281,6 +313,17 @@ func marshalSnapshot(s *Snapshot) ([]byte, error) {
 			continue
 		}
 		buf.WriteString("    partitions:\n")
+		if i < len(own) && own[i] != nil {
+			if err := flush(0); err != nil {
+				return err
+			}
+			if direct {
+				buf.Write(own[i])
+			} else if _, err := w.Write(own[i]); err != nil {
+				return err
+			}
+			continue
+		}
 		for j := range t.Partitions {
 			p := &t.Partitions[j]
 			buf.WriteString("      - {id: ")
@@ -295,20 +338,20 @@ func marshalSnapshot(s *Snapshot) ([]byte, error) {
 			buf.WriteString(strconv.FormatInt(int64(p.Size), 10))
 			buf.WriteString("}\n")
 		}
-	}
-	if sc.err != nil {
-		return nil, sc.err
+		if err := flush(256 << 10); err != nil {
+			return err
+		}
 	}
 	if s.ZooKeeper != nil {
 		zk, err := marshalYAMLv3(struct {
 			ZooKeeper *Ensemble `yaml:"zookeeper"`
 		}{s.ZooKeeper})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		buf.Write(zk)
 	}
-	return buf.Bytes(), nil
+	return flush(0)
 }
 
 func writeFlowIDs(buf *bytes.Buffer, ids []int32) {

@@ -66,6 +66,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	addSeeds(f, "snapshot-")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastDecode[Snapshot](t, data)
+		checkSnapshotAsWritten(t, data)
 		fuzzRoundTrip[Snapshot](t, data)
 	})
 }

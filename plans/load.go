@@ -144,35 +144,50 @@ func LoadFile[T any, P interface {
 	if err != nil {
 		return nil, "", err
 	}
-	if n, ok := any(v).(interface{ Normalize() }); ok {
-		if err := P(v).Validate(); err != nil {
-			return nil, "", &InputError{File: path, Err: err}
-		}
-		n.Normalize()
-		sum, err := canonicalHash(v, path)
-		return v, sum, err
-	}
-	// Nothing to normalize (a plan): hash while validating, on another
-	// processor; both only read v.
+	// Hash while validating, on another processor; both only read v. A
+	// snapshot is normalized first, unless it is as kshift writes it
+	// (then already normalized).
+	n, normalizes := any(v).(interface{ Normalize() })
 	type hashed struct {
-		sum string
-		err error
+		sum       string
+		err       error
+		normalize bool // hash it once validated and normalized
 	}
 	done := make(chan hashed, 1)
 	go func() {
-		if p, ok := any(v).(*Plan); ok && planAsWritten(p, data, runs) {
-			done <- hashed{SHA256Hex(data), nil}
-			return
+		switch {
+		case asWritten(v, data, runs):
+			done <- hashed{sum: SHA256Hex(data)}
+		case normalizes:
+			done <- hashed{normalize: true}
+		default:
+			sum, err := canonicalHash(v, path)
+			done <- hashed{sum: sum, err: err}
 		}
-		sum, err := canonicalHash(v, path)
-		done <- hashed{sum, err}
 	}()
 	verr := P(v).Validate()
 	h := <-done
 	if verr != nil {
 		return nil, "", &InputError{File: path, Err: verr}
 	}
+	if h.normalize {
+		n.Normalize()
+		h.sum, h.err = canonicalHash(v, path)
+	}
 	return v, h.sum, h.err
+}
+
+// asWritten reports whether data, which decoded to v with the fast path
+// runs given, is byte for byte v as kshift writes it, so that its hash is
+// the SHA-256 of data (planAsWritten, snapshotAsWritten).
+func asWritten(v any, data []byte, runs []fastRun) bool {
+	switch x := v.(type) {
+	case *Plan:
+		return planAsWritten(x, data, runs)
+	case *Snapshot:
+		return snapshotAsWritten(x, data, runs)
+	}
+	return false
 }
 
 // planAsWritten reports whether data, which decoded to p with the fast path
@@ -199,6 +214,51 @@ func planAsWritten(p *Plan, data []byte, runs []fastRun) bool {
 	cw := compareWriter{rest: data}
 	step := func(i int) *Step { return &p.Steps[i] }
 	return writePlan(&cw, p, len(p.Steps), step, func() *Plan { return p }, own) == nil && len(cw.rest) == 0
+}
+
+// snapshotAsWritten reports whether data, which decoded to s with the fast
+// path runs given, is byte for byte s as kshift writes it after Normalize,
+// as planAsWritten does for a plan. Normalize must leave s as it is: its
+// brokers, topics and each topic's partitions strictly in the order it
+// sorts them, so that no two share a key (Normalize's sort is not stable).
+// A snapshot in any other order or form hashes as LoadFile normalizes and
+// encodes it.
+func snapshotAsWritten(s *Snapshot, data []byte, runs []fastRun) bool {
+	if len(runs) == 0 || !normalized(s) {
+		return false
+	}
+	own := make([][]byte, len(s.Topics))
+	for _, r := range runs {
+		if !r.exact {
+			return false
+		}
+		own[r.item] = r.text
+	}
+	cw := compareWriter{rest: data}
+	return writeSnapshot(&cw, s, own) == nil && len(cw.rest) == 0
+}
+
+// normalized reports whether s lists its brokers by id, its topics by name
+// and each topic's partitions by id, each strictly ascending: then
+// Normalize leaves it as it is.
+func normalized(s *Snapshot) bool {
+	for i := 1; i < len(s.Brokers); i++ {
+		if s.Brokers[i-1].ID >= s.Brokers[i].ID {
+			return false
+		}
+	}
+	for i := range s.Topics {
+		if i > 0 && s.Topics[i-1].Name >= s.Topics[i].Name {
+			return false
+		}
+		ps := s.Topics[i].Partitions
+		for j := 1; j < len(ps); j++ {
+			if ps[j-1].ID >= ps[j].ID {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // compareWriter checks that what is written to it is rest, and fails at
