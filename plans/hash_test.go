@@ -423,3 +423,37 @@ func TestSnapshotHashWithoutFinalNewline(t *testing.T) {
 		t.Errorf("hash %s, want %s, that of the snapshot as kshift writes it", got, want)
 	}
 }
+
+// Normalize sorts every list not already strictly in order, whatever the
+// order it is in, and leaves one in order as it is.
+func TestNormalizeOrdersEveryList(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	want, err := Decode[Snapshot](hashSnapshot(t), "snapshot.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		s := *want
+		s.Brokers = slices.Clone(want.Brokers)
+		s.Topics = slices.Clone(want.Topics)
+		for j := range s.Topics {
+			s.Topics[j].Partitions = slices.Clone(s.Topics[j].Partitions)
+		}
+		if i > 0 { // the first stays in order
+			rng.Shuffle(len(s.Brokers), func(a, b int) { s.Brokers[a], s.Brokers[b] = s.Brokers[b], s.Brokers[a] })
+			rng.Shuffle(len(s.Topics), func(a, b int) { s.Topics[a], s.Topics[b] = s.Topics[b], s.Topics[a] })
+			for j := range s.Topics {
+				ps := s.Topics[j].Partitions
+				rng.Shuffle(len(ps), func(a, b int) { ps[a], ps[b] = ps[b], ps[a] })
+			}
+		}
+		s.Normalize()
+		got, err := Marshal(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(hashSnapshot(t)) {
+			t.Fatalf("shuffle %d normalized to\n%s", i, got)
+		}
+	}
+}

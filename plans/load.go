@@ -242,20 +242,12 @@ func snapshotAsWritten(s *Snapshot, data []byte, runs []fastRun) bool {
 // and each topic's partitions by id, each strictly ascending: then
 // Normalize leaves it as it is.
 func normalized(s *Snapshot) bool {
-	for i := 1; i < len(s.Brokers); i++ {
-		if s.Brokers[i-1].ID >= s.Brokers[i].ID {
-			return false
-		}
+	if !brokersInOrder(s.Brokers) || !topicsInOrder(s.Topics) {
+		return false
 	}
 	for i := range s.Topics {
-		if i > 0 && s.Topics[i-1].Name >= s.Topics[i].Name {
+		if !partitionsInOrder(s.Topics[i].Partitions) {
 			return false
-		}
-		ps := s.Topics[i].Partitions
-		for j := 1; j < len(ps); j++ {
-			if ps[j-1].ID >= ps[j].ID {
-				return false
-			}
 		}
 	}
 	return true

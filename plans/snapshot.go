@@ -111,14 +111,52 @@ func (s *Snapshot) PartitionCount() int {
 }
 
 // Normalize sorts brokers by id, topics by name and partitions by id, so that
-// the order a cluster happened to list them in never changes a plan.
+// the order a cluster happened to list them in never changes a plan. A list
+// already strictly in that order, as kshift writes it, is left as it is
+// without sorting: sorting it would too.
 func (s *Snapshot) Normalize() {
-	sort.Slice(s.Brokers, func(i, j int) bool { return s.Brokers[i].ID < s.Brokers[j].ID })
-	sort.Slice(s.Topics, func(i, j int) bool { return s.Topics[i].Name < s.Topics[j].Name })
-	for i := range s.Topics {
-		ps := s.Topics[i].Partitions
-		sort.Slice(ps, func(a, b int) bool { return ps[a].ID < ps[b].ID })
+	if !brokersInOrder(s.Brokers) {
+		sort.Slice(s.Brokers, func(i, j int) bool { return s.Brokers[i].ID < s.Brokers[j].ID })
 	}
+	if !topicsInOrder(s.Topics) {
+		sort.Slice(s.Topics, func(i, j int) bool { return s.Topics[i].Name < s.Topics[j].Name })
+	}
+	for i := range s.Topics {
+		if ps := s.Topics[i].Partitions; !partitionsInOrder(ps) {
+			sort.Slice(ps, func(a, b int) bool { return ps[a].ID < ps[b].ID })
+		}
+	}
+}
+
+// The lists below are in order when each item's key is strictly above the
+// one before: only then is a list sure to be as Normalize's sort leaves
+// it, sort.Slice leaving the order of equal keys undefined.
+
+func brokersInOrder(bs []Broker) bool {
+	for i := 1; i < len(bs); i++ {
+		if bs[i-1].ID >= bs[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+func topicsInOrder(ts []Topic) bool {
+	for i := 1; i < len(ts); i++ {
+		if ts[i-1].Name >= ts[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+func partitionsInOrder(ps []Partition) bool {
+	for i := 1; i < len(ps); i++ {
+		if ps[i-1].ID >= ps[i].ID {
+			return false
+		}
+	}
+	return true
 }
 
 // Validate reports every structural problem of the snapshot with its location.
