@@ -31,6 +31,10 @@ type Input struct {
 	// MaxFill is the share of a target's disk the plan fills at most where
 	// a placement within it exists (0: DefaultMaxFill).
 	MaxFill float64
+	// SnapshotValidated says the caller validated Snapshot (plans.LoadFile
+	// does) and has changed nothing in it since: Build does not validate it
+	// again. Leave it false for a snapshot from anywhere else.
+	SnapshotValidated bool
 	// CatchUp makes a catch-up of another plan (kshift plan --catch-up):
 	// partitions only. The ZooKeeper steps and the retire-sources step are
 	// the other plan's; its retire step checks that nothing, the catch-up's
@@ -68,8 +72,10 @@ func Build(in Input) (*Result, error) {
 	m := copyMapping(in.Mapping)
 
 	var errs []error
-	if err := snap.Validate(); err != nil {
-		errs = append(errs, &plans.InputError{File: "snapshot", Err: err})
+	if !in.SnapshotValidated {
+		if err := snap.Validate(); err != nil {
+			errs = append(errs, &plans.InputError{File: "snapshot", Err: err})
+		}
 	}
 	if err := m.Validate(); err != nil {
 		errs = append(errs, &plans.InputError{File: "mapping", Err: err})

@@ -160,7 +160,9 @@ func planFromFiles(snapshotPath, mappingPath string, capacity plans.ByteSize, ma
 			return nil, nil, err
 		}
 	}
-	res, err = planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, TargetCapacity: capacity, MaxFill: maxFill, CatchUp: catchUpOf != nil})
+	// LoadFile validated the snapshot; a catch-up's is made from it anew.
+	res, err = planner.Build(planner.Input{Snapshot: snap, Mapping: m, SnapshotSHA256: snapSHA, MappingSHA256: mappingSHA, SnapshotValidated: catchUpOf == nil,
+		TargetCapacity: capacity, MaxFill: maxFill, CatchUp: catchUpOf != nil})
 	if err != nil {
 		return nil, nil, nameInputFiles(err, map[string]string{"snapshot": snapshotPath, "mapping": mappingPath})
 	}
