@@ -142,3 +142,32 @@ func TestStepHeadKnowsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotTopicConfigsMatchYAMLv3: a snapshot's topic configs are
+// encoded once per set of configs (configsBlock); topics whose configs
+// differ only in a key or a value each get their own.
+func TestSnapshotTopicConfigsMatchYAMLv3(t *testing.T) {
+	s := &Snapshot{Version: 1, ClusterID: "c", Brokers: []Broker{{ID: 1}}}
+	add := func(c map[string]string) {
+		s.Topics = append(s.Topics, Topic{Name: fmt.Sprintf("t%03d", len(s.Topics)), Configs: c,
+			Partitions: []Partition{{ID: 0, Replicas: []int32{1}, Leader: 1, ISR: []int32{1}}}})
+	}
+	for _, v := range oddNames {
+		add(map[string]string{MinInsyncReplicasKey: "2", "x": v})
+		add(map[string]string{MinInsyncReplicasKey: "2", v + "x": "1"})
+		add(map[string]string{MinInsyncReplicasKey: "2"})
+	}
+	add(map[string]string{"a": "1 1:b :1"}) // the id of the next, were lengths left out
+	add(map[string]string{"a": "1", "b": "1"})
+	fast, err := Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := marshalYAMLv3(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fast, slow) {
+		t.Fatalf("fast marshal differs from yaml.v3 at %s", firstDiffLine(fast, slow))
+	}
+}
