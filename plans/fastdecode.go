@@ -14,7 +14,9 @@ import (
 // `partitions:` key at four spaces) take a fast path: those lines are parsed
 // by hand, each run of them is replaced by a one-item placeholder list, and
 // the rest of the file (the skeleton, a few percent of it) is decoded by
-// yaml.v3 strictly, as before. Any line the fast parser does not recognise
+// yaml.v3 strictly, as before. In a snapshot's skeleton, the topic items
+// kshift writes (a name, perhaps configs, the placeholder) are parsed by
+// hand too, each run of them replaced by one placeholder topic. Any line the fast parser does not recognise
 // exactly, any block scalar, any error from the skeleton, or a placeholder
 // that does not come back where it was put, sends the whole file down the
 // plain yaml.v3 path, which then reports errors with the file's own line
@@ -405,28 +407,224 @@ func (s *Snapshot) decodeFast(data []byte) ([]fastRun, bool) {
 	if !ok {
 		return nil, false
 	}
+	skel, heads := cutTopicHeads(skel, len(runs))
 	var v Snapshot
 	if decodeStrict(skel, &v) != nil {
 		return nil, false
 	}
 	fast := make([]fastRun, 0, len(runs))
+	topics := make([]Topic, 0, len(v.Topics))
+	// place puts the run k of partition lines back in t, the topic at
+	// index len(topics).
+	place := func(t *Topic, k int) bool {
+		if k >= len(parsed) || parsed[k] == nil {
+			return false
+		}
+		t.Partitions, parsed[k] = parsed[k], nil
+		fast = append(fast, fastRun{item: len(topics), text: runs[k].text, exact: exact[k]})
+		return true
+	}
 	for i := range v.Topics {
-		ps := v.Topics[i].Partitions
+		t := v.Topics[i]
+		ps := t.Partitions
 		if len(ps) != 1 || ps[0].ID >= 0 {
+			topics = append(topics, t)
 			continue
 		}
 		k := int(-1 - ps[0].ID)
-		if k >= len(parsed) || parsed[k] == nil {
+		if k < len(runs) {
+			if !place(&t, k) {
+				return nil, false
+			}
+			topics = append(topics, t)
+			continue
+		}
+		// A run of topic heads cut out whole.
+		j := k - len(runs)
+		if t.Name != "placeholder" || j >= len(heads) || heads[j] == nil {
 			return nil, false
 		}
-		v.Topics[i].Partitions, parsed[k] = parsed[k], nil
-		fast = append(fast, fastRun{item: i, text: runs[k].text, exact: exact[k]})
+		for _, h := range heads[j] {
+			if h.run >= 0 && !place(&h.topic, h.run) {
+				return nil, false
+			}
+			topics = append(topics, h.topic)
+		}
+		heads[j] = nil
 	}
 	if len(fast) != len(runs) {
 		return nil, false
 	}
+	for _, h := range heads {
+		if h != nil {
+			return nil, false
+		}
+	}
+	v.Topics = topics
 	*s = v
 	return fast, true
+}
+
+// topicHead is a snapshot topic whose lines before its partitions were
+// parsed by hand, with the run of partition lines it lists (-1: none).
+type topicHead struct {
+	topic Topic
+	run   int
+}
+
+// cutTopicHeads cuts out of a snapshot's skeleton (splitRuns) the runs of
+// topic items in kshift's exact form, parses them and puts one placeholder
+// topic in their place, whose partition id is -1-k for the run k after
+// the partitionRuns runs of partition lines: yaml.v3 took longer over the
+// skeleton of a 20,000-topic snapshot (four short lines a topic) than over
+// the rest of planning's input. A topic item in any other form is left to
+// yaml.v3 as it is.
+func cutTopicHeads(skel []byte, partitionRuns int) ([]byte, [][]topicHead) {
+	var heads [][]topicHead
+	out := make([]byte, 0, len(skel)/4)
+	var cur []topicHead // the run being cut
+	end := func() {
+		if cur == nil {
+			return
+		}
+		out = append(out, "  - name: placeholder\n    partitions: "...)
+		out = append(out, snapshotPlaceholder(partitionRuns+len(heads))...)
+		out = append(out, '\n')
+		heads = append(heads, cur)
+		cur = nil
+	}
+	inTopics := false
+	for pos := 0; pos < len(skel); {
+		line, after := skelLine(skel, pos)
+		if inTopics && bytes.HasPrefix(line, []byte("  - ")) {
+			if h, next, ok := parseTopicHead(skel, pos); ok {
+				cur = append(cur, h)
+				pos = next
+				continue
+			}
+		}
+		end()
+		if len(line) > 0 && line[0] != ' ' {
+			inTopics = string(line) == "topics:"
+		}
+		out = append(out, skel[pos:after]...)
+		pos = after
+	}
+	end()
+	return out, heads
+}
+
+// skelLine returns the line at pos, without its '\n', and where the next
+// one starts.
+func skelLine(b []byte, pos int) (line []byte, after int) {
+	i := bytes.IndexByte(b[pos:], '\n')
+	if i < 0 {
+		return b[pos:], len(b)
+	}
+	return b[pos : pos+i], pos + i + 1
+}
+
+// parseTopicHead parses the topic item at pos of a skeleton if it is
+// exactly as kshift writes one, lines ending in '\n' and its placeholder
+// for partition lines put by splitRuns (an item of the list under topics):
+//
+//	topics:
+//	  - name: NAME
+//	    configs:
+//	      KEY: VALUE
+//	    partitions: [{id: -1-k}]   (or [])
+//
+// NAME and every KEY plain words (isPlain), each VALUE a plain word or
+// digits in double quotes, no KEY twice, configs left out when there are
+// none, and the item ended there. It returns the topic as yaml.v3 decodes
+// it and where the next line starts.
+func parseTopicHead(b []byte, pos int) (topicHead, int, bool) {
+	h := topicHead{run: -1}
+	next := func() ([]byte, bool) {
+		if pos >= len(b) {
+			return nil, false
+		}
+		line, after := skelLine(b, pos)
+		if after == len(b) && (len(b) == 0 || b[len(b)-1] != '\n') {
+			return nil, false
+		}
+		pos = after
+		return line, true
+	}
+	line, ok := next()
+	name, found := bytes.CutPrefix(line, []byte("  - name: "))
+	if !ok || !found || !isPlain(string(name)) {
+		return h, 0, false
+	}
+	h.topic.Name = string(name)
+	if line, ok = next(); !ok {
+		return h, 0, false
+	}
+	if string(line) == "    configs:" {
+		h.topic.Configs = map[string]string{}
+		for {
+			if line, ok = next(); !ok {
+				return h, 0, false
+			}
+			entry, found := bytes.CutPrefix(line, []byte("      "))
+			if !found {
+				break
+			}
+			key, value, found := bytes.Cut(entry, []byte(": "))
+			if !found || !isPlain(string(key)) {
+				return h, 0, false
+			}
+			if _, twice := h.topic.Configs[string(key)]; twice {
+				return h, 0, false
+			}
+			v, ok := plainOrQuotedDigits(value)
+			if !ok {
+				return h, 0, false
+			}
+			h.topic.Configs[string(key)] = v
+		}
+		if len(h.topic.Configs) == 0 {
+			return h, 0, false
+		}
+	}
+	ps, found := bytes.CutPrefix(line, []byte("    partitions: "))
+	if !found {
+		return h, 0, false
+	}
+	if string(ps) == "[]" {
+		h.topic.Partitions = []Partition{}
+	} else {
+		id, found := bytes.CutPrefix(ps, []byte("[{id: -"))
+		id, found2 := bytes.CutSuffix(id, []byte("}]"))
+		k, err := strconv.Atoi(string(id))
+		if !found || !found2 || err != nil || k < 1 || string(ps) != snapshotPlaceholder(k-1) {
+			return h, 0, false
+		}
+		h.run = k - 1
+	}
+	// The item ends here: the next line is another item or a top-level key.
+	if pos < len(b) && b[pos] == ' ' && !bytes.HasPrefix(b[pos:], []byte("  - ")) {
+		return h, 0, false
+	}
+	return h, pos, true
+}
+
+// plainOrQuotedDigits reads a config value as yaml.v3 does if kshift
+// writes it so: a plain word (isPlain), or digits (perhaps none) in double
+// quotes, as yaml.v3 writes a string it would otherwise read as a number.
+func plainOrQuotedDigits(v []byte) (string, bool) {
+	if isPlain(string(v)) {
+		return string(v), true
+	}
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	for _, c := range v[1 : len(v)-1] {
+		if c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	return string(v[1 : len(v)-1]), true
 }
 
 func (p *Plan) decodeFast(data []byte) ([]fastRun, bool) {

@@ -156,3 +156,61 @@ func FuzzInt(f *testing.F) {
 		}
 	})
 }
+
+// The fast path parses topic items in kshift's form by hand (cutTopicHeads)
+// and leaves any other to yaml.v3: each file decodes as yaml.v3 decodes it,
+// or is refused as yaml.v3 refuses it.
+func TestFastDecodeTopicHeads(t *testing.T) {
+	const part = "      - {id: 0, replicas: [1], leader: 1, isr: [1], size: 5}\n"
+	good := "version: 1\ncluster_id: c\ncontroller: 1\nbrokers:\n  - id: 1\n    rack: a\ntopics:\n" +
+		"  - name: a\n    configs:\n      min.insync.replicas: \"2\"\n      x: plain\n      z: \"\"\n    partitions:\n" + part +
+		"  - name: b\n    partitions: []\n" +
+		"  - name: c\n    partitions:\n" + part +
+		"  - name: placeholder\n    partitions:\n" + part +
+		"zookeeper:\n  connect: zk:2181\n"
+	skel, _, ok := splitRuns([]byte(good), snapshotPlaceholder)
+	if !ok {
+		t.Fatal("splitRuns refused kshift's own form")
+	}
+	if _, heads := cutTopicHeads(skel, 3); len(heads) != 1 || len(heads[0]) != 4 {
+		t.Fatalf("topic heads cut: %d runs (%v), want one of all 4 topics", len(heads), heads)
+	}
+	if !checkFastDecode[Snapshot](t, []byte(good)) {
+		t.Fatal("the fast path refused kshift's own form")
+	}
+	for _, c := range []struct {
+		name, from, to string
+		refused        bool // yaml.v3 refuses the file too
+	}{
+		{name: "quoted name", from: "  - name: b\n", to: "  - name: \"b\"\n"},
+		{name: "name needing quotes", from: "  - name: b\n", to: "  - name: \"yes\"\n"},
+		{name: "quoted word", from: "x: plain", to: "x: \"pl ain\""},
+		{name: "single-quoted digits", from: "\"2\"", to: "'2'"},
+		{name: "a number", from: "\"2\"", to: "2"},
+		{name: "a boolean", from: "x: plain", to: "x: true"},
+		{name: "null", from: "x: plain", to: "x: ~"},
+		{name: "comment after a value", from: "x: plain", to: "x: plain # why"},
+		{name: "comment line in a topic", from: "  - name: c\n", to: "  - name: c\n    # c\n"},
+		{name: "configs in flow style", from: "  - name: b\n", to: "  - name: b\n    configs: {k: v}\n"},
+		{name: "configs after the partitions", from: "  - name: b\n    partitions: []\n", to: "  - name: b\n    partitions: []\n    configs:\n      k: v\n"},
+		{name: "deeper config", from: "      x: plain\n", to: "      x: plain\n        z: w\n", refused: true},
+		{name: "config key twice", from: "      x: plain\n", to: "      x: plain\n      x: other\n", refused: true},
+		{name: "unknown topic field", from: "  - name: b\n", to: "  - name: b\n    owner: me\n", refused: true},
+		{name: "topics twice", from: "zookeeper:", to: "topics: []\nzookeeper:", refused: true},
+		{name: "no configs", from: "  - name: b\n", to: "  - name: b\n    configs:\n", refused: false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := strings.Replace(good, c.from, c.to, 1)
+			if file == good {
+				t.Fatal("the edit did not apply")
+			}
+			took := checkFastDecode[Snapshot](t, []byte(file))
+			if err := decodeStrict([]byte(file), &Snapshot{}); (err != nil) != c.refused {
+				t.Fatalf("yaml.v3 refuses it: %v, want %v", err, c.refused)
+			}
+			if c.refused && took {
+				t.Error("the fast path took a file yaml.v3 refuses")
+			}
+		})
+	}
+}
