@@ -201,15 +201,9 @@ func asWritten(v any, data []byte, runs []fastRun) bool {
 // style, quoting) differs from what it writes, and LoadFile encodes the
 // plan whole instead.
 func planAsWritten(p *Plan, data []byte, runs []fastRun) bool {
-	if len(runs) == 0 {
+	own, ok := exactRuns(runs, len(p.Steps))
+	if !ok {
 		return false
-	}
-	own := make([][]byte, len(p.Steps))
-	for _, r := range runs {
-		if !r.exact {
-			return false
-		}
-		own[r.item] = r.text
 	}
 	cw := compareWriter{rest: data}
 	step := func(i int) *Step { return &p.Steps[i] }
@@ -224,18 +218,33 @@ func planAsWritten(p *Plan, data []byte, runs []fastRun) bool {
 // A snapshot in any other order or form hashes as LoadFile normalizes and
 // encodes it.
 func snapshotAsWritten(s *Snapshot, data []byte, runs []fastRun) bool {
-	if len(runs) == 0 || !normalized(s) {
+	if !normalized(s) {
 		return false
 	}
-	own := make([][]byte, len(s.Topics))
-	for _, r := range runs {
-		if !r.exact {
-			return false
-		}
-		own[r.item] = r.text
+	own, ok := exactRuns(runs, len(s.Topics))
+	if !ok {
+		return false
 	}
 	cw := compareWriter{rest: data}
 	return writeSnapshot(&cw, s, own) == nil && len(cw.rest) == 0
+}
+
+// exactRuns returns the file's own text of each of n items (steps of a
+// plan, topics of a snapshot) from the fast path's runs, nil for an item
+// without one; false when there are no runs or one the parser did not find
+// exactly as kshift writes it.
+func exactRuns(runs []fastRun, n int) ([][]byte, bool) {
+	if len(runs) == 0 {
+		return nil, false
+	}
+	own := make([][]byte, n)
+	for _, r := range runs {
+		if !r.exact {
+			return nil, false
+		}
+		own[r.item] = r.text
+	}
+	return own, true
 }
 
 // normalized reports whether s lists its brokers by id, its topics by name
