@@ -133,10 +133,55 @@ func VerifyFork(ctx context.Context, conn ZKConn, ch *plans.ZooKeeperChange, opt
 	if err := checkMajority(st, st.config.Voters(), 0, "the forked ensemble"); err != nil {
 		return fmt.Errorf("%w: the forked ensemble at %s has no healthy majority: %w; start every target with its fork config", ErrManualStep, ch.Connect, err)
 	}
-	if err := verifyForkedData(ctx, conn, st.config, ch, opts); err != nil {
+	held, err := verifyForkedData(ctx, conn, st.config, ch, opts)
+	if err != nil {
+		return err
+	}
+	if err := recordVerifiedFork(ctx, conn, ch.Chroot, held); err != nil {
 		return err
 	}
 	return removeTargetsFromSource(ctx, ch, opts)
+}
+
+// recordVerifiedFork writes, on the forked ensemble, the zxid up to which
+// the fork was verified to hold the source ensemble's history (the data of
+// the marks znode, which the comparison skips). A later check needs it:
+// the forked ensemble shows how far its history reaches only through
+// znodes not written since, and the migrated cluster goes on writing, so
+// the evidence a first check saw (a counter last written just before the
+// fork) is overwritten, and the same fork would read as having lost that
+// write.
+func recordVerifiedFork(ctx context.Context, conn ZKConn, chroot string, held int64) error {
+	marks := znode(chroot, forkMarks)
+	data := []byte(fmt.Sprintf("verified-through 0x%x", held))
+	if _, err := call(ctx, func() (string, error) { return conn.Create(marks, data, 0, zk.WorldACL(zk.PermAll)) }); errors.Is(err, zk.ErrNodeExists) {
+		_, err = call(ctx, func() (*zk.Stat, error) { return conn.Set(marks, data, -1) })
+		if err != nil {
+			return fmt.Errorf("recording the verified fork on %s: %w", marks, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("recording the verified fork on %s: %w", marks, err)
+	}
+	return nil
+}
+
+// verifiedThrough reads what recordVerifiedFork wrote: 0 when nothing was.
+func verifiedThrough(ctx context.Context, conn ZKConn, chroot string) (int64, error) {
+	data, err := call(ctx, func() ([]byte, error) {
+		d, _, err := conn.Get(znode(chroot, forkMarks))
+		return d, err
+	})
+	if errors.Is(err, zk.ErrNoNode) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", znode(chroot, forkMarks), err)
+	}
+	var held int64
+	if _, err := fmt.Sscanf(string(data), "verified-through 0x%x", &held); err != nil {
+		return 0, nil // marks written by watchForkRestart only: no record yet
+	}
+	return held, nil
 }
 
 // forkMarks is the znode under the migrated chroot where zk-fork marks
@@ -304,50 +349,51 @@ func waitTargetsSynced(ctx context.Context, conn ZKConn, ch *plans.ZooKeeperChan
 }
 
 // verifyForkedData compares the migrated chroot on the forked ensemble
-// with the source ensemble's frozen copy.
-func verifyForkedData(ctx context.Context, conn ZKConn, cfg *Config, ch *plans.ZooKeeperChange, opts Options) error {
+// with the source ensemble's frozen copy. It returns the zxid up to which
+// the forked ensemble is shown to hold the source ensemble's history.
+func verifyForkedData(ctx context.Context, conn ZKConn, cfg *Config, ch *plans.ZooKeeperChange, opts Options) (int64, error) {
 	notDone := func(format string, args ...any) error {
 		return fmt.Errorf("%w: the fork is not done: %s. %s", ErrManualStep, fmt.Sprintf(format, args...), recoverFork)
 	}
 	if ok, err := IsKafkaChroot(ctx, conn, ch.Chroot); err != nil {
-		return err
+		return 0, err
 	} else if !ok {
-		return notDone("the forked ensemble at %s (%s) does not hold the migrated chroot %s: the targets started with data directories that do not hold what they had as observers (an empty or different dataDir)", ch.Connect, describe(cfg), ch.Chroot)
+		return 0, notDone("the forked ensemble at %s (%s) does not hold the migrated chroot %s: the targets started with data directories that do not hold what they had as observers (an empty or different dataDir)", ch.Connect, describe(cfg), ch.Chroot)
 	}
 	if ch.SourceConnect == "" || opts.Dial == nil {
-		return fmt.Errorf("%w: the fork cannot be verified: the step does not record the source ensemble (zookeeper.source_connect; plans made before kshift recorded it), so the new ensemble cannot be compared with its frozen copy: make the plan again", ErrRefused)
+		return 0, fmt.Errorf("%w: the fork cannot be verified: the step does not record the source ensemble (zookeeper.source_connect; plans made before kshift recorded it), so the new ensemble cannot be compared with its frozen copy: make the plan again", ErrRefused)
 	}
 	src, closeSrc, err := opts.Dial(ctx, ch.SourceConnect)
 	if err != nil {
-		return fmt.Errorf("reaching the source ensemble at %s to compare the fork with its frozen copy: %w", ch.SourceConnect, err)
+		return 0, fmt.Errorf("reaching the source ensemble at %s to compare the fork with its frozen copy: %w", ch.SourceConnect, err)
 	}
 	defer closeSrc()
 	srcCfg, err := ReadConfig(ctx, src)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if !slices.ContainsFunc(ch.Sources, func(id int) bool { return srcCfg.Member(id) != nil }) {
-		return fmt.Errorf("%w: the source ensemble at %s (%s) has none of the source servers %v", ErrRefused, ch.SourceConnect, describe(srcCfg), ch.Sources)
+		return 0, fmt.Errorf("%w: the source ensemble at %s (%s) has none of the source servers %v", ErrRefused, ch.SourceConnect, describe(srcCfg), ch.Sources)
 	}
 	oldKC, err := ReadKafkaCluster(ctx, src, ch.Chroot)
 	if err != nil {
-		return fmt.Errorf("the source ensemble's copy of %s: %w", ch.Chroot, err)
+		return 0, fmt.Errorf("the source ensemble's copy of %s: %w", ch.Chroot, err)
 	}
 	newKC, err := ReadKafkaCluster(ctx, conn, ch.Chroot)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if oldKC.ClusterID != newKC.ClusterID {
-		return notDone("the forked ensemble's %s holds cluster id %q, the source ensemble's %q", ch.Chroot, newKC.ClusterID, oldKC.ClusterID)
+		return 0, notDone("the forked ensemble's %s holds cluster id %q, the source ensemble's %q", ch.Chroot, newKC.ClusterID, oldKC.ClusterID)
 	}
 	for _, sub := range []string{"brokers/topics", "config/topics", "config/brokers"} {
 		oldKids, _, err := children(ctx, src, znode(ch.Chroot, sub))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		newKids, _, err := children(ctx, conn, znode(ch.Chroot, sub))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		var missing []string
 		for _, k := range oldKids {
@@ -356,25 +402,25 @@ func verifyForkedData(ctx context.Context, conn ZKConn, cfg *Config, ch *plans.Z
 			}
 		}
 		if len(missing) > 0 {
-			return notDone("%s on the forked ensemble lacks %v, which the source ensemble's copy has", znode(ch.Chroot, sub), missing)
+			return 0, notDone("%s on the forked ensemble lacks %v, which the source ensemble's copy has", znode(ch.Chroot, sub), missing)
 		}
 	}
-	lost, pre, boundary, err := compareFrozenCopy(ctx, src, conn, cfg, ch.Chroot)
+	lost, pre, boundary, held, err := compareFrozenCopy(ctx, src, conn, cfg, ch.Chroot)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(lost) > 0 {
 		shown := lost
 		if len(shown) > 5 {
 			shown = shown[:5]
 		}
-		return notDone("the forked ensemble lacks %d writes the source ensemble committed to %s before the fork (%s; it took over the source ensemble's history up to zxid 0x%x, its own starts at 0x%x): a target stopped after the others, or started after the others had elected a leader, and its newer transactions were truncated", len(lost), ch.Chroot, strings.Join(shown, "; "), pre, boundary)
+		return 0, notDone("the forked ensemble lacks %d writes the source ensemble committed to %s before the fork (%s; it took over the source ensemble's history up to zxid 0x%x, its own starts at 0x%x): a target stopped after the others, or started after the others had elected a leader, and its newer transactions were truncated", len(lost), ch.Chroot, strings.Join(shown, "; "), pre, boundary)
 	}
 	if len(newKC.Brokers) == 0 {
-		return fmt.Errorf("%w: no broker of the migrated cluster is registered on the forked ensemble yet (%s): brokers reconnect within their session timeout; check that their zookeeper.connect names the targets, then apply again", ErrManualStep, znode(ch.Chroot, "brokers/ids"))
+		return 0, fmt.Errorf("%w: no broker of the migrated cluster is registered on the forked ensemble yet (%s): brokers reconnect within their session timeout; check that their zookeeper.connect names the targets, then apply again", ErrManualStep, znode(ch.Chroot, "brokers/ids"))
 	}
 	opts.logf("the forked ensemble (%s) holds %s as the source ensemble's frozen copy has it: cluster id %s, brokers %v registered", describe(cfg), ch.Chroot, newKC.ClusterID, newKC.Brokers)
-	return nil
+	return held, nil
 }
 
 // removeTargetsFromSource removes the targets from the source ensemble's
@@ -425,14 +471,21 @@ func forkTargetServers(ch *plans.ZooKeeperChange, cfg *Config) []plans.ZKServer 
 // and the copy's last write is after pre; a persistent znode dst took over
 // (created before its own epochs) that the copy no longer has is a lost
 // delete. Ephemeral znodes are sessions, not writes: they are skipped.
-func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chroot string) (lost []string, pre, boundary int64, err error) {
+// pre is never below what an earlier verification recorded
+// (recordVerifiedFork). held, when nothing is lost, is the zxid up to
+// which dst is now shown to hold the source ensemble's history.
+func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chroot string) (lost []string, pre, boundary, held int64, err error) {
 	old, err := readStats(ctx, src, znode(chroot, ""))
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, 0, err
 	}
 	cur, err := readStats(ctx, dst, znode(chroot, ""))
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, 0, err
+	}
+	recorded, err := verifiedThrough(ctx, dst, chroot)
+	if err != nil {
+		return nil, 0, 0, 0, err
 	}
 	boundary = dstCfg.Version &^ 0xffffffff
 	type diff struct {
@@ -443,10 +496,12 @@ func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chr
 	var diffs []diff
 	markDir := znode(chroot, forkMarks)
 	isMark := func(p string) bool { return p == markDir || strings.HasPrefix(p, markDir+"/") }
+	copyLast := recorded // the copy's last write, which dst holds when nothing is lost
 	for p, o := range old {
 		if o.EphemeralOwner != 0 || isMark(p) {
 			continue
 		}
+		copyLast = max(copyLast, o.Czxid, o.Mzxid)
 		n, ok := cur[p]
 		switch {
 		case !ok:
@@ -463,11 +518,12 @@ func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chr
 		}
 	}
 	if len(diffs) == 0 {
-		return nil, 0, boundary, nil
+		return nil, recorded, boundary, copyLast, nil
 	}
 	if pre, err = lastTakenOver(ctx, dst, boundary); err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, 0, err
 	}
+	pre = max(pre, recorded)
 	// The marks (never rewritten on the forked ensemble) keep pre within
 	// one mark interval of the end of the history it took over. Even
 	// when the target stopped last leads the new ensemble, a write can be
@@ -482,7 +538,10 @@ func compareFrozenCopy(ctx context.Context, src, dst ZKConn, dstCfg *Config, chr
 		}
 	}
 	slices.Sort(lost)
-	return lost, pre, boundary, nil
+	if len(lost) > 0 {
+		return lost, pre, boundary, 0, nil
+	}
+	return nil, pre, boundary, max(pre, copyLast), nil
 }
 
 // lastTakenOver is the highest zxid of the source ensemble's history the

@@ -348,7 +348,7 @@ func forkStatus(ctx context.Context, conn ZKConn, ch *plans.ZooKeeperChange, opt
 	if err := checkMajority(st, st.config.Voters(), 0, "the forked ensemble"); err != nil {
 		return StatePartial, err.Error(), nil
 	}
-	if err := verifyForkedData(ctx, conn, st.config, ch, opts); errors.Is(err, ErrManualStep) || errors.Is(err, ErrRefused) {
+	if _, err := verifyForkedData(ctx, conn, st.config, ch, opts); errors.Is(err, ErrManualStep) || errors.Is(err, ErrRefused) {
 		return StatePartial, err.Error(), nil
 	} else if err != nil {
 		return "", "", err
