@@ -15,7 +15,7 @@ import (
 )
 
 // BenchmarkStatus200k reads where every step of the 200,000-partition plan
-// (120 brokers, 20,000 topics, 2,877 steps) stands on a simulated cluster
+// (120 brokers, 20,000 topics, 2,785 steps) stands on a simulated cluster
 // holding its snapshot: the work of `kshift status` once the plan is loaded,
 // at the start of the migration and half way through it (the first half of
 // its reassignment steps done). The simulator runs in the same process, so

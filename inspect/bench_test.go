@@ -10,11 +10,12 @@ import (
 )
 
 // BenchmarkSnapshot200k reads a 200,000-partition cluster (120 brokers,
-// 20,000 topics) from the Kafka double and writes the snapshot: the work of
+// 20,000 topics) from the simulator and writes the snapshot: the work of
 // `kshift snapshot`. Run with -benchtime=1x. heap-growth-MiB is the heap in
-// use after the read beyond what the double itself holds. The double runs in
-// the same process, so the time includes its answers; the binary's RSS is
-// measured with /usr/bin/time against `kshift sandbox` (README).
+// use after the read beyond what the simulator itself holds. The simulator
+// runs in the same process, so the time includes its answers; the binary's
+// RSS is measured with /usr/bin/time against `kshift sandbox`
+// (docs/performance.md).
 func BenchmarkSnapshot200k(b *testing.B) {
 	want, _ := synth.Generate(synth.Options{SourceBrokers: 60, TargetBrokers: 60, Racks: 3, Topics: 20000, Partitions: 200000, Seed: 1})
 	d, cl := startDouble(b, kafkasim.Config{ClusterID: want.ClusterID, Brokers: doubleBrokers(want)})

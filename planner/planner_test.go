@@ -266,15 +266,10 @@ func TestStepsTimeAligned(t *testing.T) {
 		m.Limits.PartitionsPerStep = 2
 	})
 	res := mustBuild(t, snap, m)
-	var got []string
+	got := raiseRFStepNames(res.Plan)
 	var total plans.Duration
 	for _, s := range res.Plan.Steps {
 		if s.Phase == plans.PhaseRaiseRF {
-			var names []string
-			for _, mv := range s.Partitions {
-				names = append(names, mv.Name())
-			}
-			got = append(got, strings.Join(names, ","))
 			total += s.Estimate.Duration
 		}
 	}
@@ -301,16 +296,7 @@ func TestStepDurationLimit(t *testing.T) {
 		m.Limits.MaxStepDuration = plans.Duration(plans.Rate(9<<20).TimeFor(3<<30) + time.Second)
 	})
 	res := mustBuild(t, snap, m)
-	var got []string
-	for _, s := range res.Plan.Steps {
-		if s.Phase == plans.PhaseRaiseRF {
-			var names []string
-			for _, mv := range s.Partitions {
-				names = append(names, mv.Name())
-			}
-			got = append(got, strings.Join(names, ","))
-		}
-	}
+	got := raiseRFStepNames(res.Plan)
 	// The 4 GiB t-3 (12 GiB sent by broker 1) alone outlasts the limit: its
 	// step is that long, and t-1 (led by broker 2, 1 GiB into each target)
 	// ends within it, so it comes along instead of waiting for a step of
@@ -424,6 +410,22 @@ func TestOrdering(t *testing.T) {
 			t.Errorf("internal_topics %s: raise-rf order %v, want %v", tc.internal, got, tc.want)
 		}
 	}
+}
+
+// raiseRFStepNames lists p's raise-rf steps, each as its partitions'
+// names joined by commas.
+func raiseRFStepNames(p *plans.Plan) []string {
+	var steps []string
+	for _, s := range p.Steps {
+		if s.Phase == plans.PhaseRaiseRF {
+			var names []string
+			for _, mv := range s.Partitions {
+				names = append(names, mv.Name())
+			}
+			steps = append(steps, strings.Join(names, ","))
+		}
+	}
+	return steps
 }
 
 func hasWarning(res *Result, kind WarningKind, text string) bool {
@@ -741,16 +743,7 @@ func TestPartitionsOverEvenBudgetShareAStepPastTheirShares(t *testing.T) {
 		m.Limits.MaxStepDuration = plans.Duration(plans.Rate(9 << 20).TimeFor(3 << 30))
 	})
 	res := mustBuild(t, snap, m)
-	var got []string
-	for _, s := range res.Plan.Steps {
-		if s.Phase == plans.PhaseRaiseRF {
-			var names []string
-			for _, mv := range s.Partitions {
-				names = append(names, mv.Name())
-			}
-			got = append(got, strings.Join(names, ","))
-		}
-	}
+	got := raiseRFStepNames(res.Plan)
 	if want := []string{"big-2", "big-0,big-1"}; !slices.Equal(got, want) {
 		t.Errorf("raise-rf steps %q, want %q", got, want)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kshift/kshift/internal/kafkaconn"
+	"github.com/kshift/kshift/internal/nettest"
 	"github.com/kshift/kshift/plans"
 )
 
@@ -330,18 +331,6 @@ listeners:
 	return snap, mapping
 }
 
-// refusedPort is a loopback address where nothing listens.
-func refusedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestConnectionInputIsBadInput pins issue 12's small ones: connection flags
 // that are wrong are bad input (exit 2), found before any connection (a
 // connection to noCluster would fail with exit 1), and never echo a secret.
@@ -387,7 +376,7 @@ func TestConnectionInputIsBadInput(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "warning: the environment variable KSHIFT_TEST_UNSET_DIGEST is not set: connecting to ZooKeeper without authentication") {
 		t.Errorf("unset --zookeeper-digest-env: exit %d, want %d and a warning:\n%s", code, exitFailure, stderr)
 	}
-	zk := refusedPort(t)
+	zk := nettest.RefusedAddr(t)
 	_, stderr, _ = runIn(t, nil, "zk", "status", "--zookeeper", zk, "--zookeeper-digest-env", "KSHIFT_TEST_UNSET_DIGEST", "--timeout", "2s")
 	if !strings.Contains(stderr, "warning: the environment variable KSHIFT_TEST_UNSET_DIGEST is not set") {
 		t.Errorf("zk status with an unset --zookeeper-digest-env: no warning:\n%s", stderr)
@@ -404,7 +393,7 @@ func TestConnectionInputIsBadInput(t *testing.T) {
 // nothing listens waited out its whole --timeout (30s) and then spoke of a
 // missing session. It fails within a few seconds, saying refused.
 func TestZKStatusRefusedFailsFast(t *testing.T) {
-	addr := refusedPort(t)
+	addr := nettest.RefusedAddr(t)
 	start := time.Now()
 	_, stderr, code := runIn(t, nil, "zk", "status", "--zookeeper", addr)
 	if took := time.Since(start); code != exitFailure || took > 10*time.Second || !strings.Contains(stderr, "connection refused by "+addr) {
