@@ -469,7 +469,7 @@ func (b *builder) fitsIn(it *packItem, receivers []int32, bytes, budget plans.By
 
 // fairShareSlack is how far past the strict bound fairShareFits lets a
 // receiver's copies go. Copies into one broker share its throttle evenly
-// (the double's max-min fair sharing, after docs/kafka-behaviour.md item 16), so
+// (the simulator's max-min fair sharing, after docs/kafka-behaviour.md item 16), so
 // with n copies the largest gets at least 1/n of the rate and ends within
 // the step when n × its size ≤ the budget. The smaller copies end early and
 // hand their share on, so the bound can be loose; held strictly it pushes so

@@ -33,15 +33,15 @@ const (
 func newDemoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "run a whole migration on an in-process Kafka test double, start to finish",
-		Description: `Starts a Kafka test double on 127.0.0.1 (3 source brokers 1-3 and 3 empty target
+		Usage: "run a whole migration on an in-process Kafka simulator, start to finish",
+		Description: `Starts a Kafka simulator on 127.0.0.1 (3 source brokers 1-3 and 3 empty target
 brokers 101-103 on racks r1-r3, a few topics with records), then does what an
 operator does: kshift snapshot, a mapping, kshift plan (snapshot.yaml,
 mapping.yaml, plan.yaml, rollback.yaml, SUMMARY.md in --dir), kshift apply of
 every step (throttled copies with progress), kshift status, kshift rollback of
 the last step and its re-apply, and prints the final assignment. It talks to
-the double over the Kafka protocol with the same executor as apply; the
-double's clock runs --speed times faster, so the copies take seconds. Exits 0
+the simulator over the Kafka protocol with the same executor as apply; the
+simulator's clock runs --speed times faster, so the copies take seconds. Exits 0
 only when every partition is on the target brokers at its target replication
 factor, fully in sync, with no throttle left. No network, no ZooKeeper.`,
 		Flags: []cli.Flag{
@@ -105,7 +105,7 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	defer d.Close()
-	fmt.Fprintf(out, "Started a Kafka %s test double, cluster %s: source brokers %v and empty target brokers %v on racks r1-r3, at %s (simulated time x%g).\n",
+	fmt.Fprintf(out, "Started a Kafka %s simulator, cluster %s: source brokers %v and empty target brokers %v on racks r1-r3, at %s (simulated time x%g).\n",
 		kafkasim.V2_4, d.ClusterID(), demoSources, demoTargets, strings.Join(d.Bootstrap(), ","), speed)
 	clients, err := kafkaconn.Connect(ctx, kafkaconn.Options{Bootstrap: d.Bootstrap()})
 	if err != nil {
@@ -167,7 +167,7 @@ func runDemo(c *cli.Context) error {
 	pr.finish()
 	if rb != nil {
 		printStepResult(out, rb, err)
-		fmt.Fprintf(out, "  (%s of the double's simulated time)\n", d.Clock().Now().Sub(start).Round(time.Second))
+		fmt.Fprintf(out, "  (%s of the simulator's time)\n", d.Clock().Now().Sub(start).Round(time.Second))
 	}
 	if err != nil {
 		return execErr(err)
@@ -201,7 +201,7 @@ func runDemo(c *cli.Context) error {
 	return nil
 }
 
-// startDemoCluster starts the double with the demo's brokers and topics.
+// startDemoCluster starts the simulator with the demo's brokers and topics.
 func startDemoCluster(ctx context.Context, speed float64) (*kafkasim.Cluster, error) {
 	cfg := kafkasim.Config{ClusterID: "kshift-demo", Version: kafkasim.V2_4, Controller: demoSources[0],
 		Clock: kafkasim.NewScaledClock(time.Now(), speed)}
@@ -232,7 +232,7 @@ func startDemoCluster(ctx context.Context, speed float64) (*kafkasim.Cluster, er
 }
 
 // produceDemoRecords writes records into every partition over the Kafka
-// protocol, then gives each partition its history's size (the double keeps
+// protocol, then gives each partition its history's size (the simulator keeps
 // sizes, not bytes).
 func produceDemoRecords(ctx context.Context, cl *kgo.Client, d *kafkasim.Cluster) error {
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -307,8 +307,8 @@ func writeDemoPlan(dir string, snap *plans.Snapshot, m *plans.Mapping) (executor
 	return executor.PlanRef{Plan: p, Path: path, SHA256: sum}, res, nil
 }
 
-// demoExecutor is the executor apply would build for the double, with its
-// waits scaled to the double's clock.
+// demoExecutor is the executor apply would build for the simulator, with its
+// waits scaled to the simulator's clock.
 func demoExecutor(c *cli.Context, clients *kafkaconn.Clients, dir string, speed float64) (*executor.Executor, *progressPrinter) {
 	d := executor.DefaultOptions()
 	scaled := func(x time.Duration) time.Duration { return max(time.Duration(float64(x)/speed), time.Millisecond) }
@@ -336,7 +336,7 @@ func demoApply(ctx context.Context, out io.Writer, e *executor.Executor, ref exe
 	pr.finish()
 	if res != nil {
 		printStepResult(out, res, err)
-		fmt.Fprintf(out, "  (%s of the double's simulated time)\n", clock.Now().Sub(start).Round(time.Second))
+		fmt.Fprintf(out, "  (%s of the simulator's time)\n", clock.Now().Sub(start).Round(time.Second))
 	}
 	return execErr(err)
 }

@@ -14,13 +14,13 @@ import (
 func newRehearseCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "rehearse",
-		Usage:     "run a whole plan on an in-process Kafka test double seeded from the snapshot, on a simulated clock",
+		Usage:     "run a whole plan on an in-process Kafka simulator seeded from the snapshot, on a simulated clock",
 		ArgsUsage: "PLAN",
-		Description: `A dry run of the migration itself. Starts a Kafka test double on 127.0.0.1 with
+		Description: `A dry run of the migration itself. Starts a Kafka simulator on 127.0.0.1 with
 the snapshot's brokers, topics, replica lists, sizes and configs plus the plan's
 target brokers, and applies every reassignment step of PLAN through the same
 executor as kshift apply (gates, lock, throttles, reassignment, elections,
-verification). The double's clock runs --speed times faster than real time while
+verification). The simulator's clock runs --speed times faster than real time while
 a step's reassignment runs, and stands still while kshift checks, locks and
 verifies, so the numbers do not depend on the machine.
 
@@ -112,7 +112,7 @@ func runRehearse(c *cli.Context) error {
 
 func rehearsalTables(r *rehearsal.Report) []table {
 	steps := table{
-		title: fmt.Sprintf("rehearsal of cluster %s on a Kafka %s double at %s, simulated time x%g (durations to %s)",
+		title: fmt.Sprintf("rehearsal of cluster %s on a Kafka %s simulator at %s, simulated time x%g (durations to %s)",
 			r.ClusterID, r.KafkaVersion, r.Throttle, r.Speed, r.Resolution),
 		header: []string{"step", "phase", "partitions", "to copy", "estimate", "simulated", "ratio", "peak replicas", "peak extra bytes", "calls", "stalls"},
 	}
